@@ -1,0 +1,96 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Fanout",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Fanout", targets: ["Fanout"]),
+        .executable(name: "fanout", targets: ["FanoutCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libcurl, from the system (apt: libcurl4-openssl-dev). Only FanoutHTTP imports it.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // HTTP/1.1 and HTTP/2 client: one thread drives curl's multi interface; async/await on top.
+        .target(
+            name: "FanoutHTTP",
+            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // AWS Signature Version 4: header signing and presigned URLs. Pure functions, no I/O.
+        .target(
+            name: "FanoutSigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Object stores: the `ObjectStore` seam, the S3 client and credentials, and the local file system.
+        .target(
+            name: "FanoutStorage",
+            dependencies: [
+                "FanoutHTTP", "FanoutSigV4",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What users `import Fanout` for.
+        .target(
+            name: "Fanout",
+            dependencies: ["FanoutStorage", "FanoutHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        // The `fanout` command-line tool.
+        .executableTarget(
+            name: "FanoutCLI",
+            dependencies: [
+                "Fanout",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by the test suites: where the loopback servers are, temporary folders.
+        .target(
+            name: "FanoutTestSupport",
+            dependencies: ["FanoutStorage", "FanoutHTTP"],
+            path: "Tests/FanoutTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutHTTPTests",
+            dependencies: ["FanoutHTTP", "FanoutTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutSigV4Tests",
+            dependencies: ["FanoutSigV4"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutStorageTests",
+            dependencies: ["FanoutStorage", "FanoutTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutCLITests",
+            dependencies: ["FanoutTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
