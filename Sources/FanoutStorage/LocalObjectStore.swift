@@ -1,0 +1,192 @@
+public import Foundation
+
+/// An ``ObjectStore`` over a folder of the local file system; keys are paths relative to the folder.
+///
+/// Writes are atomic: bytes go to a temporary file beside the target, which is then renamed over it (or, for
+/// ``PutOptions/ifNoneMatch``, hard-linked to it, which fails if the target exists). Listings walk the tree
+/// depth-first in key order and hold one page at a time.
+public struct LocalObjectStore: ObjectStore {
+    /// The folder every key is relative to.
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root.standardizedFileURL
+    }
+
+    public init(path: String) {
+        self.init(root: URL(fileURLWithPath: path, isDirectory: true))
+    }
+
+    public var description: String { root.absoluteString }
+
+    static let temporaryPrefix = ".fanout-tmp-"
+
+    public func list(prefix: String, options: ListOptions) -> ObjectListing {
+        let root = self.root
+        return ObjectListing { continuation in
+            var walker = LocalTreeWalker(
+                root: root, prefix: prefix, startAfter: continuation ?? options.startAfter,
+                delimiter: options.delimiter)
+            return try walker.page(size: max(1, options.pageSize))
+        }
+    }
+
+    public func head(key: String) async throws -> ObjectInfo {
+        let url = try fileURL(for: key)
+        do {
+            let values = try url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey])
+            guard values.isRegularFile == true else { throw notFound(key) }
+            return Self.info(key: key, size: Int64(values.fileSize ?? 0), modified: values.contentModificationDate)
+        } catch let error as ObjectStoreError {
+            throw error
+        } catch {
+            throw notFound(key)
+        }
+    }
+
+    public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
+        let url = try fileURL(for: key)
+        guard let handle = try? FileHandle(forReadingFrom: url) else { throw notFound(key) }
+        defer { try? handle.close() }
+        do {
+            guard let range else { return try handle.readToEnd() ?? Data() }
+            try handle.seek(toOffset: UInt64(range.lowerBound))
+            return try handle.read(upToCount: Int(range.upperBound - range.lowerBound + 1)) ?? Data()
+        } catch {
+            throw ObjectStoreError(code: .io, message: "cannot read \(url.path)", key: key, underlying: error)
+        }
+    }
+
+    public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
+        let info = try await head(key: key)
+        let url = try fileURL(for: key)
+        let start = range?.lowerBound ?? 0
+        let end = min(range?.upperBound ?? (info.size - 1), info.size - 1)
+        return ObjectByteStream(length: max(0, end - start + 1), LocalFileChunks(url: url, start: start, end: end))
+    }
+
+    @discardableResult
+    public func put(key: String, data: Data, options: PutOptions) async throws -> PutResult {
+        try await write(key: key, options: options) { temporary in
+            try data.write(to: temporary)
+        }
+    }
+
+    @discardableResult
+    public func put(key: String, file: URL, options: PutOptions) async throws -> PutResult {
+        try await write(key: key, options: options) { temporary in
+            try FileManager.default.copyItem(at: file, to: temporary)
+        }
+    }
+
+    public func delete(key: String) async throws {
+        let url = try fileURL(for: key)
+        do {
+            try FileManager.default.removeItem(at: url)
+        } catch CocoaError.fileNoSuchFile {
+            return
+        } catch {
+            if !FileManager.default.fileExists(atPath: url.path) { return }
+            throw ObjectStoreError(code: .io, message: "cannot delete \(url.path)", key: key, underlying: error)
+        }
+    }
+
+    public func delete(keys: [String]) async throws {
+        for key in keys { try await delete(key: key) }
+    }
+
+    public func presignedURL(key: String, method: PresignMethod, expires: Duration) async throws -> URL {
+        try fileURL(for: key)
+    }
+
+    // MARK: Helpers
+
+    func fileURL(for key: String) throws -> URL {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard !key.isEmpty, !key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty })
+        else {
+            throw ObjectStoreError(
+                code: .invalidArgument, message: "'\(key)' is not a valid key for a local store",
+                hint: "Keys are relative paths without empty, '.' or '..' segments.", key: key)
+        }
+        return root.appendingPathComponent(key, isDirectory: false)
+    }
+
+    private func write(key: String, options: PutOptions, body: (URL) throws -> Void) async throws -> PutResult {
+        let target = try fileURL(for: key)
+        let folder = target.deletingLastPathComponent()
+        let temporary = folder.appendingPathComponent(Self.temporaryPrefix + UUID().uuidString)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try body(temporary)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw ObjectStoreError(code: .io, message: "cannot write \(target.path)", key: key, underlying: error)
+        }
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        if options.ifNoneMatch {
+            if link(temporary.path, target.path) != 0 {
+                let code = errno
+                if code == EEXIST {
+                    throw ObjectStoreError(
+                        code: .preconditionFailed, message: "the key already exists", key: key)
+                }
+                throw ObjectStoreError(
+                    code: .io, message: "cannot write \(target.path): \(String(cString: strerror(code)))", key: key)
+            }
+        } else if rename(temporary.path, target.path) != 0 {
+            let code = errno
+            throw ObjectStoreError(
+                code: .io, message: "cannot write \(target.path): \(String(cString: strerror(code)))", key: key)
+        }
+        return PutResult(etag: try await head(key: key).etag)
+    }
+
+    private func notFound(_ key: String) -> ObjectStoreError {
+        ObjectStoreError(code: .notFound, message: "no such file: \(root.path)/\(key)", key: key)
+    }
+
+    static func info(key: String, size: Int64, modified: Date?) -> ObjectInfo {
+        let date = modified ?? Date(timeIntervalSince1970: 0)
+        let nanoseconds = Int64((date.timeIntervalSince1970 * 1e9).rounded())
+        return ObjectInfo(
+            key: key, size: size, etag: String(size, radix: 16) + "-" + String(nanoseconds, radix: 16),
+            lastModified: date)
+    }
+}
+
+/// Reads a file range in chunks, on demand.
+struct LocalFileChunks: AsyncSequence, Sendable {
+    typealias Element = Data
+    let url: URL
+    let start: Int64
+    let end: Int64
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(url: url, position: start, end: end) }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let url: URL
+        var position: Int64
+        let end: Int64
+        var handle: FileHandle?
+
+        mutating func next() async throws -> Data? {
+            guard position <= end else {
+                try? handle?.close()
+                handle = nil
+                return nil
+            }
+            if handle == nil {
+                handle = try FileHandle(forReadingFrom: url)
+                try handle?.seek(toOffset: UInt64(position))
+            }
+            let count = Int(Swift.min(256 * 1024, end - position + 1))
+            guard let data = try handle?.read(upToCount: count), !data.isEmpty else {
+                position = end + 1
+                return nil
+            }
+            position += Int64(data.count)
+            return data
+        }
+    }
+}
