@@ -19,6 +19,13 @@ public struct HTTPFullResponse: Sendable {
     public let body: Data
     public let attempts: Int
 
+    public init(status: Int, headers: HTTPHeaders, body: Data, attempts: Int = 1) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.attempts = attempts
+    }
+
     public var isSuccess: Bool { (200..<300).contains(status) }
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Fanout
+import Foundation
+
+/// Flags that say how to reach S3; shared by every subcommand that touches storage.
+struct StorageOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("An S3-compatible endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS).",
+        valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("The S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, or us-east-1).",
+        valueName: "name"))
+    var region: String?
+
+    @Flag(help: "Send unsigned requests, for public buckets.")
+    var anonymous = false
+
+    func validate() throws {
+        if let endpoint, URL(string: endpoint)?.scheme == nil {
+            throw ValidationError("--endpoint '\(endpoint)' is not a URL; write it like http://127.0.0.1:9000")
+        }
+    }
+
+    func s3Client() -> S3Client {
+        var configuration = S3Configuration.fromEnvironment(anonymous: anonymous)
+        if let endpoint { configuration.endpoint = URL(string: endpoint) }
+        if let region { configuration.region = region }
+        return S3Client(configuration: configuration)
+    }
+}
+
+/// Runs `body`, turning Fanout's errors into a message on standard error and a non-zero exit.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ObjectStoreError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}

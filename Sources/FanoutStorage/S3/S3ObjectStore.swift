@@ -1,0 +1,52 @@
+public import Foundation
+
+/// An ``ObjectStore`` over one S3 bucket.
+public struct S3ObjectStore: ObjectStore {
+    public let client: S3Client
+    public let bucket: String
+
+    public init(client: S3Client, bucket: String) {
+        self.client = client
+        self.bucket = bucket
+    }
+
+    public var description: String { "s3://\(bucket)" }
+
+    public func list(prefix: String, options: ListOptions) -> ObjectListing {
+        client.listObjects(bucket: bucket, prefix: prefix, options: options)
+    }
+
+    public func head(key: String) async throws -> ObjectInfo {
+        try await client.headObject(bucket: bucket, key: key)
+    }
+
+    public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
+        try await client.getObject(bucket: bucket, key: key, range: range)
+    }
+
+    public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
+        try await client.streamObject(bucket: bucket, key: key, range: range)
+    }
+
+    @discardableResult
+    public func put(key: String, data: Data, options: PutOptions) async throws -> PutResult {
+        try await client.putObject(bucket: bucket, key: key, data: data, options: options)
+    }
+
+    @discardableResult
+    public func put(key: String, file: URL, options: PutOptions) async throws -> PutResult {
+        try await client.putObject(bucket: bucket, key: key, file: file, options: options)
+    }
+
+    public func delete(key: String) async throws {
+        try await client.deleteObject(bucket: bucket, key: key)
+    }
+
+    public func delete(keys: [String]) async throws {
+        try await client.deleteObjects(bucket: bucket, keys: keys)
+    }
+
+    public func presignedURL(key: String, method: PresignMethod, expires: Duration) async throws -> URL {
+        try await client.presignedURL(bucket: bucket, key: key, method: method, expires: expires)
+    }
+}

@@ -1,0 +1,88 @@
+public import Foundation
+
+/// A place to read or write objects, parsed from what a user types: `s3://bucket/prefix`, `file:///path`, or a
+/// plain path.
+///
+/// A path to an existing folder (or one ending in `/`) is a local store rooted there with an empty prefix; any
+/// other path is a store rooted at its parent folder with the last component as key prefix, so `data/part-`
+/// selects `data/part-0001`, `data/part-0002`, and so on.
+public struct StorageLocation: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case s3(bucket: String)
+        case local(root: URL)
+    }
+
+    public let kind: Kind
+    /// Keys under the location start with this.
+    public let prefix: String
+
+    public init(kind: Kind, prefix: String) {
+        self.kind = kind
+        self.prefix = prefix
+    }
+
+    /// Parses a location.
+    /// - Throws: ``ObjectStoreError`` with code ``ObjectStoreError/Code/invalidURL`` for an unusable URL.
+    public static func parse(_ text: String) throws -> StorageLocation {
+        if text.hasPrefix("s3://") {
+            let rest = text.dropFirst(5)
+            let bucket = String(rest.prefix { $0 != "/" })
+            guard !bucket.isEmpty else {
+                throw ObjectStoreError(
+                    code: .invalidURL, message: "'\(text)' names no bucket",
+                    hint: "Write s3://BUCKET/PREFIX, for example s3://my-bucket/logs/2024/.")
+            }
+            let prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
+            return StorageLocation(kind: .s3(bucket: bucket), prefix: prefix)
+        }
+        if let scheme = text.range(of: "://"), !text.hasPrefix("file://") {
+            throw ObjectStoreError(
+                code: .invalidURL, message: "'\(text[..<scheme.lowerBound])://' is not a supported storage scheme",
+                hint: "Use s3://BUCKET/PREFIX, file:///PATH, or a local path.")
+        }
+        let path: String
+        if text.hasPrefix("file://") {
+            guard let url = URL(string: text), url.isFileURL else {
+                throw ObjectStoreError(code: .invalidURL, message: "'\(text)' is not a valid file URL")
+            }
+            path = url.path + (text.hasSuffix("/") ? "/" : "")
+        } else {
+            guard !text.isEmpty else {
+                throw ObjectStoreError(code: .invalidURL, message: "the location is empty",
+                    hint: "Give a folder, a path prefix, or s3://BUCKET/PREFIX.")
+            }
+            path = text
+        }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var isFolder: ObjCBool = false
+        if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+            && isFolder.boolValue)
+        {
+            return StorageLocation(kind: .local(root: url), prefix: "")
+        }
+        return StorageLocation(kind: .local(root: url.deletingLastPathComponent()), prefix: url.lastPathComponent)
+    }
+
+    /// The store this location is in; S3 locations use `s3`.
+    public func store(s3: @autoclosure () -> S3Client) -> any ObjectStore {
+        switch kind {
+        case .s3(let bucket): S3ObjectStore(client: s3(), bucket: bucket)
+        case .local(let root): LocalObjectStore(root: root)
+        }
+    }
+
+    /// The location's URL form of `key`: `s3://bucket/key` or `file:///root/key`.
+    public func url(for key: String) -> String {
+        switch kind {
+        case .s3(let bucket): "s3://\(bucket)/\(key)"
+        case .local(let root): root.appendingPathComponent(key).absoluteString
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .s3(let bucket): "s3://\(bucket)/\(prefix)"
+        case .local(let root): root.path + (root.path.hasSuffix("/") ? "" : "/") + prefix
+        }
+    }
+}
