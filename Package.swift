@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // libcurl, from the system (apt: libcurl4-openssl-dev). Only FanoutHTTP imports it.
@@ -49,10 +51,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The engine: map steps, inputs, shard plans, run state in object storage, backends, aggregation.
+        .target(
+            name: "FanoutCore",
+            dependencies: [
+                "FanoutStorage",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What users `import Fanout` for.
         .target(
             name: "Fanout",
-            dependencies: ["FanoutStorage", "FanoutHTTP"],
+            dependencies: ["FanoutCore", "FanoutStorage", "FanoutHTTP"],
             swiftSettings: swiftSettings
         ),
         // The `fanout` command-line tool.
@@ -65,10 +79,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Notebook-style examples: `swift run word-count PREFIX`, `swift run file-stats PREFIX`.
+        .executableTarget(
+            name: "word-count",
+            dependencies: ["Fanout"],
+            path: "Examples/WordCount",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "file-stats",
+            dependencies: ["Fanout"],
+            path: "Examples/FileStats",
+            swiftSettings: swiftSettings
+        ),
         // Shared by the test suites: where the loopback servers are, temporary folders.
         .target(
             name: "FanoutTestSupport",
-            dependencies: ["FanoutStorage", "FanoutHTTP"],
+            dependencies: ["FanoutStorage", "FanoutHTTP", "FanoutSigV4"],
             path: "Tests/FanoutTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -84,7 +111,14 @@ let package = Package(
         ),
         .testTarget(
             name: "FanoutStorageTests",
-            dependencies: ["FanoutStorage", "FanoutTestSupport"],
+            dependencies: [
+                "FanoutStorage", "FanoutSigV4", "FanoutTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutCoreTests",
+            dependencies: ["FanoutCore", "FanoutTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -30,6 +30,12 @@ final class CurlMultiLoop: @unchecked Sendable {
         thread.start()
     }
 
+    /// The multi handle outlives the thread: a transfer or upload task that still holds the loop may wake it after
+    /// shutdown, which must not touch freed memory.
+    deinit {
+        curl_multi_cleanup(multi)
+    }
+
     func add(_ transfer: CurlTransfer) { submit(.add(transfer)) }
 
     func resume(_ transfer: CurlTransfer) { submit(.resume(transfer)) }
@@ -74,7 +80,6 @@ final class CurlMultiLoop: @unchecked Sendable {
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         for transfer in Array(active.values) { finish(transfer, code: nil) }
-        curl_multi_cleanup(multi)
     }
 
     private func start(_ transfer: CurlTransfer) {
@@ -103,4 +108,11 @@ enum CurlGlobal {
     private static let initialized: Bool = curl_global_init(3) == CURLE_OK
 
     static func ensureInitialized() { precondition(initialized, "libcurl failed to initialise") }
+
+    /// Whether this libcurl can reuse a connection opened with HTTP/2 prior knowledge over cleartext (8.0 and later).
+    static let reusesPriorKnowledgeConnections: Bool = {
+        // `version_num` is in every revision of the struct, so the oldest suffices.
+        guard let info = curl_version_info(CURLVERSION_FIRST) else { return false }
+        return info.pointee.version_num >= 0x08_00_00
+    }()
 }

@@ -20,11 +20,17 @@ final class CurlTransfer: @unchecked Sendable {
         var head: HeadPhase = .waiting(nil)
         var chunks: [Data] = []
         var bufferedBytes = 0
+        /// Body bytes taken from curl, delivered or buffered.
+        var receivedBytes = 0
         var receivePaused = false
         var consumer: CheckedContinuation<Data?, any Error>?
         var outcome: Result<Void, HTTPClientError>?
         var cancelRequested = false
     }
+
+    /// The most body bytes curl hands over in one write callback (`CURLOPT_BUFFERSIZE`), so at most this many
+    /// bytes past ``HTTPClient/Configuration/responseBufferSize`` are buffered.
+    static let receiveChunkSize = 256 * 1024
 
     let easy: UnsafeMutableRawPointer
     let requestDescription: String
@@ -32,7 +38,7 @@ final class CurlTransfer: @unchecked Sendable {
     private let state = Mutex(State())
     private let bufferLimit: Int
     private let upload: UploadSource?
-    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private let errorBuffer: UnsafeMutablePointer<CChar>
     private var headerList: UnsafeMutablePointer<curl_slist>?
     /// curl thread: header fields of the response block being received.
     private var pendingHeaders = HTTPHeaders()
@@ -43,6 +49,8 @@ final class CurlTransfer: @unchecked Sendable {
         configuration: HTTPClient.Configuration,
         loop: CurlMultiLoop
     ) throws {
+        // Everything that can fail before the handle exists comes first, so a failure leaks nothing.
+        self.upload = try UploadSource(body: request.body)
         guard let easy = curl_easy_init() else {
             throw HTTPClientError(code: .transport, message: "libcurl could not create a transfer")
         }
@@ -50,7 +58,7 @@ final class CurlTransfer: @unchecked Sendable {
         self.loop = loop
         self.bufferLimit = max(configuration.responseBufferSize, 16 * 1024)
         self.requestDescription = "\(request.method) \(request.url.redactedForLogs)"
-        self.upload = try UploadSource(body: request.body)
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(to: 0)
         try configure(request: request, timeout: timeout, configuration: configuration)
     }
@@ -121,6 +129,17 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     var isCancelRequested: Bool { state.withLock { $0.cancelRequested } }
+
+    // MARK: Observing, for tests
+
+    /// Body bytes received and not yet read.
+    var bufferedByteCount: Int { state.withLock { $0.bufferedBytes } }
+
+    /// Body bytes taken from curl so far, read or not.
+    var receivedByteCount: Int { state.withLock { $0.receivedBytes } }
+
+    /// How the transfer ended, or `nil` while it runs.
+    var outcome: Result<Void, HTTPClientError>? { state.withLock { $0.outcome } }
 
     // MARK: curl thread
 
@@ -193,6 +212,7 @@ final class CurlTransfer: @unchecked Sendable {
         let action: Action = state.withLock { state in
             if let consumer = state.consumer {
                 state.consumer = nil
+                state.receivedBytes += bytes.count
                 return .deliver(consumer, Data(bytes))
             }
             if state.bufferedBytes >= bufferLimit {
@@ -201,6 +221,7 @@ final class CurlTransfer: @unchecked Sendable {
             }
             state.chunks.append(Data(bytes))
             state.bufferedBytes += bytes.count
+            state.receivedBytes += bytes.count
             return .stored
         }
         switch action {
@@ -248,11 +269,16 @@ final class CurlTransfer: @unchecked Sendable {
             kind = .connectionFailed
         case CURLE_OPERATION_TIMEDOUT:
             kind = .timedOut
-        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
-            CURLE_HTTP2_STREAM:
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR:
+            // A TLS alert after the handshake, as a TLS 1.3 server sends when it rejects the client certificate,
+            // arrives as a failed read or write; retrying cannot help.
+            kind = detail.contains(" alert ") ? .tls : .connectionLost
+        case CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM:
             kind = .connectionLost
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
-            CURLE_SSL_CIPHER:
+            CURLE_SSL_CIPHER, CURLE_SSL_CLIENTCERT, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_ENGINE_NOTFOUND,
+            CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED:
             kind = .tls
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
             kind = .invalidRequest
@@ -274,17 +300,26 @@ extension CurlTransfer {
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         try set(CURLOPT_PIPEWAIT, 1)
-        try set(CURLOPT_BUFFERSIZE, 256 * 1024)
+        try set(CURLOPT_BUFFERSIZE, CurlTransfer.receiveChunkSize)
         try check(fanout_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
 
         switch configuration.httpVersion {
         case .automatic: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         case .http1_1: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
-        case .http2PriorKnowledge: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE))
+        case .http2PriorKnowledge:
+            try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE))
+            if request.url.scheme?.lowercased() == "http", !CurlGlobal.reusesPriorKnowledgeConnections {
+                // libcurl before 8.0 breaks a reused h2c prior-knowledge connection ("Error in the HTTP2 framing
+                // layer", curl issue 10634): give each request a connection of its own.
+                try set(CURLOPT_FRESH_CONNECT, 1)
+                try set(CURLOPT_FORBID_REUSE, 1)
+            }
         }
 
         try set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.seconds * 1000))
-        if let timeout { try set(CURLOPT_TIMEOUT_MS, max(1, Int(timeout.seconds * 1000))) }
+        // Rounded up, so curl never gives up before the caller's deadline has passed by its own clock: a timeout
+        // that fires even a fraction of a millisecond early would look transient and be retried.
+        if let timeout { try set(CURLOPT_TIMEOUT_MS, max(1, Int((timeout.seconds * 1000).rounded(.up)))) }
         if let stall = configuration.stallTimeout {
             try set(CURLOPT_LOW_SPEED_LIMIT, 1)
             try set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stall.seconds.rounded(.up))))

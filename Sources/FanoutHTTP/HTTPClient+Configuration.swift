@@ -54,6 +54,9 @@ extension HTTPClient {
         /// HTTP/1.1 only.
         case http1_1
         /// HTTP/2 without negotiation, also over cleartext (h2c with prior knowledge).
+        ///
+        /// With libcurl older than 8.0 (Debian 12 ships 7.88), cleartext requests each get a connection of their own,
+        /// because those versions fail on a reused h2c connection.
         case http2PriorKnowledge
     }
 }

@@ -44,7 +44,7 @@ extension HTTPClient {
                         "request": "\(request.method) \(request.url.redactedForLogs)", "status": "\(response.status)",
                         "attempt": "\(attempt)", "delay": "\(delay)",
                     ])
-                try await Task.sleep(for: delay)
+                try await sleepBeforeRetry(delay, request: request, attempts: attempt)
             } catch let error as HTTPClientError {
                 let deadlinePassed = timeout.map { clock.now - start >= $0 } ?? false
                 guard canRetry, error.isTransient, !deadlinePassed else { throw error.with(attempts: attempt) }
@@ -58,8 +58,20 @@ extension HTTPClient {
                         "request": "\(request.method) \(request.url.redactedForLogs)", "error": "\(error.message)",
                         "attempt": "\(attempt)", "delay": "\(delay)",
                     ])
-                try await Task.sleep(for: delay)
+                try await sleepBeforeRetry(delay, request: request, attempts: attempt)
             }
+        }
+    }
+
+    /// Waits out a backoff; cancellation ends the call as ``HTTPClientError/Code/cancelled``, like cancellation
+    /// during an attempt.
+    private func sleepBeforeRetry(_ delay: Duration, request: HTTPRequest, attempts: Int) async throws {
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            throw HTTPClientError(
+                code: .cancelled, message: "cancelled while waiting to retry",
+                request: "\(request.method) \(request.url.redactedForLogs)", attempts: attempts)
         }
     }
 

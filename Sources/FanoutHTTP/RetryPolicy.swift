@@ -51,9 +51,14 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Parses `Retry-After` as seconds or as an HTTP date.
+    ///
+    /// Seconds must be a non-negative integer, as RFC 9110 requires; anything else that is not a date (negative,
+    /// fractional, `inf`, out of range) returns `nil`, so a malformed header is ignored rather than trusted.
     public static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value) { return .milliseconds(Int64(max(0, seconds) * 1000)) }
+        if value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            return Int64(value).map { .seconds($0) }
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -56,11 +56,11 @@ public struct S3Configuration: Sendable {
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
         anonymous: Bool = false
     ) -> S3Configuration {
-        let resolver = AWSConfigResolver(environment: environment)
+        let aws = AWSEnvironment(variables: environment)
         return S3Configuration(
-            region: resolver.region(),
-            endpoint: resolver.s3Endpoint(),
-            credentials: anonymous ? .anonymous : .chain(CredentialProviderChain.default(environment: environment)))
+            region: (try? aws.region())?.rawValue ?? "us-east-1",
+            endpoint: (try? aws.endpointURL(for: "s3")) ?? nil,
+            credentials: anonymous ? .anonymous : .chain(CredentialProviderChain.default(environment: aws)))
     }
 }
 

@@ -1,0 +1,49 @@
+// Word count over every file under a prefix: the map runs per file (in this process, in worker processes, or
+// in pods), and the counts are merged here, as they arrive.
+//
+//   swift run word-count Examples/corpus
+//   swift run word-count s3://my-bucket/books/ --processes 4
+//   swift run word-count Examples/corpus --top 20
+import Fanout
+import Foundation
+
+let countWords = MapStep("count-words", version: "1") { file -> [String: Int] in
+    var counts: [String: Int] = [:]
+    for try await line in try await file.lines() {
+        for word in line.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) {
+            counts[String(word), default: 0] += 1
+        }
+    }
+    return counts
+}
+
+// The same executable is its own worker: this returns at once here, and runs a shard and exits in a worker.
+await Fanout.bootstrap(countWords)
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let input = arguments.first else {
+    print("usage: word-count PREFIX [--processes N] [--top N]")
+    exit(2)
+}
+func option(_ name: String) -> Int? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.endIndex else { return nil }
+    return Int(arguments[index + 1])
+}
+
+var options = RunOptions()
+if let workers = option("--processes") { options.backend = ProcessBackend(workers: workers) }
+let run = try await Fanout(options: options).map(countWords, over: Input(input))
+
+var totals = MergeDictionaries<String, Int>.adding
+var files = 0
+for try await outcome in run {
+    files += 1
+    switch outcome.result {
+    case .success(let counts): totals.add(counts)
+    case .failure(let failure): print("failed: \(outcome.key): \(failure)")
+    }
+}
+
+let top = totals.result.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(option("--top") ?? 10)
+print("\(files) files, \(totals.result.values.reduce(0, +)) words, \(totals.result.count) distinct (run \(run.id))")
+for (word, count) in top { print("\(String(count).padding(toLength: 8, withPad: " ", startingAt: 0)) \(word)") }

@@ -1,0 +1,68 @@
+import FanoutStorage
+
+/// Where shards run. A backend is handed a submitted run whose spec and plan are already stored, runs the
+/// shards it is asked to, and returns once each has committed or failed for good.
+///
+/// Backends never talk to the driver except through the run's state in object storage (the in-process backend
+/// also hands records over directly, as an optimisation). To add one (a cluster, a batch service), implement
+/// ``execute(_:)``: start workers that run the same executable with the environment from
+/// ``Submission/workerEnvironment(shard:attempt:)``, wait for them, retry failed shards up to
+/// ``Submission/retries`` times, and report what could not be done.
+public protocol Backend: Sendable {
+    /// A short name for messages and the run spec: `in-process`, `processes`, `kubernetes`.
+    var name: String { get }
+
+    /// Runs the submission's shards.
+    /// - Returns: the shards that failed for good, with why.
+    /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops workers.
+    func execute(_ submission: Submission) async throws -> BackendReport
+}
+
+/// A run handed to a backend.
+public struct Submission: Sendable {
+    public let runID: String
+    /// The state prefix as a location string (`s3://bucket/.fanout/`, `/data/.fanout/`).
+    public let stateLocation: String
+    public let stepName: String
+    /// Shards to run: those not committed yet.
+    public let shards: [Int]
+    /// Files per shard, for backends that size workers.
+    public let shardFileCounts: [Int: Int]
+    /// Extra attempts per shard after the first.
+    public let retries: Int
+    let step: AnyMapStep
+    let state: RunStateStore
+    let input: any ObjectStore
+    let inputLocation: StorageLocation
+    let batching: SegmentBatching
+    let onRecord: (@Sendable (RecordLine) async -> Void)?
+
+    /// The environment a worker process needs to run `shard`, beyond the caller's own.
+    public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {
+        WorkerAssignment(
+            runID: runID, stateLocation: stateLocation, stepName: stepName, shard: shard, attempt: attempt
+        ).environment
+    }
+
+    /// Runs one shard attempt in this process.
+    func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
+        let shard = try await state.readShard(index)
+        try await ShardExecutor(
+            step: step, shard: shard, attempt: attempt, state: state, input: input, inputLocation: inputLocation,
+            concurrency: concurrency, batching: batching, onRecord: onRecord
+        ).run()
+    }
+}
+
+/// What a backend could not do.
+public struct BackendReport: Sendable {
+    /// Shards that exhausted their attempts, with the last reason.
+    public var failedShards: [Int: String]
+    /// Requests made to the control plane, when the backend has one.
+    public var apiRequests: Int?
+
+    public init(failedShards: [Int: String] = [:], apiRequests: Int? = nil) {
+        self.failedShards = failedShards
+        self.apiRequests = apiRequests
+    }
+}

@@ -1,0 +1,80 @@
+public import Foundation
+public import FanoutStorage
+import Crypto
+
+/// The entry point: map a step over files, then fold the results in this process.
+///
+/// ```swift
+/// let wordCount = MapStep("word-count") { file in
+///     try await file.text().split(whereSeparator: \.isWhitespace).count
+/// }
+/// let run = try await Fanout().map(wordCount, over: "s3://my-bucket/books/")
+/// let total = try await run.values().reduce(0, +)
+/// ```
+///
+/// The same executable is its own worker: when the process backend or a pod starts it as one, the first
+/// ``map(_:over:)`` for the assigned step (or ``bootstrap(_:)``) runs just that shard and exits, before any
+/// listing, planning or aggregation. Programs with several steps call ``bootstrap(_:)`` first thing.
+public struct Fanout: Sendable {
+    public var options: RunOptions
+    /// The client for `s3://` locations. Default: configured from the environment, as the AWS CLI is.
+    public var s3: S3Client
+    let environment: [String: String]
+
+    public init(
+        options: RunOptions = RunOptions(),
+        s3: S3Client? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.options = options
+        self.s3 = s3 ?? S3Client(configuration: .fromEnvironment(environment))
+        self.environment = environment
+    }
+
+    /// In a worker process, runs the assigned shard of whichever of `steps` it names, then exits; elsewhere
+    /// returns at once. Call it at the top of programs with more than one step.
+    public static func bootstrap<each Output>(_ steps: repeat MapStep<each Output>) async {
+        var erased: [AnyMapStep] = []
+        for step in repeat each steps { erased.append(AnyMapStep(step)) }
+        await Worker.runIfAssigned(steps: erased, s3: nil)
+    }
+
+    /// Maps `step` over every file of `input` and returns the run, whose results arrive as they are made.
+    ///
+    /// Listing, filtering, cache look-up, planning and storing the plan happen before this returns; the shards
+    /// start when the results are first iterated.
+    /// - Throws: ``RunError`` or ``ObjectStoreError`` when the input or state cannot be used.
+    public func map<Output>(_ step: MapStep<Output>, over input: Input) async throws -> MapRun<Output> {
+        await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).prepare(input)
+        return MapRun(prepared: prepared, options: options)
+    }
+
+    /// Re-attaches to a run by id: results already stored are replayed, and shards that never committed run
+    /// again on this instance's backend.
+    public func attach<Output>(_ step: MapStep<Output>, runID: String, state: String) async throws -> MapRun<Output> {
+        await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).reattach(
+            runID: runID, state: state)
+        return MapRun(prepared: prepared, options: options)
+    }
+
+    /// The plan a run over `input` would have, without storing or running anything.
+    public func plan(_ input: Input) async throws -> ShardPlan {
+        let location = try StorageLocation.parse(input.location)
+        let store = location.store(s3: s3)
+        let files = try await RunPreparation.listFiles(
+            input: input, location: location, store: store, excludingPrefix: ".fanout/")
+        return Planner.plan(files: files, sharding: options.sharding)
+    }
+
+    /// The state prefix for an input location: the option, `FANOUT_STATE`, or `.fanout/` at the root of the
+    /// input's bucket or folder.
+    func stateLocation(for input: StorageLocation) -> String {
+        if let state = options.state ?? environment["FANOUT_STATE"] { return state }
+        switch input.kind {
+        case .s3(let bucket): return "s3://\(bucket)/.fanout/"
+        case .local(let root): return root.appendingPathComponent(".fanout").path + "/"
+        }
+    }
+}

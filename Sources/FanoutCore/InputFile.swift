@@ -1,0 +1,68 @@
+public import Foundation
+public import FanoutStorage
+
+/// One file given to a map step: what it is, and lazy access to its bytes.
+///
+/// Nothing is read until asked for. Prefer ``lines()`` or ``chunks()`` for large files: they stream with bounded
+/// memory. ``withLocalPath(_:)`` gives tools that need a path one, downloading only when the file is remote.
+public struct InputFile: Sendable {
+    public let key: String
+    public let size: Int64
+    public let etag: String
+    public let lastModified: Date
+    /// The file's stable position in the run's plan.
+    public let ordinal: Int
+    /// The file's location as a URL: `s3://bucket/key` or `file:///path`.
+    public let url: String
+    let store: any ObjectStore
+
+    init(info: ObjectInfo, ordinal: Int, store: any ObjectStore, url: String) {
+        key = info.key
+        size = info.size
+        etag = info.etag
+        lastModified = info.lastModified
+        self.ordinal = ordinal
+        self.url = url
+        self.store = store
+    }
+
+    /// The last path component of the key.
+    public var name: String { String(key.split(separator: "/").last ?? Substring(key)) }
+
+    /// All bytes, in memory.
+    public func bytes() async throws -> Data { try await store.get(key: key, range: nil) }
+
+    /// The bytes in `range` (both ends included).
+    public func bytes(in range: ClosedRange<Int64>) async throws -> Data { try await store.get(key: key, range: range) }
+
+    /// The file as text (UTF-8, invalid bytes replaced).
+    public func text() async throws -> String { String(decoding: try await bytes(), as: UTF8.self) }
+
+    /// The bytes as a stream of chunks.
+    public func chunks() async throws -> ObjectByteStream { try await store.stream(key: key, range: nil) }
+
+    /// The lines of the file, streamed, without terminators.
+    public func lines() async throws -> ObjectByteStream.Lines { try await chunks().lines }
+
+    /// Calls `body` with a local path to the file's bytes: the file itself for local stores, a temporary copy
+    /// (deleted afterwards) for remote ones.
+    public func withLocalPath<T>(_ body: (String) async throws -> T) async throws -> T {
+        if let local = store as? LocalObjectStore {
+            return try await body(local.root.appendingPathComponent(key).path)
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent(name.isEmpty ? "file" : name)
+        _ = FileManager.default.createFile(atPath: path.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: path)
+        do {
+            for try await chunk in try await chunks() { try handle.write(contentsOf: chunk) }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        return try await body(path.path)
+    }
+}

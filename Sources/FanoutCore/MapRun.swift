@@ -1,0 +1,88 @@
+import AsyncAlgorithms
+import Foundation
+import Synchronization
+
+/// A run of a map step: its results as they arrive, in any order, each file exactly once.
+///
+/// Iterating starts the shards on the backend; iterate once. The sequence ends when every file has a result
+/// (and throws ``RunError`` with code ``RunError/Code/tooManyFailures`` if more failed than tolerated). Results are
+/// handed over one at a time, so a slow consumer slows the workers instead of filling memory. Cancelling the
+/// iterating task stops the workers and leaves the stored state ready for ``Fanout/attach(_:runID:state:)``.
+public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
+    public typealias Element = FileOutcome<Output>
+
+    let prepared: PreparedRun
+    let options: RunOptions
+    private let finished = SummaryBox()
+
+    init(prepared: PreparedRun, options: RunOptions) {
+        self.prepared = prepared
+        self.options = options
+    }
+
+    /// The run's id, for `attach`, `status` and the state layout.
+    public var id: String { prepared.spec.runID }
+
+    /// The state prefix the run is stored under.
+    public var stateLocation: String { prepared.stateLocation }
+
+    /// Files in the run, cached ones included.
+    public var fileCount: Int { prepared.spec.fileCount }
+
+    /// Shards planned for this run (cached files are in none).
+    public var shardCount: Int { prepared.spec.shardCount }
+
+    /// How the run went; `nil` until the results have been read to the end.
+    public var summary: RunSummary? { finished.value }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        let channel = AsyncThrowingChannel<FileOutcome<Output>, any Error>()
+        let driver = RunDriver<Output>(prepared: prepared, options: options, channel: channel, summary: finished)
+        let task = Task { await driver.drive() }
+        return AsyncIterator(base: channel.makeAsyncIterator(), lifetime: TaskLifetime(task: task))
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingChannel<FileOutcome<Output>, any Error>.AsyncIterator
+        let lifetime: TaskLifetime
+
+        public mutating func next() async throws -> FileOutcome<Output>? {
+            try await withTaskCancellationHandler {
+                try await base.next()
+            } onCancel: { [lifetime] in
+                lifetime.task.cancel()
+            }
+        }
+    }
+
+    /// The successful values, skipping failures (which still count against the tolerance).
+    public func values() -> AsyncThrowingCompactMapSequence<MapRun<Output>, Output> {
+        compactMap { $0.value }
+    }
+
+    /// Folds every successful value into `aggregator` and returns its result.
+    public func aggregate<A: Aggregator>(_ aggregator: A) async throws -> A.Result where A.Value == Output {
+        var aggregator = aggregator
+        for try await outcome in self {
+            if let value = outcome.value { aggregator.add(value) }
+        }
+        return aggregator.result
+    }
+}
+
+/// Cancels the driving task when the last iterator copy is gone.
+final class TaskLifetime: Sendable {
+    let task: Task<Void, Never>
+
+    init(task: Task<Void, Never>) { self.task = task }
+
+    deinit { task.cancel() }
+}
+
+final class SummaryBox: Sendable {
+    private let storage = Mutex<RunSummary?>(nil)
+
+    var value: RunSummary? { storage.withLock { $0 } }
+
+    func set(_ summary: RunSummary) { storage.withLock { $0 = summary } }
+}

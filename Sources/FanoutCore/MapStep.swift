@@ -1,0 +1,39 @@
+/// A map step: a stable name, a version, and a typed async function applied to every input file.
+///
+/// The name identifies the step to worker processes and pods, which run the same executable; keep it stable.
+/// Bump `version` when the function changes in a way that makes stored results stale: cached results are reused
+/// only for the same name and version.
+///
+/// ```swift
+/// let lineCount = MapStep("line-count", version: "1") { file in
+///     try await file.lines().reduce(0) { count, _ in count + 1 }
+/// }
+/// ```
+public struct MapStep<Output: Codable & Sendable>: Sendable {
+    public let name: String
+    public let version: String
+    let body: @Sendable (InputFile) async throws -> Output
+
+    public init(
+        _ name: String, version: String = "1", _ body: @escaping @Sendable (InputFile) async throws -> Output
+    ) {
+        precondition(!name.isEmpty && !name.contains("/"), "a step name must be non-empty and contain no '/'")
+        self.name = name
+        self.version = version
+        self.body = body
+    }
+}
+
+/// A step with its output type erased: what a worker needs to run a shard.
+struct AnyMapStep: Sendable {
+    let name: String
+    let version: String
+    /// Runs the step on a file and returns its result encoded as JSON.
+    let run: @Sendable (InputFile) async throws -> [UInt8]
+
+    init<Output>(_ step: MapStep<Output>) {
+        name = step.name
+        version = step.version
+        run = { file in try RecordCoding.encodeValue(try await step.body(file)) }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// One line of a result segment: the outcome of one file, as JSON.
+///
+/// `{"o":ORDINAL,"k":KEY,"e":ETAG,"a":ATTEMPT,"d":SECONDS,"v":VALUE}` for a value, with `"x":MESSAGE` in place
+/// of `"v"` for a failure. The ordinal always comes first, so carried-over lines can be renumbered cheaply.
+struct RecordLine: Sendable {
+    let bytes: [UInt8]
+
+    static func success(file: PlannedFile, attempt: Int, seconds: Double, value: [UInt8]) -> RecordLine {
+        var line = header(file: file, attempt: attempt, seconds: seconds)
+        line += Array(",\"v\":".utf8)
+        line += value
+        line.append(UInt8(ascii: "}"))
+        return RecordLine(bytes: line)
+    }
+
+    static func failure(file: PlannedFile, attempt: Int, seconds: Double, message: String) -> RecordLine {
+        var line = header(file: file, attempt: attempt, seconds: seconds)
+        line += Array(",\"x\":".utf8)
+        line += RecordCoding.jsonString(message)
+        line.append(UInt8(ascii: "}"))
+        return RecordLine(bytes: line)
+    }
+
+    private static func header(file: PlannedFile, attempt: Int, seconds: Double) -> [UInt8] {
+        var line = Array("{\"o\":\(file.ordinal),\"k\":".utf8)
+        line += RecordCoding.jsonString(file.key)
+        line += Array(",\"e\":".utf8)
+        line += RecordCoding.jsonString(file.etag)
+        line += Array(",\"a\":\(attempt),\"d\":\(String(format: "%.6f", seconds))".utf8)
+        return line
+    }
+
+    /// The same record under another ordinal.
+    func renumbered(_ ordinal: Int) -> RecordLine {
+        guard let comma = bytes.firstIndex(of: UInt8(ascii: ",")) else { return self }
+        return RecordLine(bytes: Array("{\"o\":\(ordinal)".utf8) + bytes[comma...])
+    }
+}
+
+/// The fields of a record every reader needs, whatever the step's output type.
+struct RecordHeader: Decodable, Sendable {
+    let o: Int
+    let k: String
+    let e: String
+    let a: Int
+    let d: Double
+    let x: String?
+}
+
+/// A record decoded with the step's output type.
+struct TypedRecord<Output: Decodable>: Decodable {
+    let o: Int
+    let k: String
+    let e: String
+    let a: Int
+    let d: Double
+    let v: Output?
+    let x: String?
+}
+
+enum RecordCoding {
+    static func encodeValue<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    /// A JSON string literal, quotes included.
+    static func jsonString(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(text.utf8.count + 2)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [92, 34]
+            case UInt8(ascii: "\\"): out += [92, 92]
+            case 0x0A: out += [92, UInt8(ascii: "n")]
+            case 0x0D: out += [92, UInt8(ascii: "r")]
+            case 0x09: out += [92, UInt8(ascii: "t")]
+            case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+}

@@ -1,0 +1,207 @@
+import AsyncAlgorithms
+import Foundation
+import Synchronization
+
+/// Drives one run from the caller's process: replays stored results, starts the pending shards on the backend,
+/// tails the segments workers write, de-duplicates by ordinal, and hands each file's outcome to the consumer.
+final class RunDriver<Output: Codable & Sendable>: Sendable {
+    private let prepared: PreparedRun
+    private let options: RunOptions
+    private let channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>
+    private let summary: SummaryBox
+    private let progress = Mutex(Progress())
+
+    private struct Progress {
+        var emitted = OrdinalSet()
+        var seenSegments = Set<String>()
+        var succeeded = 0
+        var failed = 0
+        var cached = 0
+        var failures: [RunSummary.FailedFile] = []
+        var abort: RunError?
+    }
+
+    init(
+        prepared: PreparedRun, options: RunOptions, channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>,
+        summary: SummaryBox
+    ) {
+        self.prepared = prepared
+        self.options = options
+        self.channel = channel
+        self.summary = summary
+    }
+
+    func drive() async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            try await tail()
+            let report = try await runPendingShards()
+            try await tail()
+            try await failUnfinished(report)
+            let result = progress.withLock { $0 }
+            let summary = RunSummary(
+                runID: prepared.spec.runID, files: prepared.spec.fileCount, succeeded: result.succeeded,
+                failed: result.failed, cached: result.cached, failures: result.failures,
+                shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds)
+            self.summary.set(summary)
+            try await record(summary, complete: report.failedShards.isEmpty)
+            guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
+                throw tooManyFailures(result)
+            }
+            channel.finish()
+        } catch {
+            channel.fail(progress.withLock { $0.abort } ?? error)
+        }
+    }
+
+    /// Runs the shards that have not committed, tailing their results unless the backend hands them over.
+    private func runPendingShards() async throws -> BackendReport {
+        guard !prepared.pendingShards.isEmpty else { return BackendReport() }
+        let inProcess = options.backend is InProcessBackend
+        var onRecord: (@Sendable (RecordLine) async -> Void)?
+        if inProcess {
+            onRecord = { [self] record in
+                do {
+                    try await emit(record, cached: false)
+                } catch {
+                    abort(with: error)
+                }
+            }
+        }
+        let submission = Submission(
+            runID: prepared.spec.runID, stateLocation: prepared.stateLocation, stepName: prepared.step.name,
+            shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts, retries: options.retries,
+            step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
+            batching: options.batching,
+            onRecord: onRecord)
+        let backend = options.backend
+        let report: BackendReport = try await withThrowingTaskGroup(
+            of: BackendReport?.self, returning: BackendReport.self
+        ) { group in
+            group.addTask { try await backend.execute(submission) }
+            group.addTask { try await self.watch(tailing: !inProcess) }
+            var outcome = BackendReport()
+            while let finished = try await group.next() {
+                if let finished {
+                    outcome = finished
+                    break
+                }
+            }
+            group.cancelAll()
+            return outcome
+        }
+        if let abort = progress.withLock({ $0.abort }) { throw abort }
+        return report
+    }
+
+    /// Until cancelled: tails remote workers' results, and stops the run once too many files failed.
+    private func watch(tailing: Bool) async throws -> BackendReport? {
+        while !Task.isCancelled {
+            try await Task.sleep(for: tailing ? options.pollInterval : .milliseconds(100))
+            if let abort = progress.withLock({ $0.abort }) { throw abort }
+            if tailing { try await tail() }
+        }
+        return nil
+    }
+
+    /// Reads every segment not read yet and emits its records.
+    private func tail() async throws {
+        let keys = try await prepared.state.segmentKeys()
+        let carriedPrefix = prepared.state.layout.carriedPrefix
+        for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
+            let records = try await prepared.state.readSegment(key)
+            progress.withLock { _ = $0.seenSegments.insert(key) }
+            for record in records {
+                try await emit(record, cached: key.hasPrefix(carriedPrefix))
+            }
+        }
+    }
+
+    /// Hands one record to the consumer unless its file already has a result.
+    private func emit(_ record: RecordLine, cached: Bool) async throws {
+        let decoded: TypedRecord<Output>
+        do {
+            decoded = try JSONDecoder().decode(TypedRecord<Output>.self, from: Data(record.bytes))
+        } catch {
+            throw RunError(
+                code: .corruptState,
+                message: "a stored result cannot be decoded as \(Output.self): was the step's output type changed "
+                    + "without bumping its version?", underlying: error)
+        }
+        let failure = decoded.x.map { FileFailure(message: $0) }
+        let isNew = progress.withLock { progress -> Bool in
+            guard progress.emitted.insert(decoded.o) else { return false }
+            if let failure {
+                progress.failed += 1
+                if progress.failures.count < 100 {
+                    progress.failures.append(.init(key: decoded.k, message: failure.message))
+                }
+                if progress.abort == nil, case .count = options.tolerance,
+                    !options.tolerance.allows(failed: progress.failed, total: prepared.spec.fileCount)
+                {
+                    progress.abort = tooManyFailures(progress)
+                }
+            } else {
+                progress.succeeded += 1
+            }
+            if cached { progress.cached += 1 }
+            return true
+        }
+        guard isNew else { return }
+        let result: Result<Output, FileFailure>
+        if let failure {
+            result = .failure(failure)
+        } else if let value = decoded.v {
+            result = .success(value)
+        } else {
+            result = .failure(FileFailure(message: "the stored result has no value"))
+        }
+        await channel.send(FileOutcome(
+            key: decoded.k, ordinal: decoded.o, etag: decoded.e, result: result, attempt: decoded.a,
+            duration: .milliseconds(Int64(decoded.d * 1000)), cached: cached))
+    }
+
+    /// Stops the run with `error` at the next check of the watcher.
+    private func abort(with error: any Error) {
+        let runError = error as? RunError
+            ?? RunError(code: .backendFailed, message: "the run stopped: \(error)", underlying: error)
+        progress.withLock { if $0.abort == nil { $0.abort = runError } }
+    }
+
+    /// Files of shards that failed for good get a failure each, so every file has an outcome.
+    private func failUnfinished(_ report: BackendReport) async throws {
+        for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
+            let files = try await prepared.state.readShard(shard).files
+            for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
+                try await emit(
+                    .failure(file: file, attempt: 0, seconds: 0, message: "shard \(shard) failed: \(reason)"),
+                    cached: false)
+            }
+        }
+    }
+
+    private func record(_ summary: RunSummary, complete: Bool) async throws {
+        let state = prepared.state
+        try await state.write(
+            RunSummaryRecord(
+                runID: summary.runID, succeeded: summary.succeeded, failed: summary.failed, cached: summary.cached,
+                finishedAt: Date(), outcome: complete ? "complete" : "incomplete"),
+            to: state.layout.summary)
+        if complete && options.cache {
+            try await state.write(
+                CacheIndexEntry(runID: summary.runID),
+                to: state.layout.cacheIndex(
+                    step: prepared.step.name, version: prepared.step.version, inputHash: prepared.spec.inputHash))
+        }
+    }
+
+    private func tooManyFailures(_ progress: Progress) -> RunError {
+        RunError(
+            code: .tooManyFailures,
+            message: "\(progress.failed) of \(prepared.spec.fileCount) files failed, more than the run tolerates "
+                + "(\(options.tolerance)); raise the tolerance or fix the failing files, then re-run "
+                + "(stored results are reused)",
+            failedFiles: progress.failures.map { ($0.key, $0.message) })
+    }
+}

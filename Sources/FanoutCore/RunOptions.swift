@@ -1,0 +1,70 @@
+/// How a run is carried out. Every field has a default that suits a first run on one machine.
+public struct RunOptions: Sendable {
+    /// Where shards run. Default ``InProcessBackend``.
+    public var backend: any Backend
+    /// How files are cut into shards. Default: 256 files per shard.
+    public var sharding: Sharding
+    /// The state prefix (`s3://bucket/.fanout/`, `/data/.fanout/`). Default: `.fanout/` at the root of the
+    /// input's bucket or folder; `FANOUT_STATE` overrides it.
+    public var state: String?
+    /// Reuse stored results of the same step version for unchanged files. Default `true`.
+    public var cache: Bool
+    /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.
+    public var tolerance: FailureTolerance
+    /// Extra attempts of a shard whose worker died. Default 2.
+    public var retries: Int
+    /// When workers write their results out. Default ``SegmentBatching/init(maxRecords:maxBytes:maxDelay:)``.
+    public var batching: SegmentBatching
+    /// How often the driver looks for new results from remote workers. Default 250 ms.
+    public var pollInterval: Duration
+
+    public init(
+        backend: any Backend = InProcessBackend(),
+        sharding: Sharding = .filesPerShard(256),
+        state: String? = nil,
+        cache: Bool = true,
+        tolerance: FailureTolerance = .none,
+        retries: Int = 2,
+        batching: SegmentBatching = SegmentBatching(),
+        pollInterval: Duration = .milliseconds(250)
+    ) {
+        self.backend = backend
+        self.sharding = sharding
+        self.state = state
+        self.cache = cache
+        self.tolerance = tolerance
+        self.retries = max(0, retries)
+        self.batching = batching
+        self.pollInterval = pollInterval
+    }
+}
+
+/// How many failed files a run accepts and still succeeds.
+public enum FailureTolerance: Sendable, Hashable {
+    /// Any failed file fails the run (after every file has run).
+    case none
+    /// Up to this many failed files.
+    case count(Int)
+    /// Up to this fraction (0...1) of the run's files.
+    case fraction(Double)
+
+    /// Whether `failed` of `total` is still acceptable.
+    public func allows(failed: Int, total: Int) -> Bool {
+        switch self {
+        case .none: failed == 0
+        case .count(let limit): failed <= limit
+        case .fraction(let fraction): Double(failed) <= fraction * Double(total)
+        }
+    }
+
+    /// Parses `N` or `P%`.
+    public init?(text: String) {
+        if text.hasSuffix("%"), let percent = Double(text.dropLast()), (0...100).contains(percent) {
+            self = .fraction(percent / 100)
+        } else if let count = Int(text), count >= 0 {
+            self = count == 0 ? .none : .count(count)
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Crypto
+import Foundation
+import FanoutStorage
+
+/// Everything a driver needs to drive a run whose spec and plan are stored.
+struct PreparedRun: Sendable {
+    let step: AnyMapStep
+    let spec: RunSpec
+    let state: RunStateStore
+    let stateLocation: String
+    let input: any ObjectStore
+    let inputLocation: StorageLocation
+    /// Shards that still have to run.
+    let pendingShards: [Int]
+    let shardFileCounts: [Int: Int]
+}
+
+/// Lists, filters, looks up the cache, plans and stores a new run; or reloads a stored one.
+struct RunPreparation {
+    let fanout: Fanout
+    let step: AnyMapStep
+
+    func prepare(_ input: Input) async throws -> PreparedRun {
+        let inputLocation = try StorageLocation.parse(input.location)
+        let inputStore = inputLocation.store(s3: fanout.s3)
+        let stateLocationText = fanout.stateLocation(for: inputLocation)
+        let stateLocation = try StorageLocation.parse(stateLocationText)
+        let stateStore = stateLocation.store(s3: fanout.s3)
+        let excluded = Self.sameStore(inputLocation, stateLocation) ? stateLocation.prefix : ".fanout/"
+        let files = try await Self.listFiles(
+            input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded)
+
+        let runID = RunStateLayout.newRunID()
+        let state = RunStateStore(store: stateStore, layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+        let inputHash = Self.inputHash(input, location: inputLocation)
+
+        var carried: [RecordLine] = []
+        var toRun = files
+        if fanout.options.cache {
+            let previous = try await cachedRecords(state: state, inputHash: inputHash)
+            if !previous.isEmpty {
+                toRun = []
+                for file in files {
+                    if let hit = previous[file.key], hit.etag == file.etag {
+                        carried.append(hit.record.renumbered(file.ordinal))
+                    } else {
+                        toRun.append(file)
+                    }
+                }
+            }
+        }
+
+        let plan = Planner.plan(files: toRun, sharding: fanout.options.sharding)
+        let spec = RunSpec(
+            runID: runID, step: step.name, stepVersion: step.version, input: inputLocation.description,
+            filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
+            byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
+            backend: fanout.options.backend.name, createdAt: Date())
+        try await state.write(spec, to: state.layout.spec)
+        try await storeShards(plan.shards, state: state)
+        for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
+            let batch = Array(carried[start..<min(start + 1000, carried.count)])
+            try await state.writeSegment(batch, to: state.layout.carried(sequence: index + 1))
+        }
+        return PreparedRun(
+            step: step, spec: spec, state: state, stateLocation: stateLocationText, input: inputStore,
+            inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),
+            shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
+    }
+
+    func reattach(runID: String, state stateText: String) async throws -> PreparedRun {
+        let stateLocation = try StorageLocation.parse(stateText)
+        let state = RunStateStore(
+            store: stateLocation.store(s3: fanout.s3), layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+        let spec = try await state.readSpec()
+        guard spec.step == step.name else {
+            throw RunError(
+                code: .invalidInput,
+                message: "run \(runID) ran step '\(spec.step)', not '\(step.name)': attach with the same step")
+        }
+        let inputLocation = try StorageLocation.parse(spec.input)
+        let committed = try await state.committedShards()
+        let pending = (0..<spec.shardCount).filter { !committed.contains($0) }
+        var counts: [Int: Int] = [:]
+        for shard in pending { counts[shard] = try await state.readShard(shard).files.count }
+        return PreparedRun(
+            step: step, spec: spec, state: state, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
+            inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
+    }
+
+    /// The input's files in key order, filtered, with ordinals.
+    static func listFiles(
+        input: Input, location: StorageLocation, store: any ObjectStore, excludingPrefix: String
+    ) async throws -> [PlannedFile] {
+        var files: [PlannedFile] = []
+        if let keys = input.keys {
+            for key in keys.sorted() {
+                let info = try await store.head(key: key)
+                files.append(PlannedFile(
+                    ordinal: files.count, key: info.key, size: info.size, etag: info.etag,
+                    modified: info.lastModified.timeIntervalSince1970))
+            }
+            return files
+        }
+        for try await object in store.list(prefix: location.prefix) {
+            if !excludingPrefix.isEmpty && object.key.hasPrefix(excludingPrefix) { continue }
+            if object.key.hasSuffix("/") { continue }
+            let relative = String(object.key.dropFirst(location.prefix.count))
+            guard input.filter.accepts(object, relativeKey: relative) else { continue }
+            files.append(PlannedFile(
+                ordinal: files.count, key: object.key, size: object.size, etag: object.etag,
+                modified: object.lastModified.timeIntervalSince1970))
+        }
+        return files
+    }
+
+    private func storeShards(_ shards: [Shard], state: RunStateStore) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var iterator = shards.makeIterator()
+            for _ in 0..<16 {
+                guard let shard = iterator.next() else { break }
+                group.addTask { try await state.write(shard, to: state.layout.plan(shard: shard.index)) }
+            }
+            while try await group.next() != nil {
+                if let shard = iterator.next() {
+                    group.addTask { try await state.write(shard, to: state.layout.plan(shard: shard.index)) }
+                }
+            }
+        }
+    }
+
+    /// Successful records of the newest complete run of this step version over the same input, by key.
+    private func cachedRecords(
+        state: RunStateStore, inputHash: String
+    ) async throws -> [String: (etag: String, record: RecordLine)] {
+        let indexKey = state.layout.cacheIndex(step: step.name, version: step.version, inputHash: inputHash)
+        guard let entry = try? await state.read(CacheIndexEntry.self, from: indexKey) else { return [:] }
+        let previous = RunStateStore(store: state.store, layout: RunStateLayout(root: state.layout.root, runID: entry.runID))
+        var records: [String: (etag: String, record: RecordLine)] = [:]
+        let decoder = JSONDecoder()
+        for key in try await previous.segmentKeys() {
+            for record in try await previous.readSegment(key) {
+                guard let header = try? decoder.decode(RecordHeader.self, from: Data(record.bytes)), header.x == nil
+                else { continue }
+                records[header.k] = (header.e, record)
+            }
+        }
+        return records
+    }
+
+    static func inputHash(_ input: Input, location: StorageLocation) -> String {
+        var text = location.description + "\n"
+        if let data = try? StateCoding.encode(input.filter) { text += String(decoding: data, as: UTF8.self) }
+        if let keys = input.keys { text += "\n" + keys.sorted().joined(separator: "\n") }
+        return SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func sameStore(_ a: StorageLocation, _ b: StorageLocation) -> Bool {
+        switch (a.kind, b.kind) {
+        case (.s3(let x), .s3(let y)): x == y
+        case (.local(let x), .local(let y)): x.standardizedFileURL.path == y.standardizedFileURL.path
+        default: false
+        }
+    }
+}

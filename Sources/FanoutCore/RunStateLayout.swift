@@ -1,0 +1,128 @@
+import Foundation
+
+/// Where a run's state lives under the state prefix. Version 1 of the layout:
+///
+/// ```
+/// PREFIX/v1/runs/RUN/spec.json                        the run spec (RunSpec)
+/// PREFIX/v1/runs/RUN/plan/shard-000007.json           each shard's files (Shard)
+/// PREFIX/v1/runs/RUN/segments/shard-000007/A-T-000003.jsonl   results of attempt A (token T), batch 3
+/// PREFIX/v1/runs/RUN/segments/carried/000001.jsonl    results reused from an earlier run
+/// PREFIX/v1/runs/RUN/commits/shard-000007.json        shard 7 is complete
+/// PREFIX/v1/runs/RUN/summary.json                     written by the driver at the end
+/// PREFIX/v1/cache/STEP/VERSION/INPUT.json             the latest run of STEP@VERSION over INPUT
+/// ```
+///
+/// Nothing else is stored anywhere: this layout is the whole state of a run.
+struct RunStateLayout: Sendable {
+    static let version = "v1"
+
+    /// The state prefix, ending in `/` unless empty.
+    let root: String
+    let runID: String
+
+    init(root: String, runID: String) {
+        self.root = root.isEmpty || root.hasSuffix("/") ? root : root + "/"
+        self.runID = runID
+    }
+
+    var runsPrefix: String { "\(root)\(Self.version)/runs/" }
+    var runPrefix: String { "\(runsPrefix)\(runID)/" }
+    var spec: String { runPrefix + "spec.json" }
+    var summary: String { runPrefix + "summary.json" }
+    var planPrefix: String { runPrefix + "plan/" }
+    func plan(shard: Int) -> String { planPrefix + "shard-\(Self.pad(shard)).json" }
+    var segmentsPrefix: String { runPrefix + "segments/" }
+    func segmentsPrefix(shard: Int) -> String { segmentsPrefix + "shard-\(Self.pad(shard))/" }
+    func segment(shard: Int, attempt: Int, token: String, sequence: Int) -> String {
+        segmentsPrefix(shard: shard) + "\(attempt)-\(token)-\(Self.pad(sequence)).jsonl"
+    }
+    var carriedPrefix: String { segmentsPrefix + "carried/" }
+    func carried(sequence: Int) -> String { carriedPrefix + "\(Self.pad(sequence)).jsonl" }
+    var commitsPrefix: String { runPrefix + "commits/" }
+    func commit(shard: Int) -> String { commitsPrefix + "shard-\(Self.pad(shard)).json" }
+
+    func cacheIndex(step: String, version: String, inputHash: String) -> String {
+        "\(root)\(Self.version)/cache/\(step)/\(version)/\(inputHash).json"
+    }
+
+    /// The shard a segment or commit key belongs to; `nil` for carried segments.
+    static func shard(ofKey key: String) -> Int? {
+        guard let range = key.range(of: "shard-") else { return nil }
+        return Int(key[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    static func pad(_ value: Int) -> String {
+        let text = String(value)
+        return text.count >= 6 ? text : String(repeating: "0", count: 6 - text.count) + text
+    }
+
+    /// A new run id: sortable by time, unique by chance.
+    static func newRunID(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return formatter.string(from: now) + "-" + String(repeating: "0", count: 8 - random.count) + random
+    }
+}
+
+/// What a run is, written once when it starts. Workers read it to find their input.
+struct RunSpec: Codable, Sendable {
+    var format = 1
+    var runID: String
+    var step: String
+    var stepVersion: String
+    var input: String
+    var filter: FileFilter
+    var inputHash: String
+    var shardCount: Int
+    var fileCount: Int
+    var byteCount: Int64
+    var carriedCount: Int
+    var backend: String
+    var createdAt: Date
+}
+
+/// Written by a worker when every file of its shard has a stored result.
+struct ShardCommit: Codable, Sendable {
+    var shard: Int
+    var attempt: Int
+    var files: Int
+    var committedAt: Date
+}
+
+/// Written by the driver when a run ends.
+struct RunSummaryRecord: Codable, Sendable {
+    var runID: String
+    var succeeded: Int
+    var failed: Int
+    var cached: Int
+    var finishedAt: Date
+    var outcome: String
+}
+
+/// Points at the newest complete run of a step version over an input.
+struct CacheIndexEntry: Codable, Sendable {
+    var runID: String
+}
+
+enum StateCoding {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(value)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data, key: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: data)
+        } catch {
+            throw RunError(
+                code: .corruptState, message: "run state \(key) cannot be read as \(type)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// How a run went.
+public struct RunSummary: Sendable, Hashable, Codable {
+    public var runID: String
+    public var files: Int
+    public var succeeded: Int
+    public var failed: Int
+    /// Results reused from an earlier run.
+    public var cached: Int
+    /// Up to 100 failed files with their errors.
+    public var failures: [FailedFile]
+    public var shards: Int
+    public var elapsedSeconds: Double
+
+    public struct FailedFile: Sendable, Hashable, Codable {
+        public var key: String
+        public var message: String
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// When a worker's buffered results are written out as a segment.
+public struct SegmentBatching: Sendable, Hashable {
+    /// Records per segment at most. Default 1,000.
+    public var maxRecords: Int
+    /// Bytes per segment at most. Default 4 MiB.
+    public var maxBytes: Int
+    /// A buffered result waits at most this long before being written. Default 2 s.
+    public var maxDelay: Duration
+
+    public init(maxRecords: Int = 1000, maxBytes: Int = 4 << 20, maxDelay: Duration = .seconds(2)) {
+        self.maxRecords = max(1, maxRecords)
+        self.maxBytes = max(1, maxBytes)
+        self.maxDelay = maxDelay
+    }
+}
+
+/// Buffers one shard attempt's records and writes them as numbered segments.
+///
+/// Object-store requests grow with the number of segments, which is bounded by records, bytes and time, never
+/// one per file.
+actor SegmentWriter {
+    private let state: RunStateStore
+    private let shard: Int
+    private let attempt: Int
+    private let token: String
+    private let batching: SegmentBatching
+    private var buffer: [RecordLine] = []
+    private var bufferedBytes = 0
+    private var oldest: ContinuousClock.Instant?
+    private var sequence = 0
+    private(set) var written = 0
+
+    init(state: RunStateStore, shard: Int, attempt: Int, batching: SegmentBatching) {
+        self.state = state
+        self.shard = shard
+        self.attempt = attempt
+        self.token = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        self.batching = batching
+    }
+
+    func append(_ record: RecordLine) async throws {
+        buffer.append(record)
+        bufferedBytes += record.bytes.count
+        if oldest == nil { oldest = .now }
+        if buffer.count >= batching.maxRecords || bufferedBytes >= batching.maxBytes {
+            try await flush()
+        }
+    }
+
+    /// Writes the buffer if its oldest record has waited past the batching delay.
+    func flushIfDue() async throws {
+        if let oldest, ContinuousClock.now - oldest >= batching.maxDelay { try await flush() }
+    }
+
+    func flush() async throws {
+        guard !buffer.isEmpty else { return }
+        let records = buffer
+        buffer = []
+        bufferedBytes = 0
+        oldest = nil
+        sequence += 1
+        try await state.writeSegment(
+            records, to: state.layout.segment(shard: shard, attempt: attempt, token: token, sequence: sequence))
+        written += records.count
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import FanoutStorage
+
+/// Runs one attempt of one shard: the step on each file not yet done, results into segments, then the commit.
+///
+/// This is all a worker does, wherever it runs (a task, a local process, a pod). Files that an earlier attempt
+/// already recorded are skipped, so a retried or duplicated shard repeats little and the driver's
+/// de-duplication by ordinal makes every file count once.
+struct ShardExecutor: Sendable {
+    let step: AnyMapStep
+    let shard: Shard
+    let attempt: Int
+    let state: RunStateStore
+    let input: any ObjectStore
+    let inputLocation: StorageLocation
+    let concurrency: Int
+    let batching: SegmentBatching
+    /// Called with each record as soon as it is made; the in-process backend hands it to the driver.
+    let onRecord: (@Sendable (RecordLine) async -> Void)?
+
+    func run() async throws {
+        var done = Set<Int>()
+        for key in try await state.segmentKeys(shard: shard.index) {
+            for record in try await state.readSegment(key) {
+                if let header = try? JSONDecoder().decode(RecordHeader.self, from: Data(record.bytes)) {
+                    done.insert(header.o)
+                }
+            }
+        }
+        let remaining = shard.files.filter { !done.contains($0.ordinal) }
+        let writer = SegmentWriter(state: state, shard: shard.index, attempt: attempt, batching: batching)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [batching] in
+                while !Task.isCancelled {
+                    try await Task.sleep(for: min(batching.maxDelay, .milliseconds(500)))
+                    try await writer.flushIfDue()
+                }
+            }
+            try await withThrowingTaskGroup(of: RecordLine.self) { files in
+                var iterator = remaining.makeIterator()
+                for _ in 0..<max(1, concurrency) {
+                    guard let file = iterator.next() else { break }
+                    files.addTask { try await process(file) }
+                }
+                while let record = try await files.next() {
+                    try await writer.append(record)
+                    await onRecord?(record)
+                    if let file = iterator.next() { files.addTask { try await process(file) } }
+                }
+            }
+            group.cancelAll()
+        }
+        try await writer.flush()
+        try await state.write(
+            ShardCommit(shard: shard.index, attempt: attempt, files: shard.files.count, committedAt: Date()),
+            to: state.layout.commit(shard: shard.index))
+    }
+
+    /// The file's record; throws only `CancellationError`, since a cancelled step's outcome is not a result.
+    private func process(_ file: PlannedFile) async throws -> RecordLine {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let input = InputFile(
+            info: ObjectInfo(key: file.key, size: file.size, etag: file.etag, lastModified: Date(timeIntervalSince1970: file.modified)),
+            ordinal: file.ordinal, store: self.input, url: inputLocation.url(for: file.key))
+        do {
+            let value = try await step.run(input)
+            return .success(file: file, attempt: attempt, seconds: (clock.now - start).seconds, value: value)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            return .failure(
+                file: file, attempt: attempt, seconds: (clock.now - start).seconds, message: String(describing: error))
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,64 @@
+public import Foundation
+
+/// What a worker process is told to do, through its environment.
+///
+/// | variable | meaning |
+/// | --- | --- |
+/// | `FANOUT_WORKER_RUN` | the run id |
+/// | `FANOUT_WORKER_STATE` | the state prefix, as a location |
+/// | `FANOUT_WORKER_STEP` | the step's name |
+/// | `FANOUT_WORKER_SHARD` | the shard index; on Kubernetes Indexed Jobs `JOB_COMPLETION_INDEX` is used when absent |
+/// | `FANOUT_WORKER_SHARD_OFFSET` | added to `JOB_COMPLETION_INDEX`, when a plan spans several Jobs |
+/// | `FANOUT_WORKER_ATTEMPT` | the attempt number (default 1) |
+/// | `FANOUT_WORKER_CONCURRENCY` | files in flight (default 4) |
+public struct WorkerAssignment: Sendable, Hashable {
+    public var runID: String
+    public var stateLocation: String
+    public var stepName: String
+    public var shard: Int
+    public var attempt: Int
+    public var concurrency: Int = 4
+
+    public init(runID: String, stateLocation: String, stepName: String, shard: Int, attempt: Int) {
+        self.runID = runID
+        self.stateLocation = stateLocation
+        self.stepName = stepName
+        self.shard = shard
+        self.attempt = attempt
+    }
+
+    public var environment: [String: String] {
+        [
+            "FANOUT_WORKER_RUN": runID,
+            "FANOUT_WORKER_STATE": stateLocation,
+            "FANOUT_WORKER_STEP": stepName,
+            "FANOUT_WORKER_SHARD": String(shard),
+            "FANOUT_WORKER_ATTEMPT": String(attempt),
+            "FANOUT_WORKER_CONCURRENCY": String(concurrency),
+        ]
+    }
+
+    /// The assignment of this process, if it was started as a worker.
+    /// - Throws: ``RunError`` when the variables are present but incomplete.
+    public static func current(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> WorkerAssignment? {
+        guard let runID = environment["FANOUT_WORKER_RUN"] else { return nil }
+        guard let state = environment["FANOUT_WORKER_STATE"], let step = environment["FANOUT_WORKER_STEP"] else {
+            throw RunError(
+                code: .worker, message: "FANOUT_WORKER_RUN is set but FANOUT_WORKER_STATE or FANOUT_WORKER_STEP is not")
+        }
+        let shardText = environment["FANOUT_WORKER_SHARD"]
+            ?? environment["JOB_COMPLETION_INDEX"].map { index in
+                String((Int(index) ?? 0) + (Int(environment["FANOUT_WORKER_SHARD_OFFSET"] ?? "0") ?? 0))
+            }
+        guard let shardText, let shard = Int(shardText) else {
+            throw RunError(code: .worker, message: "a worker needs FANOUT_WORKER_SHARD or JOB_COMPLETION_INDEX")
+        }
+        var assignment = WorkerAssignment(
+            runID: runID, stateLocation: state, stepName: step, shard: shard,
+            attempt: Int(environment["FANOUT_WORKER_ATTEMPT"] ?? "1") ?? 1)
+        assignment.concurrency = Int(environment["FANOUT_WORKER_CONCURRENCY"] ?? "4") ?? 4
+        return assignment
+    }
+}

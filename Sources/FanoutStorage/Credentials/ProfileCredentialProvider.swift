@@ -1,0 +1,102 @@
+public import FanoutSigV4
+public import FanoutHTTP
+public import Logging
+
+/// Credentials from a profile of the shared files: `~/.aws/credentials`, then `~/.aws/config`.
+///
+/// The profile is ``AWSEnvironment/profileName`` (`AWS_PROFILE`, else `default`). In order:
+/// 1. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
+/// 2. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
+/// 3. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
+///    assumed with ``WebIdentityCredentialProvider``, through the profile's STS endpoint and region.
+///
+/// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
+/// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
+/// incomplete, or the profile uses a mechanism Fanout does not implement (SSO, `credential_process`,
+/// `source_profile`), with the AWS CLI command that exports usable credentials.
+public struct ProfileCredentialProvider: AWSCredentialProvider {
+    public let environment: AWSEnvironment
+    let httpClient: HTTPClient
+    let logger: Logger
+
+    public init(
+        environment: AWSEnvironment = AWSEnvironment(),
+        httpClient: HTTPClient = .shared,
+        logger: Logger = CredentialProviderChain.noLogger
+    ) {
+        self.environment = environment
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+
+    public func credentials() async throws -> AWSCredentials? {
+        let profile = try environment.loadProfile()
+        if let section = profile.credentialsSection,
+            let credentials = try Self.keyPair(
+                in: section, describedAs: "profile '\(profile.name)' in \(profile.credentialsFilePath)")
+        {
+            return credentials
+        }
+        guard let section = profile.configSection else { return nil }
+        let place = "profile '\(profile.name)' in \(profile.configFilePath)"
+        if let credentials = try Self.keyPair(in: section, describedAs: place) { return credentials }
+
+        let value = { (key: String) -> String? in section[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let tokenFile = value("web_identity_token_file") {
+            guard let roleARN = value("role_arn") else {
+                throw CredentialError(
+                    code: .incompleteCredentials,
+                    message: "\(place) sets web_identity_token_file but not role_arn: "
+                        + "add the ARN of the role to assume")
+            }
+            let configuration = WebIdentityCredentialProvider.Configuration(
+                roleARN: roleARN,
+                tokenFile: environment.expandingTilde(in: tokenFile),
+                sessionName: value("role_session_name"),
+                stsEndpoint: try environment.stsEndpoint())
+            return try await WebIdentityCredentialProvider(configuration, httpClient: httpClient, logger: logger)
+                .credentials()
+        }
+
+        let export = "export credentials with `aws configure export-credentials --profile \(profile.name) --format env`"
+        if value("role_arn") != nil {
+            throw CredentialError(
+                code: .unsupportedConfiguration,
+                message: "\(place) assumes a role with source_profile or credential_source, which Fanout does not "
+                    + "support: use web_identity_token_file, or \(export)")
+        }
+        if value("credential_process") != nil {
+            throw CredentialError(
+                code: .unsupportedConfiguration,
+                message: "\(place) uses credential_process, which Fanout does not support: \(export)")
+        }
+        if value("sso_session") != nil || value("sso_start_url") != nil {
+            throw CredentialError(
+                code: .unsupportedConfiguration,
+                message: "\(place) uses AWS IAM Identity Center (SSO), which Fanout does not support: run "
+                    + "`aws sso login --profile \(profile.name)`, then \(export)")
+        }
+        return nil
+    }
+
+    /// The key pair of a section; `nil` when it has neither key.
+    static func keyPair(in section: [String: String], describedAs place: String) throws -> AWSCredentials? {
+        let value = { (key: String) -> String? in section[key].flatMap { $0.isEmpty ? nil : $0 } }
+        switch (value("aws_access_key_id"), value("aws_secret_access_key")) {
+        case (nil, nil):
+            return nil
+        case (let accessKeyID?, let secretAccessKey?):
+            return AWSCredentials(
+                accessKeyID: accessKeyID, secretAccessKey: secretAccessKey,
+                sessionToken: value("aws_session_token") ?? value("aws_security_token"))
+        case (nil, _):
+            throw CredentialError(
+                code: .incompleteCredentials,
+                message: "\(place) has aws_secret_access_key but no aws_access_key_id: add it, or remove both")
+        case (_, nil):
+            throw CredentialError(
+                code: .incompleteCredentials,
+                message: "\(place) has aws_access_key_id but no aws_secret_access_key: add it, or remove both")
+        }
+    }
+}

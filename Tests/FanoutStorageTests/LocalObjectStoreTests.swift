@@ -1,0 +1,111 @@
+import FanoutStorage
+import FanoutTestSupport
+import Foundation
+import Testing
+
+/// What only the local store does; the behaviour it shares with S3 is in ``ObjectStoreTests``.
+@Suite("LocalObjectStore")
+struct LocalObjectStoreTests {
+    /// Every file under `folder`, as paths relative to it, hidden ones included.
+    func files(in folder: URL) throws -> [String] {
+        let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])
+        var paths: [String] = []
+        while let url = enumerator?.nextObject() as? URL {
+            guard try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true else { continue }
+            paths.append(String(url.standardizedFileURL.path.dropFirst(folder.path.count + 1)))
+        }
+        return paths.sorted()
+    }
+
+    @Test("writes are atomic and leave no temporary files, also when refused")
+    func noTemporaryFiles() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            try await store.put(key: "a/b/c.txt", data: Data("one".utf8))
+            try await store.put(key: "a/b/c.txt", data: Data("two".utf8))
+            await #expect(throws: ObjectStoreError.self) {
+                try await store.put(key: "a/b/c.txt", data: Data("three".utf8), options: PutOptions(ifNoneMatch: true))
+            }
+            let source = folder.appendingPathComponent("source.bin")
+            try Data("file".utf8).write(to: source)
+            try await store.put(key: "copy.bin", file: source, options: PutOptions())
+            #expect(try files(in: folder) == ["a/b/c.txt", "copy.bin", "source.bin"])
+            #expect(try Data(contentsOf: folder.appendingPathComponent("a/b/c.txt")) == Data("two".utf8))
+        }
+    }
+
+    @Test("a write's temporary file is never listed, even one left by a crash")
+    func temporaryFilesHidden() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            try await store.put(key: "dir/real", data: Data("x".utf8))
+            try Data("partial".utf8).write(to: folder.appendingPathComponent("dir/.fanout-tmp-1234"))
+            #expect(try await store.keys() == ["dir/real"])
+        }
+    }
+
+    @Test("keys that would escape the folder or are not plain paths are rejected", arguments: [
+        "", "/etc/passwd", "../outside", "a/../../b", "a//b", "./a", "a/./b", "a/", "a/..",
+    ])
+    func invalidKeys(key: String) async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder.appendingPathComponent("root"))
+            for operation in ["put", "get", "head", "delete"] {
+                let error = await #expect(throws: ObjectStoreError.self, "\(operation)") {
+                    switch operation {
+                    case "put": try await store.put(key: key, data: Data("x".utf8))
+                    case "get": _ = try await store.get(key: key)
+                    case "head": _ = try await store.head(key: key)
+                    default: try await store.delete(key: key)
+                    }
+                }
+                #expect(error?.code == .invalidArgument, "\(operation)")
+            }
+            #expect(try files(in: folder).isEmpty)
+        }
+    }
+
+    @Test("a folder is not an object")
+    func folderIsNotAnObject() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            try await store.put(key: "dir/file", data: Data("x".utf8))
+            let error = await #expect(throws: ObjectStoreError.self) { try await store.head(key: "dir") }
+            #expect(error?.code == .notFound)
+        }
+    }
+
+    @Test("listing a folder that does not exist is empty, not an error")
+    func missingRoot() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder.appendingPathComponent("not-there"))
+            #expect(try await store.keys().isEmpty)
+        }
+    }
+
+    @Test("empty files are objects of size 0 with a stable etag")
+    func emptyFile() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            let put = try await store.put(key: "empty", data: Data())
+            let info = try await store.head(key: "empty")
+            #expect(info.size == 0)
+            #expect(info.etag == put.etag)
+            #expect(try await store.get(key: "empty") == Data())
+            var chunks = 0
+            for try await _ in try await store.stream(key: "empty", range: nil) { chunks += 1 }
+            #expect(chunks == 0)
+        }
+    }
+
+    @Test("presigned URLs are the file's URL")
+    func presign() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            let url = try await store.presignedURL(key: "a b/c.txt", method: .get, expires: .seconds(60))
+            #expect(url.isFileURL)
+            #expect(url.path == folder.path + "/a b/c.txt")
+            #expect(store.description == folder.absoluteString)
+        }
+    }
+}

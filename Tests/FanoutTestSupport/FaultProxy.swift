@@ -1,0 +1,93 @@
+public import Foundation
+import FanoutHTTP
+
+/// Drives `scripts/test-servers/fault_proxy.py`: queue faults for the next proxied requests, read its counters.
+///
+/// The queue is shared by every client of the proxy, so suites that use it must be `.serialized` and the only ones
+/// sending requests through it.
+public struct FaultProxy: Sendable {
+    /// One fault, taken by the next proxied request.
+    public enum Fault: Sendable, Hashable {
+        /// An S3-style XML error with this status and code; `Retry-After` when `retryAfter` is given.
+        case status(Int, code: String? = nil, retryAfter: Int? = nil)
+        /// Close the connection without answering; with `afterUpstream`, after the upstream applied the request.
+        case drop(afterUpstream: Bool = false)
+        /// Send the upstream's status and headers, then nothing for `seconds`, then close.
+        case stall(seconds: Double)
+        /// Send nothing for `seconds`, then close.
+        case stallBeforeHeaders(seconds: Double)
+
+        var json: [String: Any] {
+            switch self {
+            case .status(let status, let code, let retryAfter):
+                var object: [String: Any] = ["kind": "status", "status": status]
+                if let code { object["code"] = code }
+                if let retryAfter { object["retry_after"] = retryAfter }
+                return object
+            case .drop(let afterUpstream): return ["kind": "drop", "after_upstream": afterUpstream]
+            case .stall(let seconds): return ["kind": "stall", "seconds": seconds]
+            case .stallBeforeHeaders(let seconds): return ["kind": "stall_before_headers", "seconds": seconds]
+            }
+        }
+    }
+
+    /// The proxy's counters since the last reset.
+    public struct Stats: Sendable, Hashable, Decodable {
+        /// Requests proxied or faulted (control requests not counted).
+        public var requests: Int
+        public var faultsServed: Int
+        /// Faults queued and not yet taken.
+        public var pending: Int
+
+        public init(requests: Int, faultsServed: Int, pending: Int) {
+            self.requests = requests
+            self.faultsServed = faultsServed
+            self.pending = pending
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case requests, pending
+            case faultsServed = "faults_served"
+        }
+    }
+
+    /// The proxy's URL; S3 clients use it as their endpoint.
+    public let url: URL
+    private let http = HTTPClient(configuration: HTTPClient.Configuration(retry: .never))
+
+    public init(url: URL? = nil) throws {
+        self.url = try url ?? TestEnvironment.faultProxy
+    }
+
+    /// Appends faults to the queue.
+    public func plan(_ faults: [Fault]) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["faults": faults.map(\.json)])
+        _ = try await control(.post, "plan", body: body)
+    }
+
+    public func stats() async throws -> Stats {
+        try JSONDecoder().decode(Stats.self, from: try await control(.get, "stats"))
+    }
+
+    /// Empties the queue and zeroes the counters.
+    public func reset() async throws {
+        _ = try await control(.post, "reset")
+    }
+
+    private func control(_ method: HTTPMethod, _ name: String, body: Data? = nil) async throws -> Data {
+        let request = HTTPRequest(
+            method: method, url: url.appendingPathComponent("__fault/\(name)"),
+            headers: body == nil ? [:] : ["Content-Type": "application/json"], body: body.map { .bytes($0) } ?? .empty)
+        let response = try await http.send(request, timeout: .seconds(10))
+        guard response.isSuccess else {
+            throw FaultProxyError(message: "fault proxy \(name): HTTP \(response.status): \(response.bodyText)")
+        }
+        return response.body
+    }
+}
+
+/// The fault proxy refused a control request.
+public struct FaultProxyError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
