@@ -116,9 +116,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FanoutTestSteps",
+            dependencies: ["FanoutCore"],
+            path: "Tests/FanoutTestSteps",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FanoutTestWorker",
+            dependencies: ["FanoutCore", "FanoutTestSteps"],
+            path: "Tests/FanoutTestWorker",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FanoutCoreTests",
-            dependencies: ["FanoutCore", "FanoutTestSupport"],
+            dependencies: ["FanoutCore", "FanoutTestSteps", "FanoutTestSupport", "FanoutTestWorker"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

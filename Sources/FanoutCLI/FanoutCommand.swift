@@ -14,10 +14,15 @@ struct FanoutCommand: AsyncParsableCommand {
             an S3-compatible server.
 
             Examples:
+              fanout run ./logs --reduce sum -- wc -l {}
+              fanout run s3://my-bucket/json/ --backend processes --reduce merge-json -- jq -c .counts {}
               fanout ls s3://my-bucket/logs/2024/
               fanout ls ./corpus --json
               fanout presign s3://my-bucket/report.csv --expires 1h
             """,
-        subcommands: [ListCommand.self, PresignCommand.self]
+        subcommands: [
+            RunCommand.self, ListCommand.self, PresignCommand.self, RunsCommand.self, StatusCommand.self,
+            AttachCommand.self, ResultsCommand.self, CancelCommand.self, GCCommand.self,
+        ]
     )
 }

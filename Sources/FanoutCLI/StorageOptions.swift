@@ -34,7 +34,17 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as ObjectStoreError {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
+        throw fail("\(error)")
+    } catch let error as RunError {
+        throw fail("\(error)")
+    } catch let error as ChildProcessError {
+        throw fail(error.message)
+    } catch let error as ReduceError {
+        throw fail(error.message)
     }
+}
+
+private func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode.failure
 }

@@ -49,6 +49,16 @@ enum DateText {
         return formatter.string(from: date)
     }
 
+    /// Parses `2024-05-01` (midnight UTC) or an ISO 8601 date-time.
+    static func parse(_ text: String) -> Date? {
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
+    }
+
     static func iso8601(_ date: Date) -> String {
         ISO8601DateFormatter().string(from: date)
     }

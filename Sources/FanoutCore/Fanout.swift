@@ -59,6 +59,15 @@ public struct Fanout: Sendable {
         return MapRun(prepared: prepared, options: options)
     }
 
+    /// The results a run has stored so far, replayed without running anything.
+    public func results<Output>(of step: MapStep<Output>, runID: String, state: String) async throws -> MapRun<Output> {
+        var options = self.options
+        options.cache = false
+        let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).reattach(
+            runID: runID, state: state, replayOnly: true)
+        return MapRun(prepared: prepared, options: options, replayOnly: true)
+    }
+
     /// The plan a run over `input` would have, without storing or running anything.
     public func plan(_ input: Input) async throws -> ShardPlan {
         let location = try StorageLocation.parse(input.location)

@@ -13,11 +13,13 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
 
     let prepared: PreparedRun
     let options: RunOptions
+    let replayOnly: Bool
     private let finished = SummaryBox()
 
-    init(prepared: PreparedRun, options: RunOptions) {
+    init(prepared: PreparedRun, options: RunOptions, replayOnly: Bool = false) {
         self.prepared = prepared
         self.options = options
+        self.replayOnly = replayOnly
     }
 
     /// The run's id, for `attach`, `status` and the state layout.
@@ -37,7 +39,8 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator {
         let channel = AsyncThrowingChannel<FileOutcome<Output>, any Error>()
-        let driver = RunDriver<Output>(prepared: prepared, options: options, channel: channel, summary: finished)
+        let driver = RunDriver<Output>(
+            prepared: prepared, options: options, channel: channel, summary: finished, replayOnly: replayOnly)
         let task = Task { await driver.drive() }
         return AsyncIterator(base: channel.makeAsyncIterator(), lifetime: TaskLifetime(task: task))
     }

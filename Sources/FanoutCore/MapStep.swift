@@ -12,6 +12,9 @@
 public struct MapStep<Output: Codable & Sendable>: Sendable {
     public let name: String
     public let version: String
+    /// What the step was built from, recorded in the run's spec so tools can rebuild it (`fanout attach`).
+    /// Default `nil`.
+    public var parameters: String?
     let body: @Sendable (InputFile) async throws -> Output
 
     public init(
@@ -28,12 +31,14 @@ public struct MapStep<Output: Codable & Sendable>: Sendable {
 struct AnyMapStep: Sendable {
     let name: String
     let version: String
+    let parameters: String?
     /// Runs the step on a file and returns its result encoded as JSON.
     let run: @Sendable (InputFile) async throws -> [UInt8]
 
     init<Output>(_ step: MapStep<Output>) {
         name = step.name
         version = step.version
+        parameters = step.parameters
         run = { file in try RecordCoding.encodeValue(try await step.body(file)) }
     }
 }

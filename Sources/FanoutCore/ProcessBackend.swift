@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs each shard in a worker process started from the same executable, talking to the driver only through
 /// the object store, exactly as pods do: the rehearsal of the cluster path on one machine.
@@ -49,10 +48,15 @@ public struct ProcessBackend: Backend {
                             stepName: submission.stepName, shard: shard, attempt: attempt)
                         assignment.concurrency = filesInFlight
                         environment.merge(assignment.environment) { _, new in new }
-                        let status = try await WorkerProcess.run(
-                            executable: executable, arguments: arguments, environment: environment)
-                        if status.succeeded { return (shard, nil) }
-                        lastError = "worker for shard \(shard) \(status) (attempt \(attempt))"
+                        let result: ChildProcess.Result
+                        do {
+                            result = try await ChildProcess.run(
+                                executable, arguments: arguments, environment: environment, captureOutput: false)
+                        } catch let error as ChildProcessError {
+                            throw RunError(code: .backendFailed, message: error.message)
+                        }
+                        if result.succeeded { return (shard, nil) }
+                        lastError = "worker for shard \(shard) \(result) (attempt \(attempt))"
                     }
                     return (shard, lastError)
                 }
@@ -70,74 +74,3 @@ public struct ProcessBackend: Backend {
     }
 }
 
-/// A child process awaited without blocking a thread; cancelling the waiting task terminates it.
-enum WorkerProcess {
-    struct Status: CustomStringConvertible {
-        let code: Int32
-        let signaled: Bool
-        let stderrTail: String
-
-        var succeeded: Bool { !signaled && code == 0 }
-
-        var description: String {
-            let how = signaled ? "was killed by signal \(code)" : "exited with status \(code)"
-            return stderrTail.isEmpty ? how : "\(how): \(stderrTail)"
-        }
-    }
-
-    /// Process IDs of running workers, for tests that kill one.
-    static let running = Mutex<Set<Int32>>([])
-
-    static func run(executable: String, arguments: [String], environment: [String: String]) async throws -> Status {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        let tail = StderrTail()
-        errors.fileHandleForReading.readabilityHandler = { handle in tail.append(handle.availableData) }
-
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Status, any Error>) in
-                process.terminationHandler = { finished in
-                    errors.fileHandleForReading.readabilityHandler = nil
-                    tail.append(errors.fileHandleForReading.availableData)
-                    running.withLock { _ = $0.remove(finished.processIdentifier) }
-                    continuation.resume(returning: Status(
-                        code: finished.terminationStatus, signaled: finished.terminationReason == .uncaughtSignal,
-                        stderrTail: tail.text))
-                }
-                do {
-                    try process.run()
-                    running.withLock { _ = $0.insert(process.processIdentifier) }
-                } catch {
-                    continuation.resume(throwing: RunError(
-                        code: .backendFailed, message: "cannot start worker \(executable)", underlying: error))
-                }
-            }
-        } onCancel: {
-            if process.isRunning { process.terminate() }
-        }
-    }
-}
-
-/// The last lines a worker wrote to standard error.
-final class StderrTail: Sendable {
-    private let buffer = Mutex(Data())
-
-    func append(_ data: Data) {
-        guard !data.isEmpty else { return }
-        buffer.withLock { buffer in
-            buffer.append(data)
-            if buffer.count > 4096 { buffer = Data(buffer.suffix(2048)) }
-        }
-    }
-
-    var text: String {
-        let lines = String(decoding: buffer.withLock { $0 }, as: UTF8.self)
-            .split(separator: "\n").suffix(3)
-        return lines.joined(separator: " | ").trimmingCharacters(in: .whitespaces)
-    }
-}

@@ -9,6 +9,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     private let options: RunOptions
     private let channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>
     private let summary: SummaryBox
+    private let replayOnly: Bool
     private let progress = Mutex(Progress())
 
     private struct Progress {
@@ -23,8 +24,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
 
     init(
         prepared: PreparedRun, options: RunOptions, channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>,
-        summary: SummaryBox
+        summary: SummaryBox, replayOnly: Bool
     ) {
+        self.replayOnly = replayOnly
         self.prepared = prepared
         self.options = options
         self.channel = channel
@@ -45,7 +47,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 failed: result.failed, cached: result.cached, failures: result.failures,
                 shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds)
             self.summary.set(summary)
-            try await record(summary, complete: report.failedShards.isEmpty)
+            if !replayOnly { try await record(summary, complete: report.failedShards.isEmpty) }
             guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
                 throw tooManyFailures(result)
             }

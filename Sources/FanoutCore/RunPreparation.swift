@@ -52,7 +52,7 @@ struct RunPreparation {
 
         let plan = Planner.plan(files: toRun, sharding: fanout.options.sharding)
         let spec = RunSpec(
-            runID: runID, step: step.name, stepVersion: step.version, input: inputLocation.description,
+            runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
             filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
             byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
             backend: fanout.options.backend.name, createdAt: Date())
@@ -68,7 +68,7 @@ struct RunPreparation {
             shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
     }
 
-    func reattach(runID: String, state stateText: String) async throws -> PreparedRun {
+    func reattach(runID: String, state stateText: String, replayOnly: Bool = false) async throws -> PreparedRun {
         let stateLocation = try StorageLocation.parse(stateText)
         let state = RunStateStore(
             store: stateLocation.store(s3: fanout.s3), layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
@@ -80,7 +80,7 @@ struct RunPreparation {
         }
         let inputLocation = try StorageLocation.parse(spec.input)
         let committed = try await state.committedShards()
-        let pending = (0..<spec.shardCount).filter { !committed.contains($0) }
+        let pending = replayOnly ? [] : (0..<spec.shardCount).filter { !committed.contains($0) }
         var counts: [Int: Int] = [:]
         for shard in pending { counts[shard] = try await state.readShard(shard).files.count }
         return PreparedRun(

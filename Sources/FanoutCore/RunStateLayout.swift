@@ -73,6 +73,7 @@ struct RunSpec: Codable, Sendable {
     var runID: String
     var step: String
     var stepVersion: String
+    var stepParameters: String?
     var input: String
     var filter: FileFilter
     var inputHash: String

@@ -50,8 +50,12 @@ public struct LocalObjectStore: ObjectStore {
         defer { try? handle.close() }
         do {
             guard let range else { return try handle.readToEnd() ?? Data() }
+            let size = try handle.seekToEnd()
+            try Self.checkRange(range, size: Int64(size), key: key)
             try handle.seek(toOffset: UInt64(range.lowerBound))
             return try handle.read(upToCount: Int(range.upperBound - range.lowerBound + 1)) ?? Data()
+        } catch let error as ObjectStoreError {
+            throw error
         } catch {
             throw ObjectStoreError(code: .io, message: "cannot read \(url.path)", key: key, underlying: error)
         }
@@ -59,6 +63,7 @@ public struct LocalObjectStore: ObjectStore {
 
     public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
         let info = try await head(key: key)
+        if let range { try Self.checkRange(range, size: info.size, key: key) }
         let url = try fileURL(for: key)
         let start = range?.lowerBound ?? 0
         let end = min(range?.upperBound ?? (info.size - 1), info.size - 1)
@@ -140,6 +145,17 @@ public struct LocalObjectStore: ObjectStore {
                 code: .io, message: "cannot write \(target.path): \(String(cString: strerror(code)))", key: key)
         }
         return PutResult(etag: try await head(key: key).etag)
+    }
+
+    /// A range must start inside the object, as S3 requires (it answers 416 InvalidRange otherwise).
+    static func checkRange(_ range: ClosedRange<Int64>, size: Int64, key: String) throws {
+        guard range.lowerBound < size else {
+            throw ObjectStoreError(
+                code: .invalidArgument,
+                message: "the range \(range.lowerBound)-\(range.upperBound) starts past the end of the object "
+                    + "(\(size) bytes)",
+                key: key)
+        }
     }
 
     private func notFound(_ key: String) -> ObjectStoreError {

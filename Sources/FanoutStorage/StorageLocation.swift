@@ -45,6 +45,11 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
             guard let url = URL(string: text), url.isFileURL else {
                 throw ObjectStoreError(code: .invalidURL, message: "'\(text)' is not a valid file URL")
             }
+            if let host = url.host, !host.isEmpty, host != "localhost" {
+                throw ObjectStoreError(
+                    code: .invalidURL, message: "'\(text)' names the host '\(host)'; only local files are supported",
+                    hint: "Write file:///absolute/path (three slashes), or a plain path.")
+            }
             path = url.path + (text.hasSuffix("/") ? "/" : "")
         } else {
             guard !text.isEmpty else {

@@ -1,4 +1,5 @@
 import FanoutHTTP
+import FanoutSigV4
 import Foundation
 import Testing
 

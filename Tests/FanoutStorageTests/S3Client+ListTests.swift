@@ -101,7 +101,8 @@ struct S3ClientListTests {
 
     @Test("a truncated page without a continuation token is an error, not a silent end")
     func truncatedWithoutToken() {
-        let xml = "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key></Contents></ListBucketResult>"
+        let xml = "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key></Contents>"
+            + "</ListBucketResult>"
         #expect(throws: ObjectStoreError.self) { try S3Client.parseListPage(Data(xml.utf8)) }
     }
 }

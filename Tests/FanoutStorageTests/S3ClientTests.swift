@@ -100,13 +100,18 @@ struct S3ClientTests {
         }
     }
 
-    @Test("an unsigned request to a bucket moto owns is still served (moto checks no signatures)")
+    @Test("an unsigned request to a private bucket is accessDenied, naming the bucket")
     func anonymous() async throws {
         let client = try makeS3Client()
         try await withTemporaryBucket(client: client) { bucket in
-            try await client.putObject(bucket: bucket, key: "public", data: Data("open".utf8))
+            try await client.putObject(bucket: bucket, key: "private", data: Data("closed".utf8))
             let anonymous = try makeS3Client { $0.credentials = .anonymous }
-            #expect(try await anonymous.getObject(bucket: bucket, key: "public") == Data("open".utf8))
+            let error = await #expect(throws: ObjectStoreError.self) {
+                _ = try await anonymous.getObject(bucket: bucket, key: "private")
+            }
+            #expect(error?.code == .accessDenied)
+            #expect(error?.status == 403)
+            #expect(error?.hint?.contains("s3://\(bucket)") == true)
         }
     }
 }

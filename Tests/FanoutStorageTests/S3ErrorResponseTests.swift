@@ -92,9 +92,9 @@ struct S3ErrorResponseTests {
             #expect(error.code == .throttled, "\(code)")
             #expect(error.hint?.contains("fewer requests") == true)
         }
-        let internal = error(status: 500, code: "InternalError")
-        #expect(internal.code == .server)
-        #expect(internal.hint?.contains("retry") == true)
+        let serverError = error(status: 500, code: "InternalError")
+        #expect(serverError.code == .server)
+        #expect(serverError.hint?.contains("retry") == true)
     }
 
     @Test("a bucket in another region says which, from the body or the x-amz-bucket-region header")

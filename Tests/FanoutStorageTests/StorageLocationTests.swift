@@ -50,6 +50,7 @@ struct StorageLocationTests {
             let data = folder.appendingPathComponent("data", isDirectory: true)
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
 
+            let anonymousClient = S3Client(configuration: S3Configuration(credentials: .anonymous))
             let cases: [(String, URL, String)] = [
                 (data.path, data, ""),
                 (data.path + "/", data, ""),
@@ -68,7 +69,7 @@ struct StorageLocationTests {
                 }
                 #expect(parsedRoot.path == root.standardizedFileURL.path, "\(text)")
                 #expect(location.prefix == prefix, "\(text)")
-                #expect(location.store(s3: S3Client(configuration: S3Configuration(credentials: .anonymous))) is LocalObjectStore)
+                #expect(location.store(s3: anonymousClient) is LocalObjectStore, "\(text)")
             }
 
             let prefixed = try StorageLocation.parse(data.path + "/part-")

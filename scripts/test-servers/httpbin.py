@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -252,6 +253,8 @@ async def main() -> None:
     parser.add_argument("--tls-dir", required=True, help="holds ca.pem, server.pem and server-key.pem")
     parser.add_argument("--port-file", required=True, help="where to write the ports, as JSON")
     arguments = parser.parse_args()
+    # Tests abort downloads on purpose; asyncio would log every write that follows to the closed socket.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
 
     sockets = {name: bound_socket() for name in ("http", "https", "mtls")}
     ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}

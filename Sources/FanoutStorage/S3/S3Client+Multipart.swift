@@ -21,6 +21,8 @@ extension S3Client {
         }
         do {
             let etags = try await uploadParts(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            // A cancelled producer may have ended its stream early: never complete a truncated object.
+            try Task.checkCancellation()
             var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             for (index, etag) in etags.enumerated() {
                 xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\"\(etag)\"</ETag></Part>"
@@ -39,7 +41,8 @@ extension S3Client {
             }
             return PutResult(etag: S3Dates.unquote(root["ETag"] ?? ""))
         } catch {
-            try? await abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+            // In a task of its own, so that the abort is sent even when this task was cancelled.
+            await Task { try? await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }.value
             throw error
         }
     }

@@ -86,6 +86,8 @@ extension S3Client {
             head.append(chunk)
         }
         if head.count <= configuration.multipartThreshold {
+            // A cancelled producer may have ended its stream early: never store a truncated object.
+            try Task.checkCancellation()
             return try await putObject(bucket: bucket, key: key, data: head, options: options)
         }
         let parts = StreamParts(first: head, rest: iterator, partSize: configuration.partSize)

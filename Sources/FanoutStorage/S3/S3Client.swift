@@ -111,6 +111,9 @@ public final class S3Client: Sendable {
     }
 
     /// Sends a request and collects its body, throwing the server's error for a non-2xx status.
+    ///
+    /// A body that breaks off or stalls after the headers arrived is requested again, within the HTTP client's
+    /// ``RetryPolicy/maxAttempts``, since the HTTP client's own retries end once the headers are in.
     func send(
         _ method: HTTPMethod,
         bucket: String?,
@@ -120,21 +123,37 @@ public final class S3Client: Sendable {
         body: Data? = nil,
         maxBodyBytes: Int = 64 << 20
     ) async throws -> HTTPFullResponse {
-        let response = try await execute(
-            method, url: url(bucket: bucket, key: key, query: query), headers: headers,
-            body: body.map { .bytes($0) } ?? .empty, payloadHash: SigV4.sha256Hex(body ?? Data()))
-        let data: Data
-        do {
-            data = try await response.body.collect(upTo: response.isSuccess ? maxBodyBytes : 1 << 20)
-        } catch {
-            throw ObjectStoreError(
-                code: .transport, message: "reading the response failed", bucket: bucket, key: key, underlying: error)
+        let target = url(bucket: bucket, key: key, query: query)
+        let payloadHash = SigV4.sha256Hex(body ?? Data())
+        let policy = http.configuration.retry
+        var attempts = 0
+        while true {
+            let response = try await execute(
+                method, url: target, headers: headers, body: body.map { .bytes($0) } ?? .empty,
+                payloadHash: payloadHash)
+            attempts += response.attempts
+            let data: Data
+            do {
+                data = try await response.body.collect(upTo: response.isSuccess ? maxBodyBytes : 1 << 20)
+            } catch let error as HTTPClientError where error.isTransient && attempts < policy.maxAttempts {
+                let delay = policy.delay(afterAttempt: attempts, retryAfter: nil)
+                logger.debug(
+                    "retrying after the response body failed",
+                    metadata: ["request": "\(method) \(target.path)", "error": "\(error.message)", "delay": "\(delay)"])
+                try await Task.sleep(for: delay)
+                continue
+            } catch {
+                throw ObjectStoreError(
+                    code: .transport, message: "reading the response failed", bucket: bucket, key: key,
+                    underlying: error)
+            }
+            let full = HTTPFullResponse(
+                status: response.status, headers: response.headers, body: data, attempts: attempts)
+            guard full.isSuccess else {
+                throw S3ErrorResponse.error(
+                    status: full.status, headers: full.headers, body: data, bucket: bucket, key: key)
+            }
+            return full
         }
-        let full = HTTPFullResponse(
-            status: response.status, headers: response.headers, body: data, attempts: response.attempts)
-        guard full.isSuccess else {
-            throw S3ErrorResponse.error(status: full.status, headers: full.headers, body: data, bucket: bucket, key: key)
-        }
-        return full
     }
 }

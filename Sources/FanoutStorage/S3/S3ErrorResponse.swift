@@ -8,7 +8,9 @@ enum S3ErrorResponse {
         let serverCode = node?["Code"] ?? defaultCode(status: status, key: key)
         let message = node?["Message"] ?? HTTPStatusText.text(for: status)
         let requestID = node?["RequestId"] ?? headers["x-amz-request-id"]
-        let (code, hint) = classify(serverCode: serverCode, status: status, bucket: bucket, node: node)
+        let (code, hint) = classify(
+            serverCode: serverCode, status: status, bucket: bucket,
+            region: node?["Region"] ?? headers["x-amz-bucket-region"])
         return ObjectStoreError(
             code: code, message: message, hint: hint, serverCode: serverCode, status: status, requestID: requestID,
             bucket: bucket, key: key)
@@ -27,7 +29,7 @@ enum S3ErrorResponse {
     }
 
     private static func classify(
-        serverCode: String, status: Int, bucket: String?, node: XMLNode?
+        serverCode: String, status: Int, bucket: String?, region: String?
     ) -> (ObjectStoreError.Code, String?) {
         switch serverCode {
         case "NoSuchKey":
@@ -55,8 +57,8 @@ enum S3ErrorResponse {
         case "SlowDown", "ServiceUnavailable", "Throttling", "ThrottlingException", "RequestLimitExceeded":
             return (.throttled, "The server is asking for fewer requests: lower the concurrency and retry later.")
         case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-            let region = node?["Region"].map { " (\($0))" } ?? ""
-            return (.invalidArgument, "The bucket is in another region\(region): set AWS_REGION to it.")
+            let named = region.map { " (\($0))" } ?? ""
+            return (.invalidArgument, "The bucket is in another region\(named): set AWS_REGION to it.")
         case "InvalidBucketName", "InvalidArgument", "InvalidRange", "KeyTooLongError", "EntityTooSmall",
             "EntityTooLarge", "InvalidPart", "InvalidPartOrder", "MalformedXML", "InvalidRequest":
             return (.invalidArgument, nil)

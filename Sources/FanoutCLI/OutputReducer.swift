@@ -1,0 +1,169 @@
+import Foundation
+
+/// How `fanout run` folds the per-file outputs of a command into one result.
+enum ReduceMode: String, CaseIterable, Sendable {
+    case lines, concat, count, sum, jsonl, mergeJSON = "merge-json", none
+}
+
+/// Folds command outputs as they arrive and writes the result.
+struct OutputReducer {
+    let mode: ReduceMode
+    private let sink: OutputSink
+    private var total = 0.0
+    private var count = 0
+    private var merged: Any = [String: Any]()
+    private var byKey: [(String, String)] = []
+
+    init(mode: ReduceMode, sink: OutputSink) {
+        self.mode = mode
+        self.sink = sink
+    }
+
+    /// Folds one file's output.
+    /// - Throws: ``ReduceError`` when the output does not fit the mode (not JSON for `jsonl`/`merge-json`).
+    mutating func add(key: String, output: String) throws {
+        count += 1
+        switch mode {
+        case .lines:
+            for line in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.hasSuffix("\n") ? 1 : 0) {
+                sink.write(String(line) + "\n")
+            }
+        case .concat:
+            byKey.append((key, output))
+        case .count, .none:
+            break
+        case .sum:
+            for line in output.split(separator: "\n") {
+                guard let token = line.split(whereSeparator: \.isWhitespace).first else { continue }
+                guard let number = Double(token) else {
+                    throw ReduceError(message: "\(key) printed '\(line.prefix(60))', which does not start with a number (--reduce sum adds the first number of each line)")
+                }
+                total += number
+            }
+        case .jsonl:
+            let value = try Self.parseJSON(output, key: key)
+            let line = try JSONSerialization.data(
+                withJSONObject: ["key": key, "value": value], options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+            sink.write(String(decoding: line, as: UTF8.self) + "\n")
+        case .mergeJSON:
+            merged = Self.merge(merged, try Self.parseJSON(output, key: key))
+        }
+    }
+
+    /// Writes what was folded and closes the output.
+    mutating func finish() throws {
+        switch mode {
+        case .lines, .jsonl, .none:
+            break
+        case .concat:
+            for (_, output) in byKey.sorted(by: { $0.0 < $1.0 }) { sink.write(output) }
+        case .count:
+            sink.write("\(count)\n")
+        case .sum:
+            sink.write(Self.format(total) + "\n")
+        case .mergeJSON:
+            let data = try JSONSerialization.data(
+                withJSONObject: merged, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes, .fragmentsAllowed])
+            sink.write(String(decoding: data, as: UTF8.self) + "\n")
+        }
+        try sink.commit()
+    }
+
+    /// The folded value as JSON, for `--json` summaries.
+    var jsonValue: Any? {
+        switch mode {
+        case .count: count
+        case .sum: total
+        case .mergeJSON: merged
+        default: nil
+        }
+    }
+
+    static func format(_ number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
+    static func parseJSON(_ text: String, key: String) throws -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw ReduceError(message: "\(key) printed output that is not JSON: '\(text.prefix(60))'")
+        }
+    }
+
+    /// Merges JSON values: numbers add, objects merge key by key, arrays concatenate, anything else: the later wins.
+    static func merge(_ a: Any, _ b: Any) -> Any {
+        if let x = a as? NSNumber, let y = b as? NSNumber, !(x.isBool), !(y.isBool) {
+            return NSNumber(value: x.doubleValue + y.doubleValue)
+        }
+        if var x = a as? [String: Any], let y = b as? [String: Any] {
+            for (key, value) in y { x[key] = x[key].map { merge($0, value) } ?? value }
+            return x
+        }
+        if let x = a as? [Any], let y = b as? [Any] { return x + y }
+        return b
+    }
+}
+
+extension NSNumber {
+    /// JSON booleans arrive as NSNumbers of type char; JSON numbers never do.
+    var isBool: Bool { String(cString: objCType) == "c" }
+}
+
+struct ReduceError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Where the reduced result goes: standard output, or a file written atomically when the run ends.
+final class OutputSink {
+    private let path: String?
+    private let temporary: String?
+    private var handle: FileHandle
+    private var buffer = Data()
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            let temporary = path + ".fanout-partial-\(getpid())"
+            guard FileManager.default.createFile(atPath: temporary, contents: nil),
+                let handle = FileHandle(forWritingAtPath: temporary)
+            else {
+                throw ReduceError(message: "cannot write --output \(path): check the folder exists and is writable")
+            }
+            self.temporary = temporary
+            self.handle = handle
+        } else {
+            self.temporary = nil
+            self.handle = FileHandle.standardOutput
+        }
+    }
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 64 * 1024 || path == nil && text.contains("\n") && buffer.count >= 4096 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, and for a file renames the partial file into place.
+    func commit() throws {
+        flush()
+        guard let path, let temporary else { return }
+        try handle.close()
+        guard rename(temporary, path) == 0 else {
+            throw ReduceError(message: "cannot move the result into \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes a partial output file after a failure, so nothing half-written is left.
+    func abandon() {
+        guard let temporary else { return }
+        try? handle.close()
+        unlink(temporary)
+    }
+}

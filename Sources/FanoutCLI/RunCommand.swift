@@ -1,0 +1,235 @@
+import ArgumentParser
+import Fanout
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command on every file under a prefix and fold the outputs here.",
+        discussion: """
+            For each file, COMMAND runs with placeholders replaced: {} a local path to the file (downloaded when \
+            remote), {key}, {name}, {url} a presigned URL, {size}. With --stdin the file is its standard input. \
+            What the command prints is the file's result; a non-zero exit is the file's failure, with the end of \
+            its standard error.
+
+            Results are stored under the state prefix as they are made, so a re-run of the same command over the \
+            same files reuses them and recomputes only new, changed or failed files.
+
+            Exit status: 0 every file succeeded; 3 some files failed within --tolerate-failures; 1 the run failed; \
+            64 the command line is wrong.
+
+            Examples:
+              fanout run ./logs --reduce sum -- wc -l {}
+              fanout run s3://bucket/json/ --reduce merge-json -- jq -c '{(.status|tostring): 1}' {}
+              fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
+              fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
+              fanout run s3://bucket/csv/ --stdin --reduce count -- grep -q ERROR
+              fanout run ./logs --dry-run -- wc -l {}
+            """
+    )
+
+    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, file:///PATH, or a local path.", valueName: "prefix"))
+    var location: String
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run per file, after --.", valueName: "command"))
+    var command: [String] = []
+
+    @Flag(help: "Give each file to the command on standard input instead of as {}.")
+    var stdin = false
+
+    @Option(help: ArgumentHelp(
+        "How to fold outputs: lines (as they arrive), concat (in key order), count (files that succeeded), "
+            + "sum (first number of each line), jsonl ({key, value} per file), merge-json (add numbers, merge "
+            + "objects), none.", valueName: "mode"))
+    var reduce: ReduceMode = .lines
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the result to FILE (atomically) instead of standard output.",
+        valueName: "file"))
+    var output: String?
+
+    @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
+    @OptionGroup(title: "Which files") var filters: FilterOptions
+    @OptionGroup(title: "Output") var display: DisplayOptions
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func validate() throws {
+        guard !command.isEmpty else {
+            throw ValidationError("give the command after --, for example: fanout run ./logs -- wc -l {}")
+        }
+        if stdin && command.contains(where: { $0.contains("{}") }) {
+            throw ValidationError("--stdin gives the file on standard input: drop {} from the command, or drop --stdin")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let commandStep = CommandStep(command: command, stdin: stdin)
+            let fanout = Fanout(options: try execution.runOptions(), s3: storage.s3Client())
+            let input = Input(location, filter: try filters.filter())
+            if execution.dryRun {
+                try await printPlan(fanout: fanout, input: input)
+                return
+            }
+            let run = try await fanout.map(commandStep.step, over: input)
+            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json), total: run.fileCount)
+            progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name)
+            try await fold(run, mode: reduce, output: output ?? (display.json ? "/dev/null" : nil), progress: progress)
+        }
+    }
+
+    private func printPlan(fanout: Fanout, input: Input) async throws {
+        let plan = try await fanout.plan(input)
+        let largest = plan.largestShard
+        if display.json {
+            print(JSONLine.encode([
+                "files": plan.fileCount, "bytes": Int(plan.byteCount), "shards": plan.shards.count,
+                "largestShard": ["index": largest?.index ?? 0, "files": largest?.files.count ?? 0,
+                                 "bytes": Int(largest?.bytes ?? 0)],
+                "command": command, "backend": fanout.options.backend.name,
+            ]))
+            return
+        }
+        print("\(plan.fileCount) files, \(ByteCountText.human(plan.byteCount)), \(plan.shards.count) shards on \(fanout.options.backend.name)")
+        if let largest {
+            print("largest shard: #\(largest.index), \(largest.files.count) files, \(ByteCountText.human(largest.bytes))")
+        }
+        print("command: \(command.joined(separator: " "))")
+        print("nothing was run (--dry-run)")
+    }
+}
+
+extension ReduceMode: ExpressibleByArgument {}
+
+/// Flags that choose the backend and how work is cut and retried.
+struct ExecutionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("local (threads in this process), processes (worker processes of this binary). "
+        + "Default: FANOUT_BACKEND or local.", valueName: "name"))
+    var backend: String?
+
+    @Option(help: "Worker processes for --backend processes (default: cores).")
+    var workers: Int?
+
+    @Option(help: "Files in flight per shard (default: 2 x cores for local, 4 per worker process).")
+    var parallelism: Int?
+
+    @Option(help: "Cut the files into this many shards.")
+    var shards: Int?
+
+    @Option(help: "Cut the files into shards of about this many files (default 256).")
+    var filesPerShard: Int?
+
+    @Option(help: ArgumentHelp("Cut the files into shards of about this many bytes: 512MiB, 2GB, ...", valueName: "size"))
+    var bytesPerShard: ByteSize?
+
+    @Option(help: "Extra attempts for a shard whose worker died (default 2).")
+    var retries: Int = 2
+
+    @Option(help: ArgumentHelp("Failed files allowed before the run fails: a count or a percentage (5%). Default 0.",
+        valueName: "n|p%"))
+    var tolerateFailures: String?
+
+    @Option(help: ArgumentHelp("Where run state is kept (default: FANOUT_STATE, or .fanout/ at the root of the input's "
+        + "bucket or folder).", valueName: "prefix"))
+    var state: String?
+
+    @Flag(help: "Recompute every file, ignoring stored results.")
+    var noCache = false
+
+    @Flag(help: "Print the plan (files, bytes, shards, largest shard) and run nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        if [shards != nil, filesPerShard != nil, bytesPerShard != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("use one of --shards, --files-per-shard and --bytes-per-shard")
+        }
+        if let tolerateFailures, FailureTolerance(text: tolerateFailures) == nil {
+            throw ValidationError("--tolerate-failures takes a count (3) or a percentage (2.5%), not '\(tolerateFailures)'")
+        }
+        for (name, value) in [("--workers", workers), ("--parallelism", parallelism), ("--shards", shards),
+                              ("--files-per-shard", filesPerShard)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        if retries < 0 { throw ValidationError("--retries must be 0 or more") }
+    }
+
+    func runOptions(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunOptions {
+        var options = RunOptions()
+        let cores = ProcessInfoCores.count
+        switch backend ?? environment["FANOUT_BACKEND"] ?? "local" {
+        case "local", "in-process":
+            options.backend = InProcessBackend(parallelism: cores, filesPerShardInFlight: max(1, (parallelism ?? 2 * cores) / cores))
+        case "processes":
+            options.backend = ProcessBackend(workers: workers ?? cores, filesInFlight: parallelism ?? 4)
+        case let other:
+            throw ValidationError("unknown --backend '\(other)': use local or processes")
+        }
+        if let shards { options.sharding = .shards(shards) }
+        if let filesPerShard { options.sharding = .filesPerShard(filesPerShard) }
+        if let bytesPerShard { options.sharding = .bytesPerShard(bytesPerShard.bytes) }
+        options.retries = retries
+        if let tolerateFailures { options.tolerance = FailureTolerance(text: tolerateFailures) ?? .none }
+        options.state = state ?? environment["FANOUT_STATE"]
+        options.cache = !noCache
+        return options
+    }
+}
+
+/// Flags that choose files.
+struct FilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only keys matching this glob, relative to the prefix (repeatable; * matches /).",
+        valueName: "glob"))
+    var include: [String] = []
+
+    @Option(help: ArgumentHelp("Skip keys matching this glob (repeatable).", valueName: "glob"))
+    var exclude: [String] = []
+
+    @Option(help: ArgumentHelp("Skip files smaller than this: 0, 10KiB, 5MB.", valueName: "size"))
+    var minSize: ByteSize?
+
+    @Option(help: ArgumentHelp("Skip files larger than this.", valueName: "size"))
+    var maxSize: ByteSize?
+
+    @Option(help: ArgumentHelp("Skip files modified before this date: 2024-05-01 or 2024-05-01T12:00:00Z.",
+        valueName: "date"))
+    var modifiedSince: String?
+
+    func filter() throws -> FileFilter {
+        var since: Date?
+        if let modifiedSince {
+            guard let date = DateText.parse(modifiedSince) else {
+                throw ValidationError("--modified-since '\(modifiedSince)' is not a date; write 2024-05-01 or 2024-05-01T12:00:00Z")
+            }
+            since = date
+        }
+        return FileFilter(include: include, exclude: exclude, minSize: minSize?.bytes, maxSize: maxSize?.bytes, modifiedSince: since)
+    }
+}
+
+/// Flags that shape what is printed.
+struct DisplayOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "No progress on standard error.")
+    var quiet = false
+
+    @Flag(help: "JSON events on standard output (start, one per file, summary with the result) for scripts.")
+    var json = false
+}
+
+/// A size typed as bytes or with a unit: 512, 10KiB, 5MB, 2GiB.
+struct ByteSize: ExpressibleByArgument, Sendable {
+    let bytes: Int64
+
+    init?(argument: String) {
+        let units: [(String, Int64)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
+            ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
+            ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+        ]
+        for (suffix, multiplier) in units where argument.hasSuffix(suffix) {
+            guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
+            bytes = Int64(value * Double(multiplier))
+            return
+        }
+        guard let value = Int64(argument), value >= 0 else { return nil }
+        bytes = value
+    }
+}

@@ -1,0 +1,235 @@
+import ArgumentParser
+import Fanout
+import Foundation
+
+/// `--state`, shared by the commands that manage runs.
+struct StateOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The state prefix the runs are under (default: FANOUT_STATE, else ./.fanout/).",
+        valueName: "prefix"))
+    var state: String?
+
+    var resolved: String {
+        state ?? ProcessInfo.processInfo.environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+    }
+}
+
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List recent runs under a state prefix, newest first.",
+        discussion: """
+            Examples:
+              fanout runs --state s3://my-bucket/.fanout/
+              FANOUT_STATE=./data/.fanout/ fanout runs --json
+            """
+    )
+
+    @OptionGroup var state: StateOption
+    @Option(help: "Show at most this many runs.") var limit = 20
+    @Flag(help: "One JSON object per run.") var json = false
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let catalog = try RunCatalog(state: state.resolved, s3: storage.s3Client())
+            let ids = try await catalog.runIDs().prefix(limit)
+            if ids.isEmpty && !json { print("no runs under \(state.resolved)") }
+            for id in ids {
+                let info = try await catalog.info(id)
+                if json {
+                    print(JSONLine.encode(info))
+                } else {
+                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)")
+                }
+            }
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show one run: files, results, failures, shards, timing.",
+        discussion: """
+            Examples:
+              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+            """
+    )
+
+    @Argument(help: "The run id.") var runID: String
+    @OptionGroup var state: StateOption
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let info = try await RunCatalog(state: state.resolved, s3: storage.s3Client()).info(runID)
+            if json {
+                print(JSONLine.encode(info))
+                return
+            }
+            print("run        \(info.runID)")
+            print("status     \(info.status)")
+            print("step       \(info.step) (version \(info.stepVersion))")
+            print("input      \(info.input)")
+            print("backend    \(info.backend)")
+            print("files      \(info.files)")
+            print("shards     \(info.committedShards)/\(info.shards) committed")
+            if let succeeded = info.succeeded, let failed = info.failed {
+                print("results    \(succeeded) succeeded, \(failed) failed, \(info.cached ?? 0) cached")
+            }
+            print("created    \(DateText.iso8601(info.createdAt))")
+            if let finished = info.finishedAt {
+                print("finished   \(DateText.iso8601(finished)) (\(String(format: "%.1f", finished.timeIntervalSince(info.createdAt)))s)")
+                if info.files > 0 {
+                    print("throughput \(String(format: "%.1f", Double(info.files) / max(0.001, finished.timeIntervalSince(info.createdAt)))) files/s")
+                }
+            }
+        }
+    }
+}
+
+struct ResultsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Print a command run's stored results, folded or per file, without running anything.",
+        discussion: """
+            Examples:
+              fanout results 20261124-203512-9f3c01ab --reduce sum
+              fanout results 20261124-203512-9f3c01ab --reduce jsonl > per-file.jsonl
+            """
+    )
+
+    @Argument(help: "The run id.") var runID: String
+    @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
+    @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
+    @OptionGroup var state: StateOption
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let fanout = Fanout(s3: storage.s3Client())
+            let info = try await RunCatalog(state: state.resolved, s3: fanout.s3).info(runID)
+            guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
+                throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
+            }
+            let run = try await fanout.results(of: command.step, runID: runID, state: state.resolved)
+            try await fold(run, mode: reduce, output: output, progress: ProgressReporter(style: .quiet, total: 0))
+        }
+    }
+}
+
+struct AttachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Re-attach to a command run: replay its stored results, run its unfinished shards, fold.",
+        discussion: """
+            Use it after an interrupted `fanout run` (Ctrl-C, a lost terminal): finished files are not run again.
+
+            Examples:
+              fanout attach 20261124-203512-9f3c01ab --reduce sum
+              fanout attach 20261124-203512-9f3c01ab --backend processes --workers 8
+            """
+    )
+
+    @Argument(help: "The run id.") var runID: String
+    @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
+    @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
+    @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
+    @OptionGroup(title: "Output") var display: DisplayOptions
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            var options = try execution.runOptions()
+            let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+            options.state = state
+            let fanout = Fanout(options: options, s3: storage.s3Client())
+            let info = try await RunCatalog(state: state, s3: fanout.s3).info(runID)
+            guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
+                throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
+            }
+            let run = try await fanout.attach(command.step, runID: runID, state: state)
+            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json), total: run.fileCount)
+            progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name)
+            try await fold(run, mode: reduce, output: output, progress: progress)
+        }
+    }
+}
+
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Stop a run's workers.",
+        discussion: """
+            Runs on the local and processes backends live in their driver: stop them with Ctrl-C (their stored \
+            results stay, for `fanout attach`). This command stops runs whose workers outlive the driver.
+            """
+    )
+
+    @Argument(help: "The run id.") var runID: String
+    @OptionGroup var state: StateOption
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let info = try await RunCatalog(state: state.resolved, s3: storage.s3Client()).info(runID)
+            guard info.backend == "in-process" || info.backend == "processes" else { return }
+            print("run \(runID) ran on the \(info.backend) backend: its workers stopped with its driver; nothing to cancel")
+        }
+    }
+}
+
+struct GCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete the stored state of runs older than a limit.",
+        discussion: """
+            Examples:
+              fanout gc --older-than 7d --state s3://my-bucket/.fanout/
+              fanout gc --older-than 1d --dry-run
+            """
+    )
+
+    @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
+    @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
+    @OptionGroup var state: StateOption
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let catalog = try RunCatalog(state: state.resolved, s3: storage.s3Client())
+            let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
+            var deleted = 0
+            for id in try await catalog.runIDs() {
+                guard let info = try? await catalog.info(id), info.createdAt < cutoff else { continue }
+                print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
+                if !dryRun { try await catalog.delete(id) }
+                deleted += 1
+            }
+            print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")
+        }
+    }
+}
+
+/// Folds a command run's outcomes into `output` (or standard output), reporting progress.
+func fold(_ run: MapRun<String>, mode: ReduceMode, output: String?, progress: ProgressReporter) async throws {
+    let sink = try OutputSink(path: output)
+    var reducer = OutputReducer(mode: mode, sink: sink)
+    do {
+        for try await outcome in run {
+            var failure = outcome.failure?.message
+            if let value = outcome.value {
+                do { try reducer.add(key: outcome.key, output: value) } catch { failure = "\(error)" }
+            }
+            progress.file(key: outcome.key, failure: failure, cached: outcome.cached)
+        }
+        try reducer.finish()
+    } catch {
+        sink.abandon()
+        progress.finished()
+        throw error
+    }
+    progress.finished(extra: ["run": run.id, "result": reducer.jsonValue as Any])
+    if progress.failed > 0 { throw ExitCode(3) }
+}

@@ -1,0 +1,75 @@
+public import Foundation
+public import FanoutStorage
+
+/// The runs stored under a state prefix: what `fanout runs`, `status` and `gc` read.
+public struct RunCatalog: Sendable {
+    public let state: String
+    let store: any ObjectStore
+    let root: String
+
+    public init(state: String, s3: S3Client) throws {
+        let location = try StorageLocation.parse(state)
+        self.state = state
+        self.store = location.store(s3: s3)
+        self.root = location.prefix
+    }
+
+    /// What is known of one run from its stored state.
+    public struct Info: Sendable, Codable {
+        public var runID: String
+        public var step: String
+        public var stepVersion: String
+        public var input: String
+        public var backend: String
+        public var createdAt: Date
+        public var files: Int
+        public var shards: Int
+        public var committedShards: Int
+        /// `complete`, `incomplete` (ended with failed shards), or `unfinished` (running, or its driver stopped).
+        public var status: String
+        public var succeeded: Int?
+        public var failed: Int?
+        public var cached: Int?
+        public var finishedAt: Date?
+        /// What the step was given, when it recorded it (a `fanout run` command, for instance).
+        public var stepParameters: String?
+    }
+
+    /// Every run id under the prefix, newest first.
+    public func runIDs() async throws -> [String] {
+        let layout = RunStateLayout(root: root, runID: "")
+        let pages = store.list(prefix: layout.runsPrefix, options: ListOptions(delimiter: "/")).pages
+        var ids: [String] = []
+        for try await page in pages {
+            ids += page.commonPrefixes.map { String($0.dropFirst(layout.runsPrefix.count).dropLast()) }
+        }
+        return ids.sorted(by: >)
+    }
+
+    public func info(_ runID: String) async throws -> Info {
+        let state = RunStateStore(store: store, layout: RunStateLayout(root: root, runID: runID))
+        let spec = try await state.readSpec()
+        let committed = try await state.committedShards().count
+        let summary = try? await state.read(RunSummaryRecord.self, from: state.layout.summary)
+        let status = summary?.outcome ?? "unfinished"
+        return Info(
+            runID: runID, step: spec.step, stepVersion: spec.stepVersion, input: spec.input, backend: spec.backend,
+            createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
+            status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
+            finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters)
+    }
+
+    /// Deletes every object of a run.
+    public func delete(_ runID: String) async throws {
+        let layout = RunStateLayout(root: root, runID: runID)
+        var batch: [String] = []
+        for try await object in store.list(prefix: layout.runPrefix) {
+            batch.append(object.key)
+            if batch.count == 1000 {
+                try await store.delete(keys: batch)
+                batch.removeAll()
+            }
+        }
+        if !batch.isEmpty { try await store.delete(keys: batch) }
+    }
+}

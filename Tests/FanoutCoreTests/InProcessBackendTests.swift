@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import FanoutCore
+import FanoutTestSteps
+
+@Suite struct InProcessBackendTests {
+    @Test func everyFileOnceWithItsValue() async throws {
+        let corpus = try Corpus.make(count: 300)
+        defer { corpus.remove() }
+        let fanout = Fanout(options: RunOptions(sharding: .filesPerShard(40)))
+        let run = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
+        #expect(run.shardCount == 8)
+        let outcomes = try await collect(run)
+        #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 300).mapValues { Optional($0) })
+        #expect(Set(outcomes.values.map(\.ordinal)) == Set(0..<300))
+        #expect(run.summary?.succeeded == 300)
+        #expect(run.summary?.cached == 0)
+    }
+
+    @Test func stateIsKeptOutOfTheInputAndSegmentsAreBatched() async throws {
+        let corpus = try Corpus.make(count: 50)
+        defer { corpus.remove() }
+        let fanout = Fanout(options: RunOptions(sharding: .shards(2), batching: SegmentBatching(maxRecords: 10)))
+        let first = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
+        _ = try await collect(first)
+        // A second run with the cache off sees the same 50 inputs, not the first run's state files.
+        var options = fanout.options
+        options.cache = false
+        let second = try await Fanout(options: options).map(TestSteps.byteCount, over: Input(corpus.path))
+        #expect(try await collect(second).count == 50)
+        let segments = try FileManager.default.subpathsOfDirectory(atPath: corpus.state)
+            .filter { $0.contains("runs/\(first.id)/segments/") && $0.hasSuffix(".jsonl") }
+        #expect(segments.count == 5, "50 records in batches of 10: \(segments)")
+    }
+
+    @Test func failuresAreResultsAndTheToleranceDecides() async throws {
+        let corpus = try Corpus.make(count: 20, extra: ["bad-1.txt": "x", "bad-2.txt": "y"])
+        defer { corpus.remove() }
+
+        let strict = try await Fanout().map(TestSteps.failOnBad, over: Input(corpus.path))
+        var seen = 0
+        let error = await #expect(throws: RunError.self) {
+            for try await _ in strict { seen += 1 }
+        }
+        #expect(error?.code == .tooManyFailures)
+        #expect(error?.failedFiles.map(\.key).sorted() == ["bad-1.txt", "bad-2.txt"])
+        #expect(error?.description.contains("refusing bad-1.txt") == true)
+        #expect(seen == 22, "every file still reports before the run fails")
+
+        let lenient = try await Fanout(options: RunOptions(tolerance: .count(2))).map(
+            TestSteps.failOnBad, over: Input(corpus.path))
+        let outcomes = try await collect(lenient)
+        #expect(outcomes["bad-2.txt"]?.failure?.message == "refusing bad-2.txt")
+        #expect(lenient.summary?.failed == 2)
+        #expect(lenient.summary?.succeeded == 20)
+    }
+
+    @Test func filtersNarrowTheInput() async throws {
+        let corpus = try Corpus.make(count: 10, extra: ["logs/a.log": "12345", "logs/b.log": "1", "skip.log": "xx"])
+        defer { corpus.remove() }
+        let filter = FileFilter(include: ["logs/*"], minSize: 2)
+        let run = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path, filter: filter))
+        let outcomes = try await collect(run)
+        #expect(Array(outcomes.keys) == ["logs/a.log"])
+        let excluded = try await Fanout().map(
+            TestSteps.byteCount, over: Input(corpus.path, filter: FileFilter(exclude: ["*.txt"])))
+        #expect(Set(try await collect(excluded).keys) == ["logs/a.log", "logs/b.log", "skip.log"])
+    }
+
+    @Test func aggregatorsFoldValues() async throws {
+        let corpus = try Corpus.make(count: 100)
+        defer { corpus.remove() }
+        let run = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path))
+        let total = try await run.aggregate(Sum<Int>())
+        #expect(total == Corpus.expectedSizes(count: 100).values.reduce(0, +))
+        var top = TopK<Int>(3) { Double($0) }
+        for value in [5, 1, 9, 7, 3] { top.add(value) }
+        #expect(top.result == [9, 7, 5])
+        var histogram = Histogram(bounds: [10, 100])
+        for value in [1.0, 10, 11, 500] { histogram.add(value) }
+        #expect(histogram.result.map(\.count) == [2, 1, 1])
+        var merged = MergeDictionaries<String, Int>.adding
+        merged.add(["a": 1, "b": 2])
+        merged.add(["a": 3])
+        #expect(merged.result == ["a": 4, "b": 2])
+    }
+
+    @Test func explicitKeys() async throws {
+        let corpus = try Corpus.make(count: 10)
+        defer { corpus.remove() }
+        let run = try await Fanout().map(
+            TestSteps.byteCount, over: .files(["f00003.txt", "f00001.txt"], in: corpus.path))
+        let outcomes = try await collect(run)
+        #expect(outcomes.mapValues { $0.value } == ["f00001.txt": 2, "f00003.txt": 4])
+    }
+}

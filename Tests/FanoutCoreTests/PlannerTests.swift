@@ -1,0 +1,41 @@
+import Testing
+@testable import FanoutCore
+
+@Suite struct PlannerTests {
+    func files(_ sizes: [Int64]) -> [PlannedFile] {
+        sizes.enumerated().map { PlannedFile(ordinal: $0.offset, key: "k\($0.offset)", size: $0.element, etag: "e", modified: 0) }
+    }
+
+    @Test func sameFilesGiveTheSamePlan() {
+        let input = files((0..<500).map { Int64(($0 * 7919) % 1000) })
+        let a = Planner.plan(files: input, sharding: .shards(7))
+        let b = Planner.plan(files: input, sharding: .shards(7))
+        #expect(a.shards == b.shards)
+        #expect(a.fileCount == 500)
+        #expect(Set(a.shards.flatMap { $0.files.map(\.ordinal) }) == Set(0..<500))
+    }
+
+    @Test func aHugeFileGetsAShardOfItsOwn() {
+        let plan = Planner.plan(files: files([1_000_000] + Array(repeating: 10, count: 99)), sharding: .shards(4))
+        let huge = plan.shards.first { $0.files.contains { $0.ordinal == 0 } }!
+        #expect(huge.files.count == 1)
+        let others = plan.shards.filter { $0.index != huge.index }.map(\.bytes)
+        #expect(others.max()! - others.min()! <= 10)
+        #expect(plan.largestShard?.index == huge.index)
+    }
+
+    @Test func shardCountFollowsTheStrategy() {
+        let input = files(Array(repeating: 100, count: 1000))
+        #expect(Planner.plan(files: input, sharding: .filesPerShard(64)).shards.count == 16)
+        #expect(Planner.plan(files: input, sharding: .bytesPerShard(10_000)).shards.count == 10)
+        #expect(Planner.plan(files: input, sharding: .shards(5000)).shards.count == 1000)
+        #expect(Planner.plan(files: [], sharding: .shards(3)).shards.isEmpty)
+    }
+
+    @Test func filesInAShardAreInOrdinalOrder() {
+        let plan = Planner.plan(files: files((0..<100).map { Int64(100 - $0) }), sharding: .shards(3))
+        for shard in plan.shards {
+            #expect(shard.files.map(\.ordinal) == shard.files.map(\.ordinal).sorted())
+        }
+    }
+}

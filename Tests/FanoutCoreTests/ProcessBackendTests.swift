@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import FanoutCore
+import FanoutTestSteps
+
+@Suite(.serialized) struct ProcessBackendTests {
+    @Test func workersRunShardsThroughTheStore() async throws {
+        let corpus = try Corpus.make(count: 200)
+        defer { corpus.remove() }
+        let fanout = Fanout(options: RunOptions(backend: try TestWorker.backend(), sharding: .shards(5)))
+        let run = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
+        let outcomes = try await collect(run)
+        #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 200).mapValues { Optional($0) })
+        let commits = try FileManager.default.contentsOfDirectory(atPath: corpus.state + "v1/runs/\(run.id)/commits")
+        #expect(commits.count == 5)
+    }
+
+    @Test func aKilledWorkerLosesNothingAndCountsNothingTwice() async throws {
+        let corpus = try Corpus.make(count: 60)
+        defer { corpus.remove() }
+        let options = RunOptions(
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(2),
+            batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100)))
+        let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
+
+        let killer = Task {
+            // Wait until a worker has stored some results, then kill it without warning.
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(50))
+                let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
+                if segments.filter({ $0.contains("/segments/shard-") }).count >= 2,
+                    let pid = ChildProcess.running.withLock({ $0.first })
+                {
+                    kill(pid, SIGKILL)
+                    return true
+                }
+            }
+            return false
+        }
+        let outcomes = try await collect(run)
+        #expect(try await killer.value)
+        #expect(outcomes.count == 60)
+        #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 60).mapValues { Optional($0) })
+        #expect(outcomes.values.contains { $0.attempt == 2 }, "the killed shard ran again")
+    }
+
+    @Test func aShardThatKeepsFailingBecomesFailedFiles() async throws {
+        let corpus = try Corpus.make(count: 6)
+        defer { corpus.remove() }
+        // A worker that cannot start: every attempt fails, and every file reports why.
+        let broken = ProcessBackend(workers: 1, executable: "/bin/false", arguments: [])
+        let run = try await Fanout(options: RunOptions(backend: broken, sharding: .shards(1), tolerance: .fraction(1), retries: 1))
+            .map(TestSteps.byteCount, over: Input(corpus.path))
+        let outcomes = try await collect(run)
+        #expect(outcomes.count == 6)
+        #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("exited with status 1") == true })
+    }
+
+    @Test func cancellingStopsWorkersAndAttachFinishesTheRun() async throws {
+        let corpus = try Corpus.make(count: 40)
+        defer { corpus.remove() }
+        let options = RunOptions(
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(4),
+            batching: SegmentBatching(maxRecords: 2, maxDelay: .milliseconds(50)))
+        let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
+        let consumer = Task {
+            var count = 0
+            for try await _ in run {
+                count += 1
+                if count == 5 { break }
+            }
+            return count
+        }
+        #expect(try await consumer.value == 5)
+        // The iterator is gone: the driver stops and terminates its workers.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(ChildProcess.running.withLock { $0.isEmpty })
+
+        let attached = try await Fanout(options: options).attach(
+            TestSteps.slowByteCount, runID: run.id, state: run.stateLocation)
+        let outcomes = try await collect(attached)
+        #expect(outcomes.count == 40)
+        #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 40).mapValues { Optional($0) })
+    }
+
+    @Test func aCorruptSegmentIsReportedOnAttach() async throws {
+        let corpus = try Corpus.make(count: 10)
+        defer { corpus.remove() }
+        let run = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path))
+        _ = try await collect(run)
+        let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000000/"
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
+        let data = try Data(contentsOf: URL(fileURLWithPath: folder + segment))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: folder + segment))
+        let attached = try await Fanout().attach(TestSteps.byteCount, runID: run.id, state: run.stateLocation)
+        let error = await #expect(throws: RunError.self) { _ = try await collect(attached) }
+        #expect(error?.code == .corruptState)
+        #expect(error?.message.contains(segment) == true)
+    }
+
+    @Test func aProgramWithTwoSteps() async throws {
+        let corpus = try Corpus.make(count: 0, extra: ["in/a.txt": "abc", "in/b.txt": "hello"])
+        defer { corpus.remove() }
+        let fanout = Fanout(options: RunOptions(backend: try TestWorker.backend(), state: corpus.state))
+        let first = try await fanout.map(TestSteps.upperCase, over: Input(corpus.path + "in/"))
+        #expect(try await collect(first).count == 2)
+        let second = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path + "upper/"))
+        let outcomes = try await collect(second)
+        #expect(outcomes.mapValues { $0.value } == ["a.txt": 3, "b.txt": 5])
+        #expect(try String(contentsOfFile: corpus.path + "upper/b.txt", encoding: .utf8) == "HELLO")
+    }
+
+    @Test func aWorkerForAnUnknownStepSaysWhatToDo() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestWorker.path)
+        process.environment = WorkerAssignment(
+            runID: "r", stateLocation: "/tmp/none/", stepName: "no-such-step", shard: 0, attempt: 1
+        ).environment
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 2)
+        #expect(message.contains("Fanout.bootstrap"))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import FanoutCore
+
+@Suite struct SegmentTests {
+    let file = PlannedFile(ordinal: 3, key: "dir/a \"quoted\"\nkey\t±.txt", size: 1, etag: "x", modified: 0)
+
+    func records() throws -> [RecordLine] {
+        [
+            .success(file: file, attempt: 1, seconds: 0.5, value: try RecordCoding.encodeValue(["n": 1])),
+            .failure(file: file, attempt: 2, seconds: 0.1, message: "it \"broke\"\nbadly"),
+        ]
+    }
+
+    @Test func roundTripsRecordsWithAwkwardText() throws {
+        let data = Segment.encode(try records())
+        let decoded = try Segment.decode(data, key: "s")
+        #expect(decoded.map(\.bytes) == (try records()).map(\.bytes))
+        let header = try JSONDecoder().decode(RecordHeader.self, from: Data(decoded[1].bytes))
+        #expect(header.k == file.key)
+        #expect(header.x == "it \"broke\"\nbadly")
+        let typed = try JSONDecoder().decode(TypedRecord<[String: Int]>.self, from: Data(decoded[0].bytes))
+        #expect(typed.v == ["n": 1])
+    }
+
+    @Test func truncatedSegmentIsCorrupt() throws {
+        let data = Segment.encode(try records())
+        let error = #expect(throws: RunError.self) { try Segment.decode(data.prefix(data.count - 20), key: "seg-1") }
+        #expect(error?.code == .corruptState)
+        #expect(error?.message.contains("seg-1") == true)
+    }
+
+    @Test func tamperedSegmentIsCorrupt() throws {
+        var data = Segment.encode(try records())
+        data[5] = UInt8(ascii: "9")
+        let error = #expect(throws: RunError.self) { try Segment.decode(data, key: "seg-2") }
+        #expect(error?.message.contains("checksum") == true)
+    }
+
+    @Test func renumberingKeepsTheRestOfTheRecord() throws {
+        let line = try records()[0].renumbered(42)
+        let header = try JSONDecoder().decode(RecordHeader.self, from: Data(line.bytes))
+        #expect(header.o == 42)
+        #expect(header.k == file.key)
+        #expect(header.a == 1)
+    }
+}

@@ -1,0 +1,41 @@
+public import FanoutCore
+import Foundation
+
+/// Map steps shared by the engine's tests and the worker executable they start, so both sides agree on names,
+/// versions and output types.
+public enum TestSteps {
+    /// The file's size in bytes, read from its contents.
+    public static let byteCount = MapStep("byte-count", version: "1") { file in
+        try await file.bytes().count
+    }
+
+    /// Like ``byteCount`` but slow enough (100 ms a file) to kill a worker in the middle of a shard.
+    public static let slowByteCount = MapStep("slow-byte-count", version: "1") { file in
+        try await Task.sleep(for: .milliseconds(100))
+        return try await file.bytes().count
+    }
+
+    /// Fails on files whose key contains "bad", 1 otherwise.
+    public static let failOnBad = MapStep("fail-on-bad", version: "1") { file -> Int in
+        if file.key.contains("bad") { throw TestStepError(message: "refusing \(file.key)") }
+        return 1
+    }
+
+    /// Writes an upper-cased copy of each file next to the input, under `upper/`: the first step of a two-step
+    /// program.
+    public static let upperCase = MapStep("upper-case", version: "1") { file -> String in
+        let text = try await file.text().uppercased()
+        let output = URL(fileURLWithPath: file.url.replacingOccurrences(of: "file://", with: ""))
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("upper").appendingPathComponent(file.name)
+        try FileManager.default.createDirectory(
+            at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: output)
+        return output.path
+    }
+}
+
+public struct TestStepError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
