@@ -92,6 +92,13 @@ let package = Package(
             path: "Examples/FileStats",
             swiftSettings: swiftSettings
         ),
+        // The S3 client benchmark against boto3 (scripts/bench).
+        .executableTarget(
+            name: "FanoutBench",
+            dependencies: ["Fanout"],
+            path: "Sources/FanoutBench",
+            swiftSettings: swiftSettings
+        ),
         // Shared by the test suites: where the loopback servers are, temporary folders.
         .target(
             name: "FanoutTestSupport",
@@ -135,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FanoutCLITests",
-            dependencies: ["FanoutTestSupport"],
+            dependencies: ["FanoutHTTP", "FanoutStorage", "FanoutTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -55,7 +55,11 @@ struct RunPreparation {
             runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
             filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
             byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
-            backend: fanout.options.backend.name, createdAt: Date())
+            backend: fanout.options.backend.name, createdAt: Date(),
+            batching: [
+                fanout.options.batching.maxRecords, fanout.options.batching.maxBytes,
+                Int(fanout.options.batching.maxDelay.seconds * 1000),
+            ])
         try await state.write(spec, to: state.layout.spec)
         try await storeShards(plan.shards, state: state)
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {

@@ -83,6 +83,13 @@ struct RunSpec: Codable, Sendable {
     var carriedCount: Int
     var backend: String
     var createdAt: Date
+    /// How workers batch results: records, bytes, milliseconds.
+    var batching: [Int]?
+
+    var segmentBatching: SegmentBatching {
+        guard let batching, batching.count == 3 else { return SegmentBatching() }
+        return SegmentBatching(maxRecords: batching[0], maxBytes: batching[1], maxDelay: .milliseconds(batching[2]))
+    }
 }
 
 /// Written by a worker when every file of its shard has a stored result.

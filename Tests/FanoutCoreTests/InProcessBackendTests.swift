@@ -30,7 +30,7 @@ import FanoutTestSteps
         #expect(try await collect(second).count == 50)
         let segments = try FileManager.default.subpathsOfDirectory(atPath: corpus.state)
             .filter { $0.contains("runs/\(first.id)/segments/") && $0.hasSuffix(".jsonl") }
-        #expect(segments.count == 5, "50 records in batches of 10: \(segments)")
+        #expect(segments.count == 6, "2 shards of 25 records, in batches of at most 10: \(segments)")
     }
 
     @Test func failuresAreResultsAndTheToleranceDecides() async throws {

@@ -26,10 +26,10 @@ import FanoutTestSteps
 
         let killer = Task {
             // Wait until a worker has stored some results, then kill it without warning.
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(50))
+            for _ in 0..<200 {
+                try await Task.sleep(for: .milliseconds(20))
                 let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
-                if segments.filter({ $0.contains("/segments/shard-") }).count >= 2,
+                if segments.contains(where: { $0.contains("/segments/shard-") && $0.hasSuffix(".jsonl") }),
                     let pid = ChildProcess.running.withLock({ $0.first })
                 {
                     kill(pid, SIGKILL)

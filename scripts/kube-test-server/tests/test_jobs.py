@@ -1,0 +1,293 @@
+"""Job controller and kubelet semantics, driven through the REST API and the test-control API."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import KubeTestServer, job_manifest
+
+
+def conditions(job: dict) -> list[tuple[str, str, str]]:
+    return [(c["type"], c["status"], c.get("reason", "")) for c in job["status"].get("conditions") or []]
+
+
+def test_per_index_backoff_fails_only_the_failing_index(server: KubeTestServer, namespace: str) -> None:
+    job = job_manifest(
+        "per-index",
+        'echo "index $JOB_COMPLETION_INDEX"; [ "$JOB_COMPLETION_INDEX" != 1 ]',
+        completionMode="Indexed",
+        completions=3,
+        parallelism=3,
+        backoffLimitPerIndex=1,
+    )
+    created = server.create_job(namespace, job)
+    assert created["spec"]["backoffLimit"] == 2147483647
+    finished = server.wait_for_condition(namespace, "per-index", "Failed")
+    status = finished["status"]
+    assert status["failedIndexes"] == "1"
+    assert status["completedIndexes"] == "0,2"
+    assert status["failed"] == 2  # index 1 ran twice: the first try and one retry
+    assert status["succeeded"] == 2
+    assert conditions(finished) == [("FailureTarget", "True", "FailedIndexes"), ("Failed", "True", "FailedIndexes")]
+    assert "completionTime" not in status
+    index_one = server.pods(namespace, "job-name=per-index,batch.kubernetes.io/job-completion-index=1")
+    counts = sorted(pod["metadata"]["annotations"]["batch.kubernetes.io/job-index-failure-count"] for pod in index_one)
+    assert counts == ["0", "1"]
+    assert all(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 1 for pod in index_one)
+
+
+def test_max_failed_indexes_fails_the_job_early(server: KubeTestServer, namespace: str) -> None:
+    job = job_manifest(
+        "max-failed",
+        '[ "$JOB_COMPLETION_INDEX" -ge 2 ] || exit 3; sleep 20',
+        completionMode="Indexed",
+        completions=4,
+        parallelism=4,
+        backoffLimitPerIndex=0,
+        maxFailedIndexes=1,
+    )
+    server.create_job(namespace, job)
+    finished = server.wait_for_condition(namespace, "max-failed", "Failed")
+    assert finished["status"]["failedIndexes"] == "0,1"
+    assert conditions(finished)[-1] == ("Failed", "True", "MaxFailedIndexesExceeded")
+    assert finished["status"].get("active", 0) == 0
+
+
+def test_pod_failure_policy_ignores_a_disrupted_pod(server: KubeTestServer, namespace: str, tmp_path) -> None:
+    marker = tmp_path / "first-run"
+    job = job_manifest(
+        "disrupted",
+        f"if [ -e {marker} ]; then echo second; exit 0; fi; touch {marker}; sleep 30",
+        backoffLimit=0,
+        podFailurePolicy={
+            "rules": [
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+                {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}},
+            ]
+        },
+    )
+    server.create_job(namespace, job)
+    first = server.wait_for(
+        "a running pod",
+        lambda: [p for p in server.pods(namespace, "job-name=disrupted") if p["status"].get("phase") == "Running"],
+    )[0]
+    server.control("POST", f"pods/{namespace}/{first['metadata']['name']}/disrupt", {"mode": "evict"})
+    finished = server.wait_for_condition(namespace, "disrupted", "Complete")
+    assert "failed" not in finished["status"]
+    assert finished["status"]["succeeded"] == 1
+    pods = {p["metadata"]["name"]: p for p in server.pods(namespace, "job-name=disrupted")}
+    evicted = pods[first["metadata"]["name"]]
+    assert evicted["status"]["phase"] == "Failed"
+    assert evicted["status"]["reason"] == "Evicted"
+    target = [c for c in evicted["status"]["conditions"] if c["type"] == "DisruptionTarget"][0]
+    assert (target["status"], target["reason"]) == ("True", "TerminationByKubelet")
+    assert evicted["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
+    assert len(pods) == 2
+
+
+def test_pod_failure_policy_fail_job_on_exit_code(server: KubeTestServer, namespace: str) -> None:
+    job = job_manifest(
+        "fail-job",
+        "exit 42",
+        backoffLimit=5,
+        podFailurePolicy={
+            "rules": [{"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}]
+        },
+    )
+    created = server.create_job(namespace, job)
+    assert created["spec"]["podReplacementPolicy"] == "Failed"
+    finished = server.wait_for_condition(namespace, "fail-job", "Failed")
+    assert conditions(finished) == [
+        ("FailureTarget", "True", "PodFailurePolicy"),
+        ("Failed", "True", "PodFailurePolicy"),
+    ]
+    message = finished["status"]["conditions"][-1]["message"]
+    assert "failed with exit code 42 matching FailJob rule at index 0" in message
+    assert finished["status"]["failed"] == 1
+
+
+def test_backoff_limit_counts_failures(server: KubeTestServer, namespace: str) -> None:
+    server.create_job(namespace, job_manifest("backoff", "exit 1", backoffLimit=1))
+    finished = server.wait_for_condition(namespace, "backoff", "Failed")
+    assert finished["status"]["failed"] == 2
+    assert conditions(finished)[-1] == ("Failed", "True", "BackoffLimitExceeded")
+    assert len(server.pods(namespace, "job-name=backoff")) == 2
+
+
+def test_active_deadline_terminates_running_pods(server: KubeTestServer, namespace: str) -> None:
+    server.create_job(
+        namespace, job_manifest("deadline", "sleep 30", activeDeadlineSeconds=1, parallelism=2, completions=2)
+    )
+    finished = server.wait_for_condition(namespace, "deadline", "Failed", timeout=20)
+    assert conditions(finished) == [
+        ("FailureTarget", "True", "DeadlineExceeded"),
+        ("Failed", "True", "DeadlineExceeded"),
+    ]
+    assert finished["status"].get("active", 0) == 0 and finished["status"]["terminating"] == 0
+    server.wait_for("the terminated pods to go", lambda: not server.pods(namespace, "job-name=deadline"))
+
+
+def test_suspend_and_resume(server: KubeTestServer, namespace: str) -> None:
+    server.create_job(namespace, job_manifest("suspended", "echo done", suspend=True))
+    job = server.wait_for(
+        "the Suspended condition",
+        lambda: conditions(server.job(namespace, "suspended")) and server.job(namespace, "suspended"),
+    )
+    assert conditions(job) == [("Suspended", "True", "JobSuspended")]
+    assert "startTime" not in job["status"]
+    time.sleep(0.3)
+    assert server.pods(namespace, "job-name=suspended") == []
+    response = server.request(
+        "PATCH",
+        f"/apis/batch/v1/namespaces/{namespace}/jobs/suspended",
+        {"spec": {"suspend": False}},
+        content_type="application/merge-patch+json",
+    )
+    assert response.status == 200 and response.json()["metadata"]["generation"] == 2
+    finished = server.wait_for_condition(namespace, "suspended", "Complete")
+    assert ("Suspended", "False", "JobResumed") in conditions(finished)
+
+
+def test_ttl_after_finished_deletes_the_job_and_its_pods(server: KubeTestServer, namespace: str) -> None:
+    server.create_job(namespace, job_manifest("ttl", "true", ttlSecondsAfterFinished=0))
+    gone = lambda: server.request("GET", f"/apis/batch/v1/namespaces/{namespace}/jobs/ttl").status == 404  # noqa: E731
+    server.wait_for("the job to be deleted", gone)
+    server.wait_for("its pods to be deleted", lambda: not server.pods(namespace, "job-name=ttl"))
+
+
+def test_non_indexed_parallel_job(server: KubeTestServer, namespace: str) -> None:
+    created = server.create_job(namespace, job_manifest("parallel", "echo $HOSTNAME", completions=5, parallelism=2))
+    assert created["spec"]["completionMode"] == "NonIndexed"
+    assert created["spec"]["selector"] == {
+        "matchLabels": {"batch.kubernetes.io/controller-uid": created["metadata"]["uid"]}
+    }
+    finished = server.wait_for_condition(namespace, "parallel", "Complete")
+    assert finished["status"]["succeeded"] == 5
+    assert "completedIndexes" not in finished["status"]
+    pods = server.pods(namespace, "batch.kubernetes.io/job-name=parallel")
+    assert len(pods) == 5
+    assert all(pod["metadata"]["generateName"] == "parallel-" for pod in pods)
+
+
+def test_killed_pod_exits_137_and_is_retried(server: KubeTestServer, namespace: str, tmp_path) -> None:
+    marker = tmp_path / "ran"
+    server.create_job(namespace, job_manifest("killed", f"[ -e {marker} ] && exit 0; touch {marker}; sleep 30"))
+    pod = server.wait_for(
+        "a running pod",
+        lambda: [p for p in server.pods(namespace, "job-name=killed") if p["status"].get("phase") == "Running"],
+    )[0]
+    assert server.control("POST", f"pods/{namespace}/{pod['metadata']['name']}/kill")["killed"] == ["main"]
+    finished = server.wait_for_condition(namespace, "killed", "Complete")
+    assert finished["status"]["failed"] == 1 and finished["status"]["succeeded"] == 1
+    killed = [p for p in server.pods(namespace, "job-name=killed") if p["metadata"]["name"] == pod["metadata"]["name"]][
+        0
+    ]
+    terminated = killed["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"], killed["status"]["phase"]) == (137, "Error", "Failed")
+
+
+def test_unschedulable_pods_wait_until_released(server: KubeTestServer, namespace: str) -> None:
+    server.control("POST", "scheduling", {"hold": True})
+    try:
+        server.create_job(namespace, job_manifest("held", "true"))
+        pod = server.wait_for(
+            "an unschedulable pod",
+            lambda: [p for p in server.pods(namespace, "job-name=held") if p["status"].get("conditions")],
+        )[0]
+        scheduled = pod["status"]["conditions"][0]
+        assert (scheduled["type"], scheduled["status"], scheduled["reason"]) == (
+            "PodScheduled",
+            "False",
+            "Unschedulable",
+        )
+        assert "0/3 nodes are available" in scheduled["message"]
+        assert pod["status"]["phase"] == "Pending"
+        table = server.kubectl("-n", namespace, "get", "pods").stdout
+        assert "Pending" in table
+    finally:
+        server.control("POST", "scheduling", {"hold": False})
+    server.wait_for_condition(namespace, "held", "Complete")
+
+
+def test_env_volumes_init_containers_and_secrets(server: KubeTestServer, namespace: str) -> None:
+    secret = {"metadata": {"name": "creds"}, "stringData": {"password": "hunter2"}}
+    assert server.request("POST", f"/api/v1/namespaces/{namespace}/secrets", secret).status == 201
+    job = job_manifest(
+        "configured",
+        "cat /work/greeting; echo $POD_NAME $NS $PASSWORD $GREETING; pwd",
+        pod_spec={
+            "volumes": [{"name": "work", "emptyDir": {}}],
+            "initContainers": [
+                {
+                    "name": "prepare",
+                    "image": "busybox",
+                    "command": ["sh", "-c", "echo from-init > /work/greeting"],
+                    "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+                }
+            ],
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "busybox",
+                    "command": ["sh", "-c", "cat /work/greeting; echo $POD_NAME $NS $PASSWORD $GREETING; pwd"],
+                    "workingDir": "/work",
+                    "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+                    "env": [
+                        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                        {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
+                        {"name": "GREETING", "value": "hi-$(NS)"},
+                    ],
+                }
+            ],
+        },
+    )
+    server.create_job(namespace, job)
+    server.wait_for_condition(namespace, "configured", "Complete")
+    pod = server.pods(namespace, "job-name=configured")[0]
+    name = pod["metadata"]["name"]
+    log = server.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log").body.decode().splitlines()
+    assert log[0] == "from-init"
+    assert log[1] == f"{name} {namespace} hunter2 hi-{namespace}"
+    assert log[2].endswith("/volumes/work")
+    assert pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+    init_log = server.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log?container=prepare")
+    assert init_log.status == 200 and init_log.body == b""
+
+
+def test_graceful_pod_deletion_sends_sigterm(server: KubeTestServer, namespace: str) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "graceful"},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 10,
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "busybox",
+                    "command": ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo up; sleep 30 & wait"],
+                }
+            ],
+        },
+    }
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    assert server.request("POST", path, pod).status == 201
+    log_path = f"{path}/graceful/log"
+    server.wait_for("the container to start", lambda: server.request("GET", log_path).body == b"up\n")
+    response = server.request("DELETE", f"{path}/graceful")
+    assert response.status == 202
+    marked = response.json()
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 10 and marked["metadata"]["deletionTimestamp"]
+    since = marked["metadata"]["resourceVersion"]
+    events = server.watch(f"{path}?watch=1&resourceVersion={since}&fieldSelector=metadata.name%3Dgraceful")
+    last = None
+    for event in events:
+        last = event
+        if event["type"] == "DELETED":
+            break
+    final = last["object"]
+    assert final["status"]["phase"] == "Succeeded"
+    assert final["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+    assert server.request("GET", f"{path}/graceful").status == 404
