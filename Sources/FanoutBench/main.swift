@@ -2,6 +2,7 @@
 // against the same server, reported as the same JSON lines.
 //
 //     FanoutBench list   --endpoint URL --bucket B [--prefix P]
+//     FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count 100000] [--concurrency 16]
 //     FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count 2000] [--concurrency 16] [--size 1024]
 //
 // Each measured phase prints one line: {"tool":"fanout","op":"list","keys":100000,"seconds":4.2,"max_rss_kib":6123}.
@@ -26,12 +27,13 @@ struct Arguments {
 
     static let usage = """
         usage: FanoutBench list   --endpoint URL --bucket B [--prefix P]
+               FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N]
                FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N] [--size BYTES]
         """
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
-        guard let command = rest.popFirst(), ["list", "putget"].contains(command) else { throw UsageError() }
+        guard let command = rest.popFirst(), ["list", "seed", "putget"].contains(command) else { throw UsageError() }
         self.command = command
         while let flag = rest.popFirst() {
             guard let value = rest.popFirst() else { throw UsageError() }
@@ -114,6 +116,16 @@ func list(_ store: S3ObjectStore, prefix: String) async throws {
     report("list", seconds: seconds(since: start), ["keys": keys])
 }
 
+/// Creates the keys `bench_boto3.py seed` would (one byte each), faster, so that big listings are quick to set up.
+func seed(_ store: S3ObjectStore, _ arguments: Arguments) async throws {
+    let prefix = arguments.prefix
+    let start = ContinuousClock.now
+    try await forEachConcurrently(arguments.count, concurrency: arguments.concurrency) { index in
+        try await store.put(key: key(prefix, index), data: Data("x".utf8))
+    }
+    report("seed", seconds: seconds(since: start), ["keys": arguments.count])
+}
+
 func putGet(_ store: S3ObjectStore, _ arguments: Arguments) async throws {
     var generator = SystemRandomNumberGenerator()
     let body = Data((0..<arguments.size).map { _ in UInt8.random(in: 0...255, using: &generator) })
@@ -155,7 +167,11 @@ configuration.addressing = .path
 let store = S3Client(configuration: configuration).store(bucket: arguments.bucket)
 do {
     switch arguments.command {
-    case "list": try await list(store, prefix: arguments.prefix)
+    case "list":
+        try await list(store, prefix: arguments.prefix)
+    case "seed":
+        try await store.client.createBucket(arguments.bucket)
+        try await seed(store, arguments)
     default:
         try await store.client.createBucket(arguments.bucket)
         try await putGet(store, arguments)

@@ -92,6 +92,8 @@ public enum ChildProcess {
                 do {
                     try process.run()
                     running.withLock { _ = $0.insert(process.processIdentifier) }
+                    // A task cancelled before the program started ran the cancellation handler too early.
+                    if Task.isCancelled { process.terminate() }
                 } catch {
                     continuation.resume(throwing: ChildProcessError(
                         message: "cannot start \(executable): \(error.localizedDescription)"))

@@ -20,6 +20,7 @@ public struct InProcessBackend: Backend {
                 group.addTask {
                     var lastError: String?
                     for attempt in 1...(submission.retries + 1) {
+                        try Task.checkCancellation()
                         do {
                             try await submission.executeInProcess(
                                 shard: shard, attempt: attempt, concurrency: filesPerShardInFlight)

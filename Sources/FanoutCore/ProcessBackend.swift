@@ -42,6 +42,7 @@ public struct ProcessBackend: Backend {
                 group.addTask {
                     var lastError: String?
                     for attempt in 1...(submission.retries + 1) {
+                        try Task.checkCancellation()
                         var environment = ProcessInfo.processInfo.environment
                         var assignment = WorkerAssignment(
                             runID: submission.runID, stateLocation: submission.stateLocation,

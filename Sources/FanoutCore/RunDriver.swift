@@ -20,6 +20,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var cached = 0
         var failures: [RunSummary.FailedFile] = []
         var abort: RunError?
+        var stopWatching = false
     }
 
     init(
@@ -78,33 +79,47 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             batching: options.batching,
             onRecord: onRecord)
         let backend = options.backend
-        let report: BackendReport = try await withThrowingTaskGroup(
-            of: BackendReport?.self, returning: BackendReport.self
-        ) { group in
-            group.addTask { try await backend.execute(submission) }
-            group.addTask { try await self.watch(tailing: !inProcess) }
-            var outcome = BackendReport()
-            while let finished = try await group.next() {
-                if let finished {
-                    outcome = finished
-                    break
+        let watcher = Task { try await self.watch(tailing: !inProcess) }
+        do {
+            let report = try await withTaskCancellationHandler {
+                try await withThrowingTaskGroup(of: BackendReport?.self) { group in
+                    group.addTask { try await backend.execute(submission) }
+                    group.addTask {
+                        try await watcher.value
+                        return nil
+                    }
+                    // The watcher ends first only by throwing (too many failures), which cancels the backend.
+                    let report = try await group.next()!
+                    // Stop the watcher between two polls, never in the middle of handing results over.
+                    progress.withLock { $0.stopWatching = true }
+                    try await group.waitForAll()
+                    return report ?? BackendReport()
                 }
+            } onCancel: {
+                watcher.cancel()
             }
-            group.cancelAll()
-            return outcome
+            if let abort = progress.withLock({ $0.abort }) { throw abort }
+            return report
+        } catch {
+            watcher.cancel()
+            if let abort = progress.withLock({ $0.abort }) { throw abort }
+            throw error
         }
-        if let abort = progress.withLock({ $0.abort }) { throw abort }
-        return report
     }
 
-    /// Until cancelled: tails remote workers' results, and stops the run once too many files failed.
-    private func watch(tailing: Bool) async throws -> BackendReport? {
-        while !Task.isCancelled {
-            try await Task.sleep(for: tailing ? options.pollInterval : .milliseconds(100))
+    /// Until asked to stop: tails remote workers' results, and stops the run once too many files failed.
+    private func watch(tailing: Bool) async throws {
+        let interval = tailing ? options.pollInterval : .milliseconds(100)
+        var waited = Duration.zero
+        while !progress.withLock({ $0.stopWatching }) {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += .milliseconds(20)
             if let abort = progress.withLock({ $0.abort }) { throw abort }
-            if tailing { try await tail() }
+            if waited >= interval {
+                waited = .zero
+                if tailing { try await tail() }
+            }
         }
-        return nil
     }
 
     /// Reads every segment not read yet and emits its records.

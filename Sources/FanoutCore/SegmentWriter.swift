@@ -61,8 +61,16 @@ actor SegmentWriter {
         bufferedBytes = 0
         oldest = nil
         sequence += 1
-        try await state.writeSegment(
-            records, to: state.layout.segment(shard: shard, attempt: attempt, token: token, sequence: sequence))
+        do {
+            try await state.writeSegment(
+                records, to: state.layout.segment(shard: shard, attempt: attempt, token: token, sequence: sequence))
+        } catch {
+            // Keep the records for the next flush: a failed or cancelled write must not lose results.
+            buffer = records + buffer
+            bufferedBytes += records.reduce(0) { $0 + $1.bytes.count }
+            oldest = oldest ?? .now
+            throw error
+        }
         written += records.count
     }
 }

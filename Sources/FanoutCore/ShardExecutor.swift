@@ -34,7 +34,7 @@ struct ShardExecutor: Sendable {
             group.addTask { [batching] in
                 while !Task.isCancelled {
                     try await Task.sleep(for: min(batching.maxDelay, .milliseconds(500)))
-                    try await writer.flushIfDue()
+                    try? await writer.flushIfDue()
                 }
             }
             try await withThrowingTaskGroup(of: RecordLine.self) { files in
