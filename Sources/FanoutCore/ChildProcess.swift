@@ -30,6 +30,12 @@ public enum ChildProcess {
     /// Process ids of programs running now, for tests that kill one.
     static let running = Mutex<Set<Int32>>([])
 
+    /// This process's environment, read once.
+    private static let inheritedEnvironment = ProcessInfo.processInfo.environment
+
+    /// Serialises process creation.
+    private static let spawnLock = Mutex(())
+
     /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments`.
     ///
     /// - Parameters:
@@ -52,13 +58,16 @@ public enum ChildProcess {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [executable] + arguments
         }
-        if let environment { process.environment = environment }
+        process.environment = environment ?? inheritedEnvironment
+        let inputHandle: FileHandle?
         if let standardInput {
             guard let handle = FileHandle(forReadingAtPath: standardInput) else {
                 throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: standardInput])
             }
+            inputHandle = handle
             process.standardInput = handle
         } else {
+            inputHandle = nil
             process.standardInput = FileHandle.nullDevice
         }
         let output = OutputCollector(limit: captureOutput ? maxOutput : 0, keepTail: false)
@@ -79,6 +88,10 @@ public enum ChildProcess {
                     errorPipe.fileHandleForReading.readabilityHandler = nil
                     if captureOutput { output.append(outputPipe.fileHandleForReading.readDataToEndOfFile()) }
                     errors.append(errorPipe.fileHandleForReading.readDataToEndOfFile())
+                    // Close every descriptor now: thousands of runs must not pile them up.
+                    try? outputPipe.fileHandleForReading.close()
+                    try? errorPipe.fileHandleForReading.close()
+                    try? inputHandle?.close()
                     running.withLock { _ = $0.remove(finished.processIdentifier) }
                     if output.overflowed {
                         continuation.resume(throwing: ChildProcessError(
@@ -90,7 +103,11 @@ public enum ChildProcess {
                         standardOutput: output.data, standardError: errors.data))
                 }
                 do {
-                    try process.run()
+                    // Foundation's Process.run() is not safe to call from several threads at once on Linux.
+                    try spawnLock.withLock { _ in try process.run() }
+                    // The child has its own copies of the write ends.
+                    try? outputPipe.fileHandleForWriting.close()
+                    try? errorPipe.fileHandleForWriting.close()
                     running.withLock { _ = $0.insert(process.processIdentifier) }
                     // A task cancelled before the program started ran the cancellation handler too early.
                     if Task.isCancelled { process.terminate() }

@@ -1,0 +1,43 @@
+// Maps a trivial step (the file's byte count) over a folder and prints one JSON line with the time taken and the
+// process's peak memory. Used by scripts/bench-engine, side by side with xargs and a Python pool.
+//
+//   fanout-bench-engine DIR in-process|processes [WORKERS]
+import Fanout
+import Foundation
+
+let byteCount = MapStep("bench-byte-count", version: "1") { file in try await file.bytes().count }
+await Fanout.bootstrap(byteCount)
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: fanout-bench-engine DIR in-process|processes [WORKERS]\n".utf8))
+    exit(2)
+}
+let folder = arguments[1]
+let workers = arguments.count > 3 ? Int(arguments[3]) ?? ProcessInfoCores.count : ProcessInfoCores.count
+let state = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-bench-\(UUID().uuidString)").path + "/"
+defer { try? FileManager.default.removeItem(atPath: state) }
+
+var options = RunOptions(state: state, cache: false)
+switch arguments[2] {
+case "processes":
+    options.backend = ProcessBackend(workers: workers, filesInFlight: 8, arguments: Array(arguments.dropFirst()))
+    options.sharding = .shards(workers * 4)
+default:
+    options.backend = InProcessBackend(parallelism: workers, filesPerShardInFlight: 16)
+}
+
+let clock = ContinuousClock()
+let start = clock.now
+let run = try await Fanout(options: options).map(byteCount, over: Input(folder))
+var files = 0
+var bytes = 0
+for try await outcome in run {
+    files += 1
+    bytes += outcome.value ?? 0
+}
+let elapsed = clock.now - start
+var usage = rusage()
+getrusage(RUSAGE_SELF.rawValue, &usage)
+let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+print("{\"tool\":\"fanout-\(arguments[2])\",\"files\":\(files),\"bytes\":\(bytes),\"seconds\":\(seconds),\"max_rss_kib\":\(usage.ru_maxrss)}")

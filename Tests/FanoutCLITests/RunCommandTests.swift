@@ -1,0 +1,174 @@
+import FanoutTestSupport
+import FanoutStorage
+import Foundation
+import Testing
+
+/// `fanout run` and the run-management commands, through the built binary.
+@Suite(.serialized) struct RunCommandTests {
+    /// A folder with `count` files `n-000.txt`... holding `i + 1` lines each, plus any extra files.
+    func corpus(_ folder: URL, count: Int, extra: [String: String] = [:]) throws {
+        for index in 0..<count {
+            let text = String(repeating: "x\n", count: index + 1)
+            try Data(text.utf8).write(to: folder.appendingPathComponent(String(format: "n-%03d.txt", index)))
+        }
+        for (name, text) in extra {
+            let url = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+    }
+
+    @Test func sumCountAndLinesOverAFolder() async throws {
+        try await withTemporaryDirectory { folder in
+            try corpus(folder, count: 30)
+            let sum = try await FanoutBinary.run(["run", folder.path, "--reduce", "sum", "-q", "--", "wc", "-l", "{}"])
+            #expect(sum.status == 0, "\(sum.stderr)")
+            #expect(sum.stdout == "\((1...30).reduce(0, +))\n")
+
+            let count = try await FanoutBinary.run(["run", folder.path, "--reduce", "count", "-q", "--no-cache", "--", "true"])
+            #expect(count.stdout == "30\n")
+
+            let lines = try await FanoutBinary.run(["run", folder.path, "-q", "--", "echo", "{name} {size}"])
+            #expect(Set(lines.lines) == Set((0..<30).map { String(format: "n-%03d.txt %d", $0, 2 * ($0 + 1)) }))
+
+            let concat = try await FanoutBinary.run(["run", folder.path, "--reduce", "concat", "-q", "--stdin", "--", "head", "-c", "2"])
+            #expect(concat.stdout == String(repeating: "x\n", count: 30), "concat is in key order")
+        }
+    }
+
+    @Test func jsonReducersAndEvents() async throws {
+        try await withTemporaryDirectory { folder in
+            try corpus(folder, count: 5)
+            let script = #"printf '{"files": 1, "bytes": %s, "names": ["%s"]}' "$(wc -c < "$1")" "$2""#
+            let merged = try await FanoutBinary.run([
+                "run", folder.path, "--reduce", "merge-json", "-q", "--", "sh", "-c", script, "sh", "{}", "{name}",
+            ])
+            #expect(merged.status == 0, "\(merged.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(merged.stdout.utf8)) as? [String: Any]
+            #expect(object?["files"] as? Int == 5)
+            #expect(object?["bytes"] as? Int == (1...5).reduce(0) { $0 + 2 * $1 })
+            #expect((object?["names"] as? [String])?.count == 5)
+
+            let jsonl = try await FanoutBinary.run(["run", folder.path, "--reduce", "jsonl", "-q", "--", "sh", "-c", script, "sh", "{}", "{name}"])
+            let keys = jsonl.lines.compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["key"] as? String
+            }
+            #expect(keys.sorted() == (0..<5).map { String(format: "n-%03d.txt", $0) })
+
+            let events = try await FanoutBinary.run(["run", folder.path, "--reduce", "sum", "--json", "--", "wc", "-l", "{}"])
+            let parsed = events.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(parsed.first?["event"] as? String == "start")
+            #expect(parsed.filter { $0["event"] as? String == "file" }.count == 5)
+            let summary = parsed.last
+            #expect(summary?["event"] as? String == "summary")
+            #expect(summary?["result"] as? Double == 15)
+        }
+    }
+
+    @Test func failuresGiveTheirExitStatus() async throws {
+        try await withTemporaryDirectory { folder in
+            try corpus(folder, count: 4, extra: ["bad.txt": "x"])
+            let command = ["--", "sh", "-c", "case \"$1\" in *bad*) echo broken >&2; exit 7;; esac; echo ok", "sh", "{}"]
+            let strict = try await FanoutBinary.run(["run", folder.path, "-q", "--reduce", "count"] + command)
+            #expect(strict.status == 1)
+            #expect(strict.stderr.contains("1 of 5 files failed"))
+            #expect(strict.stderr.contains("bad.txt"))
+            #expect(strict.stderr.contains("broken"), "the command's stderr tail is kept")
+
+            let tolerant = try await FanoutBinary.run(["run", folder.path, "-q", "--reduce", "count", "--tolerate-failures", "20%"] + command)
+            #expect(tolerant.status == 3, "partial failure")
+            #expect(tolerant.stdout == "4\n")
+        }
+    }
+
+    @Test func outputFileIsWrittenWholeOrNotAtAll() async throws {
+        try await withTemporaryDirectory { folder in
+            try corpus(folder, count: 3)
+            let input = folder.appendingPathComponent("in")
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            try corpus(input, count: 3)
+            let output = folder.appendingPathComponent("result.txt").path
+            let ok = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", output, "--", "wc", "-l", "{}"])
+            #expect(ok.status == 0)
+            #expect(try String(contentsOfFile: output, encoding: .utf8) == "6\n")
+            let failed = folder.appendingPathComponent("failed.txt").path
+            let bad = try await FanoutBinary.run(["run", input.path, "-q", "-o", failed, "--", "false"])
+            #expect(bad.status == 1)
+            #expect(!FileManager.default.fileExists(atPath: failed))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.contains("partial") })
+        }
+    }
+
+    @Test func badInputSaysWhatToDo() async throws {
+        try await withTemporaryDirectory { folder in
+            let noCommand = try await FanoutBinary.run(["run", folder.path])
+            #expect(noCommand.status == 64)
+            #expect(noCommand.stderr.contains("give the command after --"))
+
+            let badTolerance = try await FanoutBinary.run(["run", folder.path, "--tolerate-failures", "lots", "--", "true"])
+            #expect(badTolerance.status == 64)
+            #expect(badTolerance.stderr.contains("--tolerate-failures"))
+
+            let badBackend = try await FanoutBinary.run(["run", folder.path, "--backend", "cloud", "--", "true"])
+            #expect(badBackend.status != 0)
+            #expect(badBackend.stderr.contains("--backend"))
+
+            let empty = try await FanoutBinary.run(["run", folder.path, "-q", "--reduce", "count", "--", "true"])
+            #expect(empty.status == 0)
+            #expect(empty.stdout == "0\n")
+
+            let missing = try await FanoutBinary.run(["run", "s3://no-such-bucket-fanout/x/", "-q", "--", "true"])
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("bucket does not exist"))
+        }
+    }
+
+    @Test func s3InputWithWorkerProcessesAndRunManagement() async throws {
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            for index in 0..<12 {
+                try await client.putObject(
+                    bucket: bucket, key: "logs/\(index).log", data: Data(String(repeating: "line\n", count: index).utf8))
+            }
+            let state = "s3://\(bucket)/.fanout/"
+            let run = try await FanoutBinary.run([
+                "run", "s3://\(bucket)/logs/", "--backend", "processes", "--workers", "2", "--shards", "3",
+                "--reduce", "sum", "--json", "--", "wc", "-l", "{}",
+            ])
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = run.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(summary?["result"] as? Double == Double((0..<12).reduce(0, +)))
+            let runID = try #require(summary?["run"] as? String)
+
+            let runs = try await FanoutBinary.run(["runs", "--state", state])
+            #expect(runs.stdout.contains(runID))
+            let status = try await FanoutBinary.run(["status", runID, "--state", state, "--json"])
+            let info = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            #expect(info?["status"] as? String == "complete")
+            #expect(info?["committedShards"] as? Int == 3)
+            let results = try await FanoutBinary.run(["results", runID, "--state", state, "--reduce", "count"])
+            #expect(results.stdout == "12\n")
+
+            // A re-run reuses every stored result.
+            let again = try await FanoutBinary.run(["run", "s3://\(bucket)/logs/", "--reduce", "sum", "--json", "--", "wc", "-l", "{}"])
+            let cached = again.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(cached?["cached"] as? Int == 12)
+
+            let gc = try await FanoutBinary.run(["gc", "--older-than", "0s", "--state", state])
+            #expect(gc.stdout.contains("2 runs deleted"))
+            #expect(try await FanoutBinary.run(["runs", "--state", state]).stdout.contains("no runs"))
+        }
+    }
+
+    @Test func dryRunPrintsThePlanAndRunsNothing() async throws {
+        try await withTemporaryDirectory { folder in
+            try corpus(folder, count: 10)
+            let plan = try await FanoutBinary.run(["run", folder.path, "--dry-run", "--shards", "3", "--json", "--", "touch", "/tmp/should-not-exist-{name}"])
+            let object = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+            #expect(object?["files"] as? Int == 10)
+            #expect(object?["shards"] as? Int == 3)
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/should-not-exist-n-000.txt"))
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".fanout").path))
+        }
+    }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Engine and CLI benchmarks, each side by side with the usual alternative in one run.
+
+  bench_engine.py --bin DIR [--files N] [--workers N] [--write docs/BENCHMARKS.md]
+
+1. Map a byte count over N small files: Fanout in-process, Fanout with worker processes, `xargs -P` running
+   `wc -c` once per file and in batches, and a Python multiprocessing pool. Fanout's driver memory is also
+   measured at N/4 files to show it stays flat as the file count grows.
+2. `fanout run DIR --reduce sum -- wc -l {}` against `find DIR -type f | xargs -P W -n 1 wc -l` (a command per
+   file on both sides).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SECTION_START = "<!-- engine-benchmarks:start -->"
+SECTION_END = "<!-- engine-benchmarks:end -->"
+
+
+def make_corpus(root, count):
+    os.makedirs(root, exist_ok=True)
+    for index in range(count):
+        folder = os.path.join(root, f"d{index // 1000:03d}")
+        if index % 1000 == 0:
+            os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"f{index:06d}.txt"), "w") as handle:
+            handle.write("line\n" * (index % 17 + 1))
+
+
+def timed(command, shell=False):
+    """Runs a command; returns (seconds, peak RSS of the child in KiB, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.monotonic()
+    result = subprocess.run(command, shell=shell, check=True, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(after, before), result.stdout
+
+
+def fanout_engine(binary, corpus, backend, workers):
+    out = subprocess.run([binary, corpus, backend, str(workers)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True, help="folder with release builds of fanout and fanout-bench-engine")
+    parser.add_argument("--files", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--write", help="Markdown file whose engine section to replace")
+    args = parser.parse_args()
+
+    engine = os.path.join(args.bin, "fanout-bench-engine")
+    fanout = os.path.join(args.bin, "fanout")
+    work = tempfile.mkdtemp(prefix="fanout-bench-")
+    try:
+        corpus = os.path.join(work, "corpus")
+        small = os.path.join(work, "small")
+        make_corpus(corpus, args.files)
+        make_corpus(small, max(1, args.files // 4))
+        w = args.workers
+        rows = []
+
+        print(f"bench: {args.files} files, {w} workers", file=sys.stderr)
+        inproc = fanout_engine(engine, corpus, "in-process", w)
+        rows.append(("Fanout, in-process", inproc["seconds"], inproc["max_rss_kib"]))
+        procs = fanout_engine(engine, corpus, "processes", w)
+        rows.append((f"Fanout, {w} worker processes", procs["seconds"], procs["max_rss_kib"]))
+        s, m, _ = timed(f"find {corpus} -type f -print0 | xargs -0 -P {w} -n 1 wc -c > /dev/null", shell=True)
+        rows.append((f"`xargs -P {w} -n 1 wc -c` (a process per file)", s, m))
+        xargs_per_file = s
+        s, m, _ = timed(f"find {corpus} -type f -print0 | xargs -0 -P {w} wc -c > /dev/null", shell=True)
+        rows.append((f"`xargs -P {w} wc -c` (batched)", s, m))
+        pool = json.loads(timed([sys.executable, os.path.join(os.path.dirname(__file__), "bench_pool.py"), corpus, str(w)])[2])
+        rows.append((f"Python multiprocessing pool ({w})", pool["seconds"], pool["max_rss_kib"]))
+        quarter = fanout_engine(engine, small, "in-process", w)
+        for check in (inproc, procs):
+            assert check["files"] == args.files, check
+
+        # CLI: a command per file on both sides.
+        state = os.path.join(work, "state")
+        cli_s, cli_m, cli_out = timed([fanout, "run", corpus, "--reduce", "sum", "--no-cache", "-q", "--state",
+                                       state + "/", "--", "wc", "-l", "{}"])
+        xargs_s, xargs_m, xargs_out = timed(
+            f"find {corpus} -type f -print0 | xargs -0 -P {w} -n 1 wc -l | awk '{{s+=$1}} END {{print s}}'", shell=True)
+        assert cli_out.strip() == xargs_out.strip(), (cli_out, xargs_out)
+
+        swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        lines = [
+            SECTION_START,
+            "## Engine: a trivial map over many small files",
+            "",
+            f"`scripts/bench-engine --files {args.files}` on {os.cpu_count()} cores ({platform.machine()}), {swift}, "
+            f"{time.strftime('%Y-%m-%d')}. Byte count of each of {args.files} small local files "
+            f"(1 to 17 lines), {w} workers where the tool has them. Lower is better.",
+            "",
+            "| tool | seconds | peak RSS (MiB) | vs Fanout in-process |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        base = inproc["seconds"]
+        for name, seconds, rss in rows:
+            lines.append(f"| {name} | {seconds:.2f} | {rss / 1024:.0f} | {seconds / base:.1f}x |")
+        lines += [
+            "",
+            f"In-process is {xargs_per_file / base:.0f}x faster than `xargs -P` with a process per file. "
+            f"Driver memory: {quarter['max_rss_kib'] / 1024:.0f} MiB peak at {quarter['files']} files, "
+            f"{inproc['max_rss_kib'] / 1024:.0f} MiB at {inproc['files']}.",
+            "",
+            "## CLI: a command per file",
+            "",
+            f"`fanout run DIR --reduce sum -- wc -l {{}}` against `find DIR -type f | xargs -P {w} -n 1 wc -l | awk` "
+            f"over the same {args.files} files; both start one `wc` per file and print the same total.",
+            "",
+            "| tool | seconds | peak RSS (MiB) |",
+            "| --- | ---: | ---: |",
+            f"| `fanout run` (local backend) | {cli_s:.2f} | {cli_m / 1024:.0f} |",
+            f"| `xargs -P {w} -n 1` | {xargs_s:.2f} | {xargs_m / 1024:.0f} |",
+            "",
+            f"Ratio: fanout / xargs = {cli_s / xargs_s:.2f}.",
+            SECTION_END,
+        ]
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if args.write:
+            existing = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
+            if SECTION_START in existing:
+                head, rest = existing.split(SECTION_START, 1)
+                tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
+                existing = head + text + tail
+            else:
+                existing = existing.rstrip("\n") + "\n\n" + text
+            with open(args.write, "w") as handle:
+                handle.write(existing)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
