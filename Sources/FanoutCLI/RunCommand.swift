@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/json/ --reduce merge-json -- jq -c '{(.status|tostring): 1}' {}
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
-              fanout run s3://bucket/csv/ --stdin --reduce count -- grep -q ERROR
+              fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --dry-run -- wc -l {}
             """
     )
