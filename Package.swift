@@ -99,6 +99,13 @@ let package = Package(
             path: "Sources/FanoutBench",
             swiftSettings: swiftSettings
         ),
+        // Runs the engine's benchmark (scripts/bench-engine).
+        .executableTarget(
+            name: "fanout-bench-engine",
+            dependencies: ["Fanout"],
+            path: "Benchmarks/EngineBench",
+            swiftSettings: swiftSettings
+        ),
         // Shared by the test suites: where the loopback servers are, temporary folders.
         .target(
             name: "FanoutTestSupport",
