@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // libcurl, from the system (apt: libcurl4-openssl-dev). Only FanoutHTTP imports it.
@@ -63,10 +64,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Kubernetes: a small API client (kubeconfig, exec credentials, watches) and the Indexed-Job backend.
+        .target(
+            name: "FanoutKubernetes",
+            dependencies: [
+                "FanoutCore", "FanoutHTTP", "FanoutStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What users `import Fanout` for.
         .target(
             name: "Fanout",
-            dependencies: ["FanoutCore", "FanoutStorage", "FanoutHTTP"],
+            dependencies: ["FanoutCore", "FanoutStorage", "FanoutHTTP", "FanoutKubernetes"],
             swiftSettings: swiftSettings
         ),
         // The `fanout` command-line tool.
@@ -145,6 +157,14 @@ let package = Package(
         .testTarget(
             name: "FanoutCoreTests",
             dependencies: ["FanoutCore", "FanoutTestSteps", "FanoutTestSupport", "FanoutTestWorker"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FanoutKubernetesTests",
+            dependencies: [
+                "FanoutKubernetes", "FanoutCore", "FanoutTestSteps", "FanoutTestSupport", "FanoutTestWorker",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-import FanoutStorage
+public import FanoutStorage
 
 /// Where shards run. A backend is handed a submitted run whose spec and plan are already stored, runs the
 /// shards it is asked to, and returns once each has committed or failed for good.
@@ -30,12 +30,22 @@ public struct Submission: Sendable {
     public let shardFileCounts: [Int: Int]
     /// Extra attempts per shard after the first.
     public let retries: Int
+    /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
+    /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
+    public var tolerance: FailureTolerance = .none
     let step: AnyMapStep
     let state: RunStateStore
     let input: any ObjectStore
     let inputLocation: StorageLocation
     let batching: SegmentBatching
     let onRecord: (@Sendable (RecordLine) async -> Void)?
+
+    /// The store holding the run's state, for backends that keep files of their own beside it (the
+    /// Kubernetes backend's shipped executable).
+    public var stateStore: any ObjectStore { state.store }
+
+    /// The state prefix's keys start with this in ``stateStore`` (empty, or ending in `/`).
+    public var stateRoot: String { state.layout.root }
 
     /// The environment a worker process needs to run `shard`, beyond the caller's own.
     public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {

@@ -70,48 +70,41 @@ public enum ChildProcess {
             inputHandle = nil
             process.standardInput = FileHandle.nullDevice
         }
-        let output = OutputCollector(limit: captureOutput ? maxOutput : 0, keepTail: false)
-        let errors = OutputCollector(limit: 4096, keepTail: true)
-        let outputPipe = Pipe()
-        let errorPipe = Pipe()
-        process.standardOutput = captureOutput ? outputPipe : FileHandle.nullDevice
-        process.standardError = errorPipe
-        if captureOutput {
-            outputPipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
-        }
-        errorPipe.fileHandleForReading.readabilityHandler = { errors.append($0.availableData) }
+        // Output goes to temporary files rather than pipes: nothing to drain while the program runs, and no
+        // dispatch sources to tear down for each of thousands of short-lived programs.
+        let outputFile = try TemporaryOutput(name: "out")
+        let errorFile = try TemporaryOutput(name: "err")
+        process.standardOutput = captureOutput ? outputFile.handle : FileHandle.nullDevice
+        process.standardError = errorFile.handle
 
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
                 process.terminationHandler = { finished in
-                    outputPipe.fileHandleForReading.readabilityHandler = nil
-                    errorPipe.fileHandleForReading.readabilityHandler = nil
-                    if captureOutput { output.append(outputPipe.fileHandleForReading.readDataToEndOfFile()) }
-                    errors.append(errorPipe.fileHandleForReading.readDataToEndOfFile())
-                    // Close every descriptor now: thousands of runs must not pile them up.
-                    try? outputPipe.fileHandleForReading.close()
-                    try? errorPipe.fileHandleForReading.close()
-                    try? inputHandle?.close()
                     running.withLock { _ = $0.remove(finished.processIdentifier) }
-                    if output.overflowed {
+                    try? inputHandle?.close()
+                    let errors = errorFile.finish(keepingLast: 4096)
+                    guard let output = outputFile.finish(atMost: captureOutput ? maxOutput : 0) else {
                         continuation.resume(throwing: ChildProcessError(
                             message: "\(executable) printed more than \(maxOutput) bytes"))
                         return
                     }
                     continuation.resume(returning: Result(
                         status: finished.terminationStatus, signaled: finished.terminationReason == .uncaughtSignal,
-                        standardOutput: output.data, standardError: errors.data))
+                        standardOutput: output, standardError: errors))
                 }
                 do {
                     // Foundation's Process.run() is not safe to call from several threads at once on Linux.
                     try spawnLock.withLock { _ in try process.run() }
-                    // The child has its own copies of the write ends.
-                    try? outputPipe.fileHandleForWriting.close()
-                    try? errorPipe.fileHandleForWriting.close()
                     running.withLock { _ = $0.insert(process.processIdentifier) }
+                    // The child has its own copies of these descriptors.
+                    outputFile.closeWriter()
+                    errorFile.closeWriter()
                     // A task cancelled before the program started ran the cancellation handler too early.
                     if Task.isCancelled { process.terminate() }
                 } catch {
+                    try? inputHandle?.close()
+                    _ = outputFile.finish(atMost: 0)
+                    _ = errorFile.finish(keepingLast: 0)
                     continuation.resume(throwing: ChildProcessError(
                         message: "cannot start \(executable): \(error.localizedDescription)"))
                 }
@@ -128,37 +121,38 @@ public struct ChildProcessError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Bytes a program writes, kept up to a limit (or, for standard error, the tail).
-final class OutputCollector: Sendable {
-    private struct State {
-        var data = Data()
-        var overflowed = false
-    }
+/// A temporary file a program writes one of its outputs to, read and deleted once it has exited.
+final class TemporaryOutput: Sendable {
+    let url: URL
+    let handle: FileHandle
 
-    private let state = Mutex(State())
-    private let limit: Int
-    private let keepTail: Bool
-
-    init(limit: Int, keepTail: Bool) {
-        self.limit = limit
-        self.keepTail = keepTail
-    }
-
-    func append(_ chunk: Data) {
-        guard !chunk.isEmpty else { return }
-        state.withLock { state in
-            state.data.append(chunk)
-            if state.data.count > limit {
-                if keepTail {
-                    state.data = Data(state.data.suffix(limit / 2))
-                } else {
-                    state.overflowed = true
-                    state.data = Data()
-                }
-            }
+    init(name: String) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(name)-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw ChildProcessError(message: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
         }
+        handle = try FileHandle(forWritingTo: url)
     }
 
-    var data: Data { state.withLock { $0.data } }
-    var overflowed: Bool { state.withLock { $0.overflowed } }
+    func closeWriter() { try? handle.close() }
+
+    /// The whole file, or `nil` past `limit` bytes; deletes it.
+    func finish(atMost limit: Int) -> Data? {
+        defer { remove() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)??.intValue ?? 0
+        guard size <= limit else { return nil }
+        return size == 0 ? Data() : (try? Data(contentsOf: url)) ?? Data()
+    }
+
+    /// The last `count` bytes; deletes the file.
+    func finish(keepingLast count: Int) -> Data {
+        defer { remove() }
+        guard count > 0, let data = try? Data(contentsOf: url) else { return Data() }
+        return Data(data.suffix(count))
+    }
+
+    private func remove() {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: url)
+    }
 }

@@ -75,6 +75,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         let submission = Submission(
             runID: prepared.spec.runID, stateLocation: prepared.stateLocation, stepName: prepared.step.name,
             shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts, retries: options.retries,
+            tolerance: options.tolerance,
             step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)
@@ -83,7 +84,15 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         do {
             let report = try await withTaskCancellationHandler {
                 try await withThrowingTaskGroup(of: BackendReport?.self) { group in
-                    group.addTask { try await backend.execute(submission) }
+                    group.addTask {
+                        do {
+                            return try await backend.execute(submission)
+                        } catch {
+                            // The watcher is not a child of this group: stop it, or the group waits for it forever.
+                            watcher.cancel()
+                            throw error
+                        }
+                    }
                     group.addTask {
                         try await watcher.value
                         return nil

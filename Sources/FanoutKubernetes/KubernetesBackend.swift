@@ -1,0 +1,277 @@
+public import FanoutCore
+import Foundation
+public import Logging
+
+/// Runs a run's shards as pods of a Kubernetes cluster: by default one Indexed Job whose completion index is
+/// the shard, so the API load of a run does not grow with its files or shards.
+///
+/// ```swift
+/// var options = KubernetesBackend.Options()
+/// options.namespace = "batch"
+/// options.secretEnvironment = ["s3-credentials"]   // AWS_ACCESS_KEY_ID... by reference
+/// options.resources.cpu = "1"
+/// let fanout = Fanout(options: RunOptions(backend: KubernetesBackend(options: options)))
+/// let run = try await fanout.map(step, over: "s3://bucket/logs/")
+/// ```
+///
+/// What a run does on the cluster:
+/// - **Ship the program.** By default the driver's own executable is uploaded once, content-addressed, to
+///   `STATE/v1/bin/SHA256` beside the run state, and each pod's init container downloads it from a presigned
+///   URL into an `emptyDir`; the worker container runs it with the driver's arguments and the worker
+///   environment. With ``Options/shipExecutable`` `false` the image already holds the program and
+///   ``Options/command`` starts it.
+/// - **Create the Jobs.** ``Options/Mode/indexed`` (the default): one Indexed Job per range of up to
+///   ``Options/maxCompletionsPerJob`` shards, with `backoffLimitPerIndex` = the run's retries, `maxFailedIndexes`
+///   from its failure tolerance, and a pod failure policy that ignores disruptions (preemption, eviction, node
+///   drain) and fails an index at once on ``Options/failIndexExitCodes``. ``Options/Mode/jobPerShard``: one
+///   Job per shard.
+/// - **Watch.** One watch on the run's Jobs and one on its pods (label `fanout.dev/run=RUN`), kept alive across
+///   dropped streams and expired resourceVersions; no polling. Pods Pending for longer than
+///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits or fails
+///   (``Options/pendingPolicy``). Failed pods are reported with their exit reason and the last lines of their
+///   log; shards that failed for good are returned in ``BackendReport/failedShards``.
+/// - **Clean up.** Cancellation, or an error, deletes the run's Jobs (propagation `Background`) and waits until
+///   none of its pods remain. Finished Jobs are left to `ttlSecondsAfterFinished`.
+///
+/// Workers write their results to the object store, so the state prefix (and input) must be reachable from the
+/// pods: an `s3://` location with credentials passed by reference (``Options/secretEnvironment``), or a path on
+/// a volume the pods share. No secret value is ever written into a manifest: ``Options/environment`` refuses
+/// credential-looking names. The presigned URL of the executable is a time-limited capability for that one
+/// object.
+public struct KubernetesBackend: Backend {
+    public var options: Options
+    /// The API client; default: resolved as kubectl resolves one, with ``Options/context``.
+    public var client: KubernetesClient?
+
+    public init(options: Options = Options(), client: KubernetesClient? = nil) {
+        self.options = options
+        self.client = client
+    }
+
+    public var name: String { "kubernetes" }
+
+    /// How runs are laid out on the cluster. Every field has a default.
+    public struct Options: Sendable {
+        /// One Indexed Job for the run, or one Job per shard.
+        public enum Mode: String, Sendable, Hashable {
+            /// One Indexed Job (or a few, past API limits); the shard is the completion index plus
+            /// `FANOUT_WORKER_SHARD_OFFSET`.
+            case indexed
+            /// One plain Job per shard: more API objects, for clusters without Indexed Jobs' per-index back-off.
+            case jobPerShard
+        }
+
+        /// What happens when pods stay Pending longer than ``pendingTimeout``.
+        public enum PendingPolicy: String, Sendable, Hashable {
+            /// Report them (log and event) and keep waiting.
+            case wait
+            /// Report them, delete the run's Jobs and throw ``KubernetesError/Code/podsPending``.
+            case fail
+        }
+
+        /// Compute resources of the worker container; each set value is both request and limit, except CPU,
+        /// which is only requested unless ``cpuLimit`` is set.
+        public struct Resources: Sendable, Hashable {
+            /// CPU request (`500m`, `2`). Default `nil`.
+            public var cpu: String?
+            /// CPU limit. Default `nil`: none, so workers may burst.
+            public var cpuLimit: String?
+            /// Memory request and limit (`512Mi`, `4Gi`). Default `nil`.
+            public var memory: String?
+            /// Ephemeral storage request and limit (`10Gi`). Default `nil`.
+            public var ephemeralStorage: String?
+            /// `nvidia.com/gpu` limit. Default `nil`.
+            public var gpus: Int?
+
+            public init(
+                cpu: String? = nil, cpuLimit: String? = nil, memory: String? = nil, ephemeralStorage: String? = nil,
+                gpus: Int? = nil
+            ) {
+                self.cpu = cpu
+                self.cpuLimit = cpuLimit
+                self.memory = memory
+                self.ephemeralStorage = ephemeralStorage
+                self.gpus = gpus
+            }
+        }
+
+        /// Where pods may run.
+        public struct Scheduling: Sendable, Hashable {
+            /// Node labels a node must have. Default empty.
+            public var nodeSelector: [String: String]
+            /// Taints the pods tolerate. Default none.
+            public var tolerations: [Toleration]
+            /// The pod's `affinity`, passed through as written. Default `nil`.
+            public var affinity: JSONValue?
+            /// Default `nil`: the cluster's default priority.
+            public var priorityClassName: String?
+
+            public init(
+                nodeSelector: [String: String] = [:], tolerations: [Toleration] = [], affinity: JSONValue? = nil,
+                priorityClassName: String? = nil
+            ) {
+                self.nodeSelector = nodeSelector
+                self.tolerations = tolerations
+                self.affinity = affinity
+                self.priorityClassName = priorityClassName
+            }
+        }
+
+        /// The namespace of the Jobs. Default `nil`: the kubeconfig context's (or `default`).
+        public var namespace: String?
+        /// The kubeconfig context, when the backend resolves its own client. Default `nil`: the current one.
+        public var context: String?
+        /// The worker container's image. Default `debian:12-slim`: enough for an executable built with
+        /// `--static-swift-stdlib` whose other libraries (libcurl) the image has; name your own otherwise.
+        public var image: String
+        /// Default ``Mode/indexed``.
+        public var mode: Mode
+        /// Pods running at once across the run. Default `nil`: one per shard, up to 1,000.
+        public var parallelism: Int?
+        /// Files in flight within each worker (`FANOUT_WORKER_CONCURRENCY`). Default 4.
+        public var filesInFlight: Int
+        /// Shards that may fail for good before the Jobs stop (`maxFailedIndexes`). Default `nil`: derived from
+        /// the run's failure tolerance (none tolerated: 0; `count(n)`: n; a fraction: that share of the files).
+        public var maxFailedShards: Int?
+        /// Exit codes of the worker that fail a shard at once, without retries (`FailIndex`, or `FailJob` per
+        /// shard). Default `[2]`: the worker's "started wrongly" status. Killed (137) and crashed workers are
+        /// retried up to the run's retries. An empty list disables the rule.
+        public var failIndexExitCodes: [Int32]
+        /// Seconds a finished Job is kept before the cluster deletes it. Default 3600.
+        public var ttlSecondsAfterFinished: Int?
+        /// A deadline for each Job, in seconds from its start. Default `nil`: none.
+        public var activeDeadlineSeconds: Int?
+        /// Shards per Indexed Job; larger plans are split into several Jobs. Default 100,000, the API's
+        /// limit on completions of an Indexed Job.
+        public var maxCompletionsPerJob: Int
+        public var resources: Resources
+        public var scheduling: Scheduling
+        /// Default `nil`: the namespace's `default` service account.
+        public var serviceAccountName: String?
+        /// Extra labels of the Jobs and pods; `fanout.dev/run` is always set. Default empty.
+        public var labels: [String: String]
+        /// Extra annotations of the Jobs and pods. Default empty.
+        public var annotations: [String: String]
+        /// Plain environment variables of the worker (`AWS_REGION`, `AWS_ENDPOINT_URL`). Credentials are refused
+        /// here: pass them by reference with ``secretEnvironment`` or ``secretKeyEnvironment``. Default empty.
+        public var environment: [String: String]
+        /// Secrets whose every key becomes an environment variable of the worker (`envFrom`), for object-store
+        /// credentials. Default none.
+        public var secretEnvironment: [String]
+        /// Single variables taken from Secrets: name to (secret, key). Default none.
+        public var secretKeyEnvironment: [String: SecretKey]
+        /// Secrets for pulling private images. Default none.
+        public var imagePullSecrets: [String]
+        /// Upload this process's executable and have pods download it. Default `true`; `false` needs
+        /// ``command``.
+        public var shipExecutable: Bool
+        /// The executable to ship. Default: this process's own.
+        public var executable: String
+        /// Arguments of the worker. Default: this process's own, so the program reaches the same step.
+        public var arguments: [String]
+        /// The program to run when ``shipExecutable`` is `false`: the image's path to it, and any arguments
+        /// before ``arguments``. Default `nil`.
+        public var command: [String]?
+        /// The image of the init container that downloads the executable; it needs `sh`, `curl` and
+        /// `sha256sum`. Default `curlimages/curl:8.11.1`.
+        public var downloaderImage: String
+        /// How long the executable's presigned URL is valid: pods started later (retries) cannot download it.
+        /// Default 24 hours (S3 allows at most 7 days).
+        public var executableURLLifetime: Duration
+        /// How long a pod may stay Pending before it is reported. Default 5 minutes.
+        public var pendingTimeout: Duration
+        /// Default ``PendingPolicy/wait``.
+        public var pendingPolicy: PendingPolicy
+        /// Log lines fetched from each failed pod. Default 20.
+        public var logTailLines: Int
+        /// How long cancellation waits for the run's pods to be gone. Default 2 minutes.
+        public var cleanupTimeout: Duration
+        /// Called with what happens to the run on the cluster, from the backend's tasks. Default `nil`.
+        public var onEvent: (@Sendable (KubernetesBackendEvent) -> Void)?
+        /// Where the backend logs pods that fail or wait. Default: a logger labelled `fanout.kubernetes`.
+        public var logger: Logger
+
+        /// A variable taken from a key of a Secret.
+        public struct SecretKey: Sendable, Hashable {
+            public var secret: String
+            public var key: String
+
+            public init(secret: String, key: String) {
+                self.secret = secret
+                self.key = key
+            }
+        }
+
+        public init() {
+            image = "debian:12-slim"
+            mode = .indexed
+            filesInFlight = 4
+            failIndexExitCodes = [2]
+            ttlSecondsAfterFinished = 3600
+            maxCompletionsPerJob = 100_000
+            resources = Resources()
+            scheduling = Scheduling()
+            labels = [:]
+            annotations = [:]
+            environment = [:]
+            secretEnvironment = []
+            secretKeyEnvironment = [:]
+            imagePullSecrets = []
+            shipExecutable = true
+            executable = ProcessBackend.currentExecutable
+            arguments = Array(CommandLine.arguments.dropFirst())
+            downloaderImage = "curlimages/curl:8.11.1"
+            executableURLLifetime = .seconds(24 * 3600)
+            pendingTimeout = .seconds(300)
+            pendingPolicy = .wait
+            logTailLines = 20
+            cleanupTimeout = .seconds(120)
+            logger = Logger(label: "fanout.kubernetes")
+        }
+    }
+
+    public func execute(_ submission: Submission) async throws -> BackendReport {
+        let base =
+            try client
+            ?? KubernetesClient(
+                configuration: .resolve(context: options.context, namespace: options.namespace))
+        let counter = RequestCounter()
+        let client = base.counting(into: counter)
+        let session = KubernetesRunSession(
+            options: options, client: client, namespace: options.namespace ?? client.namespace,
+            submission: submission)
+        do {
+            var report = try await session.run()
+            report.apiRequests = counter.total
+            options.onEvent?(.finished(failedShards: report.failedShards.keys.sorted(), apiRequests: counter.total))
+            return report
+        } catch {
+            // Cancelled or failed: nothing of the run may stay behind. The clean-up runs in a task of its own,
+            // which this task's cancellation does not reach.
+            let cleanup = Task { await session.cleanUp(reason: error is CancellationError ? "cancelled" : "failed") }
+            await cleanup.value
+            throw error
+        }
+    }
+}
+
+/// What happens to a run on the cluster, as ``KubernetesBackend/Options/onEvent`` hears it.
+public enum KubernetesBackendEvent: Sendable, Hashable {
+    /// The executable is in the state store under `key`; `uploaded` is false when it was there already.
+    case executableShipped(key: String, bytes: Int64, uploaded: Bool)
+    /// The run's Jobs were created.
+    case jobsCreated(names: [String])
+    /// A pod has been Pending for `waited`; `message` is the scheduler's reason when it gave one.
+    case podPending(pod: String, shard: Int?, waited: Duration, message: String)
+    /// A pod failed: its exit reason and the last lines of its log.
+    case podFailed(pod: String, shard: Int?, reason: String, logTail: String)
+    /// A pod was disrupted (preempted, evicted, drained); this does not count against retries.
+    case podDisrupted(pod: String, shard: Int?, reason: String)
+    /// A Job finished; `reason` says why it failed.
+    case jobFinished(name: String, succeeded: Bool, reason: String?)
+    /// Every Job finished: the shards that failed for good, and the API requests the run made.
+    case finished(failedShards: [Int], apiRequests: Int)
+    /// After cancellation or failure: the Jobs were deleted and `remainingPods` pods were still there when
+    /// the wait ended (0 unless the clean-up timed out).
+    case cleanedUp(reason: String, remainingPods: Int)
+}

@@ -1,0 +1,328 @@
+import Crypto
+import FanoutCore
+import FanoutStorage
+import Foundation
+import Logging
+import Synchronization
+
+/// One execution of a run on the cluster: ships the executable, creates the Jobs, follows them and their pods
+/// with one watch each until every Job has finished, and cleans up after cancellation or failure.
+final class KubernetesRunSession: Sendable {
+    let options: KubernetesBackend.Options
+    let client: KubernetesClient
+    let namespace: String
+    let submission: Submission
+    let token = KubernetesJobPlan.newToken()
+    private let tracker = Mutex<KubernetesRunTracker?>(nil)
+    private let logger: Logger
+
+    init(options: KubernetesBackend.Options, client: KubernetesClient, namespace: String, submission: Submission) {
+        self.options = options
+        self.client = client
+        self.namespace = namespace
+        self.submission = submission
+        var logger = options.logger
+        logger[metadataKey: "run"] = "\(submission.runID)"
+        self.logger = logger
+    }
+
+    private var selector: String {
+        "\(KubernetesLabels.run)=\(KubernetesLabels.value(submission.runID)),\(KubernetesLabels.submission)=\(token)"
+    }
+
+    private func emit(_ event: KubernetesBackendEvent) { options.onEvent?(event) }
+
+    // MARK: - Run
+
+    func run() async throws -> BackendReport {
+        guard !submission.shards.isEmpty else { return BackendReport() }
+        var plan = KubernetesJobPlan(
+            runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
+            shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
+        if options.shipExecutable {
+            let shipped = try await ExecutableShipper(
+                store: submission.stateStore, root: submission.stateRoot, executable: options.executable
+            ).ship(lifetime: options.executableURLLifetime)
+            emit(.executableShipped(key: shipped.key, bytes: shipped.bytes, uploaded: shipped.uploaded))
+            plan.executableURL = shipped.url.absoluteString
+            plan.executableSHA256 = shipped.sha256
+        }
+        let backend = KubernetesBackend(options: options)
+        let jobs = try backend.manifests(for: plan, namespace: namespace)
+        tracker.withLock {
+            $0 = KubernetesRunTracker(
+                jobs: jobs, pendingTimeout: options.pendingTimeout, failOnPending: options.pendingPolicy == .fail)
+        }
+        var created: [String] = []
+        for job in jobs {
+            do {
+                _ = try await client.create(job, namespace: namespace)
+            } catch let error as KubernetesError where error.code == .alreadyExists {
+                // Created by an earlier attempt of this request whose answer was lost.
+            }
+            created.append(job.metadata.name ?? "")
+        }
+        emit(.jobsCreated(names: created))
+        logger.info(
+            "created \(created.count) Job(s) for \(submission.shards.count) shard(s)",
+            metadata: ["namespace": "\(namespace)", "selector": "\(selector)"])
+
+        try await follow()
+
+        let (failed, live) = tracker.withLock { tracker in
+            (tracker!.failedShards(among: Set(submission.shards)), tracker!.livePods)
+        }
+        if live > 0 {
+            // A finished run leaves no pods waiting (a failed Job's stragglers, Pending pods).
+            await cleanUp(reason: "finished")
+        }
+        return BackendReport(failedShards: failed)
+    }
+
+    /// Watches the Jobs and pods until every Job has finished and the failures' details are in.
+    private func follow() async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for try await event in self.client.watchChanges(
+                    Job.self, namespace: self.namespace, labelSelector: self.selector)
+                {
+                    let actions = self.tracker.withLock { tracker -> [KubernetesRunTracker.Action] in
+                        switch event {
+                        case .synced(let jobs): tracker!.jobsSynced(jobs)
+                        case .added(let job), .modified(let job): tracker!.jobChanged(job)
+                        case .deleted(let job): tracker!.jobDeleted(job)
+                        }
+                    }
+                    try await self.perform(actions)
+                    if self.tracker.withLock({ $0!.allJobsFinished }) { return true }
+                }
+                return false
+            }
+            group.addTask {
+                for try await event in self.client.watchChanges(
+                    Pod.self, namespace: self.namespace, labelSelector: self.selector)
+                {
+                    let now = ContinuousClock.now
+                    let actions = self.tracker.withLock { tracker -> [KubernetesRunTracker.Action] in
+                        switch event {
+                        case .synced(let pods): return tracker!.podsSynced(pods, now: now)
+                        case .added(let pod), .modified(let pod): return tracker!.podChanged(pod, now: now)
+                        case .deleted(let pod):
+                            let actions = tracker!.podChanged(pod, now: now)
+                            tracker!.podDeleted(pod)
+                            return actions
+                        }
+                    }
+                    try await self.perform(actions)
+                }
+                return false
+            }
+            group.addTask {
+                // The Pending watchdog reads only what the pod watch has seen: no API requests.
+                let interval = Duration.milliseconds(max(50, min(1000, self.options.pendingTimeout.milliseconds / 4)))
+                while true {
+                    try await Task.sleep(for: interval)
+                    let actions = self.tracker.withLock { $0!.checkPending(now: .now) }
+                    try await self.perform(actions)
+                }
+            }
+            while let finished = try await group.next() {
+                guard finished else { continue }
+                // The pod watch may lag behind the Jobs': give it a moment to deliver the last pods' ends, so
+                // failures come with their logs and finished pods are not taken for stragglers.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while tracker.withLock({ $0!.awaitingFailureDetails || $0!.livePods > 0 }),
+                    ContinuousClock.now < deadline
+                {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                group.cancelAll()
+                return
+            }
+        }
+    }
+
+    private func perform(_ actions: [KubernetesRunTracker.Action]) async throws {
+        for action in actions {
+            switch action {
+            case .fetchLogs(let pod, let container, let shard, let reason):
+                let tail = await logTail(pod: pod, container: container)
+                var detail = "pod \(pod): \(reason)"
+                if !tail.isEmpty { detail += "; last log lines:\n" + tail }
+                tracker.withLock { $0!.recordFailure(shard: shard, detail: detail) }
+                logger.warning(
+                    "pod failed",
+                    metadata: ["pod": "\(pod)", "shard": "\(shard.map(String.init) ?? "?")", "reason": "\(reason)"])
+                emit(.podFailed(pod: pod, shard: shard, reason: reason, logTail: tail))
+            case .disrupted(let pod, let shard, let reason):
+                logger.info("pod disrupted; its shard runs again", metadata: ["pod": "\(pod)", "reason": "\(reason)"])
+                emit(.podDisrupted(pod: pod, shard: shard, reason: reason))
+            case .pending(let pod, let shard, let waited, let message):
+                logger.warning(
+                    "pod is still Pending",
+                    metadata: ["pod": "\(pod)", "waited": "\(waited)", "reason": "\(message)"])
+                emit(.podPending(pod: pod, shard: shard, waited: waited, message: message))
+            case .jobFinished(let name, let succeeded, let reason):
+                emit(.jobFinished(name: name, succeeded: succeeded, reason: reason))
+            case .abort(let message):
+                throw KubernetesError(
+                    code: .podsPending, message: message,
+                    hint:
+                        "Check the cluster's capacity and the pods' requests, node selector and tolerations, or raise "
+                        + "pendingTimeout.")
+            }
+        }
+    }
+
+    private func logTail(pod: String, container: String) async -> String {
+        do {
+            return try await client.logs(
+                pod: pod, namespace: namespace, container: container, tailLines: max(1, options.logTailLines)
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            logger.debug("cannot read the log of a failed pod", metadata: ["pod": "\(pod)", "error": "\(error)"])
+            return ""
+        }
+    }
+
+    private func maxFailedShards() -> Int? {
+        if let explicit = options.maxFailedShards { return max(0, explicit) }
+        switch submission.tolerance {
+        case .none: return 0
+        case .count(let files): return files
+        case .fraction(let fraction):
+            let files = submission.shardFileCounts.values.reduce(0, +)
+            return Int((fraction * Double(files)).rounded(.down))
+        }
+    }
+
+    // MARK: - Clean-up
+
+    /// Deletes this execution's Jobs (propagation Background) and waits until none of their pods remain, or
+    /// the clean-up timeout passes.
+    func cleanUp(reason: String) async {
+        do {
+            try await withDeadline(options.cleanupTimeout) {
+                try await self.deleteJobs()
+                try await self.waitForPodsGone()
+            }
+            emit(.cleanedUp(reason: reason, remainingPods: 0))
+        } catch {
+            let remaining =
+                (try? await client.list(Pod.self, namespace: namespace, labelSelector: selector).items.count) ?? -1
+            logger.error(
+                "could not clean up the run's Jobs and pods",
+                metadata: ["error": "\(error)", "remainingPods": "\(remaining)", "selector": "\(selector)"])
+            emit(.cleanedUp(reason: reason, remainingPods: max(remaining, 0)))
+        }
+    }
+
+    private func deleteJobs() async throws {
+        do {
+            try await client.deleteCollection(
+                Job.self, namespace: namespace, labelSelector: selector, propagationPolicy: .background)
+        } catch let error as KubernetesError where error.code == .forbidden || error.status == 405 {
+            // Without deletecollection rights, one by one.
+            for job in try await client.list(Job.self, namespace: namespace, labelSelector: selector).items {
+                if let name = job.metadata.name {
+                    try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)
+                }
+            }
+        }
+    }
+
+    private func waitForPodsGone() async throws {
+        var remaining = Set<String>()
+        for try await event in client.watchChanges(Pod.self, namespace: namespace, labelSelector: selector) {
+            switch event {
+            case .synced(let pods): remaining = Set(pods.compactMap(\.metadata.name))
+            case .added(let pod), .modified(let pod): if let name = pod.metadata.name { remaining.insert(name) }
+            case .deleted(let pod): if let name = pod.metadata.name { remaining.remove(name) }
+            }
+            if remaining.isEmpty { return }
+        }
+    }
+}
+
+/// Runs `body`, throwing ``KubernetesError/Code/timedOut`` if it takes longer than `limit`.
+func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await body()
+            return true
+        }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return false
+        }
+        let finished = try await group.next() ?? false
+        group.cancelAll()
+        if !finished { throw KubernetesError(code: .timedOut, message: "did not finish within \(limit)") }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Puts the executable in the state store once, named by its SHA-256, and presigns a download URL for pods.
+struct ExecutableShipper: Sendable {
+    let store: any ObjectStore
+    let root: String
+    let executable: String
+
+    struct Shipped: Sendable {
+        let key: String
+        let url: URL
+        let sha256: String
+        let bytes: Int64
+        let uploaded: Bool
+    }
+
+    /// Digests of executables already hashed by this process, by path, size and modification time.
+    private static let digests = Mutex<[String: String]>([:])
+
+    func ship(lifetime: Duration) async throws -> Shipped {
+        let url = URL(fileURLWithPath: executable)
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: executable)
+        } catch {
+            throw KubernetesError(
+                code: .invalidConfiguration, message: "cannot read the executable to ship, \(executable)",
+                underlying: error)
+        }
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let cacheKey = "\(executable)|\(size)|\(modified)"
+        let digest: String
+        if let known = Self.digests.withLock({ $0[cacheKey] }) {
+            digest = known
+        } else {
+            digest = try Self.sha256(of: url)
+            Self.digests.withLock { $0[cacheKey] = digest }
+        }
+        let key = "\(root)v1/bin/\(digest)"
+        var uploaded = false
+        let existing = try? await store.head(key: key)
+        if existing?.size != size {
+            try await store.put(key: key, file: url, options: PutOptions(contentType: "application/octet-stream"))
+            uploaded = true
+        }
+        let presigned = try await store.presignedURL(key: key, method: .get, expires: lifetime)
+        return Shipped(key: key, url: presigned, sha256: digest, bytes: size, uploaded: uploaded)
+    }
+
+    static func sha256(of url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+
+/// What the backend knows of a run's Jobs and pods, updated from watch events: which shards are done or failed
+/// for good, which pods failed (and need their logs read), which wait too long. A pure state machine: events
+/// in, actions out; the session performs the actions.
+struct KubernetesRunTracker: Sendable {
+    /// Something the session must do.
+    enum Action: Sendable, Equatable {
+        /// Read the log of a failed pod's container and record the failure for the shard.
+        case fetchLogs(pod: String, container: String, shard: Int?, reason: String)
+        case disrupted(pod: String, shard: Int?, reason: String)
+        case pending(pod: String, shard: Int?, waited: Duration, message: String)
+        case jobFinished(name: String, succeeded: Bool, reason: String?)
+        /// Stop the run with this message (pods Pending too long, with the fail policy).
+        case abort(String)
+    }
+
+    struct JobRecord: Sendable {
+        let name: String
+        /// The shards the Job runs: for Indexed Jobs, shard = offset + completion index.
+        let shards: ClosedRange<Int>
+        let indexed: Bool
+        var completed = Set<Int>()
+        var failed = Set<Int>()
+        var finished = false
+        var failureReason: String?
+    }
+
+    struct PodRecord: Sendable {
+        let name: String
+        var shard: Int?
+        var phase: String
+        var firstSeen: ContinuousClock.Instant
+        var pendingReported = false
+        var failureHandled = false
+        var schedulerMessage: String?
+    }
+
+    private(set) var jobs: [String: JobRecord] = [:]
+    private(set) var pods: [String: PodRecord] = [:]
+    /// The last failure of each shard: exit reason and log lines.
+    private(set) var failureDetails: [Int: String] = [:]
+    /// Shards whose failure details are being fetched.
+    private var fetching = Set<Int>()
+    let pendingTimeout: Duration
+    let failOnPending: Bool
+    private var aborted = false
+
+    init(jobs: [Job], pendingTimeout: Duration, failOnPending: Bool) {
+        self.pendingTimeout = pendingTimeout
+        self.failOnPending = failOnPending
+        for job in jobs {
+            guard let name = job.metadata.name, let record = Self.record(for: job, name: name) else { continue }
+            self.jobs[name] = record
+        }
+    }
+
+    private static func record(for job: Job, name: String) -> JobRecord? {
+        let template = job.spec?.template.metadata?.labels ?? [:]
+        if job.spec?.completionMode == "Indexed" {
+            guard let offset = template[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
+            let count = max(1, job.spec?.completions ?? 1)
+            return JobRecord(name: name, shards: offset...(offset + count - 1), indexed: true)
+        }
+        guard let shard = template[KubernetesLabels.shard].flatMap(Int.init) else { return nil }
+        return JobRecord(name: name, shards: shard...shard, indexed: false)
+    }
+
+    /// Whether every Job has finished.
+    var allJobsFinished: Bool { jobs.values.allSatisfy(\.finished) }
+
+    /// Pods that are neither Succeeded nor Failed.
+    var livePods: Int { pods.values.filter { $0.phase != "Succeeded" && $0.phase != "Failed" }.count }
+
+    /// Whether a failed shard's details are still on their way (a failed pod not handled yet, or logs being read).
+    var awaitingFailureDetails: Bool {
+        if !fetching.isEmpty { return true }
+        let failedShards = jobs.values.flatMap(\.failed)
+        return failedShards.contains { shard in
+            failureDetails[shard] == nil && pods.values.contains { $0.shard == shard && !$0.failureHandled }
+        }
+    }
+
+    // MARK: - Jobs
+
+    mutating func jobsSynced(_ listed: [Job]) -> [Action] {
+        let names = Set(listed.compactMap(\.metadata.name))
+        var actions: [Action] = []
+        for job in listed { actions += jobChanged(job) }
+        for name in jobs.keys where !names.contains(name) && !jobs[name]!.finished {
+            actions += markDeleted(name)
+        }
+        return actions
+    }
+
+    mutating func jobChanged(_ job: Job) -> [Action] {
+        guard let name = job.metadata.name, var record = jobs[name], !record.finished else { return [] }
+        if record.indexed {
+            let offset = record.shards.lowerBound
+            record.completed = Set(CompletionIndexes.parse(job.status?.completedIndexes).map { $0 + offset })
+            record.failed = Set(CompletionIndexes.parse(job.status?.failedIndexes).map { $0 + offset })
+        } else if job.succeeded {
+            record.completed = [record.shards.lowerBound]
+        }
+        var actions: [Action] = []
+        if job.succeeded {
+            record.finished = true
+            actions.append(.jobFinished(name: name, succeeded: true, reason: nil))
+        } else if let failed = job.failedCondition {
+            record.finished = true
+            let reason = [failed.reason, failed.message].compactMap { $0 }.joined(separator: ": ")
+            record.failureReason = "Job \(name) failed" + (reason.isEmpty ? "" : ": \(reason)")
+            // Whatever did not complete has failed.
+            record.failed = Set(record.shards).subtracting(record.completed)
+            actions.append(.jobFinished(name: name, succeeded: false, reason: reason))
+        }
+        jobs[name] = record
+        return actions
+    }
+
+    mutating func jobDeleted(_ job: Job) -> [Action] {
+        guard let name = job.metadata.name, let record = jobs[name], !record.finished else { return [] }
+        return markDeleted(name)
+    }
+
+    private mutating func markDeleted(_ name: String) -> [Action] {
+        guard var record = jobs[name] else { return [] }
+        record.finished = true
+        record.failureReason = "Job \(name) was deleted before it finished"
+        record.failed = Set(record.shards).subtracting(record.completed)
+        jobs[name] = record
+        return [.jobFinished(name: name, succeeded: false, reason: "deleted")]
+    }
+
+    // MARK: - Pods
+
+    mutating func podsSynced(_ listed: [Pod], now: ContinuousClock.Instant) -> [Action] {
+        let names = Set(listed.compactMap(\.metadata.name))
+        for name in pods.keys where !names.contains(name) { pods[name] = nil }
+        return listed.flatMap { podChanged($0, now: now) }
+    }
+
+    mutating func podChanged(_ pod: Pod, now: ContinuousClock.Instant) -> [Action] {
+        guard let name = pod.metadata.name else { return [] }
+        var record = pods[name] ?? PodRecord(name: name, shard: shard(of: pod), phase: pod.phase, firstSeen: now)
+        record.phase = pod.phase
+        record.schedulerMessage =
+            pod.condition("PodScheduled", status: "False").map { condition in
+                condition.message ?? condition.reason ?? "unschedulable"
+            } ?? Self.waitingMessage(pod)
+        var actions: [Action] = []
+        if pod.phase == "Failed", !record.failureHandled {
+            record.failureHandled = true
+            if let disruption = pod.condition("DisruptionTarget") {
+                let reason = [disruption.reason, disruption.message].compactMap { $0 }.joined(separator: ": ")
+                actions.append(.disrupted(pod: name, shard: record.shard, reason: reason))
+            } else {
+                let (container, reason) = Self.failure(of: pod)
+                if let shard = record.shard { fetching.insert(shard) }
+                actions.append(.fetchLogs(pod: name, container: container, shard: record.shard, reason: reason))
+            }
+        }
+        pods[name] = record
+        return actions
+    }
+
+    mutating func podDeleted(_ pod: Pod) {
+        guard let name = pod.metadata.name else { return }
+        pods[name] = nil
+    }
+
+    /// Records what a failed pod left: its reason and log lines.
+    mutating func recordFailure(shard: Int?, detail: String) {
+        guard let shard else { return }
+        failureDetails[shard] = detail
+        fetching.remove(shard)
+    }
+
+    /// Pods Pending longer than the timeout, each reported once; with the fail policy, an abort.
+    mutating func checkPending(now: ContinuousClock.Instant) -> [Action] {
+        var actions: [Action] = []
+        for (name, record) in pods where record.phase == "Pending" && !record.pendingReported {
+            let waited = now - record.firstSeen
+            guard waited >= pendingTimeout else { continue }
+            pods[name]!.pendingReported = true
+            actions.append(
+                .pending(
+                    pod: name, shard: record.shard, waited: waited,
+                    message: record.schedulerMessage ?? "the pod is Pending"))
+        }
+        if failOnPending, !aborted, case .pending(let pod, _, let waited, let message)? = actions.first {
+            aborted = true
+            actions.append(
+                .abort(
+                    "pod \(pod) has been Pending for \(Int(waited.components.seconds)) s: \(message)"))
+        }
+        return actions
+    }
+
+    // MARK: - Report
+
+    /// The shards that failed for good, with the best reason known: the last failed pod's exit reason and log,
+    /// else the Job's failure.
+    func failedShards(among requested: Set<Int>) -> [Int: String] {
+        var failed: [Int: String] = [:]
+        for record in jobs.values {
+            for shard in record.failed.subtracting(record.completed) where requested.contains(shard) {
+                failed[shard] = failureDetails[shard] ?? record.failureReason ?? "shard \(shard) failed on Kubernetes"
+            }
+        }
+        return failed
+    }
+
+    // MARK: - Pod facts
+
+    private func shard(of pod: Pod) -> Int? {
+        let labels = pod.metadata.labels ?? [:]
+        if let shard = labels[KubernetesLabels.shard].flatMap(Int.init) { return shard }
+        guard let offset = labels[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
+        let index =
+            (pod.metadata.annotations?[KubernetesLabels.completionIndex] ?? labels[KubernetesLabels.completionIndex])
+            .flatMap(Int.init)
+        return index.map { offset + $0 }
+    }
+
+    /// Why a Pending pod's container has not started (`ImagePullBackOff: ...`), if it says.
+    private static func waitingMessage(_ pod: Pod) -> String? {
+        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
+        for status in statuses {
+            if let waiting = status.state?.waiting, let reason = waiting.reason, reason != "ContainerCreating",
+                reason != "PodInitializing"
+            {
+                return [reason, waiting.message].compactMap { $0 }.joined(separator: ": ")
+            }
+        }
+        return nil
+    }
+
+    /// The container that failed and why: an init container that exited non-zero, else the worker.
+    static func failure(of pod: Pod) -> (container: String, reason: String) {
+        for status in pod.status?.initContainerStatuses ?? [] {
+            if let terminated = status.state?.terminated, terminated.exitCode != 0 {
+                return (status.name, describe(terminated, container: status.name))
+            }
+        }
+        for status in pod.status?.containerStatuses ?? [] {
+            if let terminated = status.state?.terminated, terminated.exitCode != 0 {
+                return (status.name, describe(terminated, container: status.name))
+            }
+        }
+        let reason = [pod.status?.reason, pod.status?.message].compactMap { $0 }.joined(separator: ": ")
+        return (KubernetesBackend.workerContainer, reason.isEmpty ? "the pod failed" : reason)
+    }
+
+    private static func describe(_ terminated: ContainerState.Terminated, container: String) -> String {
+        var text = "container \(container) exited with code \(terminated.exitCode)"
+        if let reason = terminated.reason { text += " (\(reason))" }
+        if let message = terminated.message, !message.isEmpty { text += ": \(message)" }
+        return text
+    }
+}

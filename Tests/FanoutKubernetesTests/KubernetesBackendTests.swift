@@ -1,0 +1,340 @@
+import FanoutCore
+import FanoutKubernetes
+import FanoutStorage
+import FanoutTestSteps
+import FanoutTestSupport
+import Foundation
+import Testing
+
+extension KubernetesTests {
+    @Suite struct KubernetesBackendTests {
+        /// A slow run: 100 ms a file, one file in flight, results stored every 3 files.
+        private func slowRun(
+            _ input: InputFolder, options: KubernetesBackend.Options, client: KubernetesClient, shards: Int = 2
+        ) async throws -> MapRun<Int> {
+            var options = options
+            options.filesInFlight = 1
+            let fanout = Fanout(
+                options: RunOptions(
+                    backend: KubernetesBackend(options: options, client: client), sharding: .shards(shards),
+                    batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+            return try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
+        }
+
+        /// Waits until a worker of the run is Running and has stored results, and returns its pod's name.
+        private func podMidShard(
+            _ client: KubernetesClient, _ run: MapRun<Int>, _ input: InputFolder
+        ) async throws
+            -> String
+        {
+            var name = ""
+            try await eventually(.seconds(60), "a worker in the middle of its shard") {
+                let stored = (try? FileManager.default.subpathsOfDirectory(atPath: input.path + ".fanout")) ?? []
+                guard stored.contains(where: { $0.contains("/segments/shard-") }) else { return false }
+                let running = try await runPods(client, run.id).first { $0.phase == "Running" }
+                name = running?.metadata.name ?? ""
+                return running != nil
+            }
+            return name
+        }
+
+        @Test func aThousandFilesOverTwentyShardsEachCountOnce() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 1000)
+                defer { input.remove() }
+                let log = EventLog()
+                let backend = KubernetesBackend(
+                    options: try testOptions(namespace: namespace, log: log), client: client)
+                let fanout = Fanout(options: RunOptions(backend: backend, sharding: .shards(20)))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(
+                    outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 1000).mapValues { Optional($0) })
+                #expect(run.summary?.succeeded == 1000)
+
+                // One Indexed Job ran the 20 shards; the API saw as many requests as the client counted.
+                let jobs = try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                #expect(jobs.count == 1)
+                #expect(jobs.first?.spec?.completions == 20)
+                #expect(jobs.first?.spec?.completionMode == "Indexed")
+                #expect(jobs.first?.succeeded == true)
+                let server = try await KubeTestServer.requests()
+                #expect(log.apiRequests == server.values.reduce(0, +) - 1, "all but the list just above")
+                #expect(server["create jobs"] == 1)
+                #expect(server["watch jobs"] == 1)
+                #expect(server["watch pods"] == 1)
+            }
+        }
+
+        @Test func anS3InputWithTheExecutableFromAPresignedURL() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                try await withTemporaryBucket { bucket in
+                    let s3 = try makeS3Client()
+                    let store = S3ObjectStore(client: s3, bucket: bucket)
+                    let keys = (0..<200).map { String(format: "in/f%05d.txt", $0) }
+                    try await putObjects(keys, into: store) { key in Data(repeating: 65, count: key.count % 7 + 1) }
+                    // The pods get S3 credentials from a Secret, by reference.
+                    _ = try await client.create(
+                        Secret(
+                            metadata: ObjectMeta(name: "s3-credentials"),
+                            stringData: [
+                                "AWS_ACCESS_KEY_ID": "pod-access-key-id", "AWS_SECRET_ACCESS_KEY": "pod-secret-value",
+                            ]))
+                    let log = EventLog()
+                    var options = try testOptions(namespace: namespace, log: log)
+                    options.secretEnvironment = ["s3-credentials"]
+                    options.environment = [
+                        "AWS_ENDPOINT_URL": try TestEnvironment.s3Endpoint.absoluteString, "AWS_REGION": "us-east-1",
+                    ]
+                    let fanout = Fanout(
+                        options: RunOptions(
+                            backend: KubernetesBackend(options: options, client: client), sharding: .shards(4)),
+                        s3: s3)
+                    let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
+                    let outcomes = try await collectOutcomes(run)
+                    #expect(outcomes.count == 200)
+                    #expect(outcomes.values.allSatisfy { $0.value == $0.key.count % 7 + 1 })
+
+                    let job = try #require(
+                        try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.first)
+                    let fetch = try #require(job.spec?.template.spec.initContainers?.first)
+                    let url = try #require(fetch.env?.first { $0.name == "FANOUT_EXECUTABLE_URL" }?.value)
+                    #expect(url.hasPrefix(try TestEnvironment.s3Endpoint.absoluteString + "/\(bucket)/.fanout/v1/bin/"))
+                    #expect(url.contains("X-Amz-Signature="))
+                    let manifest = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+                    #expect(!manifest.contains("pod-secret-value") && !manifest.contains("pod-access-key-id"))
+                    #expect(
+                        job.spec?.template.spec.containers.first?.envFrom?.first?.secretRef?.name == "s3-credentials")
+
+                    // A second run reuses the uploaded executable.
+                    let again = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
+                    _ = try await collectOutcomes(again)
+                    let shipped = log.all.compactMap { event -> Bool? in
+                        if case .executableShipped(_, _, let uploaded) = event { return uploaded }
+                        return nil
+                    }
+                    #expect(shipped == [true], "the cached second run ships nothing; got \(shipped)")
+                }
+            }
+        }
+
+        @Test func aKilledPodLosesNothingAndCountsNothingTwice() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 40)
+                defer { input.remove() }
+                let log = EventLog()
+                let run = try await slowRun(
+                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                let consumer = Task { try await collectOutcomes(run) }
+                let victim = try await podMidShard(client, run, input)
+                try await KubeTestServer.kill(pod: victim, namespace: namespace)
+
+                let outcomes = try await consumer.value
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 40).mapValues { Optional($0) })
+                let failure = log.failedPods.first { $0.pod == victim }
+                #expect(failure?.reason.contains("137") == true, "\(log.all)")
+            }
+        }
+
+        @Test func aDisruptedPodIsReplacedWithoutUsingARetry() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 40)
+                defer { input.remove() }
+                let log = EventLog()
+                let fanoutRetries = 0
+                var options = try testOptions(namespace: namespace, log: log)
+                options.filesInFlight = 1
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                        retries: fanoutRetries, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
+                let consumer = Task { try await collectOutcomes(run) }
+                let victim = try await podMidShard(client, run, input)
+                try await KubeTestServer.disrupt(pod: victim, namespace: namespace)
+
+                // With no retries at all, only the Ignore rule for DisruptionTarget lets the shard finish.
+                let outcomes = try await consumer.value
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 40).mapValues { Optional($0) })
+                #expect(log.all.contains { if case .podDisrupted(victim, _, _) = $0 { true } else { false } })
+                #expect(log.failedPods.isEmpty)
+            }
+        }
+
+        @Test func podsPendingTooLongFailTheRunAndLeaveNothing() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 10)
+                defer { input.remove() }
+                try await KubeTestServer.holdScheduling(true)
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.pendingTimeout = .seconds(1)
+                options.pendingPolicy = .fail
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let error = await #expect(throws: KubernetesError.self) { _ = try await collectOutcomes(run) }
+                try await KubeTestServer.holdScheduling(false)
+                #expect(error?.code == .podsPending)
+                #expect(error?.message.contains("Insufficient cpu") == true, "\(String(describing: error))")
+                #expect(
+                    log.all.contains {
+                        if case .podPending(_, _, _, let message) = $0 {
+                            message.contains("Insufficient cpu")
+                        } else {
+                            false
+                        }
+                    })
+                // Nothing of the run is left.
+                #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                #expect(try await runPods(client, run.id).isEmpty)
+            }
+        }
+
+        @Test func podsPendingTooLongAreReportedAndTheRunWaits() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 10)
+                defer { input.remove() }
+                try await KubeTestServer.holdScheduling(true)
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.pendingTimeout = .milliseconds(500)
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let consumer = Task { try await collectOutcomes(run) }
+                let pending = try await log.wait(for: "podPending") {
+                    if case .podPending = $0 { true } else { false }
+                }
+                guard case .podPending(_, let shard, let waited, let message) = pending else { return }
+                #expect(shard != nil)
+                #expect(waited >= .milliseconds(500))
+                #expect(message.contains("0/3 nodes are available"))
+                try await KubeTestServer.holdScheduling(false)
+                #expect(try await consumer.value.count == 10)
+            }
+        }
+
+        @Test func aDroppedWatchAndAnExpiredVersionAreSurvived() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 30)
+                defer { input.remove() }
+                let log = EventLog()
+                let run = try await slowRun(
+                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                let consumer = Task { try await collectOutcomes(run) }
+                _ = try await podMidShard(client, run, input)
+                try await KubeTestServer.resetRequests()
+                try await KubeTestServer.dropWatches(abrupt: true)
+                try await Task.sleep(for: .milliseconds(300))
+                try await KubeTestServer.expire()
+                try await KubeTestServer.dropWatches()
+
+                let outcomes = try await consumer.value
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 30).mapValues { Optional($0) })
+                let server = try await KubeTestServer.requests()
+                #expect((server["watch jobs"] ?? 0) >= 3, "\(server)")
+                #expect((server["watch pods"] ?? 0) >= 3, "\(server)")
+                #expect(server["list jobs"] == 1, "listed again after the 410: \(server)")
+                #expect(server["list pods"] == 1, "listed again after the 410: \(server)")
+            }
+        }
+
+        @Test func cancellingLeavesNoJobsAndNoPods() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 60)
+                defer { input.remove() }
+                let log = EventLog()
+                let run = try await slowRun(
+                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                let consumer = Task { try await collectOutcomes(run) }
+                _ = try await podMidShard(client, run, input)
+                consumer.cancel()
+                let cleaned = try await log.wait(for: "cleanedUp") {
+                    if case .cleanedUp = $0 { true } else { false }
+                }
+                #expect(cleaned == .cleanedUp(reason: "cancelled", remainingPods: 0))
+                #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                #expect(try await runPods(client, run.id).isEmpty)
+            }
+        }
+
+        @Test func aFailedShardReportsItsLog() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 20)
+                defer { input.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                // The image "contains" the worker; shard 1's pods crash before running it.
+                options.shipExecutable = false
+                options.command = [
+                    "sh", "-c",
+                    #"if [ "$JOB_COMPLETION_INDEX" = 1 ]; then "#
+                        + #"echo "poisoned shard $JOB_COMPLETION_INDEX" >&2; exit 3; fi; exec "$0""#,
+                    try WorkerBinary.path,
+                ]
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                        tolerance: .fraction(1), retries: 1))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(outcomes.count == 20)
+                let failed = outcomes.values.filter { $0.failure != nil }
+                #expect(failed.count == 10)
+                #expect(
+                    failed.allSatisfy { $0.failure?.message.contains("poisoned shard 1") == true },
+                    "\(failed.first.map { "\($0.failure!)" } ?? "")")
+                #expect(failed.allSatisfy { $0.failure?.message.contains("exited with code 3") == true })
+                // Two attempts (retries 1), each reported with its log.
+                let shardOne = log.failedPods.filter { $0.shard == 1 }
+                #expect(shardOne.count == 2)
+                #expect(shardOne.allSatisfy { $0.logTail.contains("poisoned shard 1") })
+                #expect(log.all.contains { if case .finished([1], _) = $0 { true } else { false } })
+            }
+        }
+
+        @Test func apiRequestsDoNotGrowWithTheNumberOfFiles() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                var requests: [Int: Int] = [:]
+                for count in [100, 10_000] {
+                    let input = try InputFolder.make(count: count)
+                    defer { input.remove() }
+                    let log = EventLog()
+                    try await KubeTestServer.resetRequests()
+                    let backend = KubernetesBackend(
+                        options: try testOptions(namespace: namespace, log: log), client: client)
+                    let fanout = Fanout(options: RunOptions(backend: backend, sharding: .shards(4)))
+                    let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                    #expect(try await collectOutcomes(run).count == count)
+                    requests[count] = log.apiRequests
+                    #expect(log.apiRequests == (try await KubeTestServer.requests()).values.reduce(0, +))
+                }
+                #expect(requests[100] != nil)
+                #expect(requests[100] == requests[10_000], "\(requests)")
+            }
+        }
+
+        @Test func oneJobPerShard() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 30)
+                defer { input.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.mode = .jobPerShard
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(3)))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                #expect(
+                    try await collectOutcomes(run).mapValues(\.value)
+                        == InputFolder.expectedSizes(count: 30).mapValues { Optional($0) })
+                let jobs = try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                #expect(Set(jobs.compactMap { $0.metadata.labels?["fanout.dev/shard"] }) == ["0", "1", "2"])
+                #expect(jobs.allSatisfy { $0.succeeded })
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import FanoutCore
+import FanoutKubernetes
+import Foundation
+import Testing
+import Yams
+
+@testable import FanoutKubernetes
+
+extension KubernetesTests {
+    @Suite struct KubernetesManifestTests {
+        /// Options that exercise every part of the pod template.
+        private func fullOptions() -> KubernetesBackend.Options {
+            var options = KubernetesBackend.Options()
+            options.executable = "/bin/true"
+            options.arguments = ["--input", "s3://bucket/in/"]
+            options.parallelism = 8
+            options.activeDeadlineSeconds = 3600
+            options.resources = .init(cpu: "500m", cpuLimit: "2", memory: "1Gi", ephemeralStorage: "10Gi", gpus: 1)
+            options.scheduling = .init(
+                nodeSelector: ["pool": "batch"],
+                tolerations: [Toleration(key: "spot", operator: "Exists", effect: "NoSchedule")],
+                affinity: [
+                    "nodeAffinity": [
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            [
+                                "weight": 100,
+                                "preference": [
+                                    "matchExpressions": [["key": "zone", "operator": "In", "values": ["a", "b"]]]
+                                ],
+                            ]
+                        ]
+                    ]
+                ],
+                priorityClassName: "batch-low")
+            options.serviceAccountName = "fanout"
+            options.labels = ["team": "data"]
+            options.annotations = ["owner": "data@example.com"]
+            options.environment = ["AWS_REGION": "eu-west-1", "FLAG": "true"]
+            options.secretEnvironment = ["s3-credentials"]
+            options.secretKeyEnvironment = ["EXTRA_TOKEN": .init(secret: "other", key: "token")]
+            options.imagePullSecrets = ["registry"]
+            return options
+        }
+
+        private func plan(shards: Int, retries: Int = 2, maxFailed: Int? = 0) -> KubernetesJobPlan {
+            KubernetesJobPlan(
+                runID: "20261124-203512-9f3c01ab", stateLocation: "s3://bucket/.fanout/", stepName: "word-count",
+                shards: Array(0..<shards), retries: retries, maxFailedShards: maxFailed,
+                executableURL: "https://bucket.s3.amazonaws.com/.fanout/v1/bin/abc?X-Amz-Signature=def",
+                executableSHA256: String(repeating: "ab", count: 32), token: "k3x9z")
+        }
+
+        /// Runs kubernetes-validate on `yaml` for a Kubernetes version (`nil`: the newest it knows).
+        private func validate(_ yaml: String, version: String?) async throws -> ChildProcess.Result {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fanout-manifest-\(UUID().uuidString).yaml")
+            try Data(yaml.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            var arguments = ["--strict"]
+            if let version { arguments += ["-k", version] }
+            return try await ChildProcess.run("kubernetes-validate", arguments: arguments + [file.path])
+        }
+
+        @Test(arguments: [KubernetesBackend.Options.Mode.indexed, .jobPerShard])
+        func manifestsPassStrictSchemaValidation(mode: KubernetesBackend.Options.Mode) async throws {
+            var options = fullOptions()
+            options.mode = mode
+            let yaml = try KubernetesBackend(options: options).manifestYAML(for: plan(shards: 3), namespace: "batch")
+            for version in ["1.29.0", nil] {
+                let result = try await validate(yaml, version: version)
+                let output = String(decoding: result.standardOutput, as: UTF8.self) + result.errorTail
+                #expect(result.succeeded, "kubernetes-validate \(version ?? "newest"): \(output)\n\(yaml)")
+                #expect(!output.contains("INVALID") && !output.lowercased().contains("error"), "\(output)")
+            }
+            // kubectl reads it back as the same objects.
+            let documents = yaml.components(separatedBy: "---\n")
+            #expect(documents.count == (mode == .indexed ? 1 : 3))
+            let decoded = try YAMLDecoder().decode(Job.self, from: documents[0])
+            #expect(
+                decoded
+                    == (try KubernetesBackend(options: options).manifests(for: plan(shards: 3), namespace: "batch"))[0])
+        }
+
+        @Test func anIndexedJobRunsShardsAsCompletionIndexes() throws {
+            let jobs = try KubernetesBackend(options: fullOptions()).manifests(
+                for: plan(shards: 20, retries: 3, maxFailed: 2), namespace: "batch")
+            let job = try #require(jobs.first)
+            #expect(jobs.count == 1)
+            #expect(job.metadata.name == "fanout-20261124-203512-9f3c01ab-k3x9z")
+            #expect(job.metadata.labels?["fanout.dev/run"] == "20261124-203512-9f3c01ab")
+            #expect(job.metadata.labels?["team"] == "data")
+            let spec = try #require(job.spec)
+            #expect(spec.completionMode == "Indexed")
+            #expect(spec.completions == 20)
+            #expect(spec.parallelism == 8)
+            #expect(spec.backoffLimitPerIndex == 3)
+            #expect(spec.backoffLimit == nil)
+            #expect(spec.maxFailedIndexes == 2)
+            #expect(spec.ttlSecondsAfterFinished == 3600)
+            #expect(spec.activeDeadlineSeconds == 3600)
+            #expect(
+                spec.podFailurePolicy?.rules == [
+                    PodFailurePolicyRule(
+                        action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")]),
+                    PodFailurePolicyRule(
+                        action: "FailIndex", onExitCodes: .init(containerName: "worker", operator: "In", values: [2])),
+                ])
+            let pod = spec.template.spec
+            #expect(pod.restartPolicy == "Never")
+            #expect(pod.nodeSelector == ["pool": "batch"])
+            #expect(pod.priorityClassName == "batch-low")
+            #expect(pod.imagePullSecrets == [LocalObjectReference(name: "registry")])
+            #expect(spec.template.metadata?.labels?["fanout.dev/shard-offset"] == "0")
+            let worker = pod.containers[0]
+            #expect(worker.command == ["/opt/fanout/bin/worker"])
+            #expect(worker.args == ["--input", "s3://bucket/in/"])
+            #expect(worker.resources?.requests == ["cpu": "500m", "memory": "1Gi", "ephemeral-storage": "10Gi"])
+            #expect(
+                worker.resources?.limits == [
+                    "cpu": "2", "memory": "1Gi", "ephemeral-storage": "10Gi", "nvidia.com/gpu": "1",
+                ])
+            let env = Dictionary(uniqueKeysWithValues: (worker.env ?? []).map { ($0.name, $0) })
+            #expect(env["FANOUT_WORKER_RUN"]?.value == "20261124-203512-9f3c01ab")
+            #expect(env["FANOUT_WORKER_STATE"]?.value == "s3://bucket/.fanout/")
+            #expect(env["FANOUT_WORKER_STEP"]?.value == "word-count")
+            #expect(env["FANOUT_WORKER_SHARD_OFFSET"]?.value == "0")
+            #expect(env["FANOUT_WORKER_SHARD"] == nil, "the shard comes from JOB_COMPLETION_INDEX")
+            #expect(env["EXTRA_TOKEN"]?.valueFrom?.secretKeyRef == .init(name: "other", key: "token"))
+            #expect(worker.envFrom == [EnvFromSource(secretRef: .init(name: "s3-credentials"))])
+            let fetch = try #require(pod.initContainers?.first)
+            #expect(fetch.image == "curlimages/curl:8.11.1")
+            #expect(fetch.command?.last?.contains("sha256sum -c") == true)
+            #expect(pod.volumes == [Volume(name: "fanout-bin", emptyDir: .init())])
+        }
+
+        @Test func plansAboveTheCompletionLimitBecomeSeveralJobs() throws {
+            var options = fullOptions()
+            options.maxCompletionsPerJob = 4
+            let jobs = try KubernetesBackend(options: options).manifests(
+                for: plan(shards: 10, maxFailed: 3), namespace: "batch")
+            #expect(jobs.map(\.spec?.completions) == [4, 4, 2])
+            #expect(jobs.map(\.spec?.maxFailedIndexes) == [3, 3, 2])
+            #expect(jobs.map { $0.spec?.template.metadata?.labels?["fanout.dev/shard-offset"] } == ["0", "4", "8"])
+            #expect(
+                jobs.map { job in
+                    job.spec?.template.spec.containers[0].env?.first { $0.name == "FANOUT_WORKER_SHARD_OFFSET" }?.value
+                } == ["0", "4", "8"])
+            #expect(jobs.compactMap(\.metadata.name) == (0..<3).map { "fanout-20261124-203512-9f3c01ab-k3x9z-\($0)" })
+            #expect(jobs.compactMap(\.spec?.parallelism).reduce(0, +) >= 8)
+        }
+
+        @Test func theDefaultLimitIsTheAPIs() throws {
+            var options = fullOptions()
+            options.shipExecutable = false
+            options.command = ["/usr/local/bin/tool"]
+            let jobs = try KubernetesBackend(options: options).manifests(for: plan(shards: 250_001), namespace: "n")
+            #expect(jobs.map(\.spec?.completions) == [100_000, 100_000, 50_001])
+            #expect(jobs.allSatisfy { $0.spec?.template.spec.initContainers == nil })
+            #expect(jobs[0].spec?.template.spec.containers[0].command == ["/usr/local/bin/tool"])
+        }
+
+        @Test func shardRangesSkipGapsUntilThereAreTooMany() {
+            #expect(KubernetesBackend.jobRanges(shards: [9, 0, 1, 2, 5, 6], maxPerJob: 100) == [0...2, 5...6, 9...9])
+            // 20 isolated shards: merged across the smallest gaps down to 16 ranges.
+            let scattered = (0..<20).map { $0 * 3 + ($0 >= 10 ? 10 : 0) }
+            let ranges = KubernetesBackend.jobRanges(shards: scattered, maxPerJob: 100)
+            #expect(ranges.count == KubernetesBackend.maxRanges)
+            #expect(Set(scattered).allSatisfy { shard in ranges.contains { $0.contains(shard) } })
+        }
+
+        @Test func credentialsAreNeverWrittenIntoAManifest() throws {
+            var options = fullOptions()
+            options.environment["AWS_SECRET_ACCESS_KEY"] = "hunter2"
+            let error = #expect(throws: KubernetesError.self) {
+                _ = try KubernetesBackend(options: options).manifests(for: plan(shards: 1), namespace: "n")
+            }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.description.contains("secretEnvironment") == true)
+            #expect(error?.description.contains("hunter2") == false)
+        }
+
+        /// kubectl comes with the Cloud SDK on the development machines, not from a package registry.
+        private static let kubectlInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "")
+            .split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/kubectl") }
+
+        @Test(.enabled(if: kubectlInstalled, "kubectl is not installed"))
+        func kubectlAcceptsTheManifests() async throws {
+            try await KubeTestServer.withNamespace { namespace, _ in
+                var options = fullOptions()
+                options.scheduling = .init()
+                let yaml = try KubernetesBackend(options: options).manifestYAML(
+                    for: plan(shards: 4), namespace: namespace)
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "fanout-kubectl-\(UUID().uuidString).yaml")
+                try Data(yaml.utf8).write(to: file)
+                defer { try? FileManager.default.removeItem(at: file) }
+                let result = try await ChildProcess.run(
+                    "kubectl",
+                    arguments: [
+                        "--kubeconfig", try KubeTestServer.kubeconfig, "create", "--dry-run=server", "-o", "name", "-f",
+                        file.path,
+                    ])
+                #expect(result.succeeded, "\(result)")
+                #expect(
+                    String(decoding: result.standardOutput, as: UTF8.self).contains(
+                        "job.batch/fanout-20261124-203512-9f3c01ab-k3x9z"))
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+@testable import FanoutKubernetes
+
+extension KubernetesTests {
+    /// The backend's state machine, fed Job and pod states by hand: no server.
+    @Suite struct KubernetesRunTrackerTests {
+        private func indexedJob(offset: Int, completions: Int) -> Job {
+            var spec = JobSpec(
+                template: PodTemplateSpec(
+                    metadata: ObjectMeta(labels: [KubernetesLabels.shardOffset: String(offset)]),
+                    spec: PodSpec(containers: [Container(name: "worker")])))
+            spec.completionMode = "Indexed"
+            spec.completions = completions
+            return Job(metadata: ObjectMeta(name: "job-\(offset)"), spec: spec)
+        }
+
+        private func pod(_ name: String, index: Int, offset: Int, phase: String) -> Pod {
+            var pod = Pod(
+                metadata: ObjectMeta(
+                    name: name, labels: [KubernetesLabels.shardOffset: String(offset)],
+                    annotations: [KubernetesLabels.completionIndex: String(index)]),
+                spec: PodSpec(containers: [Container(name: "worker")]))
+            pod.status = try? JSONDecoder().decode(PodStatus.self, from: Data(#"{"phase":"\#(phase)"}"#.utf8))
+            return pod
+        }
+
+        private func status(_ json: String) throws -> JobStatus {
+            try JSONDecoder().decode(JobStatus.self, from: Data(json.utf8))
+        }
+
+        @Test func indexesMapToShardsThroughTheOffset() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 4), indexedJob(offset: 4, completions: 4)],
+                pendingTimeout: .seconds(60), failOnPending: false)
+            var second = indexedJob(offset: 4, completions: 4)
+            second.status = try status(
+                #"{"completedIndexes":"0,2-3","failedIndexes":"1","conditions":[{"type":"Failed","status":"True","#
+                    + #""reason":"FailedIndexes","message":"Job has failed indexes"}]}"#
+            )
+            let actions = tracker.jobChanged(second)
+            #expect(
+                actions == [
+                    .jobFinished(name: "job-4", succeeded: false, reason: "FailedIndexes: Job has failed indexes")
+                ])
+            #expect(!tracker.allJobsFinished)
+            #expect(
+                tracker.failedShards(among: Set(0..<8)) == [
+                    5: "Job job-4 failed: FailedIndexes: Job has failed indexes"
+                ])
+
+            var first = indexedJob(offset: 0, completions: 4)
+            first.status = try status(#"{"completedIndexes":"0-3","conditions":[{"type":"Complete","status":"True"}]}"#)
+            #expect(tracker.jobChanged(first) == [.jobFinished(name: "job-0", succeeded: true, reason: nil)])
+            #expect(tracker.allJobsFinished)
+        }
+
+        @Test func aFailedPodsLogBecomesItsShardsReason() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 10, completions: 2)], pendingTimeout: .seconds(60), failOnPending: false)
+            var failed = pod("p1", index: 1, offset: 10, phase: "Failed")
+            failed.status?.containerStatuses = try JSONDecoder().decode(
+                [ContainerStatus].self,
+                from: Data(#"[{"name":"worker","state":{"terminated":{"exitCode":137,"reason":"Error"}}}]"#.utf8))
+            let actions = tracker.podChanged(failed, now: .now)
+            #expect(
+                actions == [
+                    .fetchLogs(
+                        pod: "p1", container: "worker", shard: 11,
+                        reason: "container worker exited with code 137 (Error)")
+                ])
+            #expect(tracker.podChanged(failed, now: .now).isEmpty, "a failure is handled once")
+            #expect(tracker.awaitingFailureDetails)
+            tracker.recordFailure(shard: 11, detail: "pod p1: killed; last log lines:\nboom")
+            #expect(!tracker.awaitingFailureDetails)
+
+            var job = indexedJob(offset: 10, completions: 2)
+            job.status = try status(
+                #"{"completedIndexes":"0","failedIndexes":"1","conditions":[{"type":"Failed","status":"True"}]}"#)
+            _ = tracker.jobChanged(job)
+            #expect(tracker.failedShards(among: [10, 11]) == [11: "pod p1: killed; last log lines:\nboom"])
+            #expect(tracker.failedShards(among: [10]).isEmpty, "only the submission's shards are reported")
+        }
+
+        @Test func disruptedPodsAreNotFailures() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(60), failOnPending: false)
+            var evicted = pod("p", index: 0, offset: 0, phase: "Failed")
+            evicted.status?.conditions = try JSONDecoder().decode(
+                [PodCondition].self,
+                from: Data(#"[{"type":"DisruptionTarget","status":"True","reason":"TerminationByKubelet"}]"#.utf8))
+            #expect(
+                tracker.podChanged(evicted, now: .now) == [
+                    .disrupted(pod: "p", shard: 0, reason: "TerminationByKubelet")
+                ])
+        }
+
+        @Test func pendingPodsAreReportedOnceAndCanAbortTheRun() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(10), failOnPending: true)
+            let start = ContinuousClock.now
+            var pending = pod("p", index: 1, offset: 0, phase: "Pending")
+            pending.status?.conditions = try JSONDecoder().decode(
+                [PodCondition].self,
+                from: Data(
+                    #"[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/3 nodes"}]"#.utf8))
+            _ = tracker.podChanged(pending, now: start)
+            #expect(tracker.checkPending(now: start + .seconds(9)).isEmpty)
+            let actions = tracker.checkPending(now: start + .seconds(11))
+            #expect(actions.first == .pending(pod: "p", shard: 1, waited: .seconds(11), message: "0/3 nodes"))
+            #expect(actions.last == .abort("pod p has been Pending for 11 s: 0/3 nodes"))
+            #expect(tracker.checkPending(now: start + .seconds(30)).isEmpty)
+            #expect(tracker.livePods == 1)
+        }
+
+        @Test func aJobDeletedBeforeItFinishedFailsItsShards() {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(60), failOnPending: false)
+            #expect(tracker.jobsSynced([]) == [.jobFinished(name: "job-0", succeeded: false, reason: "deleted")])
+            #expect(tracker.failedShards(among: [0, 1, 2]).count == 3)
+        }
+
+        @Test func completionIndexSets() {
+            #expect(CompletionIndexes.parse("1,3-5,7") == [1, 3, 4, 5, 7])
+            #expect(CompletionIndexes.parse("2,3") == [2, 3])
+            #expect(CompletionIndexes.parse("") == [])
+            #expect(CompletionIndexes.parse(nil) == [])
+        }
+    }
+}
