@@ -48,6 +48,7 @@ struct RunCommand: AsyncParsableCommand {
     var output: String?
 
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
+    @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Which files") var filters: FilterOptions
     @OptionGroup(title: "Output") var display: DisplayOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
@@ -64,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let commandStep = CommandStep(command: command, stdin: stdin)
-            let fanout = Fanout(options: try execution.runOptions(), s3: storage.s3Client())
+            let fanout = Fanout(options: try execution.runOptions(kubernetes: kubernetes), s3: storage.s3Client())
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input)
@@ -81,6 +82,15 @@ struct RunCommand: AsyncParsableCommand {
         let plan = try await fanout.plan(input)
         let largest = plan.largestShard
         if display.json {
+            if let backend = fanout.options.backend as? KubernetesBackend {
+                let state = fanout.options.state ?? "(the state prefix)"
+                let jobPlan = KubernetesJobPlan(
+                    runID: "dry-run", stateLocation: state, stepName: "command",
+                    shards: plan.shards.map(\.index), retries: fanout.options.retries,
+                    executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64))
+                print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? "default"), terminator: "")
+                return
+            }
             print(JSONLine.encode([
                 "files": plan.fileCount, "bytes": Int(plan.byteCount), "shards": plan.shards.count,
                 "largestShard": ["index": largest?.index ?? 0, "files": largest?.files.count ?? 0,
@@ -102,8 +112,8 @@ extension ReduceMode: ExpressibleByArgument {}
 
 /// Flags that choose the backend and how work is cut and retried.
 struct ExecutionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("local (threads in this process), processes (worker processes of this binary). "
-        + "Default: FANOUT_BACKEND or local.", valueName: "name"))
+    @Option(help: ArgumentHelp("local (threads in this process), processes (worker processes of this binary), "
+        + "kubernetes (Jobs on a cluster). Default: FANOUT_BACKEND or local.", valueName: "name"))
     var backend: String?
 
     @Option(help: "Worker processes for --backend processes (default: cores).")
@@ -152,7 +162,9 @@ struct ExecutionOptions: ParsableArguments {
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
     }
 
-    func runOptions(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunOptions {
+    func runOptions(
+        kubernetes: KubernetesOptions? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> RunOptions {
         var options = RunOptions()
         let cores = ProcessInfoCores.count
         switch backend ?? environment["FANOUT_BACKEND"] ?? "local" {
@@ -160,8 +172,12 @@ struct ExecutionOptions: ParsableArguments {
             options.backend = InProcessBackend(parallelism: cores, filesPerShardInFlight: max(1, (parallelism ?? 2 * cores) / cores))
         case "processes":
             options.backend = ProcessBackend(workers: workers ?? cores, filesInFlight: parallelism ?? 4)
+        case "kubernetes", "k8s":
+            guard let kubernetes else { throw ValidationError("--backend kubernetes is not available here") }
+            options.backend = try kubernetes.backend(
+                parallelism: parallelism, filesInFlight: nil, environment: environment)
         case let other:
-            throw ValidationError("unknown --backend '\(other)': use local or processes")
+            throw ValidationError("unknown --backend '\(other)': use local, processes or kubernetes")
         }
         if let shards { options.sharding = .shards(shards) }
         if let filesPerShard { options.sharding = .filesPerShard(filesPerShard) }

@@ -136,12 +136,13 @@ struct AttachCommand: AsyncParsableCommand {
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
+    @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Output") var display: DisplayOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
     func run() async throws {
         try await reportingErrors {
-            var options = try execution.runOptions()
+            var options = try execution.runOptions(kubernetes: kubernetes)
             let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
             options.state = state
             let fanout = Fanout(options: options, s3: storage.s3Client())

@@ -77,10 +77,13 @@ public enum ChildProcess {
         process.standardOutput = captureOutput ? outputFile.handle : FileHandle.nullDevice
         process.standardError = errorFile.handle
 
+        let once = ExitLatch()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                process.terminationHandler = { finished in
-                    running.withLock { _ = $0.remove(finished.processIdentifier) }
+                /// Finishes the call exactly once, whichever of Foundation's handler and the reaper sees the exit.
+                let complete: @Sendable (Int32, Bool, Int32) -> Void = { status, signaled, pid in
+                    guard once.claim() else { return }
+                    running.withLock { _ = $0.remove(pid) }
                     try? inputHandle?.close()
                     let errors = errorFile.finish(keepingLast: 4096)
                     guard let output = outputFile.finish(atMost: captureOutput ? maxOutput : 0) else {
@@ -89,18 +92,38 @@ public enum ChildProcess {
                         return
                     }
                     continuation.resume(returning: Result(
-                        status: finished.terminationStatus, signaled: finished.terminationReason == .uncaughtSignal,
-                        standardOutput: output, standardError: errors))
+                        status: status, signaled: signaled, standardOutput: output, standardError: errors))
+                }
+                process.terminationHandler = { finished in
+                    complete(
+                        finished.terminationStatus, finished.terminationReason == .uncaughtSignal,
+                        finished.processIdentifier)
                 }
                 do {
                     // Foundation's Process.run() is not safe to call from several threads at once on Linux.
                     try spawnLock.withLock { _ in try process.run() }
-                    running.withLock { _ = $0.insert(process.processIdentifier) }
+                    let pid = process.processIdentifier
+                    running.withLock { _ = $0.insert(pid) }
                     // The child has its own copies of these descriptors.
                     outputFile.closeWriter()
                     errorFile.closeWriter()
                     // A task cancelled before the program started ran the cancellation handler too early.
                     if Task.isCancelled { process.terminate() }
+                    // Foundation can miss an exit when many children end at once, leaving a zombie and a caller
+                    // waiting forever: reap it ourselves if its handler has not run.
+                    Task.detached { [complete] in
+                        var delay = Duration.milliseconds(20)
+                        while !once.isClaimed {
+                            try? await Task.sleep(for: delay)
+                            delay = min(delay * 2, .milliseconds(500))
+                            var status: Int32 = 0
+                            if waitpid(pid, &status, WNOHANG) == pid {
+                                let signal = status & 0x7f
+                                complete(signal == 0 ? (status >> 8) & 0xff : signal, signal != 0, pid)
+                                return
+                            }
+                        }
+                    }
                 } catch {
                     try? inputHandle?.close()
                     _ = outputFile.finish(atMost: 0)
@@ -119,6 +142,16 @@ public enum ChildProcess {
 public struct ChildProcessError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+}
+
+/// Lets exactly one of several observers of a program's exit finish the call.
+final class ExitLatch: Sendable {
+    private let claimed = Mutex(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool { claimed.withLock { done in defer { done = true }; return !done } }
+
+    var isClaimed: Bool { claimed.withLock { $0 } }
 }
 
 /// A temporary file a program writes one of its outputs to, read and deleted once it has exited.

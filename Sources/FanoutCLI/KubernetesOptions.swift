@@ -1,0 +1,101 @@
+import ArgumentParser
+import Fanout
+import Foundation
+
+/// Flags for `--backend kubernetes`. Defaults come from `FANOUT_CONTEXT`, `FANOUT_NAMESPACE` and `FANOUT_IMAGE`.
+struct KubernetesOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The kubeconfig context (default: FANOUT_CONTEXT, else the current one).", valueName: "name"))
+    var context: String?
+
+    @Option(help: ArgumentHelp("The namespace of the Jobs (default: FANOUT_NAMESPACE, else the context's).", valueName: "name"))
+    var namespace: String?
+
+    @Option(help: ArgumentHelp("The worker image; this binary is shipped into it through a presigned URL (default: FANOUT_IMAGE, else debian:12-slim).", valueName: "image"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("CPU request per pod: 500m, 2.", valueName: "cpu"))
+    var cpu: String?
+
+    @Option(help: ArgumentHelp("Memory request per pod: 512Mi, 4Gi.", valueName: "memory"))
+    var memory: String?
+
+    @Option(help: ArgumentHelp("GPUs per pod (nvidia.com/gpu).", valueName: "n"))
+    var gpu: Int?
+
+    @Option(help: ArgumentHelp("Schedule only on nodes with this label (repeatable).", valueName: "key=value"))
+    var nodeSelector: [String] = []
+
+    @Option(help: ArgumentHelp("Tolerate a taint (repeatable): key=value:Effect, key:Effect or key.", valueName: "taint"))
+    var toleration: [String] = []
+
+    @Flag(help: "Tolerate the spot-node taints of GKE and AKS; spot preemptions never count against --retries.")
+    var spot = false
+
+    @Option(help: ArgumentHelp("Report pods Pending longer than this (default 5m).", valueName: "duration"))
+    var pendingTimeout: DurationText?
+
+    @Flag(help: "Fail the run when pods stay Pending past --pending-timeout, instead of waiting.")
+    var failPending = false
+
+    @Flag(help: "One Job per shard instead of one Indexed Job (for clusters older than 1.24).")
+    var jobs = false
+
+    @Option(help: ArgumentHelp("A Secret whose keys become the workers' environment, for object-store credentials (repeatable).", valueName: "secret"))
+    var secretEnv: [String] = []
+
+    @Option(help: ArgumentHelp("A plain environment variable of the workers (repeatable); never a credential.", valueName: "key=value"))
+    var env: [String] = []
+
+    func backend(parallelism: Int?, filesInFlight: Int?, environment: [String: String]) throws -> KubernetesBackend {
+        var options = KubernetesBackend.Options()
+        options.context = context ?? environment["FANOUT_CONTEXT"]
+        options.namespace = namespace ?? environment["FANOUT_NAMESPACE"]
+        if let image = image ?? environment["FANOUT_IMAGE"] { options.image = image }
+        options.mode = jobs ? .jobPerShard : .indexed
+        options.parallelism = parallelism
+        if let filesInFlight { options.filesInFlight = filesInFlight }
+        options.resources = .init(cpu: cpu, memory: memory, gpus: gpu)
+        var selector: [String: String] = [:]
+        for pair in nodeSelector {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--node-selector takes key=value, not '\(pair)'")
+            }
+            selector[parts[0]] = parts[1]
+        }
+        var tolerations = try toleration.map(Self.parseToleration)
+        if spot {
+            tolerations.append(Toleration(key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule"))
+            tolerations.append(Toleration(key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule"))
+        }
+        options.scheduling = .init(nodeSelector: selector, tolerations: tolerations)
+        if let pendingTimeout { options.pendingTimeout = .seconds(pendingTimeout.seconds) }
+        options.pendingPolicy = failPending ? .fail : .wait
+        options.secretEnvironment = secretEnv
+        for pair in env {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--env takes key=value, not '\(pair)'") }
+            options.environment[parts[0]] = parts[1]
+        }
+        return KubernetesBackend(options: options)
+    }
+
+    /// `key=value:Effect`, `key:Effect`, or `key`.
+    static func parseToleration(_ text: String) throws -> Toleration {
+        var rest = Substring(text)
+        var effect: String?
+        if let colon = rest.lastIndex(of: ":") {
+            effect = String(rest[rest.index(after: colon)...])
+            rest = rest[..<colon]
+            guard ["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(effect!) else {
+                throw ValidationError("--toleration effect must be NoSchedule, PreferNoSchedule or NoExecute, not '\(effect!)'")
+            }
+        }
+        let parts = rest.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let key = parts.first, !key.isEmpty else { throw ValidationError("--toleration needs a key: '\(text)'") }
+        if parts.count == 2 {
+            return Toleration(key: key, operator: "Equal", value: parts[1], effect: effect)
+        }
+        return Toleration(key: key, operator: "Exists", effect: effect)
+    }
+}
