@@ -28,7 +28,11 @@ struct RecordLine: Sendable {
         line += RecordCoding.jsonString(file.key)
         line += Array(",\"e\":".utf8)
         line += RecordCoding.jsonString(file.etag)
-        line += Array(",\"a\":\(attempt),\"d\":\(String(format: "%.6f", seconds))".utf8)
+        // Microseconds are plenty, and formatting by hand avoids String(format:) on the hot path.
+        let micros = Int((max(0, seconds) * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        line += Array(",\"a\":\(attempt),\"d\":\(micros / 1_000_000).".utf8)
+        line += Array(repeating: UInt8(ascii: "0"), count: 6 - fraction.utf8.count) + Array(fraction.utf8)
         return line
     }
 
@@ -61,10 +65,18 @@ struct TypedRecord<Output: Decodable>: Decodable {
 }
 
 enum RecordCoding {
-    static func encodeValue<T: Encodable>(_ value: T) throws -> [UInt8] {
+    /// Shared: encoding with fixed options is safe from any thread, and making an encoder per record is not free.
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        return encoder
+    }()
+
+    /// Shared, for the same reason as ``encoder``.
+    nonisolated(unsafe) static let decoder = JSONDecoder()
+
+    static func encodeValue<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder.encode(value))
     }
 
     /// A JSON string literal, quotes included.

@@ -148,7 +148,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     private func emit(_ record: RecordLine, cached: Bool) async throws {
         let decoded: TypedRecord<Output>
         do {
-            decoded = try JSONDecoder().decode(TypedRecord<Output>.self, from: Data(record.bytes))
+            decoded = try RecordCoding.decoder.decode(TypedRecord<Output>.self, from: Data(record.bytes))
         } catch {
             throw RunError(
                 code: .corruptState,

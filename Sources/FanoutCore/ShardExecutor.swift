@@ -22,7 +22,7 @@ struct ShardExecutor: Sendable {
         var done = Set<Int>()
         for key in try await state.segmentKeys(shard: shard.index) {
             for record in try await state.readSegment(key) {
-                if let header = try? JSONDecoder().decode(RecordHeader.self, from: Data(record.bytes)) {
+                if let header = try? RecordCoding.decoder.decode(RecordHeader.self, from: Data(record.bytes)) {
                     done.insert(header.o)
                 }
             }
