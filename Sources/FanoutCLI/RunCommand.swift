@@ -80,17 +80,17 @@ struct RunCommand: AsyncParsableCommand {
 
     private func printPlan(fanout: Fanout, input: Input) async throws {
         let plan = try await fanout.plan(input)
+        if let backend = fanout.options.backend as? KubernetesBackend {
+            let state = fanout.options.state ?? "(the state prefix)"
+            let jobPlan = KubernetesJobPlan(
+                runID: "dry-run", stateLocation: state, stepName: "command",
+                shards: plan.shards.map(\.index), retries: fanout.options.retries,
+                executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64))
+            print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? "default"), terminator: "")
+            return
+        }
         let largest = plan.largestShard
         if display.json {
-            if let backend = fanout.options.backend as? KubernetesBackend {
-                let state = fanout.options.state ?? "(the state prefix)"
-                let jobPlan = KubernetesJobPlan(
-                    runID: "dry-run", stateLocation: state, stepName: "command",
-                    shards: plan.shards.map(\.index), retries: fanout.options.retries,
-                    executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64))
-                print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? "default"), terminator: "")
-                return
-            }
             print(JSONLine.encode([
                 "files": plan.fileCount, "bytes": Int(plan.byteCount), "shards": plan.shards.count,
                 "largestShard": ["index": largest?.index ?? 0, "files": largest?.files.count ?? 0,

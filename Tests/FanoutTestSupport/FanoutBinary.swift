@@ -1,19 +1,17 @@
-import FanoutTestSupport
-import Foundation
-import Testing
+public import Foundation
 
 /// The built `fanout` binary, run as a user would: arguments, environment, exit status, standard output and error.
-enum FanoutBinary {
-    struct Result: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum FanoutBinary {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
 
-        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+        public var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
     }
 
     /// `fanout` beside the test bundle (`.build/debug/`), or `FANOUT_BIN`.
-    static func location() throws -> URL {
+    public static func location() throws -> URL {
         if let path = ProcessInfo.processInfo.environment["FANOUT_BIN"] { return URL(fileURLWithPath: path) }
         var folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: "/proc/self/exe") {
@@ -27,14 +25,14 @@ enum FanoutBinary {
         throw MissingBinary()
     }
 
-    struct MissingBinary: Error, CustomStringConvertible {
-        var description: String {
+    public struct MissingBinary: Error, CustomStringConvertible {
+        public var description: String {
             "the fanout binary is not built next to the tests: run `swift build` (or scripts/test), or set FANOUT_BIN"
         }
     }
 
     /// The environment the CLI runs with: the test credentials and moto as the S3 endpoint, no profile.
-    static func environment(endpoint: URL? = nil) throws -> [String: String] {
+    public static func environment(endpoint: URL? = nil) throws -> [String: String] {
         var environment = try TestEnvironment.variables
         environment["AWS_ENDPOINT_URL_S3"] = try (endpoint ?? TestEnvironment.s3Endpoint).absoluteString
         environment["AWS_PROFILE"] = nil
@@ -43,13 +41,13 @@ enum FanoutBinary {
     }
 
     /// Runs `fanout` with `arguments` and waits for it to exit, without blocking a thread.
-    static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
         try await runProcess(location(), arguments, environment: environment ?? self.environment())
     }
 }
 
 /// Runs a program to completion; its output goes through temporary files, so a large output cannot fill a pipe.
-func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]) async throws
+public func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]) async throws
     -> FanoutBinary.Result
 {
     try await withTemporaryDirectory { folder in
