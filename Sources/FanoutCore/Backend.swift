@@ -54,6 +54,41 @@ public struct Submission: Sendable {
         ).environment
     }
 
+    /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts.
+    ///
+    /// - Parameter attempt: runs one attempt of a shard; returns `nil` on success or why it failed. Throwing
+    ///   stops the whole submission (cancellation, a backend that cannot work).
+    /// - Returns: the shards whose every attempt failed, with the last reason.
+    public func runShards(
+        parallelism: Int,
+        attempt: @escaping @Sendable (_ shard: Int, _ attempt: Int) async throws -> String?
+    ) async throws -> BackendReport {
+        var failed: [Int: String] = [:]
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            var pending = shards.makeIterator()
+            func launch(_ shard: Int) {
+                group.addTask {
+                    var lastError: String?
+                    for number in 1...(retries + 1) {
+                        try Task.checkCancellation()
+                        lastError = try await attempt(shard, number)
+                        if lastError == nil { return (shard, nil) }
+                    }
+                    return (shard, lastError)
+                }
+            }
+            for _ in 0..<max(1, parallelism) {
+                guard let shard = pending.next() else { break }
+                launch(shard)
+            }
+            while let (shard, error) = try await group.next() {
+                if let error { failed[shard] = error }
+                if let next = pending.next() { launch(next) }
+            }
+        }
+        return BackendReport(failedShards: failed)
+    }
+
     /// Runs one shard attempt in this process.
     func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
         let shard = try await state.readShard(index)

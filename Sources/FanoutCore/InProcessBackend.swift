@@ -13,37 +13,17 @@ public struct InProcessBackend: Backend {
     public var name: String { "in-process" }
 
     public func execute(_ submission: Submission) async throws -> BackendReport {
-        var failed: [Int: String] = [:]
-        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            var pending = submission.shards.makeIterator()
-            func launch(_ shard: Int) {
-                group.addTask {
-                    var lastError: String?
-                    for attempt in 1...(submission.retries + 1) {
-                        try Task.checkCancellation()
-                        do {
-                            try await submission.executeInProcess(
-                                shard: shard, attempt: attempt, concurrency: filesPerShardInFlight)
-                            return (shard, nil)
-                        } catch is CancellationError {
-                            throw CancellationError()
-                        } catch {
-                            lastError = "\(error)"
-                        }
-                    }
-                    return (shard, lastError)
-                }
-            }
-            for _ in 0..<parallelism {
-                guard let shard = pending.next() else { break }
-                launch(shard)
-            }
-            while let (shard, error) = try await group.next() {
-                if let error { failed[shard] = error }
-                if let next = pending.next() { launch(next) }
+        let filesInFlight = filesPerShardInFlight
+        return try await submission.runShards(parallelism: parallelism) { shard, attempt in
+            do {
+                try await submission.executeInProcess(shard: shard, attempt: attempt, concurrency: filesInFlight)
+                return nil
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                return "\(error)"
             }
         }
-        return BackendReport(failedShards: failed)
     }
 }
 

@@ -35,43 +35,22 @@ public struct ProcessBackend: Backend {
     }
 
     public func execute(_ submission: Submission) async throws -> BackendReport {
-        var failed: [Int: String] = [:]
-        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            var pending = submission.shards.makeIterator()
-            func launch(_ shard: Int) {
-                group.addTask {
-                    var lastError: String?
-                    for attempt in 1...(submission.retries + 1) {
-                        try Task.checkCancellation()
-                        var environment = ProcessInfo.processInfo.environment
-                        var assignment = WorkerAssignment(
-                            runID: submission.runID, stateLocation: submission.stateLocation,
-                            stepName: submission.stepName, shard: shard, attempt: attempt)
-                        assignment.concurrency = filesInFlight
-                        environment.merge(assignment.environment) { _, new in new }
-                        let result: ChildProcess.Result
-                        do {
-                            result = try await ChildProcess.run(
-                                executable, arguments: arguments, environment: environment, captureOutput: false)
-                        } catch let error as ChildProcessError {
-                            throw RunError(code: .backendFailed, message: error.message)
-                        }
-                        if result.succeeded { return (shard, nil) }
-                        lastError = "worker for shard \(shard) \(result) (attempt \(attempt))"
-                    }
-                    return (shard, lastError)
-                }
+        let (executable, arguments, filesInFlight) = (self.executable, self.arguments, self.filesInFlight)
+        return try await submission.runShards(parallelism: workers) { shard, attempt in
+            var environment = ProcessInfo.processInfo.environment
+            var assignment = WorkerAssignment(
+                runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
+                shard: shard, attempt: attempt)
+            assignment.concurrency = filesInFlight
+            environment.merge(assignment.environment) { _, new in new }
+            let result: ChildProcess.Result
+            do {
+                result = try await ChildProcess.run(
+                    executable, arguments: arguments, environment: environment, captureOutput: false)
+            } catch let error as ChildProcessError {
+                throw RunError(code: .backendFailed, message: error.message)
             }
-            for _ in 0..<workers {
-                guard let shard = pending.next() else { break }
-                launch(shard)
-            }
-            while let (shard, error) = try await group.next() {
-                if let error { failed[shard] = error }
-                if let next = pending.next() { launch(next) }
-            }
+            return result.succeeded ? nil : "worker for shard \(shard) \(result) (attempt \(attempt))"
         }
-        return BackendReport(failedShards: failed)
     }
 }
-
