@@ -33,28 +33,25 @@ struct LocalTreeWalker {
     /// Calls `emit` for each item in order; returns false once `emit` asked to stop.
     @discardableResult
     private func walk(folder: URL, keyPrefix: String, emit: (Item) -> Bool) throws -> Bool {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        } catch {
-            if keyPrefix.isEmpty && !FileManager.default.fileExists(atPath: folder.path) {
+        let path = folder.path
+        guard let entries = Self.readFolder(path) else {
+            if keyPrefix.isEmpty && !FileManager.default.fileExists(atPath: path) {
                 return true
             }
-            throw ObjectStoreError(code: .io, message: "cannot list \(folder.path)", underlying: error)
+            throw ObjectStoreError(
+                code: .io, message: "cannot list \(path): \(String(cString: strerror(errno)))")
         }
-        var entries: [(key: String, url: URL, isFolder: Bool)] = []
-        for name in names where !name.hasPrefix(LocalObjectStore.temporaryPrefix) {
-            let url = folder.appendingPathComponent(name)
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { continue }
-            let key = keyPrefix + name + (isFolder.boolValue ? "/" : "")
+        var kept: [(key: String, name: String, isFolder: Bool)] = []
+        kept.reserveCapacity(entries.count)
+        for (name, isFolder) in entries where !name.hasPrefix(LocalObjectStore.temporaryPrefix) {
+            let key = keyPrefix + name + (isFolder ? "/" : "")
             // Keep only what can still match the prefix.
-            guard key.hasPrefix(prefix) || (isFolder.boolValue && prefix.hasPrefix(key)) else { continue }
-            entries.append((key, url, isFolder.boolValue))
+            guard key.hasPrefix(prefix) || (isFolder && prefix.hasPrefix(key)) else { continue }
+            kept.append((key, name, isFolder))
         }
-        entries.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        kept.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
 
-        for entry in entries {
+        for entry in kept {
             if let startAfter, entry.key.utf8.lexicographicallyPrecedes(startAfter.utf8) || entry.key == startAfter {
                 // A folder before the resume point may still hold keys after it.
                 guard entry.isFolder, startAfter.hasPrefix(entry.key) else { continue }
@@ -64,16 +61,54 @@ struct LocalTreeWalker {
                 if !emit(.commonPrefix(rolled)) { return false }
                 continue
             }
+            let entryPath = path + "/" + entry.name
             if entry.isFolder {
-                if !(try walk(folder: entry.url, keyPrefix: entry.key, emit: emit)) { return false }
+                let child = URL(fileURLWithPath: entryPath, isDirectory: true)
+                if !(try walk(folder: child, keyPrefix: entry.key, emit: emit)) { return false }
             } else {
-                let values = try? entry.url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey])
-                let info = LocalObjectStore.info(
-                    key: entry.key, size: Int64(values?.fileSize ?? 0), modified: values?.contentModificationDate)
-                if !emit(.object(info)) { return false }
+                var info = stat()
+                guard stat(entryPath, &info) == 0 else { continue }
+                let modified = Date(
+                    timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+                if !emit(.object(LocalObjectStore.info(key: entry.key, size: Int64(info.st_size), modified: modified))) {
+                    return false
+                }
             }
         }
         return true
+    }
+
+    /// The names in a folder and whether each is a folder (following symbolic links), or `nil` if it cannot be
+    /// read. Uses `readdir`'s entry types, so only links and unknown types cost a `stat`.
+    private static func readFolder(_ path: String) -> [(name: String, isFolder: Bool)]? {
+        guard let directory = opendir(path) else { return nil }
+        defer { closedir(directory) }
+        var entries: [(name: String, isFolder: Bool)] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            let type = entry.pointee.d_type
+            let regularFile: UInt8 = 8
+            let folder: UInt8 = 4
+            if type == regularFile {
+                entries.append((name, false))
+            } else if type == folder {
+                entries.append((name, true))
+            } else {
+                // Links and file systems that do not report types: ask stat, which follows links.
+                var info = stat()
+                guard stat(path + "/" + name, &info) == 0 else { continue }
+                let kind = info.st_mode & S_IFMT
+                if kind == S_IFDIR {
+                    entries.append((name, true))
+                } else if kind == S_IFREG {
+                    entries.append((name, false))
+                }
+            }
+        }
+        return entries
     }
 
     /// The common prefix a key rolls up to with a delimiter, if the delimiter occurs after the listing prefix.
