@@ -110,17 +110,30 @@ public enum ChildProcess {
                     // A task cancelled before the program started ran the cancellation handler too early.
                     if Task.isCancelled { process.terminate() }
                     // Foundation can miss an exit when many children end at once, leaving a zombie and a caller
-                    // waiting forever: reap it ourselves if its handler has not run.
-                    Task.detached { [complete] in
-                        var delay = Duration.milliseconds(20)
-                        while !once.isClaimed {
-                            try? await Task.sleep(for: delay)
-                            delay = min(delay * 2, .milliseconds(500))
-                            var status: Int32 = 0
-                            if waitpid(pid, &status, WNOHANG) == pid {
-                                let signal = status & 0x7f
-                                complete(signal == 0 ? (status >> 8) & 0xff : signal, signal != 0, pid)
-                                return
+                    // waiting forever. Reap it ourselves only when it is still our zombie: same start time (so the
+                    // process id was not reused) and left unreaped across two looks.
+                    if let started = ProcStat.read(pid)?.startTime {
+                        Task.detached { [complete] in
+                            var delay = Duration.milliseconds(50)
+                            var zombieSeen = false
+                            while !once.isClaimed {
+                                try? await Task.sleep(for: delay)
+                                delay = min(delay * 2, .milliseconds(500))
+                                guard let now = ProcStat.read(pid), now.startTime == started else { continue }
+                                guard now.state == "Z" else {
+                                    zombieSeen = false
+                                    continue
+                                }
+                                if !zombieSeen {
+                                    zombieSeen = true
+                                    continue
+                                }
+                                var status: Int32 = 0
+                                if !once.isClaimed, waitpid(pid, &status, WNOHANG) == pid {
+                                    let signal = status & 0x7f
+                                    complete(signal == 0 ? (status >> 8) & 0xff : signal, signal != 0, pid)
+                                    return
+                                }
                             }
                         }
                     }
@@ -142,6 +155,22 @@ public enum ChildProcess {
 public struct ChildProcessError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+}
+
+/// The state and start time of a process, from `/proc/PID/stat`.
+struct ProcStat {
+    let state: Character
+    let startTime: String
+
+    static func read(_ pid: Int32) -> ProcStat? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name: state is field 3, start time field 22.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first else { return nil }
+        return ProcStat(state: state, startTime: String(fields[19]))
+    }
 }
 
 /// Lets exactly one of several observers of a program's exit finish the call.
