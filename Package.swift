@@ -30,6 +30,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // Starting and reaping child processes: posix_spawn, unnamed temporary files, waitid. Only FanoutCore uses it.
+        .target(name: "CSpawn"),
         // HTTP/1.1 and HTTP/2 client: one thread drives curl's multi interface; async/await on top.
         .target(
             name: "FanoutHTTP",
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "FanoutCore",
             dependencies: [
-                "FanoutStorage",
+                "FanoutStorage", "CSpawn",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),

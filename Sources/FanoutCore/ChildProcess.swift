@@ -1,8 +1,18 @@
+import CSpawn
 public import Foundation
 import Synchronization
 
-/// Runs a program and awaits it without blocking a thread: output is collected by Foundation's readability
-/// handlers and the exit by its termination handler. Cancelling the awaiting task terminates the program.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a program and awaits it without tying up the caller's thread.
+///
+/// The program starts through `posix_spawn`, which is safe from many threads at once. Its standard output and error
+/// go to unnamed temporary files, so nothing has to drain pipes while it runs; a dedicated thread waits for its exit
+/// and reads them back. Cancelling the awaiting task sends the program `SIGTERM`.
 public enum ChildProcess {
     /// How a program ended, and what it printed.
     public struct Result: Sendable, CustomStringConvertible {
@@ -27,18 +37,16 @@ public enum ChildProcess {
         }
     }
 
-    /// Process ids of programs running now, for tests that kill one.
-    static let running = Mutex<Set<Int32>>([])
+    /// The programs running now, by process id, for tests that kill one.
+    static let running = Mutex<[Int32: String]>([:])
 
-    /// This process's environment, read once.
-    private static let inheritedEnvironment = ProcessInfo.processInfo.environment
+    /// How much of standard error a result keeps.
+    static let errorTailBytes = 4096
 
-    /// Serialises process creation.
-    private static let spawnLock = Mutex(())
-
-    /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments`.
+    /// Runs `executable` (a path, or a name looked up on the `PATH` of `environment`) with `arguments`.
     ///
     /// - Parameters:
+    ///   - environment: the program's whole environment; default this process's.
     ///   - standardInput: a file to read standard input from; default none.
     ///   - captureOutput: keep standard output (default `true`); otherwise it is discarded.
     ///   - maxOutput: standard output beyond this many bytes is an error (default 64 MiB).
@@ -50,43 +58,32 @@ public enum ChildProcess {
         captureOutput: Bool = true,
         maxOutput: Int = 64 << 20
     ) async throws -> Result {
-        let process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
+        let path = try ExecutableLookup.resolve(executable, path: environment.map { $0["PATH"] } ?? inheritedPath)
+        let streams = try ChildStreams(standardInput: standardInput, captureOutput: captureOutput)
+        let pid: pid_t
+        do {
+            pid = try spawn(path, arguments: [executable] + arguments, environment: environment, streams: streams)
+        } catch {
+            streams.closeInput()
+            streams.closeOutputs()
+            throw error
         }
-        process.environment = environment ?? inheritedEnvironment
-        let inputHandle: FileHandle?
-        if let standardInput {
-            guard let handle = FileHandle(forReadingAtPath: standardInput) else {
-                throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: standardInput])
-            }
-            inputHandle = handle
-            process.standardInput = handle
-        } else {
-            inputHandle = nil
-            process.standardInput = FileHandle.nullDevice
-        }
-        // Output goes to temporary files rather than pipes: nothing to drain while the program runs, and no
-        // dispatch sources to tear down for each of thousands of short-lived programs.
-        let outputFile = try TemporaryOutput(name: "out")
-        let errorFile = try TemporaryOutput(name: "err")
-        process.standardOutput = captureOutput ? outputFile.handle : FileHandle.nullDevice
-        process.standardError = errorFile.handle
+        streams.closeInput()
+        running.withLock { $0[pid] = path }
+        let child = RunningChild(pid: pid)
 
-        let once = ExitLatch()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                /// Finishes the call exactly once, whichever of Foundation's handler and the reaper sees the exit.
-                let complete: @Sendable (Int32, Bool, Int32) -> Void = { status, signaled, pid in
-                    guard once.claim() else { return }
-                    running.withLock { _ = $0.remove(pid) }
-                    try? inputHandle?.close()
-                    let errors = errorFile.finish(keepingLast: 4096)
-                    guard let output = outputFile.finish(atMost: captureOutput ? maxOutput : 0) else {
+                Thread.detachNewThread {
+                    let ended = child.awaitExit()
+                    running.withLock { _ = $0.removeValue(forKey: pid) }
+                    defer { streams.closeOutputs() }
+                    guard let (status, signaled) = ended else {
+                        continuation.resume(throwing: ChildProcessError(message: "lost track of \(executable)"))
+                        return
+                    }
+                    let errors = streams.error.map { readTail(of: $0, count: errorTailBytes) } ?? Data()
+                    guard let output = streams.output.map({ readWhole($0, atMost: maxOutput) }) ?? Data() else {
                         continuation.resume(throwing: ChildProcessError(
                             message: "\(executable) printed more than \(maxOutput) bytes"))
                         return
@@ -94,60 +91,69 @@ public enum ChildProcess {
                     continuation.resume(returning: Result(
                         status: status, signaled: signaled, standardOutput: output, standardError: errors))
                 }
-                process.terminationHandler = { finished in
-                    complete(
-                        finished.terminationStatus, finished.terminationReason == .uncaughtSignal,
-                        finished.processIdentifier)
-                }
-                do {
-                    // Foundation's Process.run() is not safe to call from several threads at once on Linux.
-                    try spawnLock.withLock { _ in try process.run() }
-                    let pid = process.processIdentifier
-                    running.withLock { _ = $0.insert(pid) }
-                    // The child has its own copies of these descriptors.
-                    outputFile.closeWriter()
-                    errorFile.closeWriter()
-                    // A task cancelled before the program started ran the cancellation handler too early.
-                    if Task.isCancelled { process.terminate() }
-                    // Foundation can miss an exit when many children end at once, leaving a zombie and a caller
-                    // waiting forever. Reap it ourselves only when it is still our zombie: same start time (so the
-                    // process id was not reused) and left unreaped across two looks.
-                    if let started = ProcStat.read(pid)?.startTime {
-                        Task.detached { [complete] in
-                            var delay = Duration.milliseconds(50)
-                            var zombieSeen = false
-                            while !once.isClaimed {
-                                try? await Task.sleep(for: delay)
-                                delay = min(delay * 2, .milliseconds(500))
-                                guard let now = ProcStat.read(pid), now.startTime == started else { continue }
-                                guard now.state == "Z" else {
-                                    zombieSeen = false
-                                    continue
-                                }
-                                if !zombieSeen {
-                                    zombieSeen = true
-                                    continue
-                                }
-                                var status: Int32 = 0
-                                if !once.isClaimed, waitpid(pid, &status, WNOHANG) == pid {
-                                    let signal = status & 0x7f
-                                    complete(signal == 0 ? (status >> 8) & 0xff : signal, signal != 0, pid)
-                                    return
-                                }
-                            }
-                        }
-                    }
-                } catch {
-                    try? inputHandle?.close()
-                    _ = outputFile.finish(atMost: 0)
-                    _ = errorFile.finish(keepingLast: 0)
-                    continuation.resume(throwing: ChildProcessError(
-                        message: "cannot start \(executable): \(error.localizedDescription)"))
-                }
             }
         } onCancel: {
-            if process.isRunning { process.terminate() }
+            child.signal(SIGTERM)
         }
+    }
+
+    /// The `PATH` this process was started with.
+    private static let inheritedPath = ProcessInfo.processInfo.environment["PATH"]
+
+    private static func spawn(
+        _ path: String, arguments: [String], environment: [String: String]?, streams: ChildStreams
+    ) throws -> pid_t {
+        let argv = CStringArray(arguments)
+        defer { argv.release() }
+        let envp = environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
+        defer { envp?.release() }
+        var pid: pid_t = 0
+        let result = cspawn_start(
+            &pid, path, argv.pointers, envp?.pointers ?? environ,
+            streams.input, streams.output ?? ChildStreams.nullDevice, streams.error ?? ChildStreams.nullDevice)
+        guard result == 0 else {
+            throw ChildProcessError(message: "cannot start \(path): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// The whole file behind `descriptor`, or `nil` past `limit` bytes.
+    private static func readWhole(_ descriptor: Int32, atMost limit: Int) -> Data? {
+        let size = fileSize(descriptor)
+        guard size <= limit else { return nil }
+        return read(descriptor, from: 0, count: size)
+    }
+
+    /// The last `count` bytes of the file behind `descriptor`.
+    private static func readTail(of descriptor: Int32, count: Int) -> Data {
+        let size = fileSize(descriptor)
+        let start = max(0, size - count)
+        return read(descriptor, from: start, count: size - start)
+    }
+
+    private static func fileSize(_ descriptor: Int32) -> Int {
+        var info = stat()
+        return fstat(descriptor, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    private static func read(_ descriptor: Int32, from offset: Int, count: Int) -> Data {
+        guard count > 0 else { return Data() }
+        var data = Data(count: count)
+        let filled = data.withUnsafeMutableBytes { buffer -> Int in
+            var done = 0
+            while done < count {
+                let got = pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if got > 0 {
+                    done += got
+                } else if got < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            return done
+        }
+        return filled == count ? data : data.prefix(filled)
     }
 }
 
@@ -157,64 +163,132 @@ public struct ChildProcessError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The state and start time of a process, from `/proc/PID/stat`.
-struct ProcStat {
-    let state: Character
-    let startTime: String
+/// A started program: waits for its exit and signals it, never touching a process id after it was reaped, so a
+/// signal can never reach an unrelated process that reused the id.
+final class RunningChild: Sendable {
+    let pid: pid_t
+    private let exited = Mutex(false)
 
-    static func read(_ pid: Int32) -> ProcStat? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command name: state is field 3, start time field 22.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let state = fields[0].first else { return nil }
-        return ProcStat(state: state, startTime: String(fields[19]))
+    init(pid: pid_t) { self.pid = pid }
+
+    /// Blocks until the program ends and reaps it; its status, or `nil` if it could not be waited for.
+    func awaitExit() -> (status: Int32, signaled: Bool)? {
+        // Waiting without reaping keeps the id reserved until `exited` is set under the lock.
+        let waited = cspawn_await_exit(pid)
+        exited.withLock { $0 = true }
+        var status: Int32 = 0
+        var signaled: Int32 = 0
+        guard waited == 0, cspawn_reap(pid, &status, &signaled) == 0 else { return nil }
+        return (status, signaled != 0)
     }
-}
 
-/// Lets exactly one of several observers of a program's exit finish the call.
-final class ExitLatch: Sendable {
-    private let claimed = Mutex(false)
-
-    /// True for the first caller only.
-    func claim() -> Bool { claimed.withLock { done in defer { done = true }; return !done } }
-
-    var isClaimed: Bool { claimed.withLock { $0 } }
-}
-
-/// A temporary file a program writes one of its outputs to, read and deleted once it has exited.
-final class TemporaryOutput: Sendable {
-    let url: URL
-    let handle: FileHandle
-
-    init(name: String) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(name)-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw ChildProcessError(message: "cannot create a temporary file in \(url.deletingLastPathComponent().path)")
+    /// Sends `signal` unless the program has already ended.
+    func signal(_ signal: Int32) {
+        exited.withLock { done in
+            if !done { _ = kill(pid, signal) }
         }
-        handle = try FileHandle(forWritingTo: url)
+    }
+}
+
+/// The descriptors a program's standard streams are connected to.
+struct ChildStreams: Sendable {
+    /// Standard input: a file opened for the program, or the shared null device.
+    let input: Int32
+    /// Where standard output goes; `nil` when it is discarded.
+    let output: Int32?
+    let error: Int32?
+    private let ownsInput: Bool
+
+    /// `/dev/null`, opened once and shared by every program.
+    static let nullDevice: Int32 = open("/dev/null", O_RDWR | O_CLOEXEC)
+
+    private static let temporaryDirectory: String = {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        return directory.isEmpty ? "/tmp" : directory
+    }()
+
+    init(standardInput: String?, captureOutput: Bool) throws {
+        if let standardInput {
+            let descriptor = open(standardInput, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw ChildProcessError(
+                    message: "cannot open \(standardInput) for standard input: \(String(cString: strerror(errno)))")
+            }
+            input = descriptor
+            ownsInput = true
+        } else {
+            input = Self.nullDevice
+            ownsInput = false
+        }
+        do {
+            output = captureOutput ? try Self.anonymousFile() : nil
+            error = try Self.anonymousFile()
+        } catch {
+            if ownsInput { closeDescriptor(input) }
+            throw error
+        }
     }
 
-    func closeWriter() { try? handle.close() }
-
-    /// The whole file, or `nil` past `limit` bytes; deletes it.
-    func finish(atMost limit: Int) -> Data? {
-        defer { remove() }
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)??.intValue ?? 0
-        guard size <= limit else { return nil }
-        return size == 0 ? Data() : (try? Data(contentsOf: url)) ?? Data()
+    private static func anonymousFile() throws -> Int32 {
+        let descriptor = cspawn_open_anonymous(temporaryDirectory)
+        guard descriptor >= 0 else {
+            throw ChildProcessError(
+                message: "cannot create a temporary file in \(temporaryDirectory): \(String(cString: strerror(errno)))")
+        }
+        return descriptor
     }
 
-    /// The last `count` bytes; deletes the file.
-    func finish(keepingLast count: Int) -> Data {
-        defer { remove() }
-        guard count > 0, let data = try? Data(contentsOf: url) else { return Data() }
-        return Data(data.suffix(count))
+    /// Closes standard input once the program holds its own copy.
+    func closeInput() {
+        if ownsInput { closeDescriptor(input) }
     }
 
-    private func remove() {
-        try? handle.close()
-        try? FileManager.default.removeItem(at: url)
+    /// Closes the output files.
+    func closeOutputs() {
+        for descriptor in [output, error].compactMap({ $0 }) { closeDescriptor(descriptor) }
     }
+}
+
+/// Finds programs on a `PATH`, remembering what it found.
+enum ExecutableLookup {
+    private static let found = Mutex<[String: String]>([:])
+
+    /// `name` itself when it holds a `/`; otherwise the first executable file of that name on `path`.
+    static func resolve(_ name: String, path: String?) throws -> String {
+        if name.contains("/") { return name }
+        let search = path ?? "/usr/local/bin:/usr/bin:/bin"
+        let cacheKey = search + "\u{0}" + name
+        if let known = found.withLock({ $0[cacheKey] }) { return known }
+        for directory in search.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+                found.withLock { $0[cacheKey] = candidate }
+                return candidate
+            }
+        }
+        throw ChildProcessError(message: "cannot find \(name) on PATH; install it or give its full path")
+    }
+}
+
+/// A NUL-terminated array of C strings, as `execve` takes them.
+struct CStringArray {
+    let pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        pointers = .allocate(capacity: count + 1)
+        for (index, string) in strings.enumerated() { pointers[index] = strdup(string) }
+        pointers[count] = nil
+    }
+
+    func release() {
+        for index in 0..<count { free(pointers[index]) }
+        pointers.deallocate()
+    }
+}
+
+private func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
 }

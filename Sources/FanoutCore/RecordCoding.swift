@@ -65,15 +65,16 @@ struct TypedRecord<Output: Decodable>: Decodable {
 }
 
 enum RecordCoding {
-    /// Shared: encoding with fixed options is safe from any thread, and making an encoder per record is not free.
-    nonisolated(unsafe) static let encoder: JSONEncoder = {
+    /// Shared: encoding with fixed options is safe from any thread (the type is Sendable), and making an encoder per
+    /// record is not free.
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
 
     /// Shared, for the same reason as ``encoder``.
-    nonisolated(unsafe) static let decoder = JSONDecoder()
+    static let decoder = JSONDecoder()
 
     static func encodeValue<T: Encodable>(_ value: T) throws -> [UInt8] {
         Array(try encoder.encode(value))

@@ -52,6 +52,11 @@ enum TestWorker {
         }
     }
 
+    /// The process ids of running test workers among `running` (other tests start other programs meanwhile).
+    static func pids(in running: [Int32: String]) -> [Int32] {
+        running.filter { $0.value.hasSuffix("/FanoutTestWorker") }.map(\.key)
+    }
+
     static func backend(workers: Int = 2) throws -> ProcessBackend {
         ProcessBackend(workers: workers, filesInFlight: 4, executable: try path, arguments: [])
     }

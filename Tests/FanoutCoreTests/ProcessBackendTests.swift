@@ -30,7 +30,7 @@ import FanoutTestSteps
                 try await Task.sleep(for: .milliseconds(20))
                 let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
                 if segments.contains(where: { $0.contains("/segments/shard-") && $0.hasSuffix(".jsonl") }),
-                    let pid = ChildProcess.running.withLock({ $0.first })
+                    let pid = ChildProcess.running.withLock({ TestWorker.pids(in: $0).first })
                 {
                     kill(pid, SIGKILL)
                     return true
@@ -75,7 +75,7 @@ import FanoutTestSteps
         #expect(try await consumer.value == 5)
         // The iterator is gone: the driver stops and terminates its workers.
         try await Task.sleep(for: .milliseconds(500))
-        #expect(ChildProcess.running.withLock { $0.isEmpty })
+        #expect(ChildProcess.running.withLock { TestWorker.pids(in: $0).isEmpty })
 
         let attached = try await Fanout(options: options).attach(
             TestSteps.slowByteCount, runID: run.id, state: run.stateLocation)

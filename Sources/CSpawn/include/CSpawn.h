@@ -1,0 +1,24 @@
+#ifndef FANOUT_CSPAWN_H
+#define FANOUT_CSPAWN_H
+
+#include <sys/types.h>
+
+/// Starts `path` with `argv` and `envp`, its standard streams on the given descriptors.
+/// Every other descriptor is closed in the child, signal dispositions are reset to their defaults and
+/// the signal mask is cleared. Safe to call from several threads at once. Returns 0 or an errno value.
+int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                 int stdin_fd, int stdout_fd, int stderr_fd);
+
+/// Opens an unnamed temporary file in `directory` for reading and writing (close-on-exec).
+/// Returns the descriptor, or -1 with errno set.
+int cspawn_open_anonymous(const char *directory);
+
+/// Blocks until the child `pid` has exited, without reaping it, so its id stays reserved.
+/// Returns 0 or an errno value.
+int cspawn_await_exit(pid_t pid);
+
+/// Reaps the exited child `pid`. On success stores the exit status, or the signal that killed it with
+/// `*signaled` set to 1, and returns 0; otherwise returns an errno value.
+int cspawn_reap(pid_t pid, int *status, int *signaled);
+
+#endif

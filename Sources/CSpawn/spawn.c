@@ -1,0 +1,89 @@
+#define _GNU_SOURCE
+#include "CSpawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                 int stdin_fd, int stdout_fd, int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return result;
+    }
+
+    int sources[3] = {stdin_fd, stdout_fd, stderr_fd};
+    for (int target = 0; target < 3 && result == 0; target++) {
+        result = posix_spawn_file_actions_adddup2(&actions, sources[target], target);
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
+    if (result == 0) result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    if (result == 0) result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}
+
+int cspawn_open_anonymous(const char *directory) {
+#ifdef O_TMPFILE
+    int fd = open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return -1;
+#endif
+    // File systems without O_TMPFILE: create a named file and unlink it at once.
+    size_t length = strlen(directory);
+    char *template = malloc(length + sizeof("/fanout-XXXXXX"));
+    if (template == NULL) return -1;
+    memcpy(template, directory, length);
+    memcpy(template + length, "/fanout-XXXXXX", sizeof("/fanout-XXXXXX"));
+    int named = mkostemp(template, O_CLOEXEC);
+    if (named >= 0) unlink(template);
+    free(template);
+    return named;
+}
+
+int cspawn_await_exit(pid_t pid) {
+    siginfo_t info;
+    for (;;) {
+        memset(&info, 0, sizeof info);
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
+}
+
+int cspawn_reap(pid_t pid, int *status, int *signaled) {
+    int raw = 0;
+    for (;;) {
+        pid_t reaped = waitpid(pid, &raw, 0);
+        if (reaped == pid) break;
+        if (reaped < 0 && errno != EINTR) return errno;
+    }
+    if (WIFSIGNALED(raw)) {
+        *status = WTERMSIG(raw);
+        *signaled = 1;
+    } else {
+        *status = WEXITSTATUS(raw);
+        *signaled = 0;
+    }
+    return 0;
+}
