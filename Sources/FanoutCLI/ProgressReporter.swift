@@ -1,21 +1,31 @@
+import Fanout
 import Foundation
+import Synchronization
 
-/// Shows how a run is going on standard error: a live line on a terminal, a plain line every few seconds
-/// otherwise, nothing with `--quiet`, and JSON events with `--json`.
-final class ProgressReporter {
+/// Shows how a run is going on standard error: a live line on a terminal (redrawn every second even while no file
+/// finishes, so pending pods and a growing elapsed time show), a plain line every few seconds otherwise, nothing with
+/// `--quiet`, and JSON events on standard output with `--json`.
+final class ProgressReporter: Sendable {
     enum Style { case live, periodic, quiet, json }
 
     private let style: Style
-    private let total: Int
     private let start = ContinuousClock.now
-    private var lastDraw = ContinuousClock.now - .seconds(10)
-    private(set) var done = 0
-    private(set) var failed = 0
-    private(set) var cached = 0
+    private let state: Mutex<State>
 
-    init(style: Style, total: Int) {
+    private struct State {
+        var total: Int
+        var lastDraw = ContinuousClock.now - .seconds(10)
+        var done = 0
+        var failed = 0
+        var cached = 0
+        var workers: (running: Int, pending: Int)?
+        var ticker: Task<Void, Never>?
+        var finished = false
+    }
+
+    init(style: Style, total: Int = 0) {
         self.style = style
-        self.total = total
+        state = Mutex(State(total: total))
     }
 
     static func style(quiet: Bool, json: Bool) -> Style {
@@ -24,41 +34,78 @@ final class ProgressReporter {
         return isatty(STDERR_FILENO) == 1 ? .live : .periodic
     }
 
-    func started(runID: String, shards: Int, backend: String) {
+    var done: Int { state.withLock { $0.done } }
+    var failed: Int { state.withLock { $0.failed } }
+    var cached: Int { state.withLock { $0.cached } }
+
+    /// The run has started: `files` (when given) is its size.
+    func started(runID: String, shards: Int, backend: String, files: Int? = nil) {
+        let total = state.withLock { state in
+            if let files { state.total = files }
+            return state.total
+        }
         switch style {
         case .json:
             event(["event": "start", "run": runID, "files": total, "shards": shards, "backend": backend])
         case .live, .periodic:
             write("run \(runID): \(total) files in \(shards) shard\(shards == 1 ? "" : "s") on \(backend)\n")
+            startTicking()
         case .quiet:
             break
         }
     }
 
     func file(key: String, failure: String?, cached: Bool) {
-        done += 1
-        if failure != nil { failed += 1 }
-        if cached { self.cached += 1 }
+        let due = state.withLock { state -> Bool in
+            state.done += 1
+            if failure != nil { state.failed += 1 }
+            if cached { state.cached += 1 }
+            let since = ContinuousClock.now - state.lastDraw
+            switch style {
+            case .live: return since >= .milliseconds(100) || state.done == state.total
+            case .periodic: return since >= .seconds(5)
+            case .json, .quiet: return false
+            }
+        }
         switch style {
         case .json:
             var fields: [String: Any] = ["event": "file", "key": key, "ok": failure == nil, "cached": cached]
             if let failure { fields["error"] = failure }
             event(fields)
-        case .live:
-            if ContinuousClock.now - lastDraw >= .milliseconds(100) || done == total { draw(final: false) }
-        case .periodic:
-            if ContinuousClock.now - lastDraw >= .seconds(5) { draw(final: false) }
+        case .live, .periodic:
+            if due { draw(final: false) }
         case .quiet:
             break
         }
     }
 
+    /// What the backend reports: worker counts go into the line, notices are printed above it.
+    func backend(_ backendEvent: BackendEvent) {
+        switch backendEvent {
+        case .workers(let running, let pending):
+            state.withLock { $0.workers = (running, pending) }
+            if style == .json { event(["event": "workers", "running": running, "pending": pending]) }
+        case .notice(let message):
+            switch style {
+            case .json: event(["event": "notice", "message": message])
+            case .live: write("\r\u{1B}[K" + message + "\n")
+            case .periodic: write(message + "\n")
+            case .quiet: break
+            }
+        }
+    }
+
     func finished(extra: [String: Any] = [:]) {
+        let snapshot = state.withLock { state in
+            state.finished = true
+            state.ticker?.cancel()
+            return state
+        }
         switch style {
         case .json:
             var fields: [String: Any] = [
-                "event": "summary", "files": total, "done": done, "failed": failed, "cached": cached,
-                "seconds": elapsed,
+                "event": "summary", "files": snapshot.total, "done": snapshot.done, "failed": snapshot.failed,
+                "cached": snapshot.cached, "seconds": elapsed,
             ]
             fields.merge(extra) { _, new in new }
             event(fields)
@@ -69,20 +116,45 @@ final class ProgressReporter {
         }
     }
 
+    /// Redraws on its own while no file finishes: every second on a terminal, every 30 seconds otherwise.
+    private func startTicking() {
+        let interval: Duration = style == .live ? .seconds(1) : .seconds(30)
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, !Task.isCancelled else { return }
+                let due = self.state.withLock { !$0.finished && ContinuousClock.now - $0.lastDraw >= interval }
+                if due { self.draw(final: false) }
+            }
+        }
+        state.withLock { $0.ticker = ticker }
+    }
+
     private var elapsed: Double {
         let (seconds, attoseconds) = (ContinuousClock.now - start).components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     private func draw(final: Bool) {
-        lastDraw = .now
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        var line = "\(done)/\(total) files"
-        if failed > 0 { line += ", \(failed) failed" }
-        if cached > 0 { line += ", \(cached) cached" }
+        let snapshot = state.withLock { state in
+            state.lastDraw = .now
+            return state
+        }
+        if snapshot.finished && !final { return }
+        let elapsed = elapsed
+        let rate = elapsed > 0 ? Double(snapshot.done) / elapsed : 0
+        var line = "\(snapshot.done)/\(snapshot.total) files"
+        if snapshot.failed > 0 { line += ", \(snapshot.failed) failed" }
+        if snapshot.cached > 0 { line += ", \(snapshot.cached) cached" }
+        if !final, let workers = snapshot.workers {
+            line += ", \(workers.running) running"
+            if workers.pending > 0 { line += ", \(workers.pending) pending" }
+        }
         line += String(format: ", %.0f files/s", rate)
-        if !final, rate > 0, done < total { line += String(format: ", ETA %.0fs", Double(total - done) / rate) }
-        if final { line += String(format: ", %.1fs", elapsed) }
+        if !final, rate > 0, snapshot.done < snapshot.total {
+            line += String(format: ", ETA %.0fs", Double(snapshot.total - snapshot.done) / rate)
+        }
+        line += String(format: final ? ", %.1fs" : ", %.0fs elapsed", elapsed)
         switch style {
         case .live: write("\r\u{1B}[K" + line + (final ? "\n" : ""))
         default: write(line + "\n")

@@ -39,6 +39,8 @@ public struct Submission: Sendable {
     let inputLocation: StorageLocation
     let batching: SegmentBatching
     let onRecord: (@Sendable (RecordLine) async -> Void)?
+    /// Where ``report(_:)`` sends events: ``RunOptions/onBackendEvent``.
+    var onEvent: (@Sendable (BackendEvent) -> Void)?
 
     /// The store holding the run's state, for backends that keep files of their own beside it (the
     /// Kubernetes backend's shipped executable).
@@ -46,6 +48,11 @@ public struct Submission: Sendable {
 
     /// The state prefix's keys start with this in ``stateStore`` (empty, or ending in `/`).
     public var stateRoot: String { state.layout.root }
+
+    /// Tells the caller how the run is going (workers running and pending, notable messages).
+    public func report(_ event: BackendEvent) {
+        onEvent?(event)
+    }
 
     /// The environment a worker process needs to run `shard`, beyond the caller's own.
     public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {
@@ -97,6 +104,14 @@ public struct Submission: Sendable {
             concurrency: concurrency, batching: batching, onRecord: onRecord
         ).run()
     }
+}
+
+/// What a backend tells the caller while a run goes on, through ``RunOptions/onBackendEvent``.
+public enum BackendEvent: Sendable, Hashable {
+    /// Workers (pods, processes) running now, and those waiting to start (unscheduled, pulling images).
+    case workers(running: Int, pending: Int)
+    /// Something the user should see: a worker pending past its timeout and why, a failed worker's last log lines.
+    case notice(String)
 }
 
 /// What a backend could not do.

@@ -72,13 +72,15 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 }
             }
         }
-        let submission = Submission(
+        var draft = Submission(
             runID: prepared.spec.runID, stateLocation: prepared.stateLocation, stepName: prepared.step.name,
             shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts, retries: options.retries,
             tolerance: options.tolerance,
             step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)
+        draft.onEvent = options.onBackendEvent
+        let submission = draft
         let backend = options.backend
         let watcher = Task { try await self.watch(tailing: !inProcess) }
         do {

@@ -17,6 +17,9 @@ public struct RunOptions: Sendable {
     public var batching: SegmentBatching
     /// How often the driver looks for new results from remote workers. Default 250 ms.
     public var pollInterval: Duration
+    /// Called with what the backend reports while the run goes on (workers running and pending, notices).
+    /// Called from any thread; keep it quick. Default none.
+    public var onBackendEvent: (@Sendable (BackendEvent) -> Void)?
 
     public init(
         backend: any Backend = InProcessBackend(),
@@ -26,7 +29,8 @@ public struct RunOptions: Sendable {
         tolerance: FailureTolerance = .none,
         retries: Int = 2,
         batching: SegmentBatching = SegmentBatching(),
-        pollInterval: Duration = .milliseconds(250)
+        pollInterval: Duration = .milliseconds(250),
+        onBackendEvent: (@Sendable (BackendEvent) -> Void)? = nil
     ) {
         self.backend = backend
         self.sharding = sharding
@@ -36,6 +40,7 @@ public struct RunOptions: Sendable {
         self.retries = max(0, retries)
         self.batching = batching
         self.pollInterval = pollInterval
+        self.onBackendEvent = onBackendEvent
     }
 }
 
