@@ -40,6 +40,8 @@ final class CurlTransfer: @unchecked Sendable {
     private let upload: UploadSource?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The `CURLOPT_CONNECT_TO` entry of a ``TLSConfiguration/serverName``, kept for the handle's lifetime.
+    private var connectToList: UnsafeMutablePointer<curl_slist>?
     /// curl thread: header fields of the response block being received.
     private var pendingHeaders = HTTPHeaders()
 
@@ -66,6 +68,7 @@ final class CurlTransfer: @unchecked Sendable {
     deinit {
         curl_easy_cleanup(easy)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(connectToList)
         errorBuffer.deallocate()
     }
 
@@ -295,7 +298,13 @@ final class CurlTransfer: @unchecked Sendable {
 extension CurlTransfer {
     private func configure(request: HTTPRequest, timeout: Duration?, configuration: HTTPClient.Configuration) throws {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try set(CURLOPT_URL, request.url.absoluteString)
+        if let route = ServerNameRoute(url: request.url, serverName: configuration.tls.serverName) {
+            try set(CURLOPT_URL, route.url)
+            connectToList = curl_slist_append(nil, route.connectTo)
+            try check(fanout_easy_setopt_slist(easy, CURLOPT_CONNECT_TO, connectToList), CURLOPT_CONNECT_TO)
+        } else {
+            try set(CURLOPT_URL, request.url.absoluteString)
+        }
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)

@@ -71,16 +71,23 @@ public struct TLSConfiguration: Sendable, Hashable {
     public var clientKeyPEM: Data?
     /// Accept any server certificate and host name. Default `false`; only for test clusters.
     public var insecureSkipVerify: Bool
+    /// The name the server's certificate must carry, also sent for SNI, when it differs from the URL's host
+    /// (kubeconfig's `tls-server-name`: an API server reached through an IP address, a tunnel or a load balancer).
+    /// HTTPS requests are then addressed to this name, so their `Host` header carries it, and connect to the URL's
+    /// host and port. Default `nil`: the URL's host.
+    public var serverName: String?
 
     public init(
         trustedCAPEM: Data? = nil,
         clientCertificatePEM: Data? = nil,
         clientKeyPEM: Data? = nil,
-        insecureSkipVerify: Bool = false
+        insecureSkipVerify: Bool = false,
+        serverName: String? = nil
     ) {
         self.trustedCAPEM = trustedCAPEM
         self.clientCertificatePEM = clientCertificatePEM
         self.clientKeyPEM = clientKeyPEM
         self.insecureSkipVerify = insecureSkipVerify
+        self.serverName = serverName
     }
 }

@@ -12,7 +12,8 @@ public struct KubernetesConfiguration: Sendable {
     public var server: URL
     /// Namespace used when an operation names none.
     public var namespace: String
-    /// Whom to trust, and the static client certificate when the user has one.
+    /// Whom to trust, the name the server's certificate must carry (`tls-server-name`), and the static client
+    /// certificate when the user has one.
     public var tls: TLSConfiguration
     /// How requests are authenticated.
     public var authentication: Authentication
@@ -39,11 +40,13 @@ public struct KubernetesConfiguration: Sendable {
     /// The cluster as an exec plugin sees it in `KUBERNETES_EXEC_INFO` with `provideClusterInfo: true`.
     public struct ExecClusterInfo: Sendable, Hashable, Codable {
         public var server: String
+        public var tlsServerName: String?
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify: Bool?
 
         enum CodingKeys: String, CodingKey {
             case server
+            case tlsServerName = "tls-server-name"
             case certificateAuthorityData = "certificate-authority-data"
             case insecureSkipTLSVerify = "insecure-skip-tls-verify"
         }
@@ -134,7 +137,9 @@ public struct KubernetesConfiguration: Sendable {
                 return user
             } ?? Kubeconfig.User()
 
-        var tls = TLSConfiguration(insecureSkipVerify: cluster.insecureSkipTLSVerify ?? false)
+        var tls = TLSConfiguration(
+            insecureSkipVerify: cluster.insecureSkipTLSVerify ?? false,
+            serverName: cluster.tlsServerName.flatMap { $0.isEmpty ? nil : $0 })
         tls.trustedCAPEM = try pem(
             data: cluster.certificateAuthorityData, file: cluster.certificateAuthority, what: "CA")
         tls.clientCertificatePEM = try pem(
@@ -156,7 +161,7 @@ public struct KubernetesConfiguration: Sendable {
             tls: tls, authentication: authentication, proxy: cluster.proxyURL)
         configuration.contextName = contextName
         configuration.clusterInfo = ExecClusterInfo(
-            server: serverText,
+            server: serverText, tlsServerName: tls.serverName,
             certificateAuthorityData: cluster.certificateAuthorityData
                 ?? tls.trustedCAPEM.map { $0.base64EncodedString() },
             insecureSkipTLSVerify: cluster.insecureSkipTLSVerify)

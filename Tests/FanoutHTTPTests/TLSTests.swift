@@ -37,6 +37,37 @@ import Testing
         #expect(response.body.count == 1000)
     }
 
+    @Test func aServerNameIsVerifiedInsteadOfTheURLHost() async throws {
+        // The URL names 127.0.0.1; the request is addressed to localhost, which the certificate also names.
+        let url = try TestServers.https("/echo")
+        let client = HTTPClient(
+            configuration: .init(tls: .init(trustedCAPEM: try TestServers.tlsFile("ca.pem"), serverName: "localhost")))
+        let response = try await client.send(HTTPRequest(url: url))
+        #expect(response.status == 200)
+        #expect(try Echo(response.body).headers["host"] == "localhost:\(url.port!)")
+
+        // A name the certificate does not carry is refused, though the address is the same.
+        let wrong = HTTPClient(
+            configuration: .init(
+                tls: .init(trustedCAPEM: try TestServers.tlsFile("ca.pem"), serverName: "elsewhere.fanout.test")))
+        let error = await #expect(throws: HTTPClientError.self) { try await wrong.send(HTTPRequest(url: url)) }
+        #expect(error?.code == .tls, "got \(String(describing: error))")
+    }
+
+    @Test func aServerNameRoutesTheConnectionToTheURLHost() throws {
+        let route = try #require(
+            ServerNameRoute(url: URL(string: "https://10.0.0.1:6443/api?limit=5")!, serverName: "kubernetes"))
+        #expect(route.url == "https://kubernetes:6443/api?limit=5")
+        #expect(route.connectTo == "kubernetes:6443:10.0.0.1:6443")
+        let defaultPort = try #require(
+            ServerNameRoute(url: URL(string: "https://[fd00::1]/version")!, serverName: "api.internal"))
+        #expect(defaultPort.url == "https://api.internal:443/version")
+        #expect(defaultPort.connectTo == "api.internal:443:[fd00::1]:443")
+        #expect(ServerNameRoute(url: URL(string: "https://kubernetes:6443")!, serverName: "kubernetes") == nil)
+        #expect(ServerNameRoute(url: URL(string: "http://10.0.0.1:8080")!, serverName: "kubernetes") == nil)
+        #expect(ServerNameRoute(url: URL(string: "https://10.0.0.1")!, serverName: nil) == nil)
+    }
+
     @Test func clientCertificateIsAccepted() async throws {
         let client = HTTPClient(
             configuration: .init(

@@ -158,6 +158,26 @@ extension KubernetesTests {
             #expect(error?.code == .transport)
         }
 
+        @Test func tlsServerNameVerifiesACertificateThatDoesNotNameTheAddress() async throws {
+            // The server's "named" context reaches 127.0.0.1, whose certificate names only kubernetes.default.svc.
+            let configuration = try KubernetesConfiguration.resolve(
+                kubeconfig: [try KubeTestServer.kubeconfig], context: "named")
+            #expect(configuration.server.host == "127.0.0.1")
+            #expect(configuration.tls.serverName == "kubernetes.default.svc")
+            #expect(configuration.clusterInfo?.tlsServerName == "kubernetes.default.svc")
+            let named = KubernetesClient(configuration: configuration, retry: .never)
+            _ = try await named.list(ConfigMap.self)
+
+            // Without the name the same server is refused: its certificate does not name 127.0.0.1.
+            var unnamed = configuration
+            unnamed.tls.serverName = nil
+            let error = await #expect(throws: KubernetesError.self) {
+                _ = try await KubernetesClient(configuration: unnamed, retry: .never).list(ConfigMap.self)
+            }
+            #expect(error?.code == .transport)
+            #expect((error?.underlying as? HTTPClientError)?.code == .tls, "\(String(describing: error))")
+        }
+
         @Test func inClusterServiceAccountWithARotatingToken() async throws {
             let folder = try ScratchFolder()
             defer { folder.remove() }

@@ -1,14 +1,16 @@
 """kube-test-server: a Kubernetes API server for tests, which a real kubectl can talk to.
 
-    python3 scripts/kube-test-server --state-dir DIR [--port 0] [--http-port 0] [--token test-token]
+    python3 scripts/kube-test-server --state-dir DIR [--port 0] [--http-port 0] [--named-port 0] [--token test-token]
 
 Serves core/v1 namespaces, pods (with logs), events, secrets and configmaps, and batch/v1 jobs on 127.0.0.1, over
-HTTPS (its own CA; bearer token or client certificate) and plain HTTP (bearer token). A job controller and a
-kubelet make Jobs run: pods are local processes running the containers' commands (the image is ignored).
+HTTPS (its own CA; bearer token or client certificate) and plain HTTP (bearer token). A second HTTPS listener
+presents a certificate that names only kubernetes.default.svc, for clients that verify a tls-server-name. A job
+controller and a kubelet make Jobs run: pods are local processes running the containers' commands (the image is
+ignored).
 
-Writes into the state dir: the PKI (ca.pem, server.pem, client.pem and keys), `kubeconfig` (contexts "token"
-and "cert"), `ports.json` ({"https": P, "http": Q}, written once both listeners are bound) and pods/
-(container logs and volume directories). The test-control API is at http://127.0.0.1:Q/__test/ (see README.md).
+Writes into the state dir: the PKI (ca.pem, server.pem, named-server.pem, client.pem and keys), `kubeconfig`
+(contexts "token", "cert" and "named"), `ports.json` ({"https": P, "http": Q, "https_named": R}, written once the
+listeners are bound) and pods/ (container logs and volume directories). The test-control API is at http://127.0.0.1:Q/__test/ (see README.md).
 SIGTERM or SIGINT stops the server and kills every pod process. Python 3.11 standard library, plus PyYAML.
 """
 
@@ -42,6 +44,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", required=True, help="where the PKI, kubeconfig, ports.json and pod files go")
     parser.add_argument("--port", type=int, default=0, help="HTTPS port (default 0: any free port)")
     parser.add_argument("--http-port", type=int, default=0, help="plain HTTP port (default 0: any free port)")
+    parser.add_argument(
+        "--named-port", type=int, default=0, help="port of the HTTPS listener for tls-server-name (default 0: any)"
+    )
     parser.add_argument("--token", default="test-token", help='the accepted bearer token (default "test-token")')
     parser.add_argument(
         "--backoff", type=float, default=0.2, help="pod re-creation back-off base, seconds (default 0.2)"
@@ -97,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     https = Listener(api, arguments.port, server_context(files))
     plain = Listener(api, arguments.http_port, None)
-    https_port, http_port = https.server_address[1], plain.server_address[1]
+    named = Listener(api, arguments.named_port, server_context(files, "named_server"))
+    https_port, http_port, named_port = https.server_address[1], plain.server_address[1], named.server_address[1]
     api.https_address = f"127.0.0.1:{https_port}"
     base_env.update(
         KUBERNETES_SERVICE_HOST="127.0.0.1",
@@ -108,24 +114,27 @@ def main(argv: list[str] | None = None) -> None:
     kubelet.base_env = base_env
 
     kubeconfig = os.path.join(state_dir, "kubeconfig")
-    write_kubeconfig(kubeconfig, f"https://127.0.0.1:{https_port}", arguments.token, files)
+    write_kubeconfig(
+        kubeconfig, f"https://127.0.0.1:{https_port}", arguments.token, files, f"https://127.0.0.1:{named_port}"
+    )
     if arguments.hold_scheduling:
         kubelet.hold_scheduling()
     kubelet.start()
     controller.start()
     threads = [
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-        for server in (https, plain)
+        for server in (https, plain, named)
     ]
     for thread in threads:
         thread.start()
 
     temporary = ports_file + ".tmp"
     with open(temporary, "w") as file:
-        json.dump({"https": https_port, "http": http_port}, file)
+        json.dump({"https": https_port, "http": http_port, "https_named": named_port}, file)
     os.replace(temporary, ports_file)
     print(
         f"kube-test-server: https://127.0.0.1:{https_port} (HTTPS), http://127.0.0.1:{http_port} (HTTP), "
+        f"https://127.0.0.1:{named_port} (HTTPS, certificate for kubernetes.default.svc), "
         f"control http://127.0.0.1:{http_port}/__test/\nkube-test-server: kubeconfig {kubeconfig}",
         flush=True,
     )
@@ -144,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     kubelet.stop()
     controller.stop()
     store.close()
-    for server in (https, plain):
+    for server in (https, plain, named):
         server.shutdown()
         server.server_close()
     log("stopped")

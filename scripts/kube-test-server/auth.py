@@ -15,6 +15,9 @@ import yaml
 
 CLIENT_CN = "fanout-test"
 CLIENT_ORG = "system:masters"
+# The only names on the certificate of the "named" listener: a client reaches it at 127.0.0.1 and must verify the
+# certificate against this name (kubeconfig tls-server-name), as for an API server behind a tunnel or an IP address.
+NAMED_SERVER_NAME = "kubernetes.default.svc"
 
 
 class PKIError(Exception):
@@ -38,18 +41,21 @@ def _usable(path: str) -> bool:
 
 
 def make_pki(directory: str) -> dict[str, str]:
-    """A CA, a server certificate (SAN 127.0.0.1, localhost) and a client certificate (CN=fanout-test,
-    O=system:masters) under `directory`, made again when missing or expiring. EC P-256 keys, valid 30 days."""
+    """A CA, a server certificate (SAN 127.0.0.1, localhost), a second server certificate that names only
+    NAMED_SERVER_NAME and `kubernetes`, and a client certificate (CN=fanout-test, O=system:masters) under `directory`,
+    made again when missing or expiring. EC P-256 keys, valid 30 days."""
     os.makedirs(directory, exist_ok=True)
     files = {
         "ca": os.path.join(directory, "ca.pem"),
         "ca_key": os.path.join(directory, "ca-key.pem"),
         "server": os.path.join(directory, "server.pem"),
         "server_key": os.path.join(directory, "server-key.pem"),
+        "named_server": os.path.join(directory, "named-server.pem"),
+        "named_server_key": os.path.join(directory, "named-server-key.pem"),
         "client": os.path.join(directory, "client.pem"),
         "client_key": os.path.join(directory, "client-key.pem"),
     }
-    if all(_usable(files[name]) for name in ("ca", "server", "client")) and all(
+    if all(_usable(files[name]) for name in ("ca", "server", "named_server", "client")) and all(
         os.path.exists(path) for path in files.values()
     ):
         return files
@@ -112,6 +118,12 @@ def make_pki(directory: str) -> dict[str, str]:
         "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
     )
     sign(
+        "named-server",
+        "/CN=kube-apiserver",
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{NAMED_SERVER_NAME},DNS:kubernetes\n",
+    )
+    sign(
         "client",
         f"/O={CLIENT_ORG}/CN={CLIENT_CN}",
         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
@@ -122,12 +134,12 @@ def make_pki(directory: str) -> dict[str, str]:
     return files
 
 
-def server_context(files: dict[str, str]) -> ssl.SSLContext:
-    """TLS for the HTTPS listener: a client certificate is requested, verified against the CA when sent, and
-    optional (token clients send none)."""
+def server_context(files: dict[str, str], certificate: str = "server") -> ssl.SSLContext:
+    """TLS for an HTTPS listener, presenting `certificate` ("server" or "named_server"): a client certificate is
+    requested, verified against the CA when sent, and optional (token clients send none)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(files["server"], files["server_key"])
+    context.load_cert_chain(files[certificate], files[f"{certificate}_key"])
     context.load_verify_locations(files["ca"])
     context.verify_mode = ssl.CERT_OPTIONAL
     context.set_alpn_protocols(["http/1.1"])
@@ -139,10 +151,11 @@ def _data(path: str) -> str:
         return base64.b64encode(file.read()).decode()
 
 
-def write_kubeconfig(path: str, https_url: str, token: str, files: dict[str, str]) -> None:
+def write_kubeconfig(path: str, https_url: str, token: str, files: dict[str, str], named_url: str) -> None:
     """A kubeconfig with the cluster (CA inline), a token user and a client-certificate user, and the contexts
-    "token" (current) and "cert". There is no context for the plain-HTTP listener: client-go (so kubectl) never
-    sends credentials over plain HTTP."""
+    "token" (current) and "cert"; and the context "named": the token user on the listener whose certificate names
+    only NAMED_SERVER_NAME, reached at `named_url` with tls-server-name. There is no context for the plain-HTTP
+    listener: client-go (so kubectl) never sends credentials over plain HTTP."""
     config: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -151,6 +164,14 @@ def write_kubeconfig(path: str, https_url: str, token: str, files: dict[str, str
             {
                 "name": "kube-test-server",
                 "cluster": {"server": https_url, "certificate-authority-data": _data(files["ca"])},
+            },
+            {
+                "name": "kube-test-server-named",
+                "cluster": {
+                    "server": named_url,
+                    "certificate-authority-data": _data(files["ca"]),
+                    "tls-server-name": NAMED_SERVER_NAME,
+                },
             },
         ],
         "users": [
@@ -166,6 +187,10 @@ def write_kubeconfig(path: str, https_url: str, token: str, files: dict[str, str
         "contexts": [
             {"name": "token", "context": {"cluster": "kube-test-server", "user": "token", "namespace": "default"}},
             {"name": "cert", "context": {"cluster": "kube-test-server", "user": "cert", "namespace": "default"}},
+            {
+                "name": "named",
+                "context": {"cluster": "kube-test-server-named", "user": "token", "namespace": "default"},
+            },
         ],
         "current-context": "token",
     }

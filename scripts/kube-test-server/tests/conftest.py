@@ -73,6 +73,7 @@ class KubeTestServer:
             ports = json.load(file)
         self.https_url = f"https://127.0.0.1:{ports['https']}"
         self.http_url = f"http://127.0.0.1:{ports['http']}"
+        self.named_url = f"https://127.0.0.1:{ports['https_named']}"
         self.control_url = f"{self.http_url}/__test"
         self.kubeconfig = os.path.join(self.state_dir, "kubeconfig")
         self.ca = os.path.join(self.state_dir, "tls", "ca.pem")

@@ -37,6 +37,21 @@ def test_get_jobs_with_token_and_certificate_contexts(server: KubeTestServer, na
     assert version["serverVersion"]["gitVersion"] == "v1.32.0"
 
 
+def test_tls_server_name_verifies_a_certificate_that_does_not_name_the_address(
+    server: KubeTestServer, namespace: str, tmp_path
+) -> None:
+    # The "named" context reaches 127.0.0.1, whose certificate names only kubernetes.default.svc.
+    result = server.kubectl("-n", namespace, "get", "pods", context="named")
+    assert "No resources found" in result.stderr
+    # Without tls-server-name the same listener is refused: the certificate does not name 127.0.0.1.
+    config = open(server.kubeconfig).read().replace("tls-server-name: kubernetes.default.svc", "")
+    path = tmp_path / "kubeconfig"
+    path.write_text(config)
+    result = server.kubectl("--kubeconfig", str(path), "get", "pods", context="named", check=False)
+    assert result.returncode != 0
+    assert "x509" in result.stderr and "127.0.0.1" in result.stderr
+
+
 def test_requests_without_credentials_get_401(server: KubeTestServer) -> None:
     for https in (False, True):
         response = server.request("GET", "/apis/batch/v1/jobs", token=None, https=https)
