@@ -10,7 +10,7 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The namespace of the Jobs (default: FANOUT_NAMESPACE, else the context's).", valueName: "name"))
     var namespace: String?
 
-    @Option(help: ArgumentHelp("The worker image; this binary is shipped into it through a presigned URL (default: FANOUT_IMAGE, else debian:12-slim).", valueName: "image"))
+    @Option(help: ArgumentHelp("The worker image; this binary is shipped into it through a presigned URL, so the image must carry the Swift runtime that built it (default: FANOUT_IMAGE, else \(WorkerImage.swiftRuntime), the official slim image of this build's Swift release). A binary built with --static-swift-stdlib needs only glibc, libcurl and libxml2.", valueName: "image"))
     var image: String?
 
     @Option(help: ArgumentHelp("CPU request per pod: 500m, 2.", valueName: "cpu"))

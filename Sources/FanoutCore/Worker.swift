@@ -1,7 +1,8 @@
 import Foundation
 import FanoutStorage
 
-/// The worker side of a process: when this process was started to run a shard, run it and exit.
+/// The worker side of a process: when this process was started to run a shard, run it and exit with a status of
+/// ``WorkerExit``.
 enum Worker {
     /// Runs the assigned shard and exits if this process is a worker for one of `steps`; returns otherwise.
     static func runIfAssigned(steps: [AnyMapStep], s3: S3Client?) async {
@@ -10,20 +11,26 @@ enum Worker {
             guard let current = try WorkerAssignment.current() else { return }
             assignment = current
         } catch {
-            exitWorker(status: 2, message: "\(error)")
+            exitWorker(status: WorkerExit.misconfigured, message: "\(error)")
         }
         guard let step = steps.first(where: { $0.name == assignment.stepName }) else {
             let names = steps.map { "'\($0.name)'" }.joined(separator: ", ")
             exitWorker(
-                status: 2,
+                status: WorkerExit.misconfigured,
                 message: "this worker runs step '\(assignment.stepName)' but reached \(names) first. Call "
                     + "Fanout.bootstrap(stepA, stepB, ...) with every step at the start of the program.")
         }
         do {
             try await run(step: step, assignment: assignment, s3: s3 ?? S3Client(configuration: .fromEnvironment()))
-            exit(0)
+            exit(WorkerExit.succeeded)
+        } catch let error as RunError where error.code == .worker {
+            exitWorker(
+                status: WorkerExit.misconfigured,
+                message: "shard \(assignment.shard) of run \(assignment.runID) cannot run: \(error)")
         } catch {
-            exitWorker(status: 1, message: "shard \(assignment.shard) of run \(assignment.runID) failed: \(error)")
+            exitWorker(
+                status: WorkerExit.failed,
+                message: "shard \(assignment.shard) of run \(assignment.runID) failed: \(error)")
         }
     }
 

@@ -19,13 +19,16 @@ public struct KubernetesJobPlan: Sendable, Hashable {
     public var executableURL: String?
     /// The executable's SHA-256 (hex), checked by the init container after the download.
     public var executableSHA256: String?
+    /// The shipped executable's architecture (`amd64`, `arm64`), which pods select with the node label
+    /// `kubernetes.io/arch` unless the options' node selector names one.
+    public var executableArchitecture: String?
     /// Tells this execution's Jobs and pods apart from an earlier one of the same run (a re-attach).
     public var token: String
 
     public init(
         runID: String, stateLocation: String, stepName: String, shards: [Int], retries: Int,
         maxFailedShards: Int? = nil, executableURL: String? = nil, executableSHA256: String? = nil,
-        token: String = KubernetesJobPlan.newToken()
+        executableArchitecture: String? = nil, token: String = KubernetesJobPlan.newToken()
     ) {
         self.runID = runID
         self.stateLocation = stateLocation
@@ -35,6 +38,7 @@ public struct KubernetesJobPlan: Sendable, Hashable {
         self.maxFailedShards = maxFailedShards
         self.executableURL = executableURL
         self.executableSHA256 = executableSHA256
+        self.executableArchitecture = executableArchitecture
         self.token = token
     }
 
@@ -86,6 +90,8 @@ extension KubernetesBackend {
     static let binaryFolder = "/opt/fanout/bin"
     static let workerContainer = "worker"
     static let fetchContainer = "fetch-worker"
+    /// The well-known node label of a node's CPU architecture.
+    static let architectureLabel = "kubernetes.io/arch"
     /// At most this many Jobs for a plan whose shards are not contiguous (a re-attached run); gaps between
     /// ranges are then covered, and their already committed shards finish at once.
     static let maxRanges = 16
@@ -124,7 +130,7 @@ extension KubernetesBackend {
                 spec.parallelism = max(1, min(range.count, share))
                 spec.backoffLimitPerIndex = max(0, plan.retries)
                 spec.maxFailedIndexes = plan.maxFailedShards.map { min(max(0, $0), range.count) }
-                spec.podFailurePolicy = podFailurePolicy(failAction: "FailIndex")
+                spec.podFailurePolicy = podFailurePolicy(failShardAction: "FailIndex")
                 spec.ttlSecondsAfterFinished = options.ttlSecondsAfterFinished
                 spec.activeDeadlineSeconds = options.activeDeadlineSeconds
                 let name = ranges.count == 1 ? baseName : "\(baseName)-\(number)"
@@ -144,7 +150,7 @@ extension KubernetesBackend {
                 spec.completions = 1
                 spec.parallelism = 1
                 spec.backoffLimit = max(0, plan.retries)
-                spec.podFailurePolicy = podFailurePolicy(failAction: "FailJob")
+                spec.podFailurePolicy = podFailurePolicy(failShardAction: "FailJob")
                 spec.ttlSecondsAfterFinished = options.ttlSecondsAfterFinished
                 spec.activeDeadlineSeconds = options.activeDeadlineSeconds
                 var jobLabels = labels
@@ -193,16 +199,25 @@ extension KubernetesBackend {
         }
     }
 
-    private func podFailurePolicy(failAction: String) -> PodFailurePolicy {
+    /// Disruptions are ignored (they use no retry); exits that no image or attempt can change fail at once:
+    /// ``Options/failJobExitCodes`` the Job, ``Options/failIndexExitCodes`` the shard (`failShardAction`: the
+    /// index, or the Job of a single shard). Any other failure counts against the shard's retries.
+    private func podFailurePolicy(failShardAction: String) -> PodFailurePolicy {
+        func codes(_ list: [Int32]) -> [Int32] { Array(Set(list.filter { (1...255).contains($0) })).sorted() }
+        func rule(_ action: String, _ values: [Int32]) -> PodFailurePolicyRule {
+            PodFailurePolicyRule(
+                action: action, onExitCodes: .init(containerName: Self.workerContainer, operator: "In", values: values))
+        }
         var rules = [
             PodFailurePolicyRule(action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")])
         ]
-        let codes = Array(Set(options.failIndexExitCodes.filter { (1...255).contains($0) })).sorted()
-        if !codes.isEmpty {
-            rules.append(
-                PodFailurePolicyRule(
-                    action: failAction,
-                    onExitCodes: .init(containerName: Self.workerContainer, operator: "In", values: codes)))
+        let failJob = codes(options.failJobExitCodes)
+        let failShard = codes(options.failIndexExitCodes).filter { !failJob.contains($0) }
+        if failShardAction == "FailJob" {
+            if !(failJob + failShard).isEmpty { rules.append(rule("FailJob", (failJob + failShard).sorted())) }
+        } else {
+            if !failJob.isEmpty { rules.append(rule("FailJob", failJob)) }
+            if !failShard.isEmpty { rules.append(rule(failShardAction, failShard)) }
         }
         return PodFailurePolicy(rules: rules)
     }
@@ -253,7 +268,13 @@ extension KubernetesBackend {
         spec.restartPolicy = "Never"
         spec.initContainers = initContainers
         spec.volumes = volumes
-        spec.nodeSelector = options.scheduling.nodeSelector.isEmpty ? nil : options.scheduling.nodeSelector
+        var nodeSelector = options.scheduling.nodeSelector
+        if options.shipExecutable, let architecture = plan.executableArchitecture,
+            nodeSelector[Self.architectureLabel] == nil
+        {
+            nodeSelector[Self.architectureLabel] = architecture
+        }
+        spec.nodeSelector = nodeSelector.isEmpty ? nil : nodeSelector
         spec.tolerations = options.scheduling.tolerations.isEmpty ? nil : options.scheduling.tolerations
         spec.affinity = options.scheduling.affinity
         spec.priorityClassName = options.scheduling.priorityClassName

@@ -15,16 +15,18 @@ public import Logging
 /// ```
 ///
 /// What a run does on the cluster:
-/// - **Ship the program.** By default the driver's own executable is uploaded once, content-addressed, to
+/// - **Ship the program.** By default the driver's own executable is checked (a Linux ELF program; its
+///   architecture becomes the pods' `kubernetes.io/arch`), uploaded once, content-addressed, to
 ///   `STATE/v1/bin/SHA256` beside the run state, and each pod's init container downloads it from a presigned
-///   URL into an `emptyDir`; the worker container runs it with the driver's arguments and the worker
-///   environment. With ``Options/shipExecutable`` `false` the image already holds the program and
-///   ``Options/command`` starts it.
+///   URL into an `emptyDir`; the worker container, whose image carries the matching Swift runtime
+///   (``WorkerImage``), runs it with the driver's arguments and the worker environment. With
+///   ``Options/shipExecutable`` `false` the image already holds the program and ``Options/command`` starts it.
 /// - **Create the Jobs.** ``Options/Mode/indexed`` (the default): one Indexed Job per range of up to
 ///   ``Options/maxCompletionsPerJob`` shards, with `backoffLimitPerIndex` = the run's retries, `maxFailedIndexes`
 ///   from its failure tolerance, and a pod failure policy that ignores disruptions (preemption, eviction, node
-///   drain) and fails an index at once on ``Options/failIndexExitCodes``. ``Options/Mode/jobPerShard``: one
-///   Job per shard.
+///   drain), fails the Job at once when the image cannot run the program (``Options/failJobExitCodes``), and
+///   fails an index at once when the worker says no attempt can succeed (``Options/failIndexExitCodes``).
+///   ``Options/Mode/jobPerShard``: one Job per shard.
 /// - **Watch.** One watch on the run's Jobs and one on its pods (label `fanout.dev/run=RUN`), kept alive across
 ///   dropped streams and expired resourceVersions; no polling. Pods Pending for longer than
 ///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits or fails
@@ -121,8 +123,10 @@ public struct KubernetesBackend: Backend {
         public var namespace: String?
         /// The kubeconfig context, when the backend resolves its own client. Default `nil`: the current one.
         public var context: String?
-        /// The worker container's image. Default `debian:12-slim`: enough for an executable built with
-        /// `--static-swift-stdlib` whose other libraries (libcurl) the image has; name your own otherwise.
+        /// The worker container's image. Default ``WorkerImage/swiftRuntime`` (`swift:6.3.1-noble-slim` for a
+        /// build by Swift 6.3.1): the Swift runtime, Foundation and libcurl that a shipped executable loads. An
+        /// image of your own must carry the same, or the shipped executable must be built with
+        /// `--static-swift-stdlib` (then glibc, libcurl and libxml2 suffice) or be fully static.
         public var image: String
         /// Default ``Mode/indexed``.
         public var mode: Mode
@@ -133,10 +137,16 @@ public struct KubernetesBackend: Backend {
         /// Shards that may fail for good before the Jobs stop (`maxFailedIndexes`). Default `nil`: derived from
         /// the run's failure tolerance (none tolerated: 0; `count(n)`: n; a fraction: that share of the files).
         public var maxFailedShards: Int?
-        /// Exit codes of the worker that fail a shard at once, without retries (`FailIndex`, or `FailJob` per
-        /// shard). Default `[2]`: the worker's "started wrongly" status. Killed (137) and crashed workers are
+        /// Exit codes of the worker that fail its shard at once, without retries (`FailIndex`, or `FailJob` in
+        /// ``Mode/jobPerShard``). Default `[2]`: ``WorkerExit/misconfigured``, which a worker returns when no
+        /// attempt could succeed. Other failures (``WorkerExit/failed``, killed: 137, crashed: 128 + signal) are
         /// retried up to the run's retries. An empty list disables the rule.
         public var failIndexExitCodes: [Int32]
+        /// Exit codes of the worker container that fail every shard of its Job at once (`FailJob`), because the
+        /// image cannot run the program at all. Default `[127, 128]`: the dynamic loader's "error while loading
+        /// shared libraries" (a missing Swift runtime or libcurl), and the container runtime's `StartError` (no
+        /// such file, wrong architecture, a loader the image lacks). An empty list disables the rule.
+        public var failJobExitCodes: [Int32]
         /// Seconds a finished Job is kept before the cluster deletes it. Default 3600.
         public var ttlSecondsAfterFinished: Int?
         /// A deadline for each Job, in seconds from its start. Default `nil`: none.
@@ -173,7 +183,7 @@ public struct KubernetesBackend: Backend {
         /// before ``arguments``. Default `nil`.
         public var command: [String]?
         /// The image of the init container that downloads the executable; it needs `sh`, `curl` and
-        /// `sha256sum`. Default `curlimages/curl:8.11.1`.
+        /// `sha256sum`. Default ``WorkerImage/downloader`` (`curlimages/curl:8.11.1`).
         public var downloaderImage: String
         /// How long the executable's presigned URL is valid: pods started later (retries) cannot download it.
         /// Default 24 hours (S3 allows at most 7 days).
@@ -203,10 +213,11 @@ public struct KubernetesBackend: Backend {
         }
 
         public init() {
-            image = "debian:12-slim"
+            image = WorkerImage.swiftRuntime
             mode = .indexed
             filesInFlight = 4
-            failIndexExitCodes = [2]
+            failIndexExitCodes = [WorkerExit.misconfigured]
+            failJobExitCodes = [127, 128]
             ttlSecondsAfterFinished = 3600
             maxCompletionsPerJob = 100_000
             resources = Resources()
@@ -220,7 +231,7 @@ public struct KubernetesBackend: Backend {
             shipExecutable = true
             executable = ProcessBackend.currentExecutable
             arguments = Array(CommandLine.arguments.dropFirst())
-            downloaderImage = "curlimages/curl:8.11.1"
+            downloaderImage = WorkerImage.downloader
             executableURLLifetime = .seconds(24 * 3600)
             pendingTimeout = .seconds(300)
             pendingPolicy = .wait

@@ -40,6 +40,15 @@ final class KubernetesRunSession: Sendable {
             runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
             shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
         if options.shipExecutable {
+            let executable = try LinuxExecutable(path: options.executable)
+            plan.executableArchitecture = executable.architecture
+            if executable.needsSwiftRuntime && options.image != WorkerImage.swiftRuntime {
+                let advice =
+                    "the shipped executable loads the Swift runtime libraries: the image \(options.image) must carry "
+                    + "those of the Swift release that built it, as \(WorkerImage.swiftRuntime) does for Swift "
+                    + "\(WorkerImage.swiftRelease), or build it with --static-swift-stdlib"
+                logger.notice("\(advice)")
+            }
             let shipped = try await ExecutableShipper(
                 store: submission.stateStore, root: submission.stateRoot, executable: options.executable
             ).ship(lifetime: options.executableURLLifetime)

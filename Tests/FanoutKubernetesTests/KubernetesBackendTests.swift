@@ -1,5 +1,5 @@
 import FanoutCore
-import FanoutKubernetes
+@testable import FanoutKubernetes
 import FanoutStorage
 import FanoutTestSteps
 import FanoutTestSupport
@@ -58,6 +58,8 @@ extension KubernetesTests {
                 #expect(jobs.first?.spec?.completions == 20)
                 #expect(jobs.first?.spec?.completionMode == "Indexed")
                 #expect(jobs.first?.succeeded == true)
+                let architecture = try LinuxExecutable(path: try WorkerBinary.path).architecture
+                #expect(jobs.first?.spec?.template.spec.nodeSelector == ["kubernetes.io/arch": architecture])
                 let server = try await KubeTestServer.requests()
                 #expect(log.apiRequests == server.values.reduce(0, +) - 1, "all but the list just above")
                 #expect(server["create jobs"] == 1)
@@ -293,6 +295,82 @@ extension KubernetesTests {
                 #expect(shardOne.count == 2)
                 #expect(shardOne.allSatisfy { $0.logTail.contains("poisoned shard 1") })
                 #expect(log.all.contains { if case .finished([1], _) = $0 { true } else { false } })
+            }
+        }
+
+        @Test func aWorkerThatCanNeverSucceedFailsItsShardWithoutRetries() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 20)
+                defer { input.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                // Every worker is told to run a step its executable does not have: it exits 2.
+                options.environment["FANOUT_WORKER_STEP"] = "no-such-step"
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                        tolerance: .fraction(1), retries: 3))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(outcomes.count == 20)
+                #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("exited with code 2") == true })
+                // One attempt per shard despite three retries: the FailIndex rule matched the worker's status.
+                #expect(log.failedPods.count == 2, "\(log.failedPods)")
+                #expect(log.failedPods.allSatisfy { $0.logTail.contains("no-such-step") })
+                #expect(log.all.contains { if case .finished([0, 1], _) = $0 { true } else { false } })
+                let jobs = try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                let job = try #require(jobs.first)
+                #expect(job.status?.failedIndexes == "0,1")
+            }
+        }
+
+        @Test func aProgramTheImageCannotStartFailsTheJobAtOnce() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 20)
+                defer { input.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                // The container runtime cannot start the program (StartError, exit code 128), as for an image
+                // without the program or without its loader.
+                options.shipExecutable = false
+                options.command = ["/nonexistent/fanout-worker"]
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
+                        tolerance: .fraction(1), retries: 3))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(outcomes.count == 20)
+                #expect(outcomes.values.allSatisfy { $0.failure != nil })
+                // No index was retried: the first such exit failed the whole Job.
+                #expect(log.failedPods.count <= 4, "\(log.failedPods)")
+                #expect(
+                    log.all.contains {
+                        guard case .jobFinished(_, false, let reason?) = $0 else { return false }
+                        return reason.hasPrefix("PodFailurePolicy")
+                    }, "\(log.all)")
+                #expect(log.all.contains { if case .finished([0, 1, 2, 3], _) = $0 { true } else { false } })
+            }
+        }
+
+        @Test func aFileThatIsNotALinuxProgramIsRefusedBeforeAnyJob() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 5)
+                defer { input.remove() }
+                let folder = try ScratchFolder()
+                defer { folder.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.executable = try folder.write("worker.sh", "#!/bin/sh\nexit 0\n", executable: true)
+                try await KubeTestServer.resetRequests()
+                let fanout = Fanout(
+                    options: RunOptions(backend: KubernetesBackend(options: options, client: client)))
+                let error = await #expect(throws: (any Error).self) {
+                    let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                    _ = try await collectOutcomes(run)
+                }
+                #expect("\(String(describing: error))".contains("is not an ELF executable"))
+                #expect(try await KubeTestServer.requests()["create jobs"] == nil)
             }
         }
 

@@ -103,6 +103,9 @@ extension KubernetesTests {
                     PodFailurePolicyRule(
                         action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")]),
                     PodFailurePolicyRule(
+                        action: "FailJob",
+                        onExitCodes: .init(containerName: "worker", operator: "In", values: [127, 128])),
+                    PodFailurePolicyRule(
                         action: "FailIndex", onExitCodes: .init(containerName: "worker", operator: "In", values: [2])),
                 ])
             let pod = spec.template.spec
@@ -131,6 +134,81 @@ extension KubernetesTests {
             #expect(fetch.image == "curlimages/curl:8.11.1")
             #expect(fetch.command?.last?.contains("sha256sum -c") == true)
             #expect(pod.volumes == [Volume(name: "fanout-bin", emptyDir: .init())])
+        }
+
+        @Test func aJobPerShardFailsAtOnceOnEveryExitNoAttemptCanChange() throws {
+            var options = fullOptions()
+            options.mode = .jobPerShard
+            options.failIndexExitCodes = [2, 127]
+            let jobs = try KubernetesBackend(options: options).manifests(for: plan(shards: 2), namespace: "batch")
+            #expect(jobs.count == 2)
+            #expect(
+                jobs.allSatisfy {
+                    $0.spec?.podFailurePolicy?.rules == [
+                        PodFailurePolicyRule(
+                            action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")]),
+                        PodFailurePolicyRule(
+                            action: "FailJob",
+                            onExitCodes: .init(containerName: "worker", operator: "In", values: [2, 127, 128])),
+                    ]
+                })
+            #expect(jobs.allSatisfy { $0.spec?.backoffLimit == 2 })
+        }
+
+        @Test func theDefaultImagesRunTheShippedExecutable() async throws {
+            var options = KubernetesBackend.Options()
+            options.executable = "/bin/true"
+            options.arguments = ["run", "s3://bucket/in/"]
+            var armPlan = plan(shards: 3)
+            armPlan.executableArchitecture = "arm64"
+            let backend = KubernetesBackend(options: options)
+            let job = try #require(try backend.manifests(for: armPlan, namespace: "batch").first)
+            let pod = try #require(job.spec?.template.spec)
+
+            // The worker runs the downloaded file in the official slim image of this build's Swift release, which
+            // carries the Swift runtime, Foundation and libcurl.
+            let worker = pod.containers[0]
+            #expect(WorkerImage.swiftRuntime == "swift:\(WorkerImage.swiftRelease)-noble-slim")
+            #expect(worker.image == WorkerImage.swiftRuntime)
+            #expect(worker.command == ["/opt/fanout/bin/worker"])
+            #expect(worker.args == ["run", "s3://bucket/in/"])
+            #expect(
+                worker.volumeMounts == [VolumeMount(name: "fanout-bin", mountPath: "/opt/fanout/bin", readOnly: true)])
+
+            // The init container's image has what its script calls: sh, curl and sha256sum.
+            let fetch = try #require(pod.initContainers?.first)
+            #expect(pod.initContainers?.count == 1)
+            #expect(fetch.image == "curlimages/curl:8.11.1")
+            #expect(fetch.image == options.downloaderImage)
+            let script = try #require(fetch.command?.last)
+            #expect(fetch.command?.first == "sh")
+            #expect(script.hasPrefix(#"curl -fsSL --retry 5 --retry-connrefused "$FANOUT_EXECUTABLE_URL" -o "#))
+            #expect(script.contains(#"sha256sum -c -"#))
+            #expect(script.hasSuffix("chmod +x /opt/fanout/bin/worker"))
+            #expect(fetch.volumeMounts == [VolumeMount(name: "fanout-bin", mountPath: "/opt/fanout/bin")])
+
+            // Pods land on nodes of the executable's architecture, unless the options choose.
+            #expect(pod.nodeSelector == ["kubernetes.io/arch": "arm64"])
+            options.scheduling.nodeSelector = ["kubernetes.io/arch": "amd64", "pool": "batch"]
+            let chosen = try KubernetesBackend(options: options).manifests(for: armPlan, namespace: "batch")
+            #expect(chosen.first?.spec?.template.spec.nodeSelector == ["kubernetes.io/arch": "amd64", "pool": "batch"])
+
+            // The default manifest is valid as it stands.
+            let yaml = try backend.manifestYAML(for: armPlan, namespace: "batch")
+            for version in ["1.29.0", nil] {
+                let result = try await validate(yaml, version: version)
+                let output = String(decoding: result.standardOutput, as: UTF8.self) + result.errorTail
+                #expect(result.succeeded, "kubernetes-validate \(version ?? "newest"): \(output)\n\(yaml)")
+            }
+        }
+
+        @Test func theDefaultImageIsOfTheToolchainsSwiftRelease() async throws {
+            let result = try await ChildProcess.run("swift", arguments: ["--version"])
+            let text = String(decoding: result.standardOutput, as: UTF8.self) + result.errorTail
+            // "Swift version 6.3.1 (swift-6.3.1-RELEASE)"
+            let version = text.firstMatch(of: /Swift version (\d+\.\d+(\.\d+)?)/).map { String($0.1) }
+            #expect(version != nil, "\(text)")
+            #expect(WorkerImage.swiftRelease == version, "update WorkerImage.swiftRelease to \(version ?? "?")")
         }
 
         @Test func plansAboveTheCompletionLimitBecomeSeveralJobs() throws {

@@ -1,0 +1,73 @@
+import FanoutTestSupport
+import Foundation
+import Testing
+
+/// The notebook-style examples, run as the README shows, on a copy of the sample corpus; their totals are checked
+/// against counts made here.
+@Suite struct ExamplesTests {
+    private static let corpus = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Examples/corpus")
+
+    private func example(_ name: String) throws -> URL {
+        try FanoutBinary.location().deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Runs `body` on a fresh copy of the corpus, with its text files by relative path.
+    private func withCorpus(_ body: (URL, [String: String]) async throws -> Void) async throws {
+        try await withTemporaryDirectory { folder in
+            let copy = folder.appendingPathComponent("corpus")
+            try FileManager.default.copyItem(at: Self.corpus, to: copy)
+            // State left by an earlier run of the examples in the checkout.
+            try? FileManager.default.removeItem(at: copy.appendingPathComponent(".fanout"))
+            var texts: [String: String] = [:]
+            for case let path as String in FileManager.default.enumerator(atPath: copy.path)! {
+                let url = copy.appendingPathComponent(path)
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
+                    texts[path] = try String(contentsOf: url, encoding: .utf8)
+                }
+            }
+            try #require(texts.count >= 5)
+            try await body(copy, texts)
+        }
+    }
+
+    @Test(arguments: [[], ["--processes", "2"]])
+    func wordCountMatchesACountMadeHere(extra: [String]) async throws {
+        try await withCorpus { corpus, texts in
+            var counts: [String: Int] = [:]
+            for text in texts.values {
+                for word in text.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) {
+                    counts[String(word), default: 0] += 1
+                }
+            }
+            let result = try await runProcess(
+                try example("word-count"), [corpus.path, "--top", "3"] + extra,
+                environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            let header = "\(texts.count) files, \(counts.values.reduce(0, +)) words, \(counts.count) distinct"
+            #expect(result.lines.first?.hasPrefix(header) == true, "\(result.stdout)")
+            let top = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(3)
+            let printed = result.lines.dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+            #expect(printed.map { "\($0.last ?? "") \($0.first ?? "")" } == top.map { "\($0.key) \($0.value)" })
+        }
+    }
+
+    @Test func fileStatsCountsEveryLine() async throws {
+        try await withCorpus { corpus, texts in
+            let lines = texts.values.reduce(0) { total, text in
+                let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
+                return total + parts.count - (parts.last?.isEmpty == true ? 1 : 0)
+            }
+            let result = try await runProcess(
+                try example("file-stats"), [corpus.path, "--processes", "2"],
+                environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.first?.hasPrefix("\(texts.count) files, \(lines) lines") == true, "\(result.stdout)")
+            let buckets = result.lines.filter { $0.contains(" bytes: ") }
+            let histogramTotal = buckets.compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
+            #expect(histogramTotal == texts.count)
+        }
+    }
+}
