@@ -13,16 +13,24 @@ struct FanoutCommand: AsyncParsableCommand {
             AWS_REGION) and files (~/.aws/credentials, ~/.aws/config); AWS_ENDPOINT_URL_S3 or --endpoint points at \
             an S3-compatible server.
 
+            Defaults for flags come from the environment (FANOUT_BACKEND, FANOUT_STATE, FANOUT_CONTEXT, \
+            FANOUT_NAMESPACE, FANOUT_IMAGE) and, below it, from an optional configuration file: $FANOUT_CONFIG, \
+            else $XDG_CONFIG_HOME/fanout/config, else ~/.config/fanout/config. It holds `key = value` lines (# \
+            starts a comment) with the keys backend, state, context, namespace and image. A flag wins over the \
+            environment, which wins over the file.
+
             Examples:
               fanout run ./logs --reduce sum -- wc -l {}
               fanout run s3://my-bucket/json/ --backend processes --reduce merge-json -- jq -c .counts {}
               fanout ls s3://my-bucket/logs/2024/
               fanout ls ./corpus --json
               fanout presign s3://my-bucket/report.csv --expires 1h
+              fanout run s3://my-bucket/logs/ --detach --reduce sum -- wc -l {}
+              fanout logs 20261124-203512-9f3c01ab --shard 3
             """,
         subcommands: [
             RunCommand.self, ListCommand.self, PresignCommand.self, RunsCommand.self, StatusCommand.self,
-            AttachCommand.self, ResultsCommand.self, CancelCommand.self, GCCommand.self,
+            AttachCommand.self, ResultsCommand.self, LogsCommand.self, CancelCommand.self, GCCommand.self,
         ]
     )
 }

@@ -15,8 +15,19 @@ struct RunCommand: AsyncParsableCommand {
             Results are stored under the state prefix as they are made, so a re-run of the same command over the \
             same files reuses them and recomputes only new, changed or failed files.
 
+            With --detach the run is planned and stored, its id printed, and the command returns at once while a \
+            driver process of its own (this binary again, in the background) runs the shards on the chosen backend \
+            and folds the results, into --output when given; on Kubernetes the pods run in the cluster and the \
+            background driver follows them. Its log is $XDG_STATE_HOME/fanout/runs/RUN.log (default \
+            ~/.local/state/...). Then `fanout status RUN` shows how it goes, `fanout results RUN` prints the \
+            results, `fanout logs RUN` the failures and the log, and `fanout cancel RUN` stops it.
+
+            Defaults: a flag wins over its environment variable (FANOUT_BACKEND, FANOUT_STATE, FANOUT_CONTEXT, \
+            FANOUT_NAMESPACE, FANOUT_IMAGE), which wins over the configuration file ($FANOUT_CONFIG, else \
+            ~/.config/fanout/config: `key = value` lines with the keys backend, state, context, namespace, image).
+
             Exit status: 0 every file succeeded; 3 some files failed within --tolerate-failures; 1 the run failed; \
-            64 the command line is wrong.
+            64 the command line or the configuration file is wrong.
 
             Examples:
               fanout run ./logs --reduce sum -- wc -l {}
@@ -25,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --dry-run -- wc -l {}
+              fanout run s3://bucket/big/ --backend kubernetes --detach --json -- ./process.sh {}
             """
     )
 
@@ -47,6 +59,13 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "file"))
     var output: String?
 
+    @Flag(help: "Store the plan, print the run id and return; a background driver runs and folds the run.")
+    var detach = false
+
+    /// Set in the background driver of a detached run: the run to re-attach to, instead of planning a new one.
+    @Option(help: .hidden) var detachedRun: String?
+    @Option(help: .hidden) var detachedState: String?
+
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Which files") var filters: FilterOptions
@@ -64,21 +83,83 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let environment = try ConfigurationFile.effectiveEnvironment()
             let commandStep = CommandStep(command: command, stdin: stdin)
-            let fanout = Fanout(options: try execution.runOptions(kubernetes: kubernetes), s3: storage.s3Client())
+            let fanout = Fanout(
+                options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
+                s3: storage.s3Client())
+            if let detachedRun {
+                try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
+                return
+            }
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
-                try await printPlan(fanout: fanout, input: input)
+                try await printPlan(fanout: fanout, input: input, environment: environment)
                 return
             }
             let run = try await fanout.map(commandStep.step, over: input)
+            if detach {
+                try startDetached(run, backend: fanout.options.backend.name)
+                return
+            }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json), total: run.fileCount)
             progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name)
             try await fold(run, mode: reduce, output: output ?? (display.json ? "/dev/null" : nil), progress: progress)
         }
     }
 
-    private func printPlan(fanout: Fanout, input: Input) async throws {
+    /// Starts the background driver of a stored run and prints how to follow it.
+    private func startDetached(_ run: MapRun<String>, backend: String) throws {
+        let driver = DetachedDriver(runID: run.id)
+        let arguments = try DetachedDriver.driverArguments(
+            Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation)
+        let pid = try driver.start(arguments: arguments)
+        if display.json {
+            print(JSONLine.encode([
+                "event": "detached", "run": run.id, "state": run.stateLocation, "files": run.fileCount,
+                "shards": run.shardCount, "backend": backend, "pid": Int(pid), "log": driver.logPath,
+            ]))
+            return
+        }
+        print(run.id)
+        if !display.quiet {
+            FileHandle.standardError.write(Data("""
+                run \(run.id): \(run.fileCount) files in \(run.shardCount) shard\(run.shardCount == 1 ? "" : "s") on \(backend), driven in the \
+                background (process \(pid), log \(driver.logPath))
+                follow it:  fanout status \(run.id) --state \(run.stateLocation)
+                results:    fanout results \(run.id) --state \(run.stateLocation) --reduce \(reduce.rawValue)
+
+                """.utf8))
+        }
+    }
+
+    /// In the background driver of a detached run: runs and folds the stored run; SIGTERM cancels it.
+    private func driveDetached(fanout: Fanout, step: MapStep<String>, runID: String) async throws {
+        let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+        // A worker started by the backend returns from `attach` only in the driver.
+        let run = try await fanout.attach(step, runID: runID, state: state)
+        DetachedDriver.leadProcessGroup()
+        let (reduce, output) = (self.reduce, self.output ?? "/dev/null")
+        let task = Task {
+            let progress = ProgressReporter(style: .periodic, total: run.fileCount)
+            progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name)
+            try await fold(run, mode: reduce, output: output, progress: progress)
+        }
+        let signals = DetachedDriver.cancelOnTermination(task)
+        defer { signals.cancel() }
+        do {
+            try await task.value
+        } catch where task.isCancelled {
+            // Reported below, whatever the cancelled fold threw.
+        }
+        if task.isCancelled {
+            FileHandle.standardError.write(Data(
+                "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID)` resumes it\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func printPlan(fanout: Fanout, input: Input, environment: [String: String]) async throws {
         let plan = try await fanout.plan(input)
         if let backend = fanout.options.backend as? KubernetesBackend {
             let state = fanout.options.state ?? "(the state prefix)"
@@ -86,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
                 runID: "dry-run", stateLocation: state, stepName: "command",
                 shards: plan.shards.map(\.index), retries: fanout.options.retries,
                 executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64))
-            print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? "default"), terminator: "")
+            print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? environment["FANOUT_NAMESPACE"] ?? "default"), terminator: "")
             return
         }
         let largest = plan.largestShard
@@ -113,7 +194,8 @@ extension ReduceMode: ExpressibleByArgument {}
 /// Flags that choose the backend and how work is cut and retried.
 struct ExecutionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("local (threads in this process), processes (worker processes of this binary), "
-        + "kubernetes (Jobs on a cluster). Default: FANOUT_BACKEND or local.", valueName: "name"))
+        + "kubernetes (Jobs on a cluster). Default: FANOUT_BACKEND, else `backend` in the configuration file, "
+        + "else local.", valueName: "name"))
     var backend: String?
 
     @Option(help: "Worker processes for --backend processes (default: cores).")
@@ -138,8 +220,8 @@ struct ExecutionOptions: ParsableArguments {
         valueName: "n|p%"))
     var tolerateFailures: String?
 
-    @Option(help: ArgumentHelp("Where run state is kept (default: FANOUT_STATE, or .fanout/ at the root of the input's "
-        + "bucket or folder).", valueName: "prefix"))
+    @Option(help: ArgumentHelp("Where run state is kept (default: FANOUT_STATE, else `state` in the configuration "
+        + "file, else .fanout/ at the root of the input's bucket or folder).", valueName: "prefix"))
     var state: String?
 
     @Flag(help: "Recompute every file, ignoring stored results.")

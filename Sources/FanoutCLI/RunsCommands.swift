@@ -4,12 +4,20 @@ import Foundation
 
 /// `--state`, shared by the commands that manage runs.
 struct StateOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The state prefix the runs are under (default: FANOUT_STATE, else ./.fanout/).",
-        valueName: "prefix"))
+    @Option(help: ArgumentHelp("The state prefix the runs are under (default: FANOUT_STATE, else `state` in the "
+        + "configuration file, else ./.fanout/).", valueName: "prefix"))
     var state: String?
 
-    var resolved: String {
-        state ?? ProcessInfo.processInfo.environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+    /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else `./.fanout/`.
+    func resolved(in environment: [String: String]) -> String {
+        state ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+    }
+
+    /// The flag, else the setting in the environment or configuration file, else `./.fanout/`.
+    /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
+    func resolved() throws -> String {
+        if let state { return state }
+        return resolved(in: try ConfigurationFile.effectiveEnvironment())
     }
 }
 
@@ -31,9 +39,10 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: state.resolved, s3: storage.s3Client())
+            let prefix = try state.resolved()
+            let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
             let ids = try await catalog.runIDs().prefix(limit)
-            if ids.isEmpty && !json { print("no runs under \(state.resolved)") }
+            if ids.isEmpty && !json { print("no runs under \(prefix)") }
             for id in ids {
                 let info = try await catalog.info(id)
                 if json {
@@ -63,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let info = try await RunCatalog(state: state.resolved, s3: storage.s3Client()).info(runID)
+            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).info(runID)
             if json {
                 print(JSONLine.encode(info))
                 return
@@ -109,11 +118,12 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let fanout = Fanout(s3: storage.s3Client())
-            let info = try await RunCatalog(state: state.resolved, s3: fanout.s3).info(runID)
+            let prefix = try state.resolved()
+            let info = try await RunCatalog(state: prefix, s3: fanout.s3).info(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
             }
-            let run = try await fanout.results(of: command.step, runID: runID, state: state.resolved)
+            let run = try await fanout.results(of: command.step, runID: runID, state: prefix)
             try await fold(run, mode: reduce, output: output, progress: ProgressReporter(style: .quiet, total: 0))
         }
     }
@@ -142,7 +152,8 @@ struct AttachCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            var options = try execution.runOptions(kubernetes: kubernetes)
+            var options = try execution.runOptions(
+                kubernetes: kubernetes, environment: try ConfigurationFile.effectiveEnvironment())
             let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
             options.state = state
             let fanout = Fanout(options: options, s3: storage.s3Client())
@@ -163,8 +174,13 @@ struct CancelCommand: AsyncParsableCommand {
         commandName: "cancel",
         abstract: "Stop a run's workers.",
         discussion: """
-            Runs on the local and processes backends live in their driver: stop them with Ctrl-C (their stored \
-            results stay, for `fanout attach`). This command stops runs whose workers outlive the driver.
+            A run started with `fanout run --detach` on this machine is driven by a background process: this \
+            command stops it and its workers (on Kubernetes, the driver deletes the run's Jobs as it stops). \
+            Other runs on the local and processes backends live in their driver: stop them with Ctrl-C. Either \
+            way the stored results stay, and `fanout attach RUN` resumes the run.
+
+            Examples:
+              fanout cancel 20261124-203512-9f3c01ab
             """
     )
 
@@ -174,7 +190,18 @@ struct CancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let info = try await RunCatalog(state: state.resolved, s3: storage.s3Client()).info(runID)
+            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).info(runID)
+            let driver = DetachedDriver(runID: runID)
+            if let pid = driver.runningProcess() {
+                guard await driver.stop(pid: pid) else {
+                    throw RunError(
+                        code: .backendFailed,
+                        message: "the background driver of run \(runID) (process \(pid)) did not stop within 150s; "
+                            + "stop it with `kill -KILL -\(pid)`")
+                }
+                print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
+                return
+            }
             guard info.backend == "in-process" || info.backend == "processes" else { return }
             print("run \(runID) ran on the \(info.backend) backend: its workers stopped with its driver; nothing to cancel")
         }
@@ -199,7 +226,7 @@ struct GCCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: state.resolved, s3: storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
             let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
             var deleted = 0
             for id in try await catalog.runIDs() {

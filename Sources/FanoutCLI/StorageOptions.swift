@@ -29,10 +29,17 @@ struct StorageOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`, turning Fanout's errors into a message on standard error and a non-zero exit.
+/// Runs `body`, turning Fanout's errors into a message on standard error and a non-zero exit: 64 for a
+/// configuration file to fix, 1 otherwise.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
+    } catch let error as ConfigurationError {
+        throw fail(error.message, exitCode: .validationFailure)
+    } catch let error as CredentialError {
+        throw fail("\(error)")
+    } catch let error as KubernetesError {
+        throw fail("\(error)")
     } catch let error as ObjectStoreError {
         throw fail("\(error)")
     } catch let error as RunError {
@@ -44,7 +51,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
-private func fail(_ message: String) -> ExitCode {
+private func fail(_ message: String, exitCode: ExitCode = .failure) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-    return ExitCode.failure
+    return exitCode
 }

@@ -213,15 +213,7 @@ struct KubernetesRunTracker: Sendable {
 
     // MARK: - Pod facts
 
-    private func shard(of pod: Pod) -> Int? {
-        let labels = pod.metadata.labels ?? [:]
-        if let shard = labels[KubernetesLabels.shard].flatMap(Int.init) { return shard }
-        guard let offset = labels[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
-        let index =
-            (pod.metadata.annotations?[KubernetesLabels.completionIndex] ?? labels[KubernetesLabels.completionIndex])
-            .flatMap(Int.init)
-        return index.map { offset + $0 }
-    }
+    private func shard(of pod: Pod) -> Int? { pod.fanoutShard }
 
     /// Why a Pending pod's container has not started (`ImagePullBackOff: ...`), if it says.
     private static func waitingMessage(_ pod: Pod) -> String? {

@@ -9,6 +9,10 @@ struct FanoutCommandTests {
         (["--help"], ["ls", "presign", "Examples:", "fanout ls s3://", "AWS_ENDPOINT_URL_S3"]),
         (["ls", "--help"], ["Examples:", "--delimiter", "--json", "fanout ls s3://my-bucket/"]),
         (["presign", "--help"], ["Examples:", "--expires", "--method", "curl -T"]),
+        (["--help"], ["FANOUT_CONFIG", "~/.config/fanout/config", "key = value", "logs"]),
+        (["run", "--help"], ["--detach", "fanout cancel RUN", "FANOUT_NAMESPACE", "~/.config/fanout/config"]),
+        (["logs", "--help"], ["Examples:", "--shard", "--tail", "--json", "fanout.dev/run=RUN"]),
+        (["cancel", "--help"], ["--detach", "fanout attach RUN"]),
     ])
     func help(arguments: [String], expected: [String]) async throws {
         let result = try await FanoutBinary.run(arguments)

@@ -53,5 +53,72 @@ extension KubernetesTests {
             #expect(jobs.stdout.contains("X-Amz-Signature="), "pods fetch the binary through a presigned URL")
         }
     }
+
+    @Test func aDetachedRunFinishesOnTheClusterAndLogsShowItsPods() async throws {
+        let kubeconfig = try TestEnvironment.value("FANOUT_TEST_KUBECONFIG")
+        let namespace = "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            for index in 0..<6 {
+                try await client.putObject(
+                    bucket: bucket, key: "in/\(index).txt", data: Data(String(repeating: "x\n", count: index).utf8))
+            }
+            try await withTemporaryDirectory { folder in
+                var environment = try FanoutBinary.environment()
+                environment["KUBECONFIG"] = kubeconfig
+                environment["XDG_STATE_HOME"] = folder.path
+                // The namespace and context come from the environment, as a user's defaults would.
+                environment["FANOUT_CONTEXT"] = "token"
+                environment["FANOUT_NAMESPACE"] = namespace
+                let secret = try await runProcess(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    ["kubectl", "--context", "token", "-n", namespace, "create", "secret", "generic", "s3-credentials",
+                     "--from-literal=AWS_ACCESS_KEY_ID=testing", "--from-literal=AWS_SECRET_ACCESS_KEY=testing"],
+                    environment: environment)
+                #expect(secret.status == 0, "\(secret.stderr)")
+                let endpoint = try TestEnvironment.s3Endpoint.absoluteString
+                let state = "s3://\(bucket)/.fanout/"
+                let detached = try await FanoutBinary.run([
+                    "run", "s3://\(bucket)/in/", "--detach", "--json", "--backend", "kubernetes", "--shards", "2",
+                    "--secret-env", "s3-credentials", "--env", "AWS_ENDPOINT_URL=\(endpoint)", "--env",
+                    "AWS_REGION=us-east-1", "--reduce", "sum", "--", "sh", "-c", #"echo "counting $1" >&2; wc -l < "$1""#,
+                    "sh", "{}",
+                ], environment: environment)
+                #expect(detached.status == 0, "\(detached.stderr)")
+                let event = try JSONSerialization.jsonObject(with: Data(detached.stdout.utf8)) as? [String: Any]
+                let runID = try #require(event?["run"] as? String, "\(detached.stdout)")
+                #expect(event?["backend"] as? String == "kubernetes")
+
+                var status = "unfinished"
+                let deadline = ContinuousClock.now + .seconds(120)
+                while status == "unfinished" && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(500))
+                    let result = try await FanoutBinary.run(
+                        ["status", runID, "--state", state, "--json"], environment: environment)
+                    let info = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                    status = info?["status"] as? String ?? status
+                }
+                #expect(status == "complete")
+                let results = try await FanoutBinary.run(
+                    ["results", runID, "--state", state, "--reduce", "sum"], environment: environment)
+                #expect(results.stdout == "\((0..<6).reduce(0, +))\n", "\(results.stderr)")
+
+                let logs = try await FanoutBinary.run(["logs", runID, "--state", state, "--json"], environment: environment)
+                #expect(logs.status == 0, "\(logs.stderr)")
+                let entries = logs.stdout.split(separator: "\n").compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+                let pods = entries.filter { $0["type"] as? String == "pod" }
+                #expect(Set(pods.compactMap { $0["shard"] as? Int }) == [0, 1], "one pod per shard: \(logs.stdout)")
+                #expect(pods.allSatisfy { $0["phase"] as? String == "Succeeded" })
+                #expect(entries.contains { $0["type"] as? String == "driver" }, "the background driver's log")
+
+                let one = try await FanoutBinary.run(["logs", runID, "--state", state, "--shard", "1"], environment: environment)
+                #expect(one.stdout.contains("==> pod "))
+                #expect(one.stdout.contains("shard 1, Succeeded"))
+                #expect(!one.stdout.contains("shard 0, Succeeded"))
+            }
+        }
+    }
 }
 }

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Fanout
+import Foundation
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Show what a run recorded about its failures: pod logs, failed files' errors, the driver's log.",
+        discussion: """
+            Kubernetes runs: the log of each of the run's pods still on the cluster (found by the label \
+            fanout.dev/run=RUN in --namespace), then the failed files. Runs on the local and processes backends: \
+            each failed file's error with the end of its command's standard error, as stored in the run state, and \
+            the log of the background driver of a run started with --detach on this machine.
+
+            Examples:
+              fanout logs 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+              fanout logs 20261124-203512-9f3c01ab --shard 7 --tail 50
+              fanout logs 20261124-203512-9f3c01ab --json | jq -r 'select(.type == "failure") | .key'
+            """
+    )
+
+    @Argument(help: "The run id.") var runID: String
+    @Option(help: ArgumentHelp("Only this shard's pods and failed files.", valueName: "n")) var shard: Int?
+    @Option(help: ArgumentHelp("Only the last lines of each pod's log.", valueName: "lines")) var tail: Int?
+    @Flag(help: "Kubernetes: the log of each pod's previous, restarted container.") var previous = false
+    @Option(help: ArgumentHelp("Kubernetes: the kubeconfig context (default: FANOUT_CONTEXT, else the current one).",
+        valueName: "name"))
+    var context: String?
+    @Option(help: ArgumentHelp("Kubernetes: the namespace of the run's pods (default: FANOUT_NAMESPACE, else the "
+        + "context's).", valueName: "name"))
+    var namespace: String?
+    @Flag(help: "One JSON object a line: {type: pod|failure|driver, ...}.") var json = false
+    @OptionGroup var state: StateOption
+    @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func validate() throws {
+        if let shard, shard < 0 { throw ValidationError("--shard must be 0 or more") }
+        if let tail, tail < 1 { throw ValidationError("--tail must be at least 1") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let environment = try ConfigurationFile.effectiveEnvironment()
+            let prefix = state.resolved(in: environment)
+            let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
+            let info: RunCatalog.Info
+            do {
+                info = try await catalog.info(runID)
+            } catch let error as RunError where error.code == .notFound {
+                throw RunError(
+                    code: .notFound,
+                    message: "no run \(runID) under \(prefix): `fanout runs --state \(prefix)` lists the runs there")
+            }
+            if let shard, shard >= info.shards {
+                throw ValidationError("run \(runID) has \(info.shards) shard\(info.shards == 1 ? "" : "s"), "
+                    + "numbered from 0: --shard \(shard) is not one of them")
+            }
+            if info.backend == "kubernetes" {
+                try await printPodLogs(environment: environment)
+            }
+            printFailures(try await catalog.failures(runID, shard: shard))
+            if shard == nil { printDriverLog() }
+        }
+    }
+
+    private func printPodLogs(environment: [String: String]) async throws {
+        let client = try KubernetesClient(
+            configuration: .resolve(
+                context: context ?? environment["FANOUT_CONTEXT"],
+                namespace: namespace ?? environment["FANOUT_NAMESPACE"], environment: environment))
+        let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
+            .filter { shard == nil || $0.fanoutShard == shard }
+            .sorted { ($0.fanoutShard ?? -1, $0.metadata.creationTimestamp ?? "") < ($1.fanoutShard ?? -1, $1.metadata.creationTimestamp ?? "") }
+        if pods.isEmpty && !json {
+            print("no pods of run \(runID) in namespace \(client.namespace) (finished Jobs are deleted with their pods "
+                + "after their time to live)")
+        }
+        for pod in pods {
+            let name = pod.metadata.name ?? "?"
+            var log: String
+            var problem: String?
+            do {
+                log = try await client.logs(pod: name, tailLines: tail, previous: previous)
+            } catch let error as KubernetesError {
+                log = ""
+                problem = error.message
+            }
+            if json {
+                var fields: [String: Any] = ["type": "pod", "pod": name, "phase": pod.phase, "log": log]
+                if let shard = pod.fanoutShard { fields["shard"] = shard }
+                if let problem { fields["error"] = problem }
+                print(JSONLine.encode(fields))
+                continue
+            }
+            print("==> pod \(name), shard \(pod.fanoutShard.map(String.init) ?? "?"), \(pod.phase) <==")
+            if let problem { print("(no log: \(problem))") }
+            if !log.isEmpty { print(log.hasSuffix("\n") ? String(log.dropLast()) : log) }
+        }
+    }
+
+    private func printFailures(_ failures: [RunCatalog.FailedFile]) {
+        if json {
+            for failure in failures {
+                var fields: [String: Any] = [
+                    "type": "failure", "key": failure.key, "attempt": failure.attempt, "message": failure.message,
+                ]
+                if let shard = failure.shard { fields["shard"] = shard }
+                print(JSONLine.encode(fields))
+            }
+            return
+        }
+        let scope = shard.map { "shard \($0) of run \(runID)" } ?? "run \(runID)"
+        guard !failures.isEmpty else {
+            print("\(scope): no failed files recorded")
+            return
+        }
+        print("\(scope): \(failures.count) failed file\(failures.count == 1 ? "" : "s")")
+        for failure in failures {
+            let origin = failure.shard.map { "shard \($0)" } ?? "carried over"
+            print("==> \(failure.key) (\(origin), attempt \(failure.attempt)) <==")
+            print(failure.message)
+        }
+    }
+
+    /// The log of the background driver of a detached run, when it ran on this machine.
+    private func printDriverLog() {
+        let driver = DetachedDriver(runID: runID)
+        guard let data = FileManager.default.contents(atPath: driver.logPath) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        if json {
+            print(JSONLine.encode(["type": "driver", "path": driver.logPath, "log": text]))
+            return
+        }
+        print("==> background driver log, \(driver.logPath) <==")
+        if !text.isEmpty { print(text.hasSuffix("\n") ? String(text.dropLast()) : text) }
+    }
+}
