@@ -152,6 +152,13 @@ struct AttachCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let pid = DetachedDriver(runID: runID).runningProcess() {
+                throw RunError(
+                    code: .invalidInput,
+                    message: "run \(runID) is being driven in the background (process \(pid)): follow it with "
+                        + "`fanout status \(runID)` and read it with `fanout results \(runID)`, or stop it with "
+                        + "`fanout cancel \(runID)` before attaching")
+            }
             var options = try execution.runOptions(
                 kubernetes: kubernetes, environment: try ConfigurationFile.effectiveEnvironment())
             let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"

@@ -95,6 +95,10 @@ import Testing
             }
             #expect(!processes(containing: marker).isEmpty)
 
+            let attach = try await FanoutBinary.run(["attach", runID, "--state", state], environment: environment)
+            #expect(attach.status == 1)
+            #expect(attach.stderr.contains("is being driven in the background"), "\(attach.stderr)")
+
             let cancel = try await FanoutBinary.run(["cancel", runID, "--state", state], environment: environment)
             #expect(cancel.status == 0, "\(cancel.stderr)")
             #expect(cancel.stdout.contains("stopped its background driver"))
@@ -110,6 +114,10 @@ import Testing
 
             let again = try await FanoutBinary.run(["cancel", runID, "--state", state], environment: environment)
             #expect(!again.stdout.contains("stopped its background driver"), "nothing is left to stop")
+
+            // Cancelling recorded no failure for the interrupted files: attaching runs them all.
+            #expect(try await FanoutBinary.run(["logs", runID, "--state", state], environment: environment)
+                .stdout.contains("no failed files recorded"))
         }
     }
 
