@@ -14,6 +14,7 @@ final class KubernetesRunSession: Sendable {
     let submission: Submission
     let token = KubernetesJobPlan.newToken()
     private let tracker = Mutex<KubernetesRunTracker?>(nil)
+    private let lastPodCounts = Mutex<KubernetesRunTracker.PodCounts?>(nil)
     private let logger: Logger
 
     init(options: KubernetesBackend.Options, client: KubernetesClient, namespace: String, submission: Submission) {
@@ -30,7 +31,38 @@ final class KubernetesRunSession: Sendable {
         "\(KubernetesLabels.run)=\(KubernetesLabels.value(submission.runID)),\(KubernetesLabels.submission)=\(token)"
     }
 
-    private func emit(_ event: KubernetesBackendEvent) { options.onEvent?(event) }
+    /// Tells the options' observer, and the caller what a person should see.
+    private func emit(_ event: KubernetesBackendEvent) {
+        options.onEvent?(event)
+        if let notice = Self.notice(for: event) { submission.report(.notice(notice)) }
+    }
+
+    /// A line for the user about a pod that fails, waits or is disrupted.
+    static func notice(for event: KubernetesBackendEvent) -> String? {
+        func shardText(_ shard: Int?) -> String { shard.map { "shard \($0)" } ?? "a shard" }
+        switch event {
+        case .podPending(let pod, let shard, let waited, let message):
+            let seconds = waited.components.seconds
+            return "\(shardText(shard)): pod \(pod) Pending for \(seconds)s" + (message.isEmpty ? "" : ": \(message)")
+        case .podFailed(let pod, let shard, let reason, let logTail):
+            let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+            return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
+        case .podDisrupted(let pod, let shard, let reason):
+            return "\(shardText(shard)): pod \(pod) was disrupted (\(reason)); the shard runs again"
+        default:
+            return nil
+        }
+    }
+
+    /// Reports the pods running and pending when the counts changed.
+    private func reportPodCounts() {
+        let counts = tracker.withLock { $0!.podCounts }
+        let changed = lastPodCounts.withLock { last in
+            defer { last = counts }
+            return last.map { $0 != counts } ?? true
+        }
+        if changed { submission.report(.workers(running: counts.running, pending: counts.pending)) }
+    }
 
     // MARK: - Run
 
@@ -122,6 +154,7 @@ final class KubernetesRunSession: Sendable {
                             return actions
                         }
                     }
+                    self.reportPodCounts()
                     try await self.perform(actions)
                 }
                 return false

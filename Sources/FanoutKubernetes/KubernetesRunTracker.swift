@@ -69,6 +69,18 @@ struct KubernetesRunTracker: Sendable {
     /// Whether every Job has finished.
     var allJobsFinished: Bool { jobs.values.allSatisfy(\.finished) }
 
+    /// Pods running and pods waiting to run.
+    struct PodCounts: Sendable, Hashable {
+        var running: Int
+        var pending: Int
+    }
+
+    var podCounts: PodCounts {
+        PodCounts(
+            running: pods.values.filter { $0.phase == "Running" }.count,
+            pending: pods.values.filter { $0.phase == "Pending" }.count)
+    }
+
     /// Pods that are neither Succeeded nor Failed.
     var livePods: Int { pods.values.filter { $0.phase != "Succeeded" && $0.phase != "Failed" }.count }
 

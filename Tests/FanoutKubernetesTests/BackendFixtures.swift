@@ -69,6 +69,21 @@ final class EventLog: Sendable {
     }
 }
 
+/// What a run's backend reported to the caller (``RunOptions/onBackendEvent``).
+final class BackendEventLog: Sendable {
+    private let events = Mutex<[BackendEvent]>([])
+
+    var all: [BackendEvent] { events.withLock { $0 } }
+
+    func record(_ event: BackendEvent) { events.withLock { $0.append(event) } }
+
+    var notices: [String] { all.compactMap { if case .notice(let text) = $0 { text } else { nil } } }
+
+    var workerCounts: [(running: Int, pending: Int)] {
+        all.compactMap { if case .workers(let running, let pending) = $0 { (running, pending) } else { nil } }
+    }
+}
+
 /// Backend options for the test server: the test worker shipped from the state store, no arguments, quick
 /// timeouts, events recorded in `log`.
 func testOptions(namespace: String, log: EventLog) throws -> KubernetesBackend.Options {

@@ -202,9 +202,11 @@ extension KubernetesTests {
                 let log = EventLog()
                 var options = try testOptions(namespace: namespace, log: log)
                 options.pendingTimeout = .milliseconds(500)
+                let reported = BackendEventLog()
                 let fanout = Fanout(
                     options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                        onBackendEvent: { reported.record($0) }))
                 let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                 let consumer = Task { try await collectOutcomes(run) }
                 let pending = try await log.wait(for: "podPending") {
@@ -214,6 +216,9 @@ extension KubernetesTests {
                 #expect(shard != nil)
                 #expect(waited >= .milliseconds(500))
                 #expect(message.contains("0/3 nodes are available"))
+                // The caller sees the pods waiting, and why.
+                #expect(reported.workerCounts.contains { $0.running == 0 && $0.pending > 0 })
+                #expect(reported.notices.contains { $0.contains("Pending for") && $0.contains("0/3 nodes are available") })
                 try await KubeTestServer.holdScheduling(false)
                 #expect(try await consumer.value.count == 10)
             }
@@ -271,6 +276,7 @@ extension KubernetesTests {
                 var options = try testOptions(namespace: namespace, log: log)
                 // The image "contains" the worker; shard 1's pods crash before running it.
                 options.shipExecutable = false
+                let reported = BackendEventLog()
                 options.command = [
                     "sh", "-c",
                     #"if [ "$JOB_COMPLETION_INDEX" = 1 ]; then "#
@@ -280,7 +286,7 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        tolerance: .fraction(1), retries: 1))
+                        tolerance: .fraction(1), retries: 1, onBackendEvent: { reported.record($0) }))
                 let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                 let outcomes = try await collectOutcomes(run)
                 #expect(outcomes.count == 20)
@@ -295,6 +301,8 @@ extension KubernetesTests {
                 #expect(shardOne.count == 2)
                 #expect(shardOne.allSatisfy { $0.logTail.contains("poisoned shard 1") })
                 #expect(log.all.contains { if case .finished([1], _) = $0 { true } else { false } })
+                // The caller is told too, with the log lines.
+                #expect(reported.notices.filter { $0.hasPrefix("shard 1: pod") && $0.contains("poisoned shard 1") }.count == 2)
             }
         }
 
