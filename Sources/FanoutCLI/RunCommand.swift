@@ -135,14 +135,19 @@ struct RunCommand: AsyncParsableCommand {
 
     /// In the background driver of a detached run: runs and folds the stored run; SIGTERM cancels it.
     private func driveDetached(fanout: Fanout, step: MapStep<String>, runID: String) async throws {
+        var fanout = fanout
+        let cleanup = KubernetesCleanupWatch()
+        if let backend = fanout.options.backend as? KubernetesBackend {
+            fanout.options.backend = cleanup.observing(backend)
+        }
         let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
         // A worker started by the backend returns from `attach` only in the driver.
         let run = try await fanout.attach(step, runID: runID, state: state)
         DetachedDriver.leadProcessGroup()
-        let (reduce, output) = (self.reduce, self.output ?? "/dev/null")
+        let (reduce, output, backendName) = (self.reduce, self.output ?? "/dev/null", fanout.options.backend.name)
         let task = Task {
             let progress = ProgressReporter(style: .periodic, total: run.fileCount)
-            progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name)
+            progress.started(runID: run.id, shards: run.shardCount, backend: backendName)
             try await fold(run, mode: reduce, output: output, progress: progress)
         }
         let signals = DetachedDriver.cancelOnTermination(task)
@@ -153,6 +158,9 @@ struct RunCommand: AsyncParsableCommand {
             // Reported below, whatever the cancelled fold threw.
         }
         if task.isCancelled {
+            if let backend = fanout.options.backend as? KubernetesBackend {
+                await cleanup.waitForCleanUp(timeout: backend.options.cleanupTimeout + .seconds(10))
+            }
             FileHandle.standardError.write(Data(
                 "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID)` resumes it\n".utf8))
             throw ExitCode.failure

@@ -120,5 +120,54 @@ extension KubernetesTests {
             }
         }
     }
+
+    @Test func cancellingADetachedRunDeletesItsJobs() async throws {
+        let kubeconfig = try TestEnvironment.value("FANOUT_TEST_KUBECONFIG")
+        let namespace = "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            for index in 0..<2 {
+                try await client.putObject(bucket: bucket, key: "in/\(index).txt", data: Data("x\n".utf8))
+            }
+            try await withTemporaryDirectory { folder in
+                var environment = try FanoutBinary.environment()
+                environment["KUBECONFIG"] = kubeconfig
+                environment["XDG_STATE_HOME"] = folder.path
+                let kubectl = { (arguments: [String]) in
+                    try await runProcess(
+                        URL(fileURLWithPath: "/usr/bin/env"), ["kubectl", "--context", "token", "-n", namespace] + arguments,
+                        environment: environment)
+                }
+                _ = try await kubectl(["create", "secret", "generic", "s3-credentials",
+                    "--from-literal=AWS_ACCESS_KEY_ID=testing", "--from-literal=AWS_SECRET_ACCESS_KEY=testing"])
+                let endpoint = try TestEnvironment.s3Endpoint.absoluteString
+                let state = "s3://\(bucket)/.fanout/"
+                let detached = try await FanoutBinary.run([
+                    "run", "s3://\(bucket)/in/", "--detach", "-q", "--backend", "kubernetes", "--context", "token",
+                    "--namespace", namespace, "--secret-env", "s3-credentials", "--env", "AWS_ENDPOINT_URL=\(endpoint)",
+                    "--env", "AWS_REGION=us-east-1", "--", "sleep", "60",
+                ], environment: environment)
+                #expect(detached.status == 0, "\(detached.stderr)")
+                let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                let selector = "fanout.dev/run=\(runID)"
+
+                var jobs = ""
+                let deadline = ContinuousClock.now + .seconds(60)
+                while jobs.isEmpty && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                    jobs = try await kubectl(["get", "jobs", "-l", selector, "-o", "name"]).stdout
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                #expect(!jobs.isEmpty, "the background driver creates the run's Job")
+
+                let cancel = try await FanoutBinary.run(["cancel", runID, "--state", state], environment: environment)
+                #expect(cancel.status == 0, "\(cancel.stderr)")
+                #expect(cancel.stdout.contains("stopped its background driver"))
+                let left = try await kubectl(["get", "jobs,pods", "-l", selector, "-o", "name"])
+                #expect(left.status == 0, "\(left.stderr)")
+                #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
+            }
+        }
+    }
 }
 }
