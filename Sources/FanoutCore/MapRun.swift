@@ -49,12 +49,27 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
         var base: AsyncThrowingChannel<FileOutcome<Output>, any Error>.AsyncIterator
         let lifetime: TaskLifetime
 
+        /// The next outcome. When the calling task is cancelled, the run stops, and this returns (throwing) only
+        /// once its backend has stopped its workers and cleaned up (deleted its Jobs, say), so a program that
+        /// exits next leaves nothing running.
+        /// - Throws: `CancellationError` when the calling task was cancelled: a cancelled run never looks finished.
         public mutating func next() async throws -> FileOutcome<Output>? {
-            try await withTaskCancellationHandler {
-                try await base.next()
-            } onCancel: { [lifetime] in
-                lifetime.task.cancel()
+            let outcome: FileOutcome<Output>?
+            do {
+                outcome = try await withTaskCancellationHandler {
+                    try await base.next()
+                } onCancel: { [lifetime] in
+                    lifetime.task.cancel()
+                }
+            } catch {
+                if Task.isCancelled { await lifetime.task.value }
+                throw error
             }
+            if outcome == nil, Task.isCancelled {
+                await lifetime.task.value
+                throw CancellationError()
+            }
+            return outcome
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import FanoutCore
 import FanoutTestSteps
@@ -92,5 +93,44 @@ import FanoutTestSteps
             TestSteps.byteCount, over: .files(["f00003.txt", "f00001.txt"], in: corpus.path))
         let outcomes = try await collect(run)
         #expect(outcomes.mapValues { $0.value } == ["f00001.txt": 2, "f00003.txt": 4])
+    }
+}
+
+/// A backend whose workers never finish and whose clean-up after cancellation takes a while, as deleting a
+/// cluster's Jobs does.
+private final class SlowToCleanUpBackend: Backend {
+    let cleanedUp = Mutex(false)
+    var name: String { "slow-to-clean-up" }
+
+    func execute(_ submission: Submission) async throws -> BackendReport {
+        do {
+            try await Task.sleep(for: .seconds(60))
+        } catch {
+            // The clean-up runs in a task of its own, which the cancellation does not cut short.
+            await Task.detached { try? await Task.sleep(for: .milliseconds(300)) }.value
+            cleanedUp.withLock { $0 = true }
+            throw error
+        }
+        return BackendReport()
+    }
+}
+
+@Suite struct CancellationTests {
+    @Test func aCancelledConsumerReturnsOnlyOnceTheBackendHasCleanedUp() async throws {
+        let corpus = try Corpus.make(count: 5)
+        defer { corpus.remove() }
+        let backend = SlowToCleanUpBackend()
+        let run = try await Fanout(options: RunOptions(backend: backend)).map(
+            TestSteps.byteCount, over: Input(corpus.path))
+        let consumer = Task {
+            var seen = 0
+            for try await _ in run { seen += 1 }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        consumer.cancel()
+        // A cancelled run never looks finished: the loop throws rather than ending.
+        await #expect(throws: CancellationError.self) { _ = try await consumer.value }
+        #expect(backend.cleanedUp.withLock { $0 })
     }
 }
