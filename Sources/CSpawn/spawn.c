@@ -36,7 +36,12 @@ int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const e
     sigemptyset(&none);
     if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
     if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
-    if (result == 0) result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    // A process group of its own, so that stopping it reaches whatever it started too.
+    if (result == 0) result = posix_spawnattr_setpgroup(&attributes, 0);
+    if (result == 0) {
+        result = posix_spawnattr_setflags(
+            &attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    }
     if (result == 0) result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
 
     posix_spawnattr_destroy(&attributes);

@@ -106,47 +106,4 @@ struct DetachedDriver {
         if setsid() < 0 { _ = setpgid(0, 0) }
         signal(SIGHUP, SIG_IGN)
     }
-
-    /// Turns SIGTERM (from `fanout cancel`) into cancelling `task`, so backends stop their workers and clean up.
-    /// Keep the returned source until `task` ends.
-    static func cancelOnTermination(_ task: Task<Void, any Error>) -> any DispatchSourceSignal {
-        signal(SIGTERM, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        source.setEventHandler { task.cancel() }
-        source.resume()
-        return source
-    }
-}
-
-/// Follows a Kubernetes backend's events, so that a cancelled background driver exits only once the run's Jobs
-/// are deleted: the backend cleans up in the run's own task, which ends after the fold has stopped.
-final class KubernetesCleanupWatch: Sendable {
-    private let state = Mutex<(started: Bool, ended: Bool)>((false, false))
-
-    /// `backend` reporting its events here too.
-    func observing(_ backend: KubernetesBackend) -> KubernetesBackend {
-        var backend = backend
-        let previous = backend.options.onEvent
-        backend.options.onEvent = { [self] event in
-            previous?(event)
-            state.withLock { state in
-                switch event {
-                case .executableShipped, .jobsCreated: state.started = true
-                case .cleanedUp, .finished: state.ended = true
-                default: break
-                }
-            }
-        }
-        return backend
-    }
-
-    /// Returns once the backend has finished or cleaned up, at once if it never started, or after `timeout`.
-    func waitForCleanUp(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let (started, ended) = state.withLock { ($0.started, $0.ended) }
-            if !started || ended { return }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-    }
 }

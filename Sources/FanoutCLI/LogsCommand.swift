@@ -23,12 +23,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this shard's pods and failed files.", valueName: "n")) var shard: Int?
     @Option(help: ArgumentHelp("Only the last lines of each pod's log.", valueName: "lines")) var tail: Int?
     @Flag(help: "Kubernetes: the log of each pod's previous, restarted container.") var previous = false
-    @Option(help: ArgumentHelp("Kubernetes: the kubeconfig context (default: FANOUT_CONTEXT, else the current one).",
-        valueName: "name"))
-    var context: String?
-    @Option(help: ArgumentHelp("Kubernetes: the namespace of the run's pods (default: FANOUT_NAMESPACE, else the "
-        + "context's).", valueName: "name"))
-    var namespace: String?
+    @OptionGroup(title: "Kubernetes") var cluster: ClusterOptions
     @Flag(help: "One JSON object a line: {type: pod|failure|driver, ...}.") var json = false
     @OptionGroup var state: StateOption
     @OptionGroup(title: "S3") var storage: StorageOptions
@@ -64,10 +59,7 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     private func printPodLogs(environment: [String: String]) async throws {
-        let client = try KubernetesClient(
-            configuration: .resolve(
-                context: context ?? environment["FANOUT_CONTEXT"],
-                namespace: namespace ?? environment["FANOUT_NAMESPACE"], environment: environment))
+        let client = try cluster.client(environment: environment)
         let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
             .filter { shard == nil || $0.fanoutShard == shard }
             .sorted { ($0.fanoutShard ?? -1, $0.metadata.creationTimestamp ?? "") < ($1.fanoutShard ?? -1, $1.metadata.creationTimestamp ?? "") }

@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let commandStep = CommandStep(command: command, stdin: stdin)
-            let fanout = Fanout(
+            var fanout = Fanout(
                 options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
                 s3: storage.s3Client())
             if let detachedRun {
@@ -97,14 +97,19 @@ struct RunCommand: AsyncParsableCommand {
                 try await printPlan(fanout: fanout, input: input, environment: environment)
                 return
             }
+            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
+            fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.map(commandStep.step, over: input)
             if detach {
                 try startDetached(run, backend: fanout.options.backend.name)
                 return
             }
-            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json), total: run.fileCount)
-            progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name)
-            try await fold(run, mode: reduce, output: output ?? (display.json ? "/dev/null" : nil), progress: progress)
+            progress.started(
+                runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name, files: run.fileCount)
+            let (reduce, output) = (self.reduce, output ?? (display.json ? "/dev/null" : nil))
+            try await Interruption.run(runID: run.id) {
+                try await fold(run, mode: reduce, output: output, progress: progress)
+            }
         }
     }
 
@@ -136,34 +141,17 @@ struct RunCommand: AsyncParsableCommand {
     /// In the background driver of a detached run: runs and folds the stored run; SIGTERM cancels it.
     private func driveDetached(fanout: Fanout, step: MapStep<String>, runID: String) async throws {
         var fanout = fanout
-        let cleanup = KubernetesCleanupWatch()
-        if let backend = fanout.options.backend as? KubernetesBackend {
-            fanout.options.backend = cleanup.observing(backend)
-        }
+        let progress = ProgressReporter(style: .periodic)
+        fanout.options.onBackendEvent = { progress.backend($0) }
         let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
         // A worker started by the backend returns from `attach` only in the driver.
         let run = try await fanout.attach(step, runID: runID, state: state)
         DetachedDriver.leadProcessGroup()
-        let (reduce, output, backendName) = (self.reduce, self.output ?? "/dev/null", fanout.options.backend.name)
-        let task = Task {
-            let progress = ProgressReporter(style: .periodic, total: run.fileCount)
-            progress.started(runID: run.id, shards: run.shardCount, backend: backendName)
+        progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name, files: run.fileCount)
+        let (reduce, output) = (self.reduce, self.output ?? "/dev/null")
+        // `fanout cancel` sends SIGTERM: the run stops its workers and deletes its Jobs before this exits.
+        try await Interruption.run(runID: runID) {
             try await fold(run, mode: reduce, output: output, progress: progress)
-        }
-        let signals = DetachedDriver.cancelOnTermination(task)
-        defer { signals.cancel() }
-        do {
-            try await task.value
-        } catch where task.isCancelled {
-            // Reported below, whatever the cancelled fold threw.
-        }
-        if task.isCancelled {
-            if let backend = fanout.options.backend as? KubernetesBackend {
-                await cleanup.waitForCleanUp(timeout: backend.options.cleanupTimeout + .seconds(10))
-            }
-            FileHandle.standardError.write(Data(
-                "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID)` resumes it\n".utf8))
-            throw ExitCode.failure
         }
     }
 

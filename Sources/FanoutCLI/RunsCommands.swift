@@ -24,17 +24,24 @@ struct StateOption: ParsableArguments {
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List recent runs under a state prefix, newest first.",
+        abstract: "List recent runs under a state prefix, newest first; with --kubernetes, also those on the cluster.",
         discussion: """
+            The state prefix holds every run's spec and results. With --kubernetes, the runs that have Jobs in \
+            the namespace are listed too, from the Jobs' fanout.dev/run labels (one list request, whatever the \
+            number of pods): their Jobs, pods running, shards done and failed.
+
             Examples:
               fanout runs --state s3://my-bucket/.fanout/
               FANOUT_STATE=./data/.fanout/ fanout runs --json
+              fanout runs --kubernetes --context prod --namespace batch
             """
     )
 
     @OptionGroup var state: StateOption
     @Option(help: "Show at most this many runs.") var limit = 20
+    @Flag(help: "Also list the runs with Jobs on the cluster.") var kubernetes = false
     @Flag(help: "One JSON object per run.") var json = false
+    @OptionGroup(title: "Kubernetes (with --kubernetes)") var cluster: ClusterOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
     func run() async throws {
@@ -51,6 +58,31 @@ struct RunsCommand: AsyncParsableCommand {
                     print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)")
                 }
             }
+            if kubernetes { try await printClusterRuns() }
+        }
+    }
+
+    private func printClusterRuns() async throws {
+        let runs = KubernetesRuns(client: try cluster.client(environment: try ConfigurationFile.effectiveEnvironment()))
+        let listed = try await runs.list().prefix(limit)
+        if json {
+            for run in listed {
+                var fields: [String: Any] = [
+                    "source": "cluster", "namespace": runs.namespace, "runID": run.runID, "status": run.status,
+                    "jobs": run.jobs, "activePods": run.activePods, "succeededPods": run.succeededPods,
+                    "failedPods": run.failedPods,
+                ]
+                if let step = run.step { fields["step"] = step }
+                if let created = run.createdAt { fields["createdAt"] = created }
+                print(JSONLine.encode(fields))
+            }
+            return
+        }
+        print("\non the cluster, namespace \(runs.namespace):")
+        if listed.isEmpty { print("no runs with Jobs") }
+        for run in listed {
+            let pods = "\(run.activePods) running, \(run.succeededPods) done, \(run.failedPods) failed"
+            print("\(run.runID)  \(run.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(run.jobs) Job\(run.jobs == 1 ? "" : "s")  pods: \(pods)  \(run.step ?? "")")
         }
     }
 }
@@ -163,15 +195,19 @@ struct AttachCommand: AsyncParsableCommand {
                 kubernetes: kubernetes, environment: try ConfigurationFile.effectiveEnvironment())
             let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
             options.state = state
-            let fanout = Fanout(options: options, s3: storage.s3Client())
+            var fanout = Fanout(options: options, s3: storage.s3Client())
             let info = try await RunCatalog(state: state, s3: fanout.s3).info(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
+            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
+            fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.attach(command.step, runID: runID, state: state)
-            let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json), total: run.fileCount)
-            progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name)
-            try await fold(run, mode: reduce, output: output, progress: progress)
+            progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name, files: run.fileCount)
+            let (reduce, output) = (self.reduce, self.output)
+            try await Interruption.run(runID: run.id) {
+                try await fold(run, mode: reduce, output: output, progress: progress)
+            }
         }
     }
 }
@@ -182,17 +218,20 @@ struct CancelCommand: AsyncParsableCommand {
         abstract: "Stop a run's workers.",
         discussion: """
             A run started with `fanout run --detach` on this machine is driven by a background process: this \
-            command stops it and its workers (on Kubernetes, the driver deletes the run's Jobs as it stops). \
-            Other runs on the local and processes backends live in their driver: stop them with Ctrl-C. Either \
-            way the stored results stay, and `fanout attach RUN` resumes the run.
+            command stops it and its workers (on Kubernetes, the driver deletes the run's Jobs as it stops). A \
+            Kubernetes run whose driver is gone (killed, or on another machine) has its Jobs, and so its pods, \
+            deleted here, in --namespace. Other runs on the local and processes backends live in their driver: \
+            stop them with Ctrl-C. Either way the stored results stay, and `fanout attach RUN` resumes the run.
 
             Examples:
               fanout cancel 20261124-203512-9f3c01ab
+              fanout cancel 20261124-203512-9f3c01ab --context prod --namespace batch
             """
     )
 
     @Argument(help: "The run id.") var runID: String
     @OptionGroup var state: StateOption
+    @OptionGroup(title: "Kubernetes") var cluster: ClusterOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
     func run() async throws {
@@ -207,6 +246,14 @@ struct CancelCommand: AsyncParsableCommand {
                             + "stop it with `kill -KILL -\(pid)`")
                 }
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
+                return
+            }
+            if info.backend == "kubernetes" {
+                let runs = KubernetesRuns(client: try cluster.client(environment: try ConfigurationFile.effectiveEnvironment()))
+                let deleted = try await runs.delete(runID: runID)
+                print(deleted == 0
+                    ? "run \(runID) has no Jobs in namespace \(runs.namespace); nothing to cancel"
+                    : "run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s") and so their pods; `fanout attach \(runID)` resumes it")
                 return
             }
             guard info.backend == "in-process" || info.backend == "processes" else { return }

@@ -12,7 +12,9 @@ import Darwin
 ///
 /// The program starts through `posix_spawn`, which is safe from many threads at once. Its standard output and error
 /// go to unnamed temporary files, so nothing has to drain pipes while it runs; a dedicated thread waits for its exit
-/// and reads them back. Cancelling the awaiting task sends the program `SIGTERM`.
+/// and reads them back. Each program leads a process group of its own: cancelling the awaiting task sends the
+/// group `SIGTERM`, then `SIGKILL` if it is still there after ``RunningChild/gracePeriod``, so nothing the program
+/// started outlives it.
 public enum ChildProcess {
     /// How a program ended, and what it printed.
     public struct Result: Sendable, CustomStringConvertible {
@@ -93,7 +95,7 @@ public enum ChildProcess {
                 }
             }
         } onCancel: {
-            child.signal(SIGTERM)
+            child.stop()
         }
     }
 
@@ -182,10 +184,23 @@ final class RunningChild: Sendable {
         return (status, signaled != 0)
     }
 
-    /// Sends `signal` unless the program has already ended.
+    /// How long a stopped program has to exit before it is killed.
+    static let gracePeriod = Duration.seconds(5)
+
+    /// Sends `signal` to the program's process group unless the program has already ended.
     func signal(_ signal: Int32) {
         exited.withLock { done in
-            if !done { _ = kill(pid, signal) }
+            if !done { _ = kill(-pid, signal) }
+        }
+    }
+
+    /// Asks the program and everything in its process group to stop, and kills them if they have not after the
+    /// grace period.
+    func stop() {
+        signal(SIGTERM)
+        Task.detached { [self] in
+            try? await Task.sleep(for: Self.gracePeriod)
+            signal(SIGKILL)
         }
     }
 }
@@ -220,13 +235,16 @@ struct ChildStreams: Sendable {
             input = Self.nullDevice
             ownsInput = false
         }
+        var output: Int32?
         do {
             output = captureOutput ? try Self.anonymousFile() : nil
             error = try Self.anonymousFile()
         } catch {
             if ownsInput { closeDescriptor(input) }
+            if let output { closeDescriptor(output) }
             throw error
         }
+        self.output = output
     }
 
     private static func anonymousFile() throws -> Int32 {

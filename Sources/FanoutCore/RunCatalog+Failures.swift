@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension RunCatalog {
     /// A file whose stored result is a failure: what `fanout logs` shows for runs without pods.

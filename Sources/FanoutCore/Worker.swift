@@ -20,9 +20,17 @@ enum Worker {
                 message: "this worker runs step '\(assignment.stepName)' but reached \(names) first. Call "
                     + "Fanout.bootstrap(stepA, stepB, ...) with every step at the start of the program.")
         }
+        let client = s3 ?? S3Client(configuration: .fromEnvironment())
+        let shard = Task { try await run(step: step, assignment: assignment, s3: client) }
+        let stopSignals = stopOnSignals(shard)
+        defer { _ = stopSignals }
         do {
-            try await run(step: step, assignment: assignment, s3: s3 ?? S3Client(configuration: .fromEnvironment()))
+            try await shard.value
             exit(WorkerExit.succeeded)
+        } catch where shard.isCancelled {
+            exitWorker(
+                status: WorkerExit.stopped,
+                message: "shard \(assignment.shard) of run \(assignment.runID) stopped; its finished files are stored")
         } catch let error as RunError where error.code == .worker {
             exitWorker(
                 status: WorkerExit.misconfigured,
@@ -53,6 +61,25 @@ enum Worker {
             input: inputLocation.store(s3: s3), inputLocation: inputLocation, concurrency: assignment.concurrency,
             batching: spec.segmentBatching, onRecord: nil
         ).run()
+    }
+
+    /// How long a stopped worker waits for its shard to wind down (its programs to stop, its results to be
+    /// stored) before it exits anyway.
+    static let stopGracePeriod: DispatchTimeInterval = .seconds(10)
+
+    /// Turns SIGTERM and SIGINT into cancelling `shard`, which stops the programs it runs; exits after the grace
+    /// period if the shard has not ended by then. Keep the returned sources while the shard runs.
+    private static func stopOnSignals(_ shard: Task<Void, any Error>) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                shard.cancel()
+                DispatchQueue.global().asyncAfter(deadline: .now() + stopGracePeriod) { exit(WorkerExit.stopped) }
+            }
+            source.resume()
+            return source
+        }
     }
 
     private static func exitWorker(status: Int32, message: String) -> Never {

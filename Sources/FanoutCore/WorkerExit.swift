@@ -8,4 +8,7 @@ public enum WorkerExit {
     /// The worker was started wrongly and every attempt would end the same way: an incomplete assignment, a step
     /// this executable does not have, or another version of the step than the run was planned with. Do not retry.
     public static let misconfigured: Int32 = 2
+    /// The worker was asked to stop (SIGTERM or SIGINT: a cancelled run, a deleted pod) and did: its programs are
+    /// stopped and what it finished is stored. The shell's status for a process ended by SIGTERM.
+    public static let stopped: Int32 = 143
 }

@@ -3,7 +3,7 @@
 /// Costs one list request (paged) however many runs and pods there are; pods are never listed.
 public struct KubernetesRuns: Sendable {
     let client: KubernetesClient
-    let namespace: String
+    public let namespace: String
 
     public init(client: KubernetesClient, namespace: String? = nil) {
         self.client = client

@@ -99,6 +99,34 @@ struct ChildProcessTests {
         #expect(ContinuousClock.now - started < .seconds(20))
     }
 
+    @Test func cancellingStopsWhatTheProgramStartedAndKillsWhatIgnoresIt() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("group-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // One program whose child would outlive it, one that ignores SIGTERM (and so does its child).
+        let scripts = [
+            "polite": "sleep 60 & echo $! > \(folder.path)/polite; wait",
+            "stubborn": "trap '' TERM; sleep 60 & echo $! > \(folder.path)/stubborn; wait",
+        ]
+        for (name, script) in scripts {
+            let started = ContinuousClock.now
+            let task = Task { try await ChildProcess.run("sh", arguments: ["-c", script]) }
+            let file = folder.appendingPathComponent(name)
+            while (try? String(contentsOf: file, encoding: .utf8))?.hasSuffix("\n") != true {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let grandchild = try #require(Int32(String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            task.cancel()
+            let result = try await task.value
+            #expect(result.signaled, "\(name)")
+            #expect(result.status == (name == "polite" ? SIGTERM : SIGKILL), "\(name)")
+            #expect(ContinuousClock.now - started < RunningChild.gracePeriod + .seconds(10))
+            try await Task.sleep(for: .milliseconds(100))
+            let stat = (try? String(contentsOfFile: "/proc/\(grandchild)/stat", encoding: .utf8)) ?? ""
+            #expect(stat.isEmpty || stat.contains(") Z "), "\(name): the program's child \(grandchild) still runs")
+        }
+    }
+
     @Test func manyProgramsAtOnceEachGetTheirOwnOutput() async throws {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<200 {

@@ -83,3 +83,72 @@ public func runProcess(_ executable: URL, _ arguments: [String], environment: [S
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 }
+
+/// A `fanout` command started in the background, to be signalled (Ctrl-C) while it works.
+public final class RunningFanout: @unchecked Sendable {
+    private let process = Process()
+    private let folder: URL
+    private let exited = AsyncStream<Int32>.makeStream()
+
+    /// Starts `fanout` with `arguments`; its output goes to temporary files.
+    public init(_ arguments: [String], environment: [String: String]) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-bg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["stdout", "stderr"] { try Data().write(to: folder.appendingPathComponent(name)) }
+        process.executableURL = try FanoutBinary.location()
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: folder.appendingPathComponent("stdout"))
+        process.standardError = try FileHandle(forWritingTo: folder.appendingPathComponent("stderr"))
+        let continuation = exited.continuation
+        process.terminationHandler = { process in
+            continuation.yield(process.terminationStatus)
+            continuation.finish()
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// What it has printed on standard error so far.
+    public var standardError: String {
+        (try? String(contentsOf: folder.appendingPathComponent("stderr"), encoding: .utf8)) ?? ""
+    }
+
+    /// Sends `signal` (SIGINT is Ctrl-C).
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the exit (at most `timeout`) and returns what it printed.
+    public func wait(timeout: Duration = .seconds(120)) async throws -> FanoutBinary.Result {
+        let status = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { [exited] in await exited.stream.first { _ in true } }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let status else {
+            process.terminate()
+            throw TimedOut(what: "fanout \(process.arguments?.first ?? "") to exit", timeout: timeout)
+        }
+        return FanoutBinary.Result(
+            status: status,
+            stdout: (try? String(contentsOf: folder.appendingPathComponent("stdout"), encoding: .utf8)) ?? "",
+            stderr: standardError)
+    }
+
+    public struct TimedOut: Error, CustomStringConvertible {
+        let what: String
+        let timeout: Duration
+        public var description: String { "waited \(timeout) for \(what)" }
+    }
+}

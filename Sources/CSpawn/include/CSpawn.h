@@ -4,8 +4,9 @@
 #include <sys/types.h>
 
 /// Starts `path` with `argv` and `envp`, its standard streams on the given descriptors.
-/// Every other descriptor is closed in the child, signal dispositions are reset to their defaults and
-/// the signal mask is cleared. Safe to call from several threads at once. Returns 0 or an errno value.
+/// The child leads a new process group (its id is the child's), every other descriptor is closed in it,
+/// signal dispositions are reset to their defaults and the signal mask is cleared. Safe to call from several
+/// threads at once. Returns 0 or an errno value.
 int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                  int stdin_fd, int stdout_fd, int stderr_fd);
 

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Fanout
+
+/// `--context` and `--namespace` for commands that read or change a run's Jobs and pods on the cluster.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Kubernetes: the kubeconfig context (default: FANOUT_CONTEXT, else the current one).",
+        valueName: "name"))
+    var context: String?
+    @Option(help: ArgumentHelp("Kubernetes: the namespace of the run's Jobs and pods (default: FANOUT_NAMESPACE, "
+        + "else the context's).", valueName: "name"))
+    var namespace: String?
+
+    /// A client for the chosen context and namespace, the flags winning over `environment`.
+    func client(environment: [String: String]) throws -> KubernetesClient {
+        try KubernetesClient(
+            configuration: .resolve(
+                context: context ?? environment["FANOUT_CONTEXT"],
+                namespace: namespace ?? environment["FANOUT_NAMESPACE"], environment: environment))
+    }
+}
