@@ -169,5 +169,80 @@ extension KubernetesTests {
             }
         }
     }
+
+    @Test func ctrlCLeavesNoJobsAndCancelCleansUpAfterAKilledDriver() async throws {
+        let kubeconfig = try TestEnvironment.value("FANOUT_TEST_KUBECONFIG")
+        let namespace = "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            for index in 0..<2 {
+                try await client.putObject(bucket: bucket, key: "in/\(index).txt", data: Data("x\n".utf8))
+            }
+            var environment = try FanoutBinary.environment()
+            environment["KUBECONFIG"] = kubeconfig
+            let kubectl = { (arguments: [String]) in
+                try await runProcess(
+                    URL(fileURLWithPath: "/usr/bin/env"), ["kubectl", "--context", "token", "-n", namespace] + arguments,
+                    environment: environment)
+            }
+            _ = try await kubectl(["create", "secret", "generic", "s3-credentials",
+                "--from-literal=AWS_ACCESS_KEY_ID=testing", "--from-literal=AWS_SECRET_ACCESS_KEY=testing"])
+            let endpoint = try TestEnvironment.s3Endpoint.absoluteString
+            let state = "s3://\(bucket)/.fanout/"
+            let cluster = ["--context", "token", "--namespace", namespace]
+            let arguments = [
+                "run", "s3://\(bucket)/in/", "--backend", "kubernetes", "--secret-env", "s3-credentials",
+                "--env", "AWS_ENDPOINT_URL=\(endpoint)", "--env", "AWS_REGION=us-east-1",
+            ] + cluster + ["--", "sleep", "60"]
+
+            /// Starts the run in the foreground and waits for one of its pods to run; the run id.
+            func startRun() async throws -> (RunningFanout, String) {
+                let running = try RunningFanout(arguments, environment: environment)
+                var runID = ""
+                var pods = ""
+                let deadline = ContinuousClock.now + .seconds(60)
+                while pods.isEmpty && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                    if runID.isEmpty, let line = running.standardError.split(separator: "\n").first(where: { $0.hasPrefix("run ") }) {
+                        runID = String(line.dropFirst(4).prefix { $0 != ":" })
+                    }
+                    guard !runID.isEmpty else { continue }
+                    pods = try await kubectl([
+                        "get", "pods", "-l", "fanout.dev/run=\(runID)", "--field-selector", "status.phase=Running",
+                        "-o", "name",
+                    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                try #require(!pods.isEmpty, "a pod of the run runs: \(running.standardError)")
+                return (running, runID)
+            }
+
+            // Ctrl-C: the driver deletes the Jobs and waits for the pods to go before it exits.
+            let (first, firstID) = try await startRun()
+            first.send(SIGINT)
+            let interrupted = try await first.wait()
+            #expect(interrupted.status == 130, "\(interrupted.stderr)")
+            #expect(interrupted.stderr.contains("run \(firstID) was cancelled"))
+            let left = try await kubectl(["get", "jobs,pods", "-l", "fanout.dev/run=\(firstID)", "-o", "name"])
+            #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
+
+            // A driver killed outright leaves its Job: `runs --kubernetes` shows it and `cancel` deletes it.
+            let (second, secondID) = try await startRun()
+            second.send(SIGKILL)
+            _ = try await second.wait()
+            let runs = try await FanoutBinary.run(["runs", "--state", state, "--kubernetes", "--json"] + cluster, environment: environment)
+            #expect(runs.status == 0, "\(runs.stderr)")
+            let onCluster = runs.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["source"] as? String == "cluster" }
+            #expect(onCluster.map { $0["runID"] as? String } == [secondID])
+            #expect(onCluster.first?["status"] as? String == "running")
+            let cancel = try await FanoutBinary.run(["cancel", secondID, "--state", state] + cluster, environment: environment)
+            #expect(cancel.status == 0, "\(cancel.stderr)")
+            #expect(cancel.stdout.contains("deleted its 1 Job"), "\(cancel.stdout)")
+            try await eventually(.seconds(30), "the killed run's pods to go") {
+                try await kubectl(["get", "jobs,pods", "-l", "fanout.dev/run=\(secondID)", "-o", "name"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            }
+        }
+    }
 }
 }
