@@ -16,9 +16,9 @@ public enum Planner {
         case .shards(let shards):
             count = max(1, min(shards, files.count))
         case .filesPerShard(let perShard):
-            count = max(1, (files.count + max(perShard, 1) - 1) / max(perShard, 1))
+            count = max(1, ceilingDivision(files.count, max(perShard, 1)))
         case .bytesPerShard(let perShard):
-            let byBytes = Int((totalBytes + max(perShard, 1) - 1) / max(perShard, 1))
+            let byBytes = Int(ceilingDivision(totalBytes, max(perShard, 1)))
             count = max(1, min(files.count, byBytes))
         }
 
@@ -43,4 +43,9 @@ public enum Planner {
         }
         return ShardPlan(shards: shards)
     }
+}
+
+/// `dividend / divisor` rounded up, without overflowing near the type's maximum.
+private func ceilingDivision<T: BinaryInteger>(_ dividend: T, _ divisor: T) -> T {
+    dividend / divisor + (dividend % divisor == 0 ? 0 : 1)
 }

@@ -48,9 +48,20 @@ public struct ProcessBackend: Backend {
                 result = try await ChildProcess.run(
                     executable, arguments: arguments, environment: environment, captureOutput: false)
             } catch let error as ChildProcessError {
-                throw RunError(code: .backendFailed, message: error.message)
+                // No attempt can start a program that is not there; a passing shortage (processes, descriptors)
+                // costs this attempt only.
+                guard FileManager.default.isExecutableFile(atPath: executable) else {
+                    throw RunError(code: .backendFailed, message: error.message)
+                }
+                return "cannot start the worker for shard \(shard): \(error.message) (attempt \(attempt))"
             }
-            return result.succeeded ? nil : "worker for shard \(shard) \(result) (attempt \(attempt))"
+            guard result.succeeded else { return "worker for shard \(shard) \(result) (attempt \(attempt))" }
+            // A program that exits 0 without ever reaching Fanout.map or Fanout.bootstrap did not run the shard.
+            guard try await submission.state.isCommitted(shard) else {
+                return "worker for shard \(shard) exited without running it: does \(executable) call Fanout.map or "
+                    + "Fanout.bootstrap before anything else? (attempt \(attempt))"
+            }
+            return nil
         }
     }
 }

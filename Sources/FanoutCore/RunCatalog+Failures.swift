@@ -20,7 +20,7 @@ extension RunCatalog {
         var seen = OrdinalSet()
         var failures: [FailedFile] = []
         for key in try await state.segmentKeys(shard: shard) {
-            let shardOfKey = RunStateLayout.shard(ofKey: key)
+            let shardOfKey = state.layout.shard(ofKey: key)
             for record in try await state.readSegment(key) {
                 let header = try RecordCoding.decoder.decode(RecordHeader.self, from: Data(record.bytes))
                 guard seen.insert(header.o), let message = header.x else { continue }

@@ -21,6 +21,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var failures: [RunSummary.FailedFile] = []
         var abort: RunError?
         var stopWatching = false
+        /// The last error reading new results while workers run, reported once.
+        var tailProblem: String?
     }
 
     init(
@@ -128,8 +130,29 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             if let abort = progress.withLock({ $0.abort }) { throw abort }
             if waited >= interval {
                 waited = .zero
-                if tailing { try await tail() }
+                if tailing { try await tailTolerating() }
             }
+        }
+    }
+
+    /// ``tail()`` while workers run: a store that cannot be read for a while (after the client's own retries) is
+    /// reported and tried again at the next poll, rather than stopping healthy workers; the last tail after the
+    /// workers end still throws. Damaged state and cancellation stop the run at once.
+    private func tailTolerating() async throws {
+        do {
+            try await tail()
+            progress.withLock { $0.tailProblem = nil }
+        } catch let error as RunError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let message = "cannot read new results from the state store, trying again: \(error)"
+            let isNew = progress.withLock { progress in
+                defer { progress.tailProblem = message }
+                return progress.tailProblem != message
+            }
+            if isNew { options.onBackendEvent?(.notice(message)) }
         }
     }
 

@@ -45,10 +45,15 @@ struct RunStateLayout: Sendable {
         "\(root)\(Self.version)/cache/\(step)/\(version)/\(inputHash).json"
     }
 
-    /// The shard a segment or commit key belongs to; `nil` for carried segments.
-    static func shard(ofKey key: String) -> Int? {
-        guard let range = key.range(of: "shard-") else { return nil }
-        return Int(key[range.upperBound...].prefix { $0.isNumber })
+    /// The shard one of this run's segment or commit keys belongs to; `nil` for carried segments and other keys.
+    /// Only the part below the run's prefix is read, so a state prefix that itself holds `shard-` cannot mislead it.
+    func shard(ofKey key: String) -> Int? {
+        guard key.hasPrefix(runPrefix) else { return nil }
+        let components = key.dropFirst(runPrefix.count).split(separator: "/")
+        guard components.count >= 2, components[0] == "segments" || components[0] == "commits",
+            components[1].hasPrefix("shard-")
+        else { return nil }
+        return Int(components[1].dropFirst("shard-".count).prefix { $0.isNumber })
     }
 
     static func pad(_ value: Int) -> String {

@@ -35,9 +35,19 @@ struct RunStateStore: Sendable {
     func committedShards() async throws -> Set<Int> {
         var shards = Set<Int>()
         for try await object in store.list(prefix: layout.commitsPrefix) {
-            if let shard = RunStateLayout.shard(ofKey: object.key) { shards.insert(shard) }
+            if let shard = layout.shard(ofKey: object.key) { shards.insert(shard) }
         }
         return shards
+    }
+
+    /// Whether `shard` has committed.
+    func isCommitted(_ shard: Int) async throws -> Bool {
+        do {
+            _ = try await store.head(key: layout.commit(shard: shard))
+            return true
+        } catch let error as ObjectStoreError where error.code == .notFound {
+            return false
+        }
     }
 
     func readSegment(_ key: String) async throws -> [RecordLine] {

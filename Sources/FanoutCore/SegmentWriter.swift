@@ -12,7 +12,8 @@ public struct SegmentBatching: Sendable, Hashable {
     public init(maxRecords: Int = 1000, maxBytes: Int = 4 << 20, maxDelay: Duration = .seconds(2)) {
         self.maxRecords = max(1, maxRecords)
         self.maxBytes = max(1, maxBytes)
-        self.maxDelay = maxDelay
+        // A stored spec keeps whole milliseconds, and a zero delay would flush on every poll.
+        self.maxDelay = max(maxDelay, .milliseconds(10))
     }
 }
 

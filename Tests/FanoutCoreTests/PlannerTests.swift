@@ -30,6 +30,15 @@ import Testing
         #expect(Planner.plan(files: input, sharding: .bytesPerShard(10_000)).shards.count == 10)
         #expect(Planner.plan(files: input, sharding: .shards(5000)).shards.count == 1000)
         #expect(Planner.plan(files: [], sharding: .shards(3)).shards.isEmpty)
+        // "One shard, however many": no overflow near the largest values.
+        #expect(Planner.plan(files: input, sharding: .filesPerShard(.max)).shards.count == 1)
+        #expect(Planner.plan(files: input, sharding: .bytesPerShard(.max)).shards.count == 1)
+        #expect(Planner.plan(files: input, sharding: .filesPerShard(999)).shards.count == 2)
+    }
+
+    @Test func aBatchingDelayIsNeverZero() {
+        #expect(SegmentBatching(maxDelay: .zero).maxDelay == .milliseconds(10))
+        #expect(SegmentBatching(maxDelay: .seconds(3)).maxDelay == .seconds(3))
     }
 
     @Test func filesInAShardAreInOrdinalOrder() {

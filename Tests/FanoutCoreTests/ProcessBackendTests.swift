@@ -57,6 +57,19 @@ import FanoutTestSteps
         #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("exited with status 1") == true })
     }
 
+    @Test func aWorkerThatExitsWithoutRunningItsShardFailsIt() async throws {
+        let corpus = try Corpus.make(count: 4)
+        defer { corpus.remove() }
+        // Exits 0 at once: no results, no commit. The files must fail, not vanish.
+        let idle = ProcessBackend(workers: 1, executable: "/bin/true", arguments: [])
+        let run = try await Fanout(options: RunOptions(backend: idle, sharding: .shards(2), tolerance: .fraction(1), retries: 0))
+            .map(TestSteps.byteCount, over: Input(corpus.path))
+        let outcomes = try await collect(run)
+        #expect(outcomes.count == 4)
+        #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("exited without running it") == true })
+        #expect(run.summary?.failed == 4)
+    }
+
     @Test func cancellingStopsWorkersAndAttachFinishesTheRun() async throws {
         let corpus = try Corpus.make(count: 40)
         defer { corpus.remove() }

@@ -45,3 +45,16 @@ import Testing
         #expect(header.a == 1)
     }
 }
+
+@Suite struct RunStateLayoutTests {
+    @Test func theShardOfAKeyIsReadBelowTheRunPrefixOnly() {
+        // A state prefix that itself holds "shard-".
+        let layout = RunStateLayout(root: "exp/shard-2/.fanout/", runID: "r1")
+        #expect(layout.shard(ofKey: layout.commit(shard: 7)) == 7)
+        #expect(layout.shard(ofKey: layout.segment(shard: 12, attempt: 1, token: "t", sequence: 3)) == 12)
+        #expect(layout.shard(ofKey: layout.carried(sequence: 1)) == nil)
+        #expect(layout.shard(ofKey: "elsewhere/commits/shard-000001.json") == nil)
+        let tests = RunStateLayout(root: "shard-tests/", runID: "r2")
+        #expect(tests.shard(ofKey: tests.commit(shard: 0)) == 0)
+    }
+}
