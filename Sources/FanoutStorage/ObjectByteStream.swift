@@ -33,30 +33,51 @@ public struct ObjectByteStream: AsyncSequence, Sendable {
 
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: base.makeAsyncIterator()) }
 
+        /// Keeps the bytes not yet returned in `buffer` from `cursor` on, and finds each line from the cursor, so
+        /// every byte is searched once. The bytes before the cursor are dropped only before more are appended, and
+        /// only when they are at least half of the buffer, so compacting costs linear time overall.
         public struct AsyncIterator: AsyncIteratorProtocol {
             var chunks: ObjectByteStream.AsyncIterator
-            var pending = Data()
+            var buffer: [UInt8] = []
+            var cursor = 0
             var finished = false
 
             public mutating func next() async throws -> String? {
                 while true {
-                    if let newline = pending.firstIndex(of: 0x0A) {
-                        var line = pending[pending.startIndex..<newline]
-                        if line.last == 0x0D { line = line.dropLast() }
-                        pending.removeSubrange(pending.startIndex...newline)
-                        return String(decoding: line, as: UTF8.self)
-                    }
+                    if let line = nextTerminatedLine() { return line }
                     if finished {
-                        guard !pending.isEmpty else { return nil }
-                        defer { pending.removeAll() }
-                        return String(decoding: pending, as: UTF8.self)
+                        guard cursor < buffer.count else { return nil }
+                        defer { buffer.removeAll(); cursor = 0 }
+                        return String(decoding: buffer[cursor...], as: UTF8.self)
+                    }
+                    if cursor == buffer.count {
+                        buffer.removeAll(keepingCapacity: true)
+                        cursor = 0
+                    } else if cursor >= buffer.count / 2 {
+                        buffer.removeSubrange(..<cursor)
+                        cursor = 0
                     }
                     if let chunk = try await chunks.next() {
-                        pending.append(chunk)
+                        buffer.append(contentsOf: chunk)
                     } else {
                         finished = true
                     }
                 }
+            }
+
+            /// The line that ends at the first `\n` after the cursor, without its terminator; moves past it.
+            private mutating func nextTerminatedLine() -> String? {
+                let start = cursor
+                let found = buffer.withUnsafeBytes { bytes -> Int? in
+                    guard start < bytes.count, let base = bytes.baseAddress,
+                        let newline = memchr(base + start, 0x0A, bytes.count - start)
+                    else { return nil }
+                    return base.distance(to: UnsafeRawPointer(newline))
+                }
+                guard let newline = found else { return nil }
+                let end = newline > start && buffer[newline - 1] == 0x0D ? newline - 1 : newline
+                cursor = newline + 1
+                return String(decoding: buffer[start..<end], as: UTF8.self)
             }
         }
     }
