@@ -9,7 +9,7 @@ import Testing
 struct S3ErrorResponseTests {
     func error(
         status: Int, code: String? = nil, message: String = "m", extra: String = "", headers: HTTPHeaders = [:],
-        bucket: String? = "b", key: String? = "k"
+        bucket: String? = "b", key: String? = "k", configuredRegion: String = "us-east-1"
     ) -> ObjectStoreError {
         let body = code.map {
             """
@@ -19,7 +19,8 @@ struct S3ErrorResponseTests {
             """
         }
         return S3ErrorResponse.error(
-            status: status, headers: headers, body: Data((body ?? "").utf8), bucket: bucket, key: key)
+            status: status, headers: headers, body: Data((body ?? "").utf8), bucket: bucket, key: key,
+            configuredRegion: configuredRegion)
     }
 
     @Test("a wrong access key or secret is invalidCredentials, with a hint naming the variables")
@@ -116,10 +117,28 @@ struct S3ErrorResponseTests {
         #expect(redirect.hint?.contains("AWS_REGION") == true)
     }
 
+    @Test("a HEAD answered 400 with the bucket's region in a header names that region")
+    func headInAnotherRegion() {
+        let head = error(
+            status: 400, headers: ["x-amz-bucket-region": "eu-west-1", "x-amz-request-id": "REQ2"],
+            configuredRegion: "us-east-1")
+        #expect(head.code == .invalidArgument)
+        #expect(head.hint == "The bucket is in another region (eu-west-1): set AWS_REGION to it.")
+        #expect(head.requestID == "REQ2")
+
+        // The bucket's own region, or none at all, explains nothing: still a plain bad request.
+        for headers: HTTPHeaders in [["x-amz-bucket-region": "us-east-1"], [:]] {
+            let plain = error(status: 400, headers: headers, configuredRegion: "us-east-1")
+            #expect(plain.code == .server)
+            #expect(plain.hint == nil)
+        }
+    }
+
     @Test("a body that is not XML still gives a usable error")
     func garbageBody() {
         let error = S3ErrorResponse.error(
-            status: 502, headers: [:], body: Data("<html>Bad Gateway</html".utf8), bucket: "b", key: nil)
+            status: 502, headers: [:], body: Data("<html>Bad Gateway</html".utf8), bucket: "b", key: nil,
+            configuredRegion: "us-east-1")
         #expect(error.code == .server)
         #expect(error.status == 502)
         #expect(!error.message.isEmpty)

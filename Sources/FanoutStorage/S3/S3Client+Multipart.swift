@@ -37,7 +37,8 @@ extension S3Client {
             let root = try XMLNode.parse(completed.body)
             if root.name == "Error" {
                 throw S3ErrorResponse.error(
-                    status: 500, headers: completed.headers, body: completed.body, bucket: bucket, key: key)
+                    status: 500, headers: completed.headers, body: completed.body, bucket: bucket, key: key,
+                    configuredRegion: configuration.region)
             }
             return PutResult(etag: S3Dates.unquote(root["ETag"] ?? ""))
         } catch {

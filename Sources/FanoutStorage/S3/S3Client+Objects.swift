@@ -28,7 +28,8 @@ extension S3Client {
         guard response.isSuccess else {
             let body = (try? await response.body.collect(upTo: 1 << 20)) ?? Data()
             throw S3ErrorResponse.error(
-                status: response.status, headers: response.headers, body: body, bucket: bucket, key: key)
+                status: response.status, headers: response.headers, body: body, bucket: bucket, key: key,
+                configuredRegion: configuration.region)
         }
         return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), response.body)
     }
@@ -69,7 +70,8 @@ extension S3Client {
         let data = (try? await response.body.collect(upTo: 1 << 20)) ?? Data()
         guard response.isSuccess else {
             throw S3ErrorResponse.error(
-                status: response.status, headers: response.headers, body: data, bucket: bucket, key: key)
+                status: response.status, headers: response.headers, body: data, bucket: bucket, key: key,
+                configuredRegion: configuration.region)
         }
         return PutResult(etag: S3Dates.unquote(response.headers["ETag"] ?? ""))
     }

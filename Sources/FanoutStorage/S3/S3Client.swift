@@ -151,7 +151,8 @@ public final class S3Client: Sendable {
                 status: response.status, headers: response.headers, body: data, attempts: attempts)
             guard full.isSuccess else {
                 throw S3ErrorResponse.error(
-                    status: full.status, headers: full.headers, body: data, bucket: bucket, key: key)
+                    status: full.status, headers: full.headers, body: data, bucket: bucket, key: key,
+                    configuredRegion: configuration.region)
             }
             return full
         }

@@ -3,14 +3,21 @@ import FanoutHTTP
 
 /// Turns S3's error responses into ``ObjectStoreError``s with a hint a person can act on.
 enum S3ErrorResponse {
-    static func error(status: Int, headers: HTTPHeaders, body: Data, bucket: String?, key: String?) -> ObjectStoreError {
+    /// The error a non-2xx response stands for.
+    ///
+    /// - Parameter configuredRegion: The region the request was signed for; a bucket in another one explains a 400
+    ///   without a body, which is how S3 answers a HEAD to a bucket of another region.
+    static func error(
+        status: Int, headers: HTTPHeaders, body: Data, bucket: String?, key: String?, configuredRegion: String
+    ) -> ObjectStoreError {
         let node = body.isEmpty ? nil : try? XMLNode.parse(body)
         let serverCode = node?["Code"] ?? defaultCode(status: status, key: key)
         let message = node?["Message"] ?? HTTPStatusText.text(for: status)
         let requestID = node?["RequestId"] ?? headers["x-amz-request-id"]
+        let bucketRegion = node?["Region"] ?? headers["x-amz-bucket-region"]
         let (code, hint) = classify(
-            serverCode: serverCode, status: status, bucket: bucket,
-            region: node?["Region"] ?? headers["x-amz-bucket-region"])
+            serverCode: serverCode, status: status, bucket: bucket, region: bucketRegion,
+            inAnotherRegion: bucketRegion.map { !$0.isEmpty && $0 != configuredRegion } ?? false)
         return ObjectStoreError(
             code: code, message: message, hint: hint, serverCode: serverCode, status: status, requestID: requestID,
             bucket: bucket, key: key)
@@ -29,8 +36,12 @@ enum S3ErrorResponse {
     }
 
     private static func classify(
-        serverCode: String, status: Int, bucket: String?, region: String?
+        serverCode: String, status: Int, bucket: String?, region: String?, inAnotherRegion: Bool
     ) -> (ObjectStoreError.Code, String?) {
+        let named = region.map { " (\($0))" } ?? ""
+        let wrongRegion: (ObjectStoreError.Code, String?) = (
+            .invalidArgument, "The bucket is in another region\(named): set AWS_REGION to it."
+        )
         switch serverCode {
         case "NoSuchKey":
             return (.notFound, nil)
@@ -57,14 +68,14 @@ enum S3ErrorResponse {
         case "SlowDown", "ServiceUnavailable", "Throttling", "ThrottlingException", "RequestLimitExceeded":
             return (.throttled, "The server is asking for fewer requests: lower the concurrency and retry later.")
         case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-            let named = region.map { " (\($0))" } ?? ""
-            return (.invalidArgument, "The bucket is in another region\(named): set AWS_REGION to it.")
+            return wrongRegion
         case "InvalidBucketName", "InvalidArgument", "InvalidRange", "KeyTooLongError", "EntityTooSmall",
             "EntityTooLarge", "InvalidPart", "InvalidPartOrder", "MalformedXML", "InvalidRequest":
             return (.invalidArgument, nil)
         default:
             if status == 404 { return (.notFound, nil) }
             if status == 403 { return (.accessDenied, nil) }
+            if status == 400 && inAnotherRegion { return wrongRegion }
             return (.server, status >= 500 ? "The server failed; retry later." : nil)
         }
     }
