@@ -305,6 +305,9 @@ extension CurlTransfer {
         } else {
             try set(CURLOPT_URL, request.url.absoluteString)
         }
+        // Send the path as given: curl would otherwise squash `./` and `../` segments, which in an S3 key are
+        // plain characters, and the request would go to another path than the one signed.
+        try set(CURLOPT_PATH_AS_IS, 1)
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)

@@ -30,6 +30,17 @@ import Testing
         #expect(echo.httpVersion == "1.1")
     }
 
+    @Test("A path's `.` and `..` segments are sent as they are, not resolved")
+    func dotSegmentsSentAsIs() async throws {
+        let client = HTTPClient(configuration: .init(tls: .init(trustedCAPEM: try TestServers.tlsFile("ca.pem"))))
+        for path in ["/echo/logs/../x/./y", "/echo/../a/."] {
+            for url in [try TestServers.http(path), try TestServers.https(path)] {
+                let echo = try Echo(try await client.send(HTTPRequest(url: url)).body)
+                #expect(echo.path == path, "\(url)")
+            }
+        }
+    }
+
     @Test("A request body arrives intact, with its length", arguments: [
         HTTPMethod.put, .post, .patch, .delete,
     ])

@@ -27,6 +27,25 @@ struct S3ClientObjectsTests {
         }
     }
 
+    @Test("keys with `.` and `..` segments are sent as they are, not resolved, and round-trip")
+    func dotSegmentKeys() async throws {
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            let keys = ["logs/../x", "a/./b", "../up", "./here", "dir/../../y", "end/..", "end/."]
+            for key in keys {
+                // SigV4 leaves `.` unencoded and S3's canonical URI keeps dot segments: the path is the key itself.
+                #expect(client.url(bucket: bucket, key: key).absoluteString.hasSuffix("/\(bucket)/\(key)"))
+                try await client.putObject(bucket: bucket, key: key, data: Data(key.utf8))
+            }
+            let listed = try await client.store(bucket: bucket).list(prefix: "", options: ListOptions()).collect()
+            #expect(listed.map(\.key) == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            for key in keys {
+                #expect(try await client.getObject(bucket: bucket, key: key) == Data(key.utf8), "\(key)")
+                #expect(try await client.headObject(bucket: bucket, key: key).size == Int64(key.utf8.count))
+            }
+        }
+    }
+
     @Test("GET streams a large object chunk by chunk, with its length")
     func streamLarge() async throws {
         let client = try makeS3Client()
