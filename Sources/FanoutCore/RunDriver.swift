@@ -44,13 +44,22 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             let report = try await runPendingShards()
             try await tail()
             try await failUnfinished(report)
+            let accounted = try await failMissing()
+            let complete = accounted && report.failedShards.isEmpty
             let result = progress.withLock { $0 }
             let summary = RunSummary(
                 runID: prepared.spec.runID, files: prepared.spec.fileCount, succeeded: result.succeeded,
                 failed: result.failed, cached: result.cached, failures: result.failures,
                 shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds)
             self.summary.set(summary)
-            if !replayOnly { try await record(summary, complete: report.failedShards.isEmpty) }
+            if !replayOnly { try await record(summary, complete: complete) }
+            guard accounted || replayOnly else {
+                let missing = prepared.spec.fileCount - result.emitted.count
+                throw RunError(
+                    code: .corruptState,
+                    message: "\(missing) of the run's \(prepared.spec.fileCount) files have neither a plan nor a "
+                        + "stored result (carried-over results were deleted?); start a new run, which recomputes them")
+            }
             guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
                 throw tooManyFailures(result)
             }
@@ -230,6 +239,27 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                     cached: false)
             }
         }
+    }
+
+    /// Gives every planned file that has no outcome yet a failure, so no file goes missing unnoticed (a worker
+    /// that committed its shard without storing every file, a segment deleted by hand).
+    /// - Returns: whether every file of the run, planned or carried over, has an outcome.
+    private func failMissing() async throws -> Bool {
+        let spec = prepared.spec
+        guard progress.withLock({ $0.emitted.count }) < spec.fileCount, !replayOnly else {
+            return progress.withLock { $0.emitted.count } >= spec.fileCount
+        }
+        for shard in 0..<spec.shardCount {
+            let files = try await prepared.state.readShard(shard).files
+            for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
+                try await emit(
+                    .failure(
+                        file: file, attempt: 0, seconds: 0,
+                        message: "shard \(shard) ended without a result for this file; re-run to compute it"),
+                    cached: false)
+            }
+        }
+        return progress.withLock { $0.emitted.count } >= spec.fileCount
     }
 
     private func record(_ summary: RunSummary, complete: Bool) async throws {

@@ -60,12 +60,13 @@ struct RunPreparation {
                 fanout.options.batching.maxRecords, fanout.options.batching.maxBytes,
                 Int(fanout.options.batching.maxDelay.seconds * 1000),
             ])
-        try await state.write(spec, to: state.layout.spec)
+        // The spec goes last: a run exists once every file it counts is planned or carried over.
         try await storeShards(plan.shards, state: state)
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
             let batch = Array(carried[start..<min(start + 1000, carried.count)])
             try await state.writeSegment(batch, to: state.layout.carried(sequence: index + 1))
         }
+        try await state.write(spec, to: state.layout.spec)
         return PreparedRun(
             step: step, spec: spec, state: state, stateLocation: stateLocationText, input: inputStore,
             inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),

@@ -134,3 +134,42 @@ private final class SlowToCleanUpBackend: Backend {
         #expect(backend.cleanedUp.withLock { $0 })
     }
 }
+
+@Suite struct MissingResultsTests {
+    @Test func aCommittedShardMissingResultsFailsThoseFilesInsteadOfDroppingThem() async throws {
+        let corpus = try Corpus.make(count: 10)
+        defer { corpus.remove() }
+        let run = try await Fanout(options: RunOptions(batching: SegmentBatching(maxRecords: 5)))
+            .map(TestSteps.byteCount, over: Input(corpus.path))
+        _ = try await collect(run)
+        let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000000/"
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).sorted().first)
+        try FileManager.default.removeItem(atPath: folder + segment)
+
+        let attached = try await Fanout().attach(TestSteps.byteCount, runID: run.id, state: run.stateLocation)
+        var outcomes: [FileOutcome<Int>] = []
+        let error = await #expect(throws: RunError.self) {
+            for try await outcome in attached { outcomes.append(outcome) }
+        }
+        #expect(error?.code == .tooManyFailures)
+        #expect(outcomes.count == 10, "every file has an outcome")
+        let failed = outcomes.filter { $0.failure != nil }
+        #expect(failed.count == 5)
+        #expect(failed.allSatisfy { $0.failure?.message.contains("ended without a result") == true })
+    }
+
+    @Test func deletedCarriedResultsAreAnErrorNotAShortRun() async throws {
+        let corpus = try Corpus.make(count: 6)
+        defer { corpus.remove() }
+        _ = try await collect(try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path)))
+        let second = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path))
+        _ = try await collect(second)
+        #expect(second.summary?.cached == 6)
+        try FileManager.default.removeItem(atPath: corpus.state + "v1/runs/\(second.id)/segments/carried")
+
+        let attached = try await Fanout().attach(TestSteps.byteCount, runID: second.id, state: second.stateLocation)
+        let error = await #expect(throws: RunError.self) { _ = try await collect(attached) }
+        #expect(error?.code == .corruptState)
+        #expect(error?.message.contains("6 of the run's 6 files") == true, "\(error?.message ?? "")")
+    }
+}
