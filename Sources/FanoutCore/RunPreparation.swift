@@ -26,7 +26,7 @@ struct RunPreparation {
         let stateLocationText = fanout.stateLocation(for: inputLocation)
         let stateLocation = try StorageLocation.parse(stateLocationText)
         let stateStore = stateLocation.store(s3: fanout.s3)
-        let excluded = Self.sameStore(inputLocation, stateLocation) ? stateLocation.prefix : ".fanout/"
+        let excluded = Self.stateKeyPrefix(in: inputLocation, state: stateLocation)
         let files = try await Self.listFiles(
             input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded)
 
@@ -160,11 +160,22 @@ struct RunPreparation {
         return SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func sameStore(_ a: StorageLocation, _ b: StorageLocation) -> Bool {
-        switch (a.kind, b.kind) {
-        case (.s3(let x), .s3(let y)): x == y
-        case (.local(let x), .local(let y)): x.standardizedFileURL.path == y.standardizedFileURL.path
-        default: false
+    /// Where the state lies among the input's keys, so that listing the input skips it: the state's own prefix in
+    /// the same bucket, its path below a local input folder, else `.fanout/` (the default state folder's name).
+    static func stateKeyPrefix(in input: StorageLocation, state: StorageLocation) -> String {
+        switch (input.kind, state.kind) {
+        case (.s3(let inputBucket), .s3(let stateBucket)) where inputBucket == stateBucket:
+            return state.prefix
+        case (.local(let inputRoot), .local(let stateRoot)):
+            let inputPath = inputRoot.standardizedFileURL.path
+            let base = inputPath.hasSuffix("/") ? inputPath : inputPath + "/"
+            let stateFolder = stateRoot.standardizedFileURL.path
+            let statePath = (stateFolder.hasSuffix("/") ? stateFolder : stateFolder + "/") + state.prefix
+            guard statePath.hasPrefix(base), statePath.count > base.count else { return ".fanout/" }
+            let relative = String(statePath.dropFirst(base.count))
+            return relative.hasSuffix("/") ? relative : relative + "/"
+        default:
+            return ".fanout/"
         }
     }
 }

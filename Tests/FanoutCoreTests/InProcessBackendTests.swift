@@ -173,3 +173,17 @@ private final class SlowToCleanUpBackend: Backend {
         #expect(error?.message.contains("6 of the run's 6 files") == true, "\(error?.message ?? "")")
     }
 }
+
+@Suite struct StateLocationTests {
+    @Test(arguments: [".state/", "nested/deeper/state/"])
+    func aStateFolderInsideTheInputIsNeverInput(state: String) async throws {
+        let corpus = try Corpus.make(count: 5)
+        defer { corpus.remove() }
+        let options = RunOptions(state: corpus.path + state, cache: false)
+        for _ in 0..<2 {
+            let run = try await Fanout(options: options).map(TestSteps.byteCount, over: Input(corpus.path))
+            let outcomes = try await collect(run)
+            #expect(Set(outcomes.keys) == Set(Corpus.expectedSizes(count: 5).keys))
+        }
+    }
+}
