@@ -92,6 +92,14 @@ struct RunCommand: AsyncParsableCommand {
                 try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
                 return
             }
+            if !(fanout.options.backend is KubernetesBackend) {
+                // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
+                do {
+                    try commandStep.checkProgram()
+                } catch let error as ChildProcessError {
+                    throw UsageError(message: error.message)
+                }
+            }
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input, environment: environment)

@@ -36,6 +36,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let error as ConfigurationError {
         throw fail(error.message, exitCode: .validationFailure)
+    } catch let error as UsageError {
+        throw fail(error.message, exitCode: .validationFailure)
     } catch let error as CredentialError {
         throw fail("\(error)")
     } catch let error as KubernetesError {
@@ -49,6 +51,11 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let error as ReduceError {
         throw fail(error.message)
     }
+}
+
+/// A command that cannot work as given, found once it runs (a program that is not there): `error: MESSAGE`, exit 64.
+struct UsageError: Error {
+    let message: String
 }
 
 private func fail(_ message: String, exitCode: ExitCode = .failure) -> ExitCode {

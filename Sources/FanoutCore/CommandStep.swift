@@ -32,6 +32,18 @@ public struct CommandStep: Sendable, Hashable, Codable {
         return step
     }
 
+    /// Checks, before a run, that the program can be found here (on `PATH`, or at the path given), so a typo fails
+    /// once rather than on every file. Programs named through a placeholder are not checked.
+    /// - Throws: ``ChildProcessError`` saying what to do.
+    /// - Parameter path: the `PATH` to search; default this process's.
+    public func checkProgram(path: String? = nil) throws {
+        guard let program = command.first, !program.contains("{") else { return }
+        let found = try ExecutableLookup.resolve(program, path: path ?? ProcessInfo.processInfo.environment["PATH"])
+        guard FileManager.default.isExecutableFile(atPath: found) else {
+            throw ChildProcessError(message: "\(program) is not an executable file; check the path and its permissions")
+        }
+    }
+
     /// The command step recorded in a run's spec.
     public static func decode(_ parameters: String) -> CommandStep? {
         try? JSONDecoder().decode(CommandStep.self, from: Data(parameters.utf8))

@@ -117,6 +117,12 @@ import Testing
             #expect(empty.status == 0)
             #expect(empty.stdout == "0\n")
 
+            // A program that is not there fails once, before anything runs.
+            let typo = try await FanoutBinary.run(["run", folder.path, "--", "wcc", "-l", "{}"])
+            #expect(typo.status == 64)
+            #expect(typo.stderr.contains("cannot find wcc on PATH"), "\(typo.stderr)")
+            #expect(!typo.stderr.contains("run 2"), "no run was started")
+
             let missing = try await FanoutBinary.run(["run", "s3://no-such-bucket-fanout/x/", "-q", "--", "true"])
             #expect(missing.status == 1)
             #expect(missing.stderr.contains("bucket does not exist"))
