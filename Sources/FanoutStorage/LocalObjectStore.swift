@@ -4,7 +4,7 @@ public import Foundation
 ///
 /// Writes are atomic: bytes go to a temporary file beside the target, which is then renamed over it (or, for
 /// ``PutOptions/ifNoneMatch``, hard-linked to it, which fails if the target exists). Listings walk the tree
-/// depth-first in key order and hold one page at a time.
+/// depth-first in key order, one page at a time, each page resuming the walk of the one before.
 public struct LocalObjectStore: ObjectStore {
     /// The folder every key is relative to.
     public let root: URL
@@ -23,11 +23,14 @@ public struct LocalObjectStore: ObjectStore {
 
     public func list(prefix: String, options: ListOptions) -> ObjectListing {
         let root = self.root
+        let parking = LocalTreeWalker.Parking()
         return ObjectListing { continuation in
-            var walker = LocalTreeWalker(
+            var walker = parking.take(at: continuation) ?? LocalTreeWalker(
                 root: root, prefix: prefix, startAfter: continuation ?? options.startAfter,
                 delimiter: options.delimiter)
-            return try walker.page(size: max(1, options.pageSize))
+            let page = try walker.page(size: max(1, options.pageSize))
+            if page.continuation != nil { parking.park(walker) }
+            return page
         }
     }
 

@@ -1,28 +1,42 @@
 import Foundation
+import Synchronization
 
 /// Walks a folder depth-first in S3 key order (bytewise, with `/` after folder names) and cuts pages.
 ///
-/// Each page starts a fresh walk that skips every subtree wholly at or before `startAfter`, so no state lives
-/// between pages and a walk reads only the folders on the path to where it resumes.
-struct LocalTreeWalker {
+/// The walker keeps the sorted entries of the folders on its current path, so each page continues where the last
+/// one ended and every folder is read and sorted once per listing. A walker that starts after a key reads only the
+/// folders on the path to it; ``Parking`` hands a walker from one page of a listing to the next.
+struct LocalTreeWalker: Sendable {
     let root: URL
     let prefix: String
-    var startAfter: String?
     let delimiter: String?
+    /// Where the listing starts, then the last key or common prefix returned: everything returned comes after it.
+    private(set) var position: String?
+    /// The folders on the path to the next entry, outermost first.
+    private var folders: [Folder] = []
+    private var started = false
 
-    mutating func page(size: Int) throws -> ObjectListing.Page {
-        var objects: [ObjectInfo] = []
-        var prefixes: [String] = []
-        var last: String?
-        try walk(folder: root, keyPrefix: "") { item in
-            switch item {
-            case .object(let info): objects.append(info); last = info.key
-            case .commonPrefix(let value): prefixes.append(value); last = value
-            }
-            return objects.count + prefixes.count < size
-        }
-        let full = objects.count + prefixes.count >= size
-        return ObjectListing.Page(objects: objects, commonPrefixes: prefixes, continuation: full ? last : nil)
+    init(root: URL, prefix: String, startAfter: String?, delimiter: String?) {
+        self.root = root
+        self.prefix = prefix
+        self.position = startAfter
+        self.delimiter = delimiter
+    }
+
+    /// A folder being walked: its entries that can match the prefix, in key order, and the next one to visit.
+    private struct Folder: Sendable {
+        let path: String
+        let keyPrefix: String
+        let entries: [Entry]
+        var next = 0
+    }
+
+    /// An entry of a folder: its key relative to the folder (a folder's ends with `/`).
+    private struct Entry: Sendable {
+        let relativeKey: String
+        let isFolder: Bool
+
+        var name: Substring { isFolder ? relativeKey.dropLast() : relativeKey[...] }
     }
 
     private enum Item {
@@ -30,52 +44,75 @@ struct LocalTreeWalker {
         case commonPrefix(String)
     }
 
-    /// Calls `emit` for each item in order; returns false once `emit` asked to stop.
-    @discardableResult
-    private func walk(folder: URL, keyPrefix: String, emit: (Item) -> Bool) throws -> Bool {
-        let path = folder.path
-        guard let entries = Self.readFolder(path) else {
-            if keyPrefix.isEmpty && !FileManager.default.fileExists(atPath: path) {
-                return true
+    mutating func page(size: Int) throws -> ObjectListing.Page {
+        if !started {
+            started = true
+            try enter(path: root.path, keyPrefix: "")
+        }
+        var objects: [ObjectInfo] = []
+        var prefixes: [String] = []
+        while objects.count + prefixes.count < size, let item = try nextItem() {
+            switch item {
+            case .object(let info): objects.append(info)
+            case .commonPrefix(let value): prefixes.append(value)
             }
+        }
+        let full = objects.count + prefixes.count >= size
+        return ObjectListing.Page(objects: objects, commonPrefixes: prefixes, continuation: full ? position : nil)
+    }
+
+    /// The next object or common prefix after ``position``, or `nil` at the end of the walk.
+    private mutating func nextItem() throws -> Item? {
+        while let depth = folders.indices.last {
+            guard folders[depth].next < folders[depth].entries.count else {
+                folders.removeLast()
+                continue
+            }
+            let entry = folders[depth].entries[folders[depth].next]
+            folders[depth].next += 1
+            let key = folders[depth].keyPrefix + entry.relativeKey
+            if let position, !position.utf8.lexicographicallyPrecedes(key.utf8) {
+                // A folder at or before the position may still hold keys after it.
+                guard entry.isFolder, position.hasPrefix(key) else { continue }
+            }
+            if let delimiter, let rolled = rollUp(key, delimiter: delimiter) {
+                // Keys rolled up to one prefix are adjacent in key order: the prefix is returned once.
+                if let position, !position.utf8.lexicographicallyPrecedes(rolled.utf8) { continue }
+                position = rolled
+                return .commonPrefix(rolled)
+            }
+            let path = folders[depth].path + "/" + entry.name
+            if entry.isFolder {
+                try enter(path: path, keyPrefix: key)
+                continue
+            }
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            let modified = Date(
+                timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+            position = key
+            return .object(LocalObjectStore.info(key: key, size: Int64(info.st_size), modified: modified))
+        }
+        return nil
+    }
+
+    /// Reads a folder and pushes its entries that can still match the prefix, sorted by key.
+    private mutating func enter(path: String, keyPrefix: String) throws {
+        guard let names = Self.readFolder(path) else {
+            if keyPrefix.isEmpty && !FileManager.default.fileExists(atPath: path) { return }
             throw ObjectStoreError(
                 code: .io, message: "cannot list \(path): \(String(cString: strerror(errno)))")
         }
-        var kept: [(key: String, name: String, isFolder: Bool)] = []
-        kept.reserveCapacity(entries.count)
-        for (name, isFolder) in entries where !name.hasPrefix(LocalObjectStore.temporaryPrefix) {
-            let key = keyPrefix + name + (isFolder ? "/" : "")
-            // Keep only what can still match the prefix.
+        var entries: [Entry] = []
+        entries.reserveCapacity(names.count)
+        for (name, isFolder) in names where !name.hasPrefix(LocalObjectStore.temporaryPrefix) {
+            let relativeKey = isFolder ? name + "/" : name
+            let key = keyPrefix + relativeKey
             guard key.hasPrefix(prefix) || (isFolder && prefix.hasPrefix(key)) else { continue }
-            kept.append((key, name, isFolder))
+            entries.append(Entry(relativeKey: relativeKey, isFolder: isFolder))
         }
-        kept.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-
-        for entry in kept {
-            if let startAfter, entry.key.utf8.lexicographicallyPrecedes(startAfter.utf8) || entry.key == startAfter {
-                // A folder before the resume point may still hold keys after it.
-                guard entry.isFolder, startAfter.hasPrefix(entry.key) else { continue }
-            }
-            if let delimiter, let rolled = rollUp(entry.key, delimiter: delimiter) {
-                if let startAfter, !startAfter.utf8.lexicographicallyPrecedes(rolled.utf8) { continue }
-                if !emit(.commonPrefix(rolled)) { return false }
-                continue
-            }
-            let entryPath = path + "/" + entry.name
-            if entry.isFolder {
-                let child = URL(fileURLWithPath: entryPath, isDirectory: true)
-                if !(try walk(folder: child, keyPrefix: entry.key, emit: emit)) { return false }
-            } else {
-                var info = stat()
-                guard stat(entryPath, &info) == 0 else { continue }
-                let modified = Date(
-                    timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-                if !emit(.object(LocalObjectStore.info(key: entry.key, size: Int64(info.st_size), modified: modified))) {
-                    return false
-                }
-            }
-        }
-        return true
+        entries.sort { $0.relativeKey.utf8.lexicographicallyPrecedes($1.relativeKey.utf8) }
+        folders.append(Folder(path: path, keyPrefix: keyPrefix, entries: entries))
     }
 
     /// The names in a folder and whether each is a folder (following symbolic links), or `nil` if it cannot be
@@ -117,5 +154,28 @@ struct LocalTreeWalker {
         let rest = key.dropFirst(prefix.count)
         guard let range = rest.range(of: delimiter) else { return nil }
         return prefix + rest[..<range.upperBound]
+    }
+}
+
+extension LocalTreeWalker {
+    /// Holds a listing's walker between its pages, so the next page resumes the walk instead of starting over.
+    ///
+    /// A page asked for at any other point (a new iteration, or a continuation from elsewhere) starts a new walker.
+    final class Parking: Sendable {
+        private let parked = Mutex<LocalTreeWalker?>(nil)
+
+        /// The parked walker if it stopped exactly at `continuation`; it is no longer parked.
+        func take(at continuation: String?) -> LocalTreeWalker? {
+            guard let continuation else { return nil }
+            return parked.withLock { parked in
+                guard let walker = parked, walker.position == continuation else { return nil }
+                parked = nil
+                return walker
+            }
+        }
+
+        func park(_ walker: LocalTreeWalker) {
+            parked.withLock { $0 = walker }
+        }
     }
 }

@@ -66,6 +66,49 @@ struct LocalObjectStoreTests {
         }
     }
 
+    @Test("a flat folder of 20,000 files lists one key per page, each page resuming the walk", .timeLimit(.minutes(1)))
+    func manySmallPages() async throws {
+        try await withTemporaryDirectory { folder in
+            let names = (0..<20_000).map { String(format: "f%05d", $0) }
+            for name in names {
+                guard FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: nil)
+                else { throw CocoaError(.fileWriteUnknown) }
+            }
+            let store = LocalObjectStore(root: folder)
+            var keys: [String] = []
+            for try await page in store.list(prefix: "", options: ListOptions(pageSize: 1)).pages {
+                keys += page.objects.map(\.key)
+            }
+            #expect(keys == names)
+        }
+    }
+
+    @Test("a continuation given to a new listing resumes after it")
+    func resumeFromContinuation() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            try await putObjects(["a/1", "a/2", "b/1", "b/2", "c"], into: store)
+            var first = store.list(prefix: "", options: ListOptions(pageSize: 3)).pages.makeAsyncIterator()
+            let page = try await first.next()
+            #expect(page?.objects.map(\.key) == ["a/1", "a/2", "b/1"])
+            let resumed = store.list(prefix: "", options: ListOptions(startAfter: page?.continuation))
+            #expect(try await resumed.collect().map(\.key) == ["b/2", "c"])
+            #expect(try await first.next()?.objects.map(\.key) == ["b/2", "c"])
+
+            // Iterating one listing twice, in turns, gives every key to each iteration.
+            let listing = store.list(prefix: "", options: ListOptions(pageSize: 2))
+            var one = listing.makeAsyncIterator()
+            var two = listing.makeAsyncIterator()
+            var keys: [String] = []
+            for _ in 0..<5 {
+                keys.append(try await one.next()?.key ?? "")
+                keys.append(try await two.next()?.key ?? "")
+            }
+            #expect(keys == ["a/1", "a/1", "a/2", "a/2", "b/1", "b/1", "b/2", "b/2", "c", "c"])
+            #expect(try await one.next() == nil)
+        }
+    }
+
     @Test("a folder is not an object")
     func folderIsNotAnObject() async throws {
         try await withTemporaryDirectory { folder in

@@ -125,6 +125,18 @@ struct ObjectStoreTests {
         }
     }
 
+    @Test("keys rolled up to one prefix by a delimiter other than / give it once", arguments: StoreKind.allCases)
+    func delimiterWithinNames(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await putObjects(["a-1", "a-2", "a-3/b", "a/c", "b-1", "c"], into: store)
+            for pageSize in [1, 2, 1000] {
+                let pages = try await store.pages(options: ListOptions(pageSize: pageSize, delimiter: "-"))
+                #expect(pages.flatMap(\.prefixes) == ["a-", "b-"], "pages of \(pageSize)")
+                #expect(pages.flatMap(\.keys) == ["a/c", "c"], "pages of \(pageSize)")
+            }
+        }
+    }
+
     @Test("byte ranges include both ends and are clamped to the object", arguments: StoreKind.allCases)
     func ranges(kind: StoreKind) async throws {
         try await kind.withStore { store in
