@@ -170,7 +170,8 @@ struct RunCommand: AsyncParsableCommand {
             let jobPlan = KubernetesJobPlan(
                 runID: "dry-run", stateLocation: state, stepName: "command",
                 shards: plan.shards.map(\.index), retries: fanout.options.retries,
-                executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64))
+                executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64),
+                executableArchitecture: try backend.shippedExecutableArchitecture())
             print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? environment["FANOUT_NAMESPACE"] ?? "default"), terminator: "")
             return
         }

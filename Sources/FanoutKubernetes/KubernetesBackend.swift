@@ -241,6 +241,14 @@ public struct KubernetesBackend: Backend {
         }
     }
 
+    /// The `kubernetes.io/arch` of nodes that can run the executable this backend ships, read from its headers;
+    /// `nil` when the image holds the program instead.
+    /// - Throws: ``KubernetesError`` when the executable is not a Linux program.
+    public func shippedExecutableArchitecture() throws -> String? {
+        guard options.shipExecutable else { return nil }
+        return try LinuxExecutable(path: options.executable).architecture
+    }
+
     public func execute(_ submission: Submission) async throws -> BackendReport {
         let base =
             try client

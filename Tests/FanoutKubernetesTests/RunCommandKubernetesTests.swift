@@ -36,6 +36,11 @@ extension KubernetesTests {
             #expect(dryRun.status == 0, "\(dryRun.stderr)")
             #expect(dryRun.stdout.contains("kind: Job"))
             #expect(dryRun.stdout.contains("completionMode: Indexed"))
+            #if arch(x86_64)
+            #expect(dryRun.stdout.contains("kubernetes.io/arch: amd64"), "pods run where the shipped binary can")
+            #elseif arch(arm64)
+            #expect(dryRun.stdout.contains("kubernetes.io/arch: arm64"), "pods run where the shipped binary can")
+            #endif
             #expect(!dryRun.stdout.contains("AWS_SECRET_ACCESS_KEY: testing"))
 
             let run = try await FanoutBinary.run(
