@@ -30,6 +30,11 @@ struct DetachedDriver {
     var logPath: String { folder + "/\(runID).log" }
     var pidPath: String { folder + "/\(runID).pid" }
 
+    /// Deletes the run's log and process id files, if any.
+    func removeFiles() {
+        for path in [logPath, pidPath] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
     /// The arguments of the background driver: `arguments` (this process's, `run` first) with the run named.
     static func driverArguments(_ arguments: [String], runID: String, state: String) throws -> [String] {
         guard arguments.first == "run" else {

@@ -267,6 +267,9 @@ struct GCCommand: AsyncParsableCommand {
         commandName: "gc",
         abstract: "Delete the stored state of runs older than a limit.",
         discussion: """
+            Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
+            (runs started with --detach). A run whose background driver still runs is kept.
+
             Examples:
               fanout gc --older-than 7d --state s3://my-bucket/.fanout/
               fanout gc --older-than 1d --dry-run
@@ -285,8 +288,16 @@ struct GCCommand: AsyncParsableCommand {
             var deleted = 0
             for id in try await catalog.runIDs() {
                 guard let info = try? await catalog.info(id), info.createdAt < cutoff else { continue }
+                let driver = DetachedDriver(runID: id)
+                if let pid = driver.runningProcess() {
+                    print("keeping \(id): its background driver (process \(pid)) still runs it")
+                    continue
+                }
                 print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
-                if !dryRun { try await catalog.delete(id) }
+                if !dryRun {
+                    try await catalog.delete(id)
+                    driver.removeFiles()
+                }
                 deleted += 1
             }
             print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")

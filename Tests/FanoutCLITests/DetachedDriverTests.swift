@@ -70,6 +70,14 @@ import Testing
             #expect(results.stdout == "21\n")
             let logText = try String(contentsOfFile: log, encoding: .utf8)
             #expect(logText.contains("run \(runID): 6 files in 2 shards on processes"), "\(logText)")
+
+            // Once the driver is gone, gc deletes the run and its log.
+            let pid = try #require(event["pid"] as? Int)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while kill(Int32(pid), 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let gc = try await FanoutBinary.run(["gc", "--older-than", "0s", "--state", state], environment: environment)
+            #expect(gc.stdout.contains("1 run deleted"), "\(gc.stdout)")
+            #expect(!FileManager.default.fileExists(atPath: log))
         }
     }
 
