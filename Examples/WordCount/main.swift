@@ -4,6 +4,10 @@
 //   swift run word-count Examples/corpus
 //   swift run word-count s3://my-bucket/books/ --processes 4
 //   swift run word-count Examples/corpus --top 20
+//   swift run word-count s3://my-bucket/books/ --kubernetes batch --secret s3-credentials
+//
+// With --kubernetes NAMESPACE the map runs in pods of one Indexed Job: this very executable is shipped to them
+// through the state prefix, and the Secret named by --secret gives them S3 credentials as environment variables.
 import Fanout
 import Foundation
 
@@ -22,16 +26,27 @@ await Fanout.bootstrap(countWords)
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let input = arguments.first else {
-    print("usage: word-count PREFIX [--processes N] [--top N]")
+    print("usage: word-count PREFIX [--processes N | --kubernetes NAMESPACE [--secret NAME]] [--top N]")
     exit(2)
 }
-func option(_ name: String) -> Int? {
+func text(_ name: String) -> String? {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.endIndex else { return nil }
-    return Int(arguments[index + 1])
+    return arguments[index + 1]
 }
+func option(_ name: String) -> Int? { text(name).flatMap { Int($0) } }
 
 var options = RunOptions()
 if let workers = option("--processes") { options.backend = ProcessBackend(workers: workers) }
+if let namespace = text("--kubernetes") {
+    var kubernetes = KubernetesBackend.Options()
+    kubernetes.namespace = namespace
+    kubernetes.secretEnvironment = text("--secret").map { [$0] } ?? []
+    // The pods reach the same S3 endpoint and region as this process.
+    for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION"] {
+        if let value = ProcessInfo.processInfo.environment[name] { kubernetes.environment[name] = value }
+    }
+    options.backend = KubernetesBackend(options: kubernetes)
+}
 let run = try await Fanout(options: options).map(countWords, over: Input(input))
 
 var totals = MergeDictionaries<String, Int>.adding

@@ -238,3 +238,30 @@ struct ClusterRunFixture {
 private func jsonLines(_ text: String) -> [[String: Any]] {
     text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
 }
+
+extension KubernetesTests {
+    /// The word-count example, a Swift program with no Kubernetes code of its own but a backend choice, mapped in pods.
+    @Suite struct ExampleOnKubernetesTests {
+        @Test func wordCountRunsItsMapInPods() async throws {
+            let files = [
+                "a.txt": Data("the river and the stone\n".utf8),
+                "b.txt": Data("The river runs\n".utf8),
+                "c.txt": Data("stone\n".utf8),
+            ]
+            try await ClusterRunFixture.with(files: files) { fixture in
+                var environment = fixture.environment
+                environment["AWS_REGION"] = "us-east-1"
+                let example = try FanoutBinary.location().deletingLastPathComponent().appendingPathComponent("word-count")
+                let result = try await runProcess(
+                    example,
+                    [fixture.input, "--kubernetes", fixture.namespace, "--secret", "s3-credentials", "--top", "2"],
+                    environment: environment)
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.lines.first?.hasPrefix("3 files, 9 words, 5 distinct") == true, "\(result.stdout)")
+                #expect(result.lines.dropFirst().map { $0.split(separator: " ").last } == ["the", "river"], "ties in key order")
+                let jobs = try await fixture.kubectl(["get", "jobs", "-o", "jsonpath={.items[*].spec.completionMode}"])
+                #expect(jobs.stdout == "Indexed", "the map ran in an Indexed Job")
+            }
+        }
+    }
+}
