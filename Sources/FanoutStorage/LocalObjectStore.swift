@@ -49,7 +49,7 @@ public struct LocalObjectStore: ObjectStore {
 
     public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
         let url = try fileURL(for: key)
-        if range == nil, let data = Self.readWhole(url.path) { return data }
+        if range == nil, let data = try await Self.readWhole(url.path) { return data }
         guard let handle = try? FileHandle(forReadingFrom: url) else { throw notFound(key) }
         defer { try? handle.close() }
         do {
@@ -57,7 +57,8 @@ public struct LocalObjectStore: ObjectStore {
             let size = try handle.seekToEnd()
             try Self.checkRange(range, size: Int64(size), key: key)
             try handle.seek(toOffset: UInt64(range.lowerBound))
-            return try handle.read(upToCount: Int(range.upperBound - range.lowerBound + 1)) ?? Data()
+            let count = Int(min(range.upperBound, Int64(size) - 1) - range.lowerBound + 1)
+            return try await BlockingFileIO.run(bytes: count) { try handle.read(upToCount: count) ?? Data() }
         } catch let error as ObjectStoreError {
             throw error
         } catch {
@@ -77,14 +78,16 @@ public struct LocalObjectStore: ObjectStore {
     @discardableResult
     public func put(key: String, data: Data, options: PutOptions) async throws -> PutResult {
         try await write(key: key, options: options) { temporary in
-            try data.write(to: temporary)
+            try await BlockingFileIO.run(bytes: data.count) { try data.write(to: temporary) }
         }
     }
 
     @discardableResult
     public func put(key: String, file: URL, options: PutOptions) async throws -> PutResult {
-        try await write(key: key, options: options) { temporary in
-            try FileManager.default.copyItem(at: file, to: temporary)
+        var info = stat()
+        let size = stat(file.path, &info) == 0 ? Int(info.st_size) : Int.max
+        return try await write(key: key, options: options) { temporary in
+            try await BlockingFileIO.run(bytes: size) { try FileManager.default.copyItem(at: file, to: temporary) }
         }
     }
 
@@ -111,14 +114,21 @@ public struct LocalObjectStore: ObjectStore {
     // MARK: Helpers
 
     /// Reads a whole regular file with one `open`, `fstat` and as few `read`s as its size needs: many small
-    /// files are the common case of a fan-out. `nil` when it cannot (missing, not a regular file).
-    static func readWhole(_ path: String) -> Data? {
+    /// files are the common case of a fan-out, so only large files are read off the cooperative threads.
+    /// `nil` when it cannot (missing, not a regular file).
+    static func readWhole(_ path: String) async throws -> Data? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var data = Data(count: Int(info.st_size))
+        let size = Int(info.st_size)
+        return try await BlockingFileIO.run(bytes: size) { readBytes(descriptor, size: size) }
+    }
+
+    /// Up to `size` bytes from an open file; fewer if it shrank while being read, `nil` if reading failed.
+    private static func readBytes(_ descriptor: Int32, size: Int) -> Data? {
+        var data = Data(count: size)
         var filled = 0
         let complete = data.withUnsafeMutableBytes { buffer -> Bool in
             while filled < buffer.count {
@@ -146,13 +156,15 @@ public struct LocalObjectStore: ObjectStore {
         return root.appendingPathComponent(key, isDirectory: false)
     }
 
-    private func write(key: String, options: PutOptions, body: (URL) throws -> Void) async throws -> PutResult {
+    private func write(
+        key: String, options: PutOptions, body: (URL) async throws -> Void
+    ) async throws -> PutResult {
         let target = try fileURL(for: key)
         let folder = target.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(Self.temporaryPrefix + UUID().uuidString)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try body(temporary)
+            try await body(temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw ObjectStoreError(code: .io, message: "cannot write \(target.path)", key: key, underlying: error)

@@ -1,4 +1,4 @@
-import FanoutStorage
+@testable import FanoutStorage
 import FanoutTestSupport
 import Foundation
 import Testing
@@ -106,6 +106,31 @@ struct LocalObjectStoreTests {
             }
             #expect(keys == ["a/1", "a/1", "a/2", "a/2", "b/1", "b/1", "b/2", "b/2", "c", "c"])
             #expect(try await one.next() == nil)
+        }
+    }
+
+    @Test("large reads, writes and copies run off the cooperative threads and round-trip")
+    func largeFilesOffloaded() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            let data = patternBytes(BlockingFileIO.inPlaceLimit + 4097, seed: 5)
+            let source = folder.appendingPathComponent("source.bin")
+            try data.write(to: source)
+            // Other tests may offload too, so each step must add at least one.
+            var offloaded = BlockingFileIO.offloadedCount
+            func expectOffloaded(_ step: String) {
+                #expect(BlockingFileIO.offloadedCount > offloaded, "\(step)")
+                offloaded = BlockingFileIO.offloadedCount
+            }
+            try await store.put(key: "big/data", data: data)
+            expectOffloaded("put data")
+            try await store.put(key: "big/copy", file: source, options: PutOptions())
+            expectOffloaded("put file")
+            #expect(try await store.get(key: "big/data") == data)
+            expectOffloaded("get")
+            #expect(try await store.get(key: "big/copy", range: 1...Int64.max) == data.dropFirst())
+            expectOffloaded("get range")
+            #expect(try await store.get(key: "big/copy", range: 10...19) == data[10...19])
         }
     }
 
