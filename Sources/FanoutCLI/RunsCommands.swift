@@ -90,23 +90,41 @@ struct RunsCommand: AsyncParsableCommand {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show one run: files, results, failures, shards, timing.",
+        abstract: "Show one run: files done and failed, shards, pods, elapsed time, throughput.",
         discussion: """
+            A finished run shows its summary. An unfinished one shows what its workers have stored so far (read \
+            from its segments) and how long it has been going; a Kubernetes run also shows its pods by phase (one \
+            list request, in --namespace).
+
             Examples:
               fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+              fanout status 20261124-203512-9f3c01ab --json | jq .done
             """
     )
 
     @Argument(help: "The run id.") var runID: String
     @OptionGroup var state: StateOption
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup(title: "Kubernetes") var cluster: ClusterOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
     func run() async throws {
         try await reportingErrors {
-            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).info(runID)
+            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
+            let info = try await catalog.info(runID)
+            let finished = info.finishedAt != nil
+            let stored = finished ? nil : try await catalog.storedOutcomes(runID)
+            let done = stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0)
+            let failed = stored?.failed ?? info.failed ?? 0
+            let elapsed = (info.finishedAt ?? Date()).timeIntervalSince(info.createdAt)
+            let pods = info.backend == "kubernetes" ? await podPhases() : nil
             if json {
-                print(JSONLine.encode(info))
+                var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8))) as? [String: Any] ?? [:]
+                fields["done"] = done
+                fields["failedSoFar"] = failed
+                fields["elapsedSeconds"] = (elapsed * 10).rounded() / 10
+                if case .success(let phases)? = pods { fields["pods"] = phases }
+                print(JSONLine.encode(fields))
                 return
             }
             print("run        \(info.runID)")
@@ -114,18 +132,40 @@ struct StatusCommand: AsyncParsableCommand {
             print("step       \(info.step) (version \(info.stepVersion))")
             print("input      \(info.input)")
             print("backend    \(info.backend)")
-            print("files      \(info.files)")
+            print("files      \(done)/\(info.files) done" + (failed > 0 ? ", \(failed) failed" : ""))
             print("shards     \(info.committedShards)/\(info.shards) committed")
             if let succeeded = info.succeeded, let failed = info.failed {
                 print("results    \(succeeded) succeeded, \(failed) failed, \(info.cached ?? 0) cached")
             }
-            print("created    \(DateText.iso8601(info.createdAt))")
-            if let finished = info.finishedAt {
-                print("finished   \(DateText.iso8601(finished)) (\(String(format: "%.1f", finished.timeIntervalSince(info.createdAt)))s)")
-                if info.files > 0 {
-                    print("throughput \(String(format: "%.1f", Double(info.files) / max(0.001, finished.timeIntervalSince(info.createdAt)))) files/s")
-                }
+            switch pods {
+            case .success(let phases)?:
+                let text = phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                print("pods       \(text.isEmpty ? "none on the cluster" : text)")
+            case .failure(let error)?:
+                print("pods       unknown: \(error)")
+            case nil:
+                break
             }
+            print("created    \(DateText.iso8601(info.createdAt))")
+            if let finishedAt = info.finishedAt {
+                print("finished   \(DateText.iso8601(finishedAt)) (\(String(format: "%.1f", elapsed))s)")
+            } else {
+                print("elapsed    \(String(format: "%.0f", elapsed))s")
+            }
+            if done > 0, elapsed > 0 {
+                print("throughput \(String(format: "%.1f", Double(done) / max(0.001, elapsed))) files/s")
+            }
+        }
+    }
+
+    /// The run's pods by phase, or why they could not be listed.
+    private func podPhases() async -> Result<[String: Int], any Error> {
+        do {
+            let client = try cluster.client(environment: try ConfigurationFile.effectiveEnvironment())
+            let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
+            return .success(pods.reduce(into: [:]) { counts, pod in counts[pod.phase, default: 0] += 1 })
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -61,8 +61,14 @@ import Testing
 
             let early = try await FanoutBinary.run(["status", runID, "--state", state, "--json"], environment: environment)
             #expect(json(early.stdout)?["status"] as? String == "unfinished", "the files take 2 s each")
+            #expect((json(early.stdout)?["done"] as? Int).map { (0...6).contains($0) } == true, "\(early.stdout)")
+            let earlyText = try await FanoutBinary.run(["status", runID, "--state", state], environment: environment)
+            #expect(earlyText.stdout.contains("/6 done"), "\(earlyText.stdout)")
+            #expect(earlyText.stdout.contains("elapsed "), "\(earlyText.stdout)")
 
             #expect(try await waitForEnd(of: runID, state: state, environment: environment) == "complete")
+            let final = try await FanoutBinary.run(["status", runID, "--state", state, "--json"], environment: environment)
+            #expect(json(final.stdout)?["done"] as? Int == 6)
             #expect(try String(contentsOf: output, encoding: .utf8) == "\((1...6).reduce(0, +))\n",
                 "the background driver folds into --output")
             let results = try await FanoutBinary.run(

@@ -69,6 +69,9 @@ extension KubernetesTests {
                 status = jsonLines(result.stdout).first?["status"] as? String ?? status
             }
             #expect(status == "complete")
+            let summary = try await FanoutBinary.run(["status", runID, "--state", state], environment: environment)
+            #expect(summary.stdout.contains("files      6/6 done"), "\(summary.stdout)")
+            #expect(summary.stdout.contains("pods       "), "\(summary.stdout)")
             let results = try await FanoutBinary.run(
                 ["results", runID, "--state", state, "--reduce", "sum"], environment: environment)
             #expect(results.stdout == "\((0..<6).reduce(0, +))\n", "\(results.stderr)")
