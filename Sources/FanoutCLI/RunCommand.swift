@@ -26,8 +26,13 @@ struct RunCommand: AsyncParsableCommand {
             FANOUT_NAMESPACE, FANOUT_IMAGE), which wins over the configuration file ($FANOUT_CONFIG, else \
             ~/.config/fanout/config: `key = value` lines with the keys backend, state, context, namespace, image).
 
+            Ctrl-C stops the run cleanly: the commands and workers are stopped (on Kubernetes the run's Jobs are \
+            deleted and their pods waited out) and the results stored so far stay; `fanout attach RUN` resumes. A \
+            second Ctrl-C quits at once.
+
             Exit status: 0 every file succeeded; 3 some files failed within --tolerate-failures; 1 the run failed; \
-            64 the command line or the configuration file is wrong.
+            64 the command line or the configuration file is wrong (or the command is not on PATH); 130 stopped \
+            by Ctrl-C or SIGTERM.
 
             Examples:
               fanout run ./logs --reduce sum -- wc -l {}
