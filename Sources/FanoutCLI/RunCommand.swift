@@ -157,13 +157,15 @@ struct RunCommand: AsyncParsableCommand {
         let progress = ProgressReporter(style: .periodic)
         fanout.options.onBackendEvent = { progress.backend($0) }
         let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
-        // A worker started by the backend returns from `attach` only in the driver.
-        let run = try await fanout.attach(step, runID: runID, state: state)
-        DetachedDriver.leadProcessGroup()
-        progress.started(runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name, files: run.fileCount)
-        let (reduce, output) = (self.reduce, self.output ?? "/dev/null")
-        // `fanout cancel` sends SIGTERM: the run stops its workers and deletes its Jobs before this exits.
+        let (reduce, output, driver) = (self.reduce, self.output ?? "/dev/null", fanout)
+        // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
+        // before this exits.
         try await Interruption.run(runID: runID) {
+            // A worker started by the backend returns from `attach` only in the driver.
+            let run = try await driver.attach(step, runID: runID, state: state)
+            DetachedDriver.leadProcessGroup()
+            progress.started(
+                runID: run.id, shards: run.shardCount, backend: driver.options.backend.name, files: run.fileCount)
             try await fold(run, mode: reduce, output: output, progress: progress)
         }
     }
