@@ -130,18 +130,34 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     /// Until asked to stop: tails remote workers' results, and stops the run once too many files failed.
+    ///
+    /// Each look lists every segment of the run, so a long run with many segments makes it slow: the wait between
+    /// looks grows to four times the last look (at most ``maxPollInterval``), which keeps the store's load from
+    /// the driver at about a quarter of one listing stream however large the run grows.
     private func watch(tailing: Bool) async throws {
-        let interval = tailing ? options.pollInterval : .milliseconds(100)
+        var interval = tailing ? options.pollInterval : .milliseconds(100)
         var waited = Duration.zero
+        let clock = ContinuousClock()
         while !progress.withLock({ $0.stopWatching }) {
             try await Task.sleep(for: .milliseconds(20))
             waited += .milliseconds(20)
             if let abort = progress.withLock({ $0.abort }) { throw abort }
             if waited >= interval {
                 waited = .zero
-                if tailing { try await tailTolerating() }
+                if tailing {
+                    let look = try await clock.measure { try await tailTolerating() }
+                    interval = Self.pollInterval(base: options.pollInterval, lastLook: look)
+                }
             }
         }
+    }
+
+    /// The longest wait between two looks for new results.
+    static var maxPollInterval: Duration { .seconds(30) }
+
+    /// The wait before the next look: the configured interval, or four times the last look when that is longer.
+    static func pollInterval(base: Duration, lastLook: Duration) -> Duration {
+        min(max(base, lastLook * 4), max(base, maxPollInterval))
     }
 
     /// ``tail()`` while workers run: a store that cannot be read for a while (after the client's own retries) is

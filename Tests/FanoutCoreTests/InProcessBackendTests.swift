@@ -187,3 +187,14 @@ private final class SlowToCleanUpBackend: Backend {
         }
     }
 }
+
+@Suite struct PollingTests {
+    @Test func theWaitBetweenLooksGrowsWithTheirCostAndIsBounded() {
+        let base = Duration.milliseconds(250)
+        #expect(RunDriver<Int>.pollInterval(base: base, lastLook: .milliseconds(10)) == base)
+        #expect(RunDriver<Int>.pollInterval(base: base, lastLook: .seconds(1)) == .seconds(4))
+        #expect(RunDriver<Int>.pollInterval(base: base, lastLook: .seconds(60)) == RunDriver<Int>.maxPollInterval)
+        // A configured interval above the bound is kept.
+        #expect(RunDriver<Int>.pollInterval(base: .seconds(60), lastLook: .zero) == .seconds(60))
+    }
+}
