@@ -31,10 +31,13 @@ struct KubernetesOptions: ParsableArguments {
     @Flag(help: "Tolerate the spot-node taints of GKE and AKS; spot preemptions never count against --retries.")
     var spot = false
 
-    @Option(help: ArgumentHelp("Report pods Pending longer than this (default 5m).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Report pods Pending longer than this, with the scheduler's reason (default 5m). Then the run waits for them, unless --shrink-pending or --fail-pending says otherwise.", valueName: "duration"))
     var pendingTimeout: DurationText?
 
-    @Flag(help: "Fail the run when pods stay Pending past --pending-timeout, instead of waiting.")
+    @Flag(help: "When pods stay Pending past --pending-timeout because no node takes them, lower the Job's parallelism to the pods that did find a node: the waiting pods are removed (no retry used) and their shards run as the others finish. The run is slower but finishes.")
+    var shrinkPending = false
+
+    @Flag(help: "Fail the run when pods stay Pending past --pending-timeout, deleting its Jobs.")
     var failPending = false
 
     @Flag(help: "One Job per shard instead of one Indexed Job (for clusters older than 1.24).")
@@ -45,6 +48,18 @@ struct KubernetesOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("A plain environment variable of the workers (repeatable); never a credential.", valueName: "key=value"))
     var env: [String] = []
+
+    func validate() throws {
+        if shrinkPending && failPending {
+            throw ValidationError(
+                "--shrink-pending and --fail-pending exclude each other: choose one, or neither to wait")
+        }
+    }
+
+    /// Wait (the default), shrink or fail.
+    var pendingPolicy: KubernetesBackend.Options.PendingPolicy {
+        shrinkPending ? .shrink : failPending ? .fail : .wait
+    }
 
     func backend(parallelism: Int?, filesInFlight: Int?, environment: [String: String]) throws -> KubernetesBackend {
         var options = KubernetesBackend.Options()
@@ -70,7 +85,7 @@ struct KubernetesOptions: ParsableArguments {
         }
         options.scheduling = .init(nodeSelector: selector, tolerations: tolerations)
         if let pendingTimeout { options.pendingTimeout = .seconds(pendingTimeout.seconds) }
-        options.pendingPolicy = failPending ? .fail : .wait
+        options.pendingPolicy = pendingPolicy
         options.secretEnvironment = secretEnv
         for pair in env {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)

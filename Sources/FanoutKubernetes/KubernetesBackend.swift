@@ -29,9 +29,10 @@ public import Logging
 ///   ``Options/Mode/jobPerShard``: one Job per shard.
 /// - **Watch.** One watch on the run's Jobs and one on its pods (label `fanout.dev/run=RUN`), kept alive across
 ///   dropped streams and expired resourceVersions; no polling. Pods Pending for longer than
-///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits or fails
-///   (``Options/pendingPolicy``). Failed pods are reported with their exit reason and the last lines of their
-///   log; shards that failed for good are returned in ``BackendReport/failedShards``.
+///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits, shrinks its Jobs
+///   to the pods the cluster could place, or fails (``Options/pendingPolicy``). Failed pods are reported with
+///   their exit reason and the last lines of their log; shards that failed for good are returned in
+///   ``BackendReport/failedShards``.
 /// - **Clean up.** Cancellation, or an error, deletes the run's Jobs (propagation `Background`) and waits until
 ///   none of its pods remain. Finished Jobs are left to `ttlSecondsAfterFinished`.
 ///
@@ -69,6 +70,12 @@ public struct KubernetesBackend: Backend {
             case wait
             /// Report them, delete the run's Jobs and throw ``KubernetesError/Code/podsPending``.
             case fail
+            /// Report them and lower the Job's `spec.parallelism` to its pods on nodes (at least 1), so the
+            /// scheduler stops waiting for capacity the cluster lacks: the Job controller deletes the pods no node
+            /// took (no failure, no retry used) and runs their shards as the placed ones finish. One shrink per Job
+            /// each time its pods stay unschedulable; the run is slower but finishes. Nothing shrinks in
+            /// ``Mode/jobPerShard``, whose Jobs run one pod each.
+            case shrink
         }
 
         /// Compute resources of the worker container; each set value is both request and limit, except CPU,
@@ -286,6 +293,9 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     case podFailed(pod: String, shard: Int?, reason: String, logTail: String)
     /// A pod was disrupted (preempted, evicted, drained); this does not count against retries.
     case podDisrupted(pod: String, shard: Int?, reason: String)
+    /// A Job's pods could not be scheduled, and its parallelism was lowered to `parallelism`
+    /// (``KubernetesBackend/Options/PendingPolicy/shrink``).
+    case shrunk(job: String, parallelism: Int)
     /// A Job finished; `reason` says why it failed.
     case jobFinished(name: String, succeeded: Bool, reason: String?)
     /// Every Job finished: the shards that failed for good, and the API requests the run made.

@@ -88,6 +88,38 @@ extension KubernetesClient {
         }
     }
 
+    /// Changes one object and returns it as the server stored it.
+    ///
+    /// ```swift
+    /// try await client.patch(Job.self, name: "fanout-20261124", body: ["spec": ["parallelism": 2]])
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - body: The patch, in the format of `type`.
+    ///   - type: Default ``PatchType/merge``.
+    ///   - namespace: Default: the client's.
+    ///   - strict: Unknown fields are an error (`fieldValidation=Strict`). Default `true`.
+    /// - Throws: ``KubernetesError``: ``KubernetesError/Code/notFound`` when there is no such object,
+    ///   ``KubernetesError/Code/invalid`` with causes when the result fails validation (an immutable field),
+    ///   ``KubernetesError/Code/badRequest`` for a malformed patch.
+    @discardableResult
+    public func patch<T: KubernetesObject>(
+        _ type: T.Type, name: String, namespace: String? = nil, body: JSONValue, type patchType: PatchType = .merge,
+        strict: Bool = true
+    ) async throws -> T {
+        let resource = T.resource
+        let operation = "patch \(resource.plural)"
+        var query: [(String, String)] = []
+        if strict { query.append(("fieldValidation", "Strict")) }
+        let data = try await send(
+            Request(
+                method: .patch, path: resource.path(namespace: namespace ?? self.namespace, name: name), query: query,
+                body: try JSONEncoder().encode(body), contentType: patchType.rawValue, operation: operation,
+                // A JSON patch may append to lists; merge patches set values and can be sent again.
+                idempotent: patchType != .json))
+        return try decode(T.self, from: data, operation: operation)
+    }
+
     /// Deletes one object.
     ///
     /// - Parameter propagationPolicy: What happens to its dependents. Default ``PropagationPolicy/background``;

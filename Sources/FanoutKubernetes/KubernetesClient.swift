@@ -3,7 +3,7 @@ public import Foundation
 public import Logging
 import Synchronization
 
-/// A small client of the Kubernetes API over ``HTTPClient``: create, get, list, watch, delete and pod logs,
+/// A small client of the Kubernetes API over ``HTTPClient``: create, get, list, watch, patch, delete and pod logs,
 /// with kubeconfig or in-cluster authentication.
 ///
 /// Every request is counted in ``requests`` (by `verb resource`). Throttling (429) and unavailable servers
@@ -118,10 +118,11 @@ public final class KubernetesClient: Sendable {
         var path: String
         var query: [(String, String)] = []
         var body: Data?
+        var contentType = "application/json"
         var accept = "application/json"
         /// `verb resource`, as counted.
         var operation: String
-        /// Whether sending it twice does no harm (everything but create).
+        /// Whether sending it twice does no harm (everything but create, and patches that add to lists).
         var idempotent: Bool
         var timeout: Duration? = .seconds(60)
     }
@@ -139,7 +140,7 @@ public final class KubernetesClient: Sendable {
             let http = core.client(for: credential.tls)
             var headers: HTTPHeaders = ["Accept": request.accept, "User-Agent": "fanout"]
             if let token = credential.bearerToken { headers.add(name: "Authorization", value: "Bearer \(token)") }
-            if request.body != nil { headers.add(name: "Content-Type", value: "application/json") }
+            if request.body != nil { headers.add(name: "Content-Type", value: request.contentType) }
             let url = try makeURL(request)
             requests.record(request.operation)
             for counter in extraCounters { counter.record(request.operation) }

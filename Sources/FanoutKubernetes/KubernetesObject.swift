@@ -145,6 +145,16 @@ public struct KubernetesStatus: Codable, Sendable, Hashable {
     }
 }
 
+/// How a patch's body changes an object: the `Content-Type` of a `PATCH`.
+public enum PatchType: String, Sendable, Hashable {
+    /// JSON merge patch (RFC 7386): the fields the body names are set, `null` removes one, lists are replaced.
+    case merge = "application/merge-patch+json"
+    /// JSON patch (RFC 6902): a list of operations (`add`, `remove`, `replace`, `test`...).
+    case json = "application/json-patch+json"
+    /// Strategic merge patch: a merge patch whose lists of named items (containers, env) merge by name.
+    case strategicMerge = "application/strategic-merge-patch+json"
+}
+
 /// How a delete reaches an object's dependents (a Job's pods).
 public enum PropagationPolicy: String, Sendable, Hashable {
     /// Dependents are deleted before the owner disappears.

@@ -37,7 +37,7 @@ final class KubernetesRunSession: Sendable {
         if let notice = Self.notice(for: event) { submission.report(.notice(notice)) }
     }
 
-    /// A line for the user about a pod that fails, waits or is disrupted.
+    /// A line for the user about a pod that fails, waits or is disrupted, or a Job shrunk to what the cluster runs.
     static func notice(for event: KubernetesBackendEvent) -> String? {
         func shardText(_ shard: Int?) -> String { shard.map { "shard \($0)" } ?? "a shard" }
         switch event {
@@ -49,6 +49,9 @@ final class KubernetesRunSession: Sendable {
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
         case .podDisrupted(let pod, let shard, let reason):
             return "\(shardText(shard)): pod \(pod) was disrupted (\(reason)); the shard runs again"
+        case .shrunk(let job, let parallelism):
+            return "Job \(job): pods could not be scheduled; it now runs \(parallelism) pod"
+                + (parallelism == 1 ? "" : "s") + " at once, and its other shards wait for them"
         default:
             return nil
         }
@@ -92,7 +95,7 @@ final class KubernetesRunSession: Sendable {
         let jobs = try backend.manifests(for: plan, namespace: namespace)
         tracker.withLock {
             $0 = KubernetesRunTracker(
-                jobs: jobs, pendingTimeout: options.pendingTimeout, failOnPending: options.pendingPolicy == .fail)
+                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy)
         }
         var created: [String] = []
         for job in jobs {
@@ -204,6 +207,8 @@ final class KubernetesRunSession: Sendable {
                     "pod is still Pending",
                     metadata: ["pod": "\(pod)", "waited": "\(waited)", "reason": "\(message)"])
                 emit(.podPending(pod: pod, shard: shard, waited: waited, message: message))
+            case .shrink(let job, let parallelism):
+                await shrink(job: job, parallelism: parallelism)
             case .jobFinished(let name, let succeeded, let reason):
                 emit(.jobFinished(name: name, succeeded: succeeded, reason: reason))
             case .abort(let message):
@@ -214,6 +219,25 @@ final class KubernetesRunSession: Sendable {
                         + "pendingTimeout.")
             }
         }
+    }
+
+    /// Lowers a Job's parallelism with one merge patch; the Job controller then deletes its excess pods, those
+    /// waiting for a node first. A patch that fails leaves the run waiting, as with the wait policy.
+    private func shrink(job: String, parallelism: Int) async {
+        do {
+            let body: JSONValue = ["spec": ["parallelism": .integer(Int64(parallelism))]]
+            try await client.patch(Job.self, name: job, namespace: namespace, body: body)
+        } catch let error as KubernetesError where error.code == .notFound {
+            return
+        } catch {
+            logger.warning(
+                "cannot shrink a Job whose pods wait for nodes", metadata: ["job": "\(job)", "error": "\(error)"])
+            return
+        }
+        logger.notice(
+            "pods could not be scheduled: lowered the Job's parallelism to the pods running",
+            metadata: ["job": "\(job)", "parallelism": "\(parallelism)"])
+        emit(.shrunk(job: job, parallelism: parallelism))
     }
 
     private func logTail(pod: String, container: String) async -> String {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// What the backend knows of a run's Jobs and pods, updated from watch events: which shards are done or failed
-/// for good, which pods failed (and need their logs read), which wait too long. A pure state machine: events
-/// in, actions out; the session performs the actions.
+/// for good, which pods failed (and need their logs read), which wait too long and what to do about it. A pure
+/// state machine: events in, actions out; the session performs the actions.
 struct KubernetesRunTracker: Sendable {
     /// Something the session must do.
     enum Action: Sendable, Equatable {
@@ -10,6 +10,9 @@ struct KubernetesRunTracker: Sendable {
         case fetchLogs(pod: String, container: String, shard: Int?, reason: String)
         case disrupted(pod: String, shard: Int?, reason: String)
         case pending(pod: String, shard: Int?, waited: Duration, message: String)
+        /// Lower the Job's `spec.parallelism` to what the cluster runs (pods Pending too long, with the shrink
+        /// policy).
+        case shrink(job: String, parallelism: Int)
         case jobFinished(name: String, succeeded: Bool, reason: String?)
         /// Stop the run with this message (pods Pending too long, with the fail policy).
         case abort(String)
@@ -20,6 +23,10 @@ struct KubernetesRunTracker: Sendable {
         /// The shards the Job runs: for Indexed Jobs, shard = offset + completion index.
         let shards: ClosedRange<Int>
         let indexed: Bool
+        /// The Job's `spec.parallelism`: pods it runs at once.
+        var parallelism: Int
+        /// Whether the Job was shrunk since its pods last all found a node: one shrink per such episode.
+        var shrunkWhileUnschedulable = false
         var completed = Set<Int>()
         var failed = Set<Int>()
         var finished = false
@@ -30,6 +37,8 @@ struct KubernetesRunTracker: Sendable {
         let name: String
         var shard: Int?
         var phase: String
+        /// Whether the scheduler has placed the pod on a node.
+        var scheduled = false
         var firstSeen: ContinuousClock.Instant
         var pendingReported = false
         var failureHandled = false
@@ -43,12 +52,12 @@ struct KubernetesRunTracker: Sendable {
     /// Shards whose failure details are being fetched.
     private var fetching = Set<Int>()
     let pendingTimeout: Duration
-    let failOnPending: Bool
+    let pendingPolicy: KubernetesBackend.Options.PendingPolicy
     private var aborted = false
 
-    init(jobs: [Job], pendingTimeout: Duration, failOnPending: Bool) {
+    init(jobs: [Job], pendingTimeout: Duration, pendingPolicy: KubernetesBackend.Options.PendingPolicy) {
         self.pendingTimeout = pendingTimeout
-        self.failOnPending = failOnPending
+        self.pendingPolicy = pendingPolicy
         for job in jobs {
             guard let name = job.metadata.name, let record = Self.record(for: job, name: name) else { continue }
             self.jobs[name] = record
@@ -57,13 +66,15 @@ struct KubernetesRunTracker: Sendable {
 
     private static func record(for job: Job, name: String) -> JobRecord? {
         let template = job.spec?.template.metadata?.labels ?? [:]
+        let parallelism = job.spec?.parallelism ?? 1
         if job.spec?.completionMode == "Indexed" {
             guard let offset = template[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
             let count = max(1, job.spec?.completions ?? 1)
-            return JobRecord(name: name, shards: offset...(offset + count - 1), indexed: true)
+            return JobRecord(
+                name: name, shards: offset...(offset + count - 1), indexed: true, parallelism: parallelism)
         }
         guard let shard = template[KubernetesLabels.shard].flatMap(Int.init) else { return nil }
-        return JobRecord(name: name, shards: shard...shard, indexed: false)
+        return JobRecord(name: name, shards: shard...shard, indexed: false, parallelism: parallelism)
     }
 
     /// Whether every Job has finished.
@@ -107,6 +118,7 @@ struct KubernetesRunTracker: Sendable {
 
     mutating func jobChanged(_ job: Job) -> [Action] {
         guard let name = job.metadata.name, var record = jobs[name], !record.finished else { return [] }
+        if let parallelism = job.spec?.parallelism { record.parallelism = parallelism }
         if record.indexed {
             let offset = record.shards.lowerBound
             record.completed = Set(CompletionIndexes.parse(job.status?.completedIndexes).map { $0 + offset })
@@ -156,6 +168,7 @@ struct KubernetesRunTracker: Sendable {
         guard let name = pod.metadata.name else { return [] }
         var record = pods[name] ?? PodRecord(name: name, shard: shard(of: pod), phase: pod.phase, firstSeen: now)
         record.phase = pod.phase
+        record.scheduled = pod.spec?.nodeName != nil || pod.condition("PodScheduled") != nil
         record.schedulerMessage =
             pod.condition("PodScheduled", status: "False").map { condition in
                 condition.message ?? condition.reason ?? "unschedulable"
@@ -188,7 +201,8 @@ struct KubernetesRunTracker: Sendable {
         fetching.remove(shard)
     }
 
-    /// Pods Pending longer than the timeout, each reported once; with the fail policy, an abort.
+    /// Pods Pending longer than the timeout, each reported once; with the fail policy, an abort; with the shrink
+    /// policy, the Jobs whose pods the scheduler cannot place lowered to the pods it has placed.
     mutating func checkPending(now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
         for (name, record) in pods where record.phase == "Pending" && !record.pendingReported {
@@ -200,13 +214,50 @@ struct KubernetesRunTracker: Sendable {
                     pod: name, shard: record.shard, waited: waited,
                     message: record.schedulerMessage ?? "the pod is Pending"))
         }
-        if failOnPending, !aborted, case .pending(let pod, _, let waited, let message)? = actions.first {
+        if pendingPolicy == .fail, !aborted, case .pending(let pod, _, let waited, let message)? = actions.first {
             aborted = true
             actions.append(
                 .abort(
                     "pod \(pod) has been Pending for \(Int(waited.components.seconds)) s: \(message)"))
         }
+        if pendingPolicy == .shrink { actions += shrinkJobs(now: now) }
         return actions
+    }
+
+    /// For each Job with a pod the scheduler has not placed for longer than the timeout: its parallelism lowered
+    /// to its pods on nodes (at least 1), once until all its pods have found a node again.
+    private mutating func shrinkJobs(now: ContinuousClock.Instant) -> [Action] {
+        var placed: [String: Int] = [:]
+        var unplaced = Set<String>()
+        var stuck = Set<String>()
+        for record in pods.values where record.phase == "Pending" || record.phase == "Running" {
+            guard let job = job(running: record.shard) else { continue }
+            if record.scheduled {
+                placed[job, default: 0] += 1
+            } else {
+                unplaced.insert(job)
+                if now - record.firstSeen >= pendingTimeout { stuck.insert(job) }
+            }
+        }
+        var actions: [Action] = []
+        for name in jobs.keys.sorted() {
+            guard var record = jobs[name], !record.finished else { continue }
+            if !unplaced.contains(name) { record.shrunkWhileUnschedulable = false }
+            let target = max(1, placed[name] ?? 0)
+            if stuck.contains(name), !record.shrunkWhileUnschedulable, target < record.parallelism {
+                record.shrunkWhileUnschedulable = true
+                record.parallelism = target
+                actions.append(.shrink(job: name, parallelism: target))
+            }
+            jobs[name] = record
+        }
+        return actions
+    }
+
+    /// The Job that runs a shard.
+    private func job(running shard: Int?) -> String? {
+        guard let shard else { return nil }
+        return jobs.values.first { $0.shards.contains(shard) }?.name
     }
 
     // MARK: - Report

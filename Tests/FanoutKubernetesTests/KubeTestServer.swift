@@ -89,6 +89,12 @@ enum KubeTestServer {
 
     static func holdScheduling(_ hold: Bool) async throws { try await post("scheduling", ["hold": .bool(hold)]) }
 
+    /// The node fits `capacity` unfinished pods at once: the pods beyond them stay Pending (Unschedulable) until
+    /// one on the node ends. `holdScheduling(false)` lifts the limit.
+    static func limitScheduling(capacity: Int) async throws {
+        try await post("scheduling", ["hold": true, "capacity": .integer(Int64(capacity))])
+    }
+
     static func kill(pod: String, namespace: String) async throws {
         try await post("pods/\(namespace)/\(pod)/kill", ["container": "worker"])
     }

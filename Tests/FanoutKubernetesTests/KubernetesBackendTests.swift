@@ -224,6 +224,52 @@ extension KubernetesTests {
             }
         }
 
+        @Test func podsPendingTooLongShrinkTheJobToThePodsRunning() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 60)
+                defer { input.remove() }
+                // Room for 2 of the 4 pods: 2 run, 2 wait for a node that never comes.
+                try await KubeTestServer.limitScheduling(capacity: 2)
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.pendingTimeout = .milliseconds(500)
+                options.pendingPolicy = .shrink
+                options.filesInFlight = 1
+                let reported = BackendEventLog()
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
+                        onBackendEvent: { reported.record($0) }))
+                let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
+                let outcomes: [String: FileOutcome<Int>]
+                do {
+                    outcomes = try await collectOutcomes(run)
+                } catch {
+                    try await KubeTestServer.holdScheduling(false)
+                    throw error
+                }
+                try await KubeTestServer.holdScheduling(false)
+
+                // Every file counted once, by the pods the cluster could run.
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 60).mapValues { Optional($0) })
+                let shrinks = log.all.filter { if case .shrunk = $0 { true } else { false } }
+                let job = try #require(
+                    try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.first)
+                let name = try #require(job.metadata.name)
+                #expect(shrinks == [.shrunk(job: name, parallelism: 2)], "\(log.all)")
+                #expect(job.spec?.parallelism == 2)
+                #expect(job.succeeded)
+                #expect(log.all.contains { if case .podPending = $0 { true } else { false } })
+                // The pods removed while waiting were no failures, and none is left waiting.
+                #expect(log.failedPods.isEmpty)
+                #expect(try await runPods(client, run.id).allSatisfy { $0.phase == "Succeeded" })
+                #expect(
+                    reported.notices.contains { $0.contains("Job \(name)") && $0.contains("now runs 2 pods at once") })
+                // One patch, whatever the number of files.
+                #expect(try await KubeTestServer.requests()["patch jobs"] == 1)
+            }
+        }
+
         @Test func aDroppedWatchAndAnExpiredVersionAreSurvived() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
                 let input = try InputFolder.make(count: 30)

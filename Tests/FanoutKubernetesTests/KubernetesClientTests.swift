@@ -66,6 +66,48 @@ extension KubernetesTests {
             }
         }
 
+        @Test func patchChangesAnObjectAndFailsWithTypedErrors() async throws {
+            try await KubeTestServer.withNamespace { _, client in
+                try await KubeTestServer.resetRequests()
+                let counter = RequestCounter()
+                let counted = client.counting(into: counter)
+                _ = try await counted.create(configMap("patched", data: ["k": "v", "gone": "x"]))
+                let merged = try await counted.patch(
+                    ConfigMap.self, name: "patched", body: ["data": ["k": "w", "gone": .null]])
+                #expect(merged.data == ["k": "w"])
+                let replaced = try await counted.patch(
+                    ConfigMap.self, name: "patched", body: [["op": "replace", "path": "/data/k", "value": "z"]],
+                    type: .json)
+                #expect(replaced.data == ["k": "z"])
+
+                var spec = JobSpec(
+                    template: PodTemplateSpec(spec: PodSpec(containers: [Container(name: "c", image: "x")])))
+                spec.template.spec.containers[0].command = ["true"]
+                spec.template.spec.restartPolicy = "Never"
+                spec.completionMode = "Indexed"
+                spec.completions = 3
+                spec.parallelism = 3
+                _ = try await counted.create(Job(metadata: ObjectMeta(name: "wide"), spec: spec))
+                let narrowed = try await counted.patch(Job.self, name: "wide", body: ["spec": ["parallelism": 1]])
+                #expect(narrowed.spec?.parallelism == 1)
+                #expect(try await client.get(Job.self, name: "wide").spec?.parallelism == 1)
+
+                let immutable = await #expect(throws: KubernetesError.self) {
+                    try await counted.patch(Job.self, name: "wide", body: ["spec": ["completionMode": "NonIndexed"]])
+                }
+                #expect(immutable?.code == .invalid)
+                #expect(immutable?.status == 422)
+                #expect(immutable?.operation == "patch jobs")
+                let missing = await #expect(throws: KubernetesError.self) {
+                    try await counted.patch(Job.self, name: "absent", body: ["spec": ["parallelism": 1]])
+                }
+                #expect(missing?.code == .notFound)
+                #expect(counter.byOperation["patch configmaps"] == 2)
+                #expect(counter.byOperation["patch jobs"] == 3)
+                #expect(try await KubeTestServer.requests()["patch jobs"] == 3)
+            }
+        }
+
         @Test func listPagesWithContinueTokens() async throws {
             try await KubeTestServer.withNamespace { _, client in
                 for index in 0..<7 { _ = try await client.create(configMap("cm-\(index)", labels: ["page": "yes"])) }

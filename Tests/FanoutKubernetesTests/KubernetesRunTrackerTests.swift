@@ -6,13 +6,14 @@ import Testing
 extension KubernetesTests {
     /// The backend's state machine, fed Job and pod states by hand: no server.
     @Suite struct KubernetesRunTrackerTests {
-        private func indexedJob(offset: Int, completions: Int) -> Job {
+        private func indexedJob(offset: Int, completions: Int, parallelism: Int? = nil) -> Job {
             var spec = JobSpec(
                 template: PodTemplateSpec(
                     metadata: ObjectMeta(labels: [KubernetesLabels.shardOffset: String(offset)]),
                     spec: PodSpec(containers: [Container(name: "worker")])))
             spec.completionMode = "Indexed"
             spec.completions = completions
+            spec.parallelism = parallelism
             return Job(metadata: ObjectMeta(name: "job-\(offset)"), spec: spec)
         }
 
@@ -33,7 +34,7 @@ extension KubernetesTests {
         @Test func indexesMapToShardsThroughTheOffset() throws {
             var tracker = KubernetesRunTracker(
                 jobs: [indexedJob(offset: 0, completions: 4), indexedJob(offset: 4, completions: 4)],
-                pendingTimeout: .seconds(60), failOnPending: false)
+                pendingTimeout: .seconds(60), pendingPolicy: .wait)
             var second = indexedJob(offset: 4, completions: 4)
             second.status = try status(
                 #"{"completedIndexes":"0,2-3","failedIndexes":"1","conditions":[{"type":"Failed","status":"True","#
@@ -58,7 +59,7 @@ extension KubernetesTests {
 
         @Test func aFailedPodsLogBecomesItsShardsReason() throws {
             var tracker = KubernetesRunTracker(
-                jobs: [indexedJob(offset: 10, completions: 2)], pendingTimeout: .seconds(60), failOnPending: false)
+                jobs: [indexedJob(offset: 10, completions: 2)], pendingTimeout: .seconds(60), pendingPolicy: .wait)
             var failed = pod("p1", index: 1, offset: 10, phase: "Failed")
             failed.status?.containerStatuses = try JSONDecoder().decode(
                 [ContainerStatus].self,
@@ -85,7 +86,7 @@ extension KubernetesTests {
 
         @Test func disruptedPodsAreNotFailures() throws {
             var tracker = KubernetesRunTracker(
-                jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(60), failOnPending: false)
+                jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(60), pendingPolicy: .wait)
             var evicted = pod("p", index: 0, offset: 0, phase: "Failed")
             evicted.status?.conditions = try JSONDecoder().decode(
                 [PodCondition].self,
@@ -98,7 +99,7 @@ extension KubernetesTests {
 
         @Test func pendingPodsAreReportedOnceAndCanAbortTheRun() throws {
             var tracker = KubernetesRunTracker(
-                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(10), failOnPending: true)
+                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(10), pendingPolicy: .fail)
             let start = ContinuousClock.now
             var pending = pod("p", index: 1, offset: 0, phase: "Pending")
             pending.status?.conditions = try JSONDecoder().decode(
@@ -114,9 +115,80 @@ extension KubernetesTests {
             #expect(tracker.livePods == 1)
         }
 
+        /// A pod the scheduler has not placed: PodScheduled=False, no node.
+        private func unschedulable(_ name: String, index: Int) throws -> Pod {
+            var pending = pod(name, index: index, offset: 0, phase: "Pending")
+            pending.status?.conditions = try JSONDecoder().decode(
+                [PodCondition].self,
+                from: Data(#"[{"type":"PodScheduled","status":"False","reason":"Unschedulable"}]"#.utf8))
+            return pending
+        }
+
+        private func placed(_ name: String, index: Int, phase: String) -> Pod {
+            var placed = pod(name, index: index, offset: 0, phase: phase)
+            placed.spec?.nodeName = "node-1"
+            return placed
+        }
+
+        private func shrinks(_ actions: [KubernetesRunTracker.Action]) -> [KubernetesRunTracker.Action] {
+            actions.filter { if case .shrink = $0 { true } else { false } }
+        }
+
+        @Test func unschedulablePodsShrinkTheirJobOncePerEpisode() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 6, parallelism: 4)], pendingTimeout: .seconds(10),
+                pendingPolicy: .shrink)
+            let start = ContinuousClock.now
+            _ = tracker.podsSynced(
+                [
+                    placed("running", index: 0, phase: "Running"),
+                    // On a node, still starting: it counts as placed.
+                    placed("starting", index: 1, phase: "Pending"),
+                    try unschedulable("waiting-2", index: 2), try unschedulable("waiting-3", index: 3),
+                ], now: start)
+            #expect(shrinks(tracker.checkPending(now: start + .seconds(9))).isEmpty)
+            let actions = tracker.checkPending(now: start + .seconds(11))
+            #expect(shrinks(actions) == [.shrink(job: "job-0", parallelism: 2)])
+            #expect(actions.filter { if case .pending = $0 { true } else { false } }.count == 3, "still reported")
+            #expect(tracker.jobs["job-0"]?.parallelism == 2)
+            // Until the waiting pods are gone, no second shrink, even when a Job event still shows the old spec.
+            _ = tracker.jobChanged(indexedJob(offset: 0, completions: 6, parallelism: 4))
+            _ = tracker.podChanged(placed("starting", index: 1, phase: "Succeeded"), now: start + .seconds(12))
+            #expect(shrinks(tracker.checkPending(now: start + .seconds(13))).isEmpty)
+
+            // The controller deleted them; later the cluster loses more room: a new episode, a new shrink.
+            tracker.podDeleted(try unschedulable("waiting-2", index: 2))
+            tracker.podDeleted(try unschedulable("waiting-3", index: 3))
+            #expect(tracker.checkPending(now: start + .seconds(14)).isEmpty)
+            _ = tracker.jobChanged(indexedJob(offset: 0, completions: 6, parallelism: 2))
+            _ = tracker.podChanged(try unschedulable("waiting-4", index: 4), now: start + .seconds(15))
+            #expect(shrinks(tracker.checkPending(now: start + .seconds(26))) == [.shrink(job: "job-0", parallelism: 1)])
+            #expect(shrinks(tracker.checkPending(now: start + .seconds(40))).isEmpty, "never below 1, never twice")
+        }
+
+        @Test func podsWaitingOnANodeOrUnderOtherPoliciesShrinkNothing() throws {
+            let start = ContinuousClock.now
+            // Pending on a node (an image pull, say): the scheduler is not the problem.
+            var onNodes = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2, parallelism: 2)], pendingTimeout: .seconds(1),
+                pendingPolicy: .shrink)
+            _ = onNodes.podsSynced(
+                [placed("a", index: 0, phase: "Pending"), placed("b", index: 1, phase: "Pending")], now: start)
+            let reported = onNodes.checkPending(now: start + .seconds(2))
+            #expect(reported.count == 2 && shrinks(reported).isEmpty)
+            // The wait policy reports unschedulable pods and changes nothing.
+            var waiting = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2, parallelism: 2)], pendingTimeout: .seconds(1),
+                pendingPolicy: .wait)
+            _ = waiting.podsSynced(
+                [placed("a", index: 0, phase: "Running"), try unschedulable("b", index: 1)], now: start)
+            let actions = waiting.checkPending(now: start + .seconds(2))
+            #expect(actions.count == 1 && shrinks(actions).isEmpty)
+        }
+
         @Test func aJobDeletedBeforeItFinishedFailsItsShards() {
             var tracker = KubernetesRunTracker(
-                jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(60), failOnPending: false)
+                jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(60), pendingPolicy: .wait)
             #expect(tracker.jobsSynced([]) == [.jobFinished(name: "job-0", succeeded: false, reason: "deleted")])
             #expect(tracker.failedShards(among: [0, 1, 2]).count == 3)
         }

@@ -102,6 +102,21 @@ extension KubernetesTests {
         return ""
     }
 
+    @Test func pendingPodsWaitShrinkOrFailAsTheFlagsSay() async throws {
+        let both = try await FanoutBinary.run([
+            "run", NSTemporaryDirectory(), "--backend", "kubernetes", "--shrink-pending", "--fail-pending", "--",
+            "wc", "-l", "{}",
+        ])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("--shrink-pending and --fail-pending exclude each other"), "\(both.stderr)")
+        let help = try await FanoutBinary.run(["run", "--help"])
+        #expect(help.status == 0)
+        let flat = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flat.contains("--shrink-pending"))
+        #expect(flat.contains("lower the Job's parallelism to the pods that did find a node"), "\(help.stdout)")
+        #expect(flat.contains("Then the run waits for them, unless --shrink-pending or --fail-pending"))
+    }
+
     @Test func cancellingADetachedRunDeletesItsJobs() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in

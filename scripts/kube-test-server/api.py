@@ -776,8 +776,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_json(200, {"compactedResourceVersion": str(api.store.expire())})
             if (method, route) == ("POST", "scheduling"):
                 if body.get("hold", True):
-                    api.kubelet.hold_scheduling(body.get("message"))
-                    return self.send_json(200, {"holding": True})
+                    api.kubelet.hold_scheduling(body.get("message"), body.get("capacity"))
+                    return self.send_json(200, {"holding": True, "capacity": api.kubelet.capacity})
                 return self.send_json(200, {"holding": False, "released": api.kubelet.release_scheduling()})
             if (method, route) == ("GET", "state"):
                 return self.send_json(
@@ -785,6 +785,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     {
                         "resourceVersion": str(api.store.resource_version),
                         "holdingScheduling": api.kubelet.holding,
+                        "schedulingCapacity": api.kubelet.capacity,
                         "faults": api.faults.pending(),
                         "requests": api.faults.requests(),
                     },
@@ -884,7 +885,7 @@ CONTROL_ROUTES = [
     "POST /__test/faults/reset",
     "POST /__test/watches/drop {abrupt: false}",
     "POST /__test/expire",
-    "POST /__test/scheduling {hold: true|false, message}",
+    "POST /__test/scheduling {hold: true|false, message, capacity}",
     "POST /__test/pods/NAMESPACE/NAME/kill {container}",
     "POST /__test/pods/NAMESPACE/NAME/disrupt {mode: evict|delete, reason, message}",
     "GET /__test/state",

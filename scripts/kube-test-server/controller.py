@@ -8,6 +8,8 @@ the kube-controller-manager's job controller in 1.32:
 - podFailurePolicy (Ignore, FailJob, FailIndex, Count; onExitCodes In/NotIn and onPodConditions), first match wins;
 - successPolicy; activeDeadlineSeconds (counted from startTime, reset on resume); suspend; ttlSecondsAfterFinished;
 - podReplacementPolicy (Failed: wait until a terminating pod is gone before replacing it);
+- lowering parallelism: the excess active pods are deleted, unscheduled and Pending ones first, then the newest; those
+  deletions are not failures, and their indexes are re-created only within the new parallelism;
 - the 1.31+ condition order: FailureTarget or SuccessCriteriaMet first, remaining pods terminated, then Failed or
   Complete with the same reason and message; completionTime only with Complete.
 
@@ -55,8 +57,11 @@ class JobState:
 
     counted: set[str] = field(default_factory=set)  # pods whose outcome is already in the counts
     # Pods the controller itself deleted, and why: "finish" (the Job reached FailureTarget or SuccessCriteriaMet; such
-    # pods count as failed unless they succeeded, as in the real controller) or "suspend" (not counted).
+    # pods count as failed unless they succeeded, as in the real controller), "suspend" or "scale-down" (parallelism
+    # was lowered; neither is counted).
     expected_deletions: dict[str, str] = field(default_factory=dict)
+    created: int = 0  # pods created so far: the order of creation, which ranks pods for scale-down
+    creation_order: dict[str, int] = field(default_factory=dict)
     succeeded: int = 0
     failed: int = 0
     completed_indexes: set[int] = field(default_factory=set)
@@ -273,6 +278,12 @@ class JobController:
                             "job-controller",
                         )
                 else:
+                    excess = len(active) - spec.get("parallelism", 1)
+                    if excess > 0:
+                        doomed = self._removal_order(state, active)[:excess]
+                        self._delete_pods(state, job, doomed, "scale-down")
+                        doomed_uids = {pod["metadata"]["uid"] for pod in doomed}
+                        active = [pod for pod in active if pod["metadata"]["uid"] not in doomed_uids]
                     active = active + self._create_pods(state, job, active, terminating, indexed, per_index, now)
                     deadline = spec.get("activeDeadlineSeconds")
                     if deadline:
@@ -464,6 +475,21 @@ class JobController:
             self._wake(metadata["namespace"], metadata["name"], wake_at)
         return created
 
+    @staticmethod
+    def _removal_order(state: JobState, pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Active pods in the order the real controller deletes them when parallelism drops (controller.ActivePods):
+        unscheduled before scheduled, Pending before Running, not Ready before Ready, newer before older."""
+
+        def rank(pod: dict[str, Any]) -> tuple[bool, bool, bool, int]:
+            return (
+                bool(pod["spec"].get("nodeName")),
+                pod.get("status", {}).get("phase") == "Running",
+                has_true_condition(pod, "Ready"),
+                -state.creation_order.get(pod["metadata"]["uid"], -1),
+            )
+
+        return sorted(pods, key=rank)
+
     def _create_pod(
         self, state: JobState, job: dict[str, Any], index: int | None, per_index: int | None
     ) -> dict[str, Any]:
@@ -511,6 +537,8 @@ class JobController:
         if annotations:
             pod_metadata["annotations"] = annotations
         pod = self.registry.create_pod({"metadata": pod_metadata, "spec": spec})
+        state.created += 1
+        state.creation_order[pod["metadata"]["uid"]] = state.created
         self.registry.record_event(
             job, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", "job-controller"
         )

@@ -72,6 +72,8 @@ class Kubelet:
         self._workers: dict[str, PodWorker] = {}
         self._lock = threading.Lock()
         self._holding: str | None = None  # the Unschedulable message while scheduling is held
+        self._capacity: int | None = None  # while held: pods the node still fits at once (None: none at all)
+        self._scheduling = threading.Lock()
         self._watcher = store.subscribe(["pods"])
         self._thread = threading.Thread(target=self._loop, name="kubelet", daemon=True)
         self._stopping = threading.Event()
@@ -114,8 +116,11 @@ class Kubelet:
                 with self._lock:
                     self._workers.pop(uid, None)
                 threading.Thread(target=worker.clean_up, daemon=True).start()
+            self._schedule_waiting_if_room()
             return
         phase = pod.get("status", {}).get("phase")
+        if phase in TERMINAL_PHASES:
+            self._schedule_waiting_if_room()
         if metadata.get("deletionTimestamp"):
             if worker is not None:
                 worker.terminate(metadata.get("deletionGracePeriodSeconds", 30))
@@ -136,33 +141,63 @@ class Kubelet:
 
     def _schedule(self, pod: dict[str, Any]) -> None:
         metadata = pod["metadata"]
-        holding = self._holding
         now = rfc3339(self.clock())
+        with self._scheduling:
+            holding = self._holding
+            if holding is not None and self._capacity is not None and self._placed() < self._capacity:
+                holding = None
 
-        def change(current: dict[str, Any]) -> Any:
-            if current["spec"].get("nodeName"):
-                return False
-            status = current.setdefault("status", {})
-            if holding is not None:
-                _set_condition(status, "PodScheduled", "False", now, "Unschedulable", holding)
+            def change(current: dict[str, Any]) -> Any:
+                if current["spec"].get("nodeName"):
+                    return False
+                status = current.setdefault("status", {})
+                if holding is not None:
+                    _set_condition(status, "PodScheduled", "False", now, "Unschedulable", holding)
+                    return None
+                current["spec"]["nodeName"] = NODE_NAME
+                _set_condition(status, "PodScheduled", "True", now)
                 return None
-            current["spec"]["nodeName"] = NODE_NAME
-            _set_condition(status, "PodScheduled", "True", now)
-            return None
 
-        self.store.mutate("pods", metadata["namespace"], metadata["name"], change)
+            self.store.mutate("pods", metadata["namespace"], metadata["name"], change)
 
-    def hold_scheduling(self, message: str | None = None) -> None:
-        """New pods stay Pending with PodScheduled=False (Unschedulable) until release_scheduling()."""
-        self._holding = message or UNSCHEDULABLE_MESSAGE
+    def _placed(self) -> int:
+        """Pods on the node that have not finished (terminating ones still take their place)."""
+        pods, _ = self.store.list(
+            "pods",
+            predicate=lambda pod: (
+                bool(pod["spec"].get("nodeName")) and pod.get("status", {}).get("phase") not in TERMINAL_PHASES
+            ),
+        )
+        return len(pods)
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        """Unscheduled pods, oldest first."""
         pods, _ = self.store.list("pods", predicate=lambda pod: not pod["spec"].get("nodeName"))
-        for pod in pods:
+        return sorted(pods, key=lambda pod: (pod["metadata"].get("creationTimestamp", ""), pod["metadata"]["name"]))
+
+    def _schedule_waiting_if_room(self) -> None:
+        """A pod ended or left: while a capacity holds, the pods waiting may now fit."""
+        if self._holding is None or self._capacity is None:
+            return
+        for pod in self._waiting():
+            self._schedule(pod)
+
+    def hold_scheduling(self, message: str | None = None, capacity: int | None = None) -> None:
+        """New pods stay Pending with PodScheduled=False (Unschedulable) until release_scheduling(). With
+        `capacity`, the node still fits that many unfinished pods at once: only the pods beyond it wait, and a
+        waiting pod is scheduled when one on the node ends or is deleted."""
+        if capacity is not None and (not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0):
+            raise ValueError("capacity must be a whole number of pods, 0 or more")
+        self._holding = message or UNSCHEDULABLE_MESSAGE
+        self._capacity = capacity
+        for pod in self._waiting():
             self._schedule(pod)
 
     def release_scheduling(self) -> int:
         """Schedules the pods held so far; returns how many."""
         self._holding = None
-        pods, _ = self.store.list("pods", predicate=lambda pod: not pod["spec"].get("nodeName"))
+        self._capacity = None
+        pods = self._waiting()
         for pod in pods:
             self._schedule(pod)
         return len(pods)
@@ -170,6 +205,10 @@ class Kubelet:
     @property
     def holding(self) -> bool:
         return self._holding is not None
+
+    @property
+    def capacity(self) -> int | None:
+        return self._capacity
 
     # MARK: - Faults
 

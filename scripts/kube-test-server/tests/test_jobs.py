@@ -291,3 +291,150 @@ def test_graceful_pod_deletion_sends_sigterm(server: KubeTestServer, namespace: 
     assert final["status"]["phase"] == "Succeeded"
     assert final["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
     assert server.request("GET", f"{path}/graceful").status == 404
+
+
+def wait_on_marker(directory) -> str:
+    """A command that runs until the file go-INDEX appears in `directory`."""
+    return f"while [ ! -e {directory}/go-$JOB_COMPLETION_INDEX ]; do sleep 0.05; done"
+
+
+def live_pods(server: KubeTestServer, namespace: str, job: str) -> list[dict]:
+    return [
+        pod
+        for pod in server.pods(namespace, f"job-name={job}")
+        if pod["status"].get("phase") not in ("Succeeded", "Failed")
+    ]
+
+
+def test_scheduling_capacity_holds_only_the_pods_beyond_it(server: KubeTestServer, namespace: str, tmp_path) -> None:
+    server.control("POST", "scheduling", {"hold": True, "capacity": 1})
+    try:
+        job = job_manifest("capacity", wait_on_marker(tmp_path), completionMode="Indexed", completions=2, parallelism=2)
+        server.create_job(namespace, job)
+        pods = server.wait_for(
+            "one pod running and one held",
+            lambda: (
+                (pods := server.pods(namespace, "job-name=capacity"))
+                and sorted(pod["status"].get("phase") for pod in pods) == ["Pending", "Running"]
+                and pods
+            ),
+        )
+        held = next(pod for pod in pods if pod["status"]["phase"] == "Pending")
+        assert held["status"]["conditions"][0]["reason"] == "Unschedulable"
+        running = next(pod for pod in pods if pod["status"]["phase"] == "Running")
+        (tmp_path / f"go-{running['metadata']['annotations']['batch.kubernetes.io/job-completion-index']}").touch()
+        server.wait_for(
+            "the held pod to run once the first ended",
+            lambda: any(
+                pod["metadata"]["name"] == held["metadata"]["name"] and pod["status"].get("phase") == "Running"
+                for pod in server.pods(namespace, "job-name=capacity")
+            ),
+        )
+        assert server.control("GET", "state")["schedulingCapacity"] == 1
+        assert server.request("POST", "/__test/scheduling", {"hold": True, "capacity": -1}, token=None).status == 400
+    finally:
+        server.control("POST", "scheduling", {"hold": False})
+        for index in range(2):
+            (tmp_path / f"go-{index}").touch()
+    server.wait_for_condition(namespace, "capacity", "Complete")
+
+
+def test_lowering_parallelism_deletes_pending_pods_first_and_counts_no_failure(
+    server: KubeTestServer, namespace: str, tmp_path
+) -> None:
+    server.control("POST", "scheduling", {"hold": True, "capacity": 1})
+    try:
+        job = job_manifest(
+            "shrink",
+            wait_on_marker(tmp_path),
+            completionMode="Indexed",
+            completions=3,
+            parallelism=3,
+            backoffLimitPerIndex=0,
+        )
+        server.create_job(namespace, job)
+        pods = server.wait_for(
+            "one pod running and two held",
+            lambda: (
+                (pods := server.pods(namespace, "job-name=shrink"))
+                and sorted(pod["status"].get("phase") for pod in pods) == ["Pending", "Pending", "Running"]
+                and pods
+            ),
+        )
+        running = next(pod for pod in pods if pod["status"]["phase"] == "Running")
+        patched = server.kubectl(
+            "-n",
+            namespace,
+            "patch",
+            "job",
+            "shrink",
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"parallelism":1}}',
+            "-o",
+            "json",
+        )
+        assert '"parallelism": 1' in patched.stdout
+        remaining = server.wait_for(
+            "only the running pod to remain",
+            lambda: (pods := server.pods(namespace, "job-name=shrink")) and len(pods) == 1 and pods,
+        )
+        assert remaining[0]["metadata"]["name"] == running["metadata"]["name"]
+        job_now = server.job(namespace, "shrink")
+        assert job_now["spec"]["parallelism"] == 1
+        assert job_now["status"].get("failed", 0) == 0 and job_now["status"]["failedIndexes"] == ""
+        index = running["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+        (tmp_path / f"go-{index}").touch()
+        server.wait_for(
+            "the next index to run",
+            lambda: [pod for pod in live_pods(server, namespace, "shrink") if pod["status"].get("phase") == "Running"],
+        )
+        time.sleep(0.5)
+        assert len(live_pods(server, namespace, "shrink")) == 1, "indexes come back only within the new parallelism"
+    finally:
+        server.control("POST", "scheduling", {"hold": False})
+        for index in range(3):
+            (tmp_path / f"go-{index}").touch()
+    finished = server.wait_for_condition(namespace, "shrink", "Complete")
+    assert finished["status"]["completedIndexes"] == "0-2"
+    assert finished["status"].get("failed", 0) == 0
+
+
+def test_lowering_parallelism_of_running_pods_deletes_the_newest(
+    server: KubeTestServer, namespace: str, tmp_path
+) -> None:
+    job = job_manifest(
+        "newest",
+        wait_on_marker(tmp_path),
+        completionMode="Indexed",
+        completions=3,
+        parallelism=3,
+        backoffLimitPerIndex=0,
+    )
+    server.create_job(namespace, job)
+    server.wait_for(
+        "three running pods",
+        lambda: (
+            len([pod for pod in server.pods(namespace, "job-name=newest") if pod["status"].get("phase") == "Running"])
+            == 3
+        ),
+    )
+    response = server.request(
+        "PATCH",
+        f"/apis/batch/v1/namespaces/{namespace}/jobs/newest",
+        {"spec": {"parallelism": 2}},
+        content_type="application/merge-patch+json",
+    )
+    assert response.status == 200 and response.json()["spec"]["parallelism"] == 2
+    server.wait_for("one pod to go", lambda: len(server.pods(namespace, "job-name=newest")) == 2)
+    indexes = sorted(
+        pod["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+        for pod in server.pods(namespace, "job-name=newest")
+    )
+    assert indexes == ["0", "1"], "the newest pod (index 2, created last) is the one deleted"
+    for index in range(3):
+        (tmp_path / f"go-{index}").touch()
+    finished = server.wait_for_condition(namespace, "newest", "Complete")
+    assert finished["status"]["completedIndexes"] == "0-2"
+    assert finished["status"].get("failed", 0) == 0 and finished["status"]["failedIndexes"] == ""
