@@ -23,6 +23,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var stopWatching = false
         /// The last error reading new results while workers run, reported once.
         var tailProblem: String?
+        /// Why the backend stopped, when it threw.
+        var backendError: (any Error)?
     }
 
     init(
@@ -101,6 +103,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                         do {
                             return try await backend.execute(submission)
                         } catch {
+                            // Kept, so that the watcher's cancellation error cannot stand in for it.
+                            self.progress.withLock { $0.backendError = error }
                             // The watcher is not a child of this group: stop it, or the group waits for it forever.
                             watcher.cancel()
                             throw error
@@ -125,6 +129,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         } catch {
             watcher.cancel()
             if let abort = progress.withLock({ $0.abort }) { throw abort }
+            if let backendError = progress.withLock({ $0.backendError }) { throw backendError }
             throw error
         }
     }
