@@ -21,7 +21,9 @@ import FanoutTestSteps
     @Test func stateIsKeptOutOfTheInputAndSegmentsAreBatched() async throws {
         let corpus = try Corpus.make(count: 50)
         defer { corpus.remove() }
-        let fanout = Fanout(options: RunOptions(sharding: .shards(2), batching: SegmentBatching(maxRecords: 10)))
+        // Only the count cuts segments here: no flush by age, however slow the machine.
+        let fanout = Fanout(
+            options: RunOptions(sharding: .shards(2), batching: SegmentBatching(maxRecords: 10, maxDelay: .seconds(600))))
         let first = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(first)
         // A second run with the cache off sees the same 50 inputs, not the first run's state files.
@@ -139,7 +141,7 @@ private final class SlowToCleanUpBackend: Backend {
     @Test func aCommittedShardMissingResultsFailsThoseFilesInsteadOfDroppingThem() async throws {
         let corpus = try Corpus.make(count: 10)
         defer { corpus.remove() }
-        let run = try await Fanout(options: RunOptions(batching: SegmentBatching(maxRecords: 5)))
+        let run = try await Fanout(options: RunOptions(batching: SegmentBatching(maxRecords: 5, maxDelay: .seconds(600))))
             .map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(run)
         let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000000/"
