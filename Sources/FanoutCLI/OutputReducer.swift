@@ -123,6 +123,20 @@ final class OutputSink {
     private var buffer = Data()
 
     init(path: String?) throws {
+        // Only a regular file (or a new one) is written beside and renamed into place; a device or a pipe
+        // (/dev/null, /dev/stdout, a named pipe) is written in place, as renaming a file over it would replace it.
+        // A symbolic link is followed, so the file it names is replaced and the link stays.
+        let target = path.map(Self.destination)
+        if let path, case .inPlace = target {
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw ReduceError(message: "cannot write --output \(path): check its permissions")
+            }
+            self.path = nil
+            self.temporary = nil
+            self.handle = handle
+            return
+        }
+        let path = target.flatMap { if case .replace(let file) = $0 { file } else { nil } }
         self.path = path
         if let path {
             let temporary = path + ".fanout-partial-\(getpid())"
@@ -136,6 +150,37 @@ final class OutputSink {
         } else {
             self.temporary = nil
             self.handle = FileHandle.standardOutput
+        }
+    }
+
+    private enum Destination {
+        /// A regular file, new or existing: written beside it and renamed over it.
+        case replace(String)
+        /// Anything else: opened and written.
+        case inPlace
+    }
+
+    private static func destination(of path: String) -> Destination {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .replace(path) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            return .replace(path)
+        case S_IFLNK:
+            guard let resolved = realpath(path, nil) else {
+                // A link to a file yet to be made: make that file.
+                guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else {
+                    return .inPlace
+                }
+                return destination.hasPrefix("/")
+                    ? .replace(destination)
+                    : .replace((path as NSString).deletingLastPathComponent + "/" + destination)
+            }
+            defer { free(resolved) }
+            let file = String(cString: resolved)
+            return stat(file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? .replace(file) : .inPlace
+        default:
+            return .inPlace
         }
     }
 

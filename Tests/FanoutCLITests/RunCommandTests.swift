@@ -96,6 +96,33 @@ import Testing
             #expect(bad.status == 1)
             #expect(!FileManager.default.fileExists(atPath: failed))
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.contains("partial") })
+
+            // A device is written in place, never replaced by a file (--json discards the fold through /dev/null).
+            let fifo = folder.appendingPathComponent("fifo").path
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let copy = folder.appendingPathComponent("from-fifo").path
+            let reader = Task {
+                try await runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "timeout 60 cat \"$0\" > \"$1\"", fifo, copy], environment: ["PATH": "/usr/bin:/bin"])
+            }
+            let piped = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", fifo, "--", "wc", "-l", "{}"])
+            #expect(piped.status == 0, "\(piped.stderr)")
+            _ = try await reader.value
+            #expect(try String(contentsOfFile: copy, encoding: .utf8) == "6\n")
+            var fifoInfo = stat()
+            #expect(stat(fifo, &fifoInfo) == 0 && fifoInfo.st_mode & S_IFMT == S_IFIFO, "the pipe is still a pipe")
+            // A link to a file: the file gets the result, the link stays.
+            let linked = folder.appendingPathComponent("linked.txt").path
+            let link = folder.appendingPathComponent("link").path
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: linked)
+            let viaLink = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", link, "--", "wc", "-l", "{}"])
+            #expect(viaLink.status == 0, "\(viaLink.stderr)")
+            #expect(try String(contentsOfFile: linked, encoding: .utf8) == "6\n")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == linked)
+            let json = try await FanoutBinary.run(["run", input.path, "--json", "--", "wc", "-l", "{}"])
+            #expect(json.status == 0, "\(json.stderr)")
+            var info = stat()
+            #expect(stat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "/dev/null is still a device")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "/dev").allSatisfy { !$0.contains("partial") })
         }
     }
 
