@@ -314,28 +314,42 @@ extension KubernetesTests {
             }
         }
 
+        /// A run of 20 files that tolerates every failure, on backend options changed by `configure`: its id, its
+        /// outcomes by key, and the backend's events.
+        private func failingRun(
+            namespace: String, client: KubernetesClient, shards: Int, retries: Int, reported: BackendEventLog? = nil,
+            configure: (inout KubernetesBackend.Options) throws -> Void
+        ) async throws -> (runID: String, outcomes: [String: FileOutcome<Int>], log: EventLog) {
+            let input = try InputFolder.make(count: 20)
+            defer { input.remove() }
+            let log = EventLog()
+            var options = try testOptions(namespace: namespace, log: log)
+            try configure(&options)
+            let fanout = Fanout(
+                options: RunOptions(
+                    backend: KubernetesBackend(options: options, client: client), sharding: .shards(shards),
+                    tolerance: .fraction(1), retries: retries, onBackendEvent: { reported?.record($0) }))
+            let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+            let outcomes = try await collectOutcomes(run)
+            #expect(outcomes.count == 20)
+            return (run.id, outcomes, log)
+        }
+
         @Test func aFailedShardReportsItsLog() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
-                let input = try InputFolder.make(count: 20)
-                defer { input.remove() }
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                // The image "contains" the worker; shard 1's pods crash before running it.
-                options.shipExecutable = false
                 let reported = BackendEventLog()
-                options.command = [
-                    "sh", "-c",
-                    #"if [ "$JOB_COMPLETION_INDEX" = 1 ]; then "#
-                        + #"echo "poisoned shard $JOB_COMPLETION_INDEX" >&2; exit 3; fi; exec "$0""#,
-                    try WorkerBinary.path,
-                ]
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        tolerance: .fraction(1), retries: 1, onBackendEvent: { reported.record($0) }))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
-                let outcomes = try await collectOutcomes(run)
-                #expect(outcomes.count == 20)
+                let (_, outcomes, log) = try await failingRun(
+                    namespace: namespace, client: client, shards: 2, retries: 1, reported: reported
+                ) { options in
+                    // The image "contains" the worker; shard 1's pods crash before running it.
+                    options.shipExecutable = false
+                    options.command = [
+                        "sh", "-c",
+                        #"if [ "$JOB_COMPLETION_INDEX" = 1 ]; then "#
+                            + #"echo "poisoned shard $JOB_COMPLETION_INDEX" >&2; exit 3; fi; exec "$0""#,
+                        try WorkerBinary.path,
+                    ]
+                }
                 let failed = outcomes.values.filter { $0.failure != nil }
                 #expect(failed.count == 10)
                 #expect(
@@ -354,25 +368,18 @@ extension KubernetesTests {
 
         @Test func aWorkerThatCanNeverSucceedFailsItsShardWithoutRetries() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
-                let input = try InputFolder.make(count: 20)
-                defer { input.remove() }
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                // Every worker is told to run a step its executable does not have: it exits 2.
-                options.environment["FANOUT_WORKER_STEP"] = "no-such-step"
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        tolerance: .fraction(1), retries: 3))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
-                let outcomes = try await collectOutcomes(run)
-                #expect(outcomes.count == 20)
+                let (runID, outcomes, log) = try await failingRun(
+                    namespace: namespace, client: client, shards: 2, retries: 3
+                ) { options in
+                    // Every worker is told to run a step its executable does not have: it exits 2.
+                    options.environment["FANOUT_WORKER_STEP"] = "no-such-step"
+                }
                 #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("exited with code 2") == true })
                 // One attempt per shard despite three retries: the FailIndex rule matched the worker's status.
                 #expect(log.failedPods.count == 2, "\(log.failedPods)")
                 #expect(log.failedPods.allSatisfy { $0.logTail.contains("no-such-step") })
                 #expect(log.all.contains { if case .finished([0, 1], _) = $0 { true } else { false } })
-                let jobs = try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                let jobs = try await client.list(Job.self, labelSelector: "fanout.dev/run=\(runID)").items
                 let job = try #require(jobs.first)
                 #expect(job.status?.failedIndexes == "0,1")
             }
@@ -380,21 +387,14 @@ extension KubernetesTests {
 
         @Test func aProgramTheImageCannotStartFailsTheJobAtOnce() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
-                let input = try InputFolder.make(count: 20)
-                defer { input.remove() }
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                // The container runtime cannot start the program (StartError, exit code 128), as for an image
-                // without the program or without its loader.
-                options.shipExecutable = false
-                options.command = ["/nonexistent/fanout-worker"]
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
-                        tolerance: .fraction(1), retries: 3))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
-                let outcomes = try await collectOutcomes(run)
-                #expect(outcomes.count == 20)
+                let (_, outcomes, log) = try await failingRun(
+                    namespace: namespace, client: client, shards: 4, retries: 3
+                ) { options in
+                    // The container runtime cannot start the program (StartError, exit code 128), as for an image
+                    // without the program or without its loader.
+                    options.shipExecutable = false
+                    options.command = ["/nonexistent/fanout-worker"]
+                }
                 #expect(outcomes.values.allSatisfy { $0.failure != nil })
                 // No index was retried: the first such exit failed the whole Job.
                 #expect(log.failedPods.count <= 4, "\(log.failedPods)")
