@@ -49,6 +49,12 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A plain environment variable of the workers (repeatable); never a credential.", valueName: "key=value"))
     var env: [String] = []
 
+    @Option(help: ArgumentHelp("The workers' service account, for credentials from the cluster's workload identity (EKS IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE; GKE Workload Identity) instead of --secret-env.", valueName: "name"))
+    var serviceAccount: String?
+
+    @Option(help: ArgumentHelp("A Secret to pull a private --image with (repeatable).", valueName: "secret"))
+    var imagePullSecret: [String] = []
+
     func validate() throws {
         if shrinkPending && failPending {
             throw ValidationError(
@@ -87,6 +93,8 @@ struct KubernetesOptions: ParsableArguments {
         if let pendingTimeout { options.pendingTimeout = .seconds(pendingTimeout.seconds) }
         options.pendingPolicy = pendingPolicy
         options.secretEnvironment = secretEnv
+        options.serviceAccountName = serviceAccount
+        options.imagePullSecrets = imagePullSecret
         for pair in env {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--env takes key=value, not '\(pair)'") }

@@ -213,7 +213,7 @@ struct ExecutionOptions: ParsableArguments {
     @Option(help: "Worker processes for --backend processes (default: cores).")
     var workers: Int?
 
-    @Option(help: "Files in flight per shard (default: 2 x cores for local, 4 per worker process).")
+    @Option(help: "local and processes: files in flight (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
     var parallelism: Int?
 
     @Option(help: "Cut the files into this many shards.")

@@ -257,12 +257,39 @@ extension KubernetesTests {
             #expect(error?.description.contains("hunter2") == false)
         }
 
-        /// kubectl comes with the Cloud SDK on the development machines, not from a package registry.
-        private static let kubectlInstalled = (ProcessInfo.processInfo.environment["PATH"] ?? "")
-            .split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/kubectl") }
+        @Test func theGuidesManifestsPassStrictSchemaValidation() async throws {
+            let guide = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("docs/KUBERNETES.md")
+            let text = try String(contentsOf: guide, encoding: .utf8)
+            // Every ```yaml block, its indentation (inside a list item) removed.
+            var blocks: [String] = []
+            var current: [Substring]?
+            var indent = 0
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let trimmed = line.drop { $0 == " " }
+                if current == nil, trimmed == "```yaml" {
+                    current = []
+                    indent = line.count - trimmed.count
+                } else if current != nil, trimmed == "```" {
+                    blocks.append(current!.joined(separator: "\n"))
+                    current = nil
+                } else if current != nil {
+                    current!.append(line.dropFirst(min(indent, line.prefix { $0 == " " }.count)))
+                }
+            }
+            try #require(!blocks.isEmpty, "the guide holds manifests")
+            for block in blocks {
+                #expect(block.contains("kind: Role"))
+                for version in ["1.29.0", nil] {
+                    let result = try await validate(block, version: version)
+                    let output = String(decoding: result.standardOutput, as: UTF8.self) + result.errorTail
+                    #expect(result.succeeded, "kubernetes-validate \(version ?? "newest"): \(output)\n\(block)")
+                    #expect(!output.contains("INVALID") && !output.lowercased().contains("error"), "\(output)")
+                }
+            }
+        }
 
-        @Test(.enabled(if: kubectlInstalled, "kubectl is not installed"))
-        func kubectlAcceptsTheManifests() async throws {
+        @Test func kubectlAcceptsTheManifests() async throws {
             try await KubeTestServer.withNamespace { namespace, _ in
                 var options = fullOptions()
                 options.scheduling = .init()

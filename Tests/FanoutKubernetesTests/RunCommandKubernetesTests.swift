@@ -13,8 +13,10 @@ extension KubernetesTests {
         })
         try await ClusterRunFixture.with(files: files) { fixture in
             let flags = try fixture.kubernetesFlags + ["--shards", "4"]
+            let identity = ["--service-account", "fanout-worker", "--image-pull-secret", "registry"]
             let dryRun = try await FanoutBinary.run(
-                ["run", fixture.input, "--dry-run"] + flags + ["--", "wc", "-l", "{}"], environment: fixture.environment)
+                ["run", fixture.input, "--dry-run"] + flags + identity + ["--", "wc", "-l", "{}"],
+                environment: fixture.environment)
             #expect(dryRun.status == 0, "\(dryRun.stderr)")
             #expect(dryRun.stdout.contains("kind: Job"))
             #expect(dryRun.stdout.contains("completionMode: Indexed"))
@@ -24,6 +26,8 @@ extension KubernetesTests {
             #expect(dryRun.stdout.contains("kubernetes.io/arch: arm64"), "pods run where the shipped binary can")
             #endif
             #expect(!dryRun.stdout.contains("AWS_SECRET_ACCESS_KEY: testing"))
+            #expect(dryRun.stdout.contains("serviceAccountName: fanout-worker"))
+            #expect(dryRun.stdout.contains("- name: registry"), "the image pull secret")
 
             let run = try await FanoutBinary.run(
                 ["run", fixture.input, "--reduce", "sum", "--json"] + flags + ["--", "wc", "-l", "{}"],
