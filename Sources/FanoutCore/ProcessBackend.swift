@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs each shard in a worker process started from the same executable, talking to the driver only through
 /// the object store, exactly as pods do: the rehearsal of the cluster path on one machine.
@@ -36,7 +37,18 @@ public struct ProcessBackend: Backend {
 
     public func execute(_ submission: Submission) async throws -> BackendReport {
         let (executable, arguments, filesInFlight) = (self.executable, self.arguments, self.filesInFlight)
+        let running = Mutex(0)
+        /// Counts a worker in or out and tells the caller.
+        let count: @Sendable (Int) -> Void = { change in
+            let now = running.withLock { count in
+                count += change
+                return count
+            }
+            submission.report(.workers(running: now, pending: 0))
+        }
         return try await submission.runShards(parallelism: workers) { shard, attempt in
+            count(1)
+            defer { count(-1) }
             var environment = ProcessInfo.processInfo.environment
             var assignment = WorkerAssignment(
                 runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,

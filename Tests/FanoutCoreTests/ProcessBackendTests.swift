@@ -8,12 +8,21 @@ import FanoutTestSteps
     @Test func workersRunShardsThroughTheStore() async throws {
         let corpus = try Corpus.make(count: 200)
         defer { corpus.remove() }
-        let fanout = Fanout(options: RunOptions(backend: try TestWorker.backend(), sharding: .shards(5)))
+        let counts = Mutex<[Int]>([])
+        let fanout = Fanout(
+            options: RunOptions(
+                backend: try TestWorker.backend(), sharding: .shards(5),
+                onBackendEvent: { event in
+                    if case .workers(let running, _) = event { counts.withLock { $0.append(running) } }
+                }))
         let run = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         let outcomes = try await collect(run)
         #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 200).mapValues { Optional($0) })
         let commits = try FileManager.default.contentsOfDirectory(atPath: corpus.state + "v1/runs/\(run.id)/commits")
         #expect(commits.count == 5)
+        // The caller saw the workers come and go: never more than two at once, none at the end.
+        let seen = counts.withLock { $0 }
+        #expect(seen.count == 10 && (seen.max() ?? 0) <= 2 && seen.last == 0, "\(seen)")
     }
 
     @Test func aKilledWorkerLosesNothingAndCountsNothingTwice() async throws {
