@@ -287,6 +287,8 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     case executableShipped(key: String, bytes: Int64, uploaded: Bool)
     /// The run's Jobs were created.
     case jobsCreated(names: [String])
+    /// Jobs an earlier execution of the run started, still running, are followed instead of new ones.
+    case jobsAdopted(names: [String])
     /// A pod has been Pending for `waited`; `message` is the scheduler's reason when it gave one.
     case podPending(pod: String, shard: Int?, waited: Duration, message: String)
     /// A pod failed: its exit reason and the last lines of its log.

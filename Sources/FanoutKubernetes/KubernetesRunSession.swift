@@ -12,7 +12,9 @@ final class KubernetesRunSession: Sendable {
     let client: KubernetesClient
     let namespace: String
     let submission: Submission
-    let token = KubernetesJobPlan.newToken()
+    /// This execution's label on its Jobs and pods: new, or that of the earlier execution it adopts.
+    private let tokenBox = Mutex(KubernetesJobPlan.newToken())
+    var token: String { tokenBox.withLock { $0 } }
     private let tracker = Mutex<KubernetesRunTracker?>(nil)
     private let lastPodCounts = Mutex<KubernetesRunTracker.PodCounts?>(nil)
     private let logger: Logger
@@ -49,6 +51,8 @@ final class KubernetesRunSession: Sendable {
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
         case .podDisrupted(let pod, let shard, let reason):
             return "\(shardText(shard)): pod \(pod) was disrupted (\(reason)); the shard runs again"
+        case .jobsAdopted(let names):
+            return "following \(names.joined(separator: ", ")), started by an earlier driver of this run and still running"
         case .shrunk(let job, let parallelism):
             return "Job \(job): pods could not be scheduled; it now runs \(parallelism) pod"
                 + (parallelism == 1 ? "" : "s") + " at once, and its other shards wait for them"
@@ -71,6 +75,10 @@ final class KubernetesRunSession: Sendable {
 
     func run() async throws -> BackendReport {
         guard !submission.shards.isEmpty else { return BackendReport() }
+        if try await adoptRunningJobs() {
+            try await follow()
+            return await finishing()
+        }
         var plan = KubernetesJobPlan(
             runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
             shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
@@ -112,7 +120,40 @@ final class KubernetesRunSession: Sendable {
             metadata: ["namespace": "\(namespace)", "selector": "\(selector)"])
 
         try await follow()
+        return await finishing()
+    }
 
+    /// Follows the Jobs an earlier execution of this run left running (its driver was killed, or ran on another
+    /// machine) rather than running the same shards again beside them. Finished Jobs of earlier executions are
+    /// deleted; running ones of several executions are deleted too, and the shards start afresh.
+    /// - Returns: whether Jobs were adopted.
+    private func adoptRunningJobs() async throws -> Bool {
+        let runSelector = "\(KubernetesLabels.run)=\(KubernetesLabels.value(submission.runID))"
+        let earlier = try await client.list(Job.self, namespace: namespace, labelSelector: runSelector).items
+            .filter { $0.metadata.deletionTimestamp == nil }
+        guard !earlier.isEmpty else { return false }
+        let running = earlier.filter { !$0.isFinished }
+        let tokens = Set(running.compactMap { $0.metadata.labels?[KubernetesLabels.submission] })
+        let adopted = tokens.count == 1 ? tokens.first : nil
+        for job in earlier where adopted == nil || job.isFinished {
+            guard let name = job.metadata.name else { continue }
+            try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)
+        }
+        guard let adopted else { return false }
+        let jobs = running.filter { $0.metadata.labels?[KubernetesLabels.submission] == adopted }
+        tokenBox.withLock { $0 = adopted }
+        tracker.withLock {
+            $0 = KubernetesRunTracker(
+                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy)
+        }
+        let names = jobs.compactMap(\.metadata.name)
+        emit(.jobsAdopted(names: names))
+        logger.info("following the run's Jobs an earlier driver started", metadata: ["jobs": "\(names)"])
+        return true
+    }
+
+    /// After the Jobs have finished: the shards that failed for good; pods still there are cleaned up.
+    private func finishing() async -> BackendReport {
         let (failed, live) = tracker.withLock { tracker in
             (tracker!.failedShards(among: Set(submission.shards)), tracker!.livePods)
         }

@@ -141,6 +141,50 @@ extension KubernetesTests {
         }
     }
 
+    @Test func attachFollowsTheJobsAKilledDriverLeftRunning() async throws {
+        let files = ["0.txt": Data("a\nb\n".utf8), "1.txt": Data("c\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            try await withTemporaryDirectory { folder in
+                // The commands wait at a gate; the test's pods run on this machine, so a file opens it.
+                let gate = folder.appendingPathComponent("gate").path
+                let command = ["sh", "-c", #"while [ ! -e "$2" ]; do sleep 0.05; done; wc -l < "$1""#, "sh", "{}", gate]
+                let flags = try fixture.kubernetesFlags
+                try await KubeTestServer.resetRequests()
+                let first = try RunningFanout(
+                    ["run", fixture.input, "--reduce", "sum", "--shards", "2"] + flags + ["--"] + command,
+                    environment: fixture.environment)
+                let runID = try await awaitAnswer {
+                    guard let line = first.standardError.split(separator: "\n").first(where: { $0.hasPrefix("run ") })
+                    else { return "" }
+                    let id = String(line.dropFirst(4).prefix { $0 != ":" })
+                    let running = try await fixture.kubectl([
+                        "get", "pods", "-l", "fanout.dev/run=\(id)", "--field-selector", "status.phase=Running", "-o", "name",
+                    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    return running.split(separator: "\n").count == 2 ? id : ""
+                }
+                try #require(!runID.isEmpty, "both pods run: \(first.standardError)")
+                first.send(SIGKILL)
+                _ = try await first.wait()
+
+                let attach = try RunningFanout(
+                    ["attach", runID, "--state", fixture.state, "--reduce", "sum"] + flags,
+                    environment: fixture.environment)
+                let followed = try await awaitAnswer {
+                    attach.standardError.contains("started by an earlier driver") ? "yes" : ""
+                }
+                #expect(followed == "yes", "\(attach.standardError)")
+                _ = FileManager.default.createFile(atPath: gate, contents: nil)
+                let result = try await attach.wait()
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.stdout == "3\n")
+                // The shards ran once, in the Job the first driver created.
+                let requests = try await KubeTestServer.requests()
+                #expect(requests["create jobs"] == 1, "\(requests)")
+                #expect(try await fixture.objects("pods", of: runID).split(separator: "\n").count == 2)
+            }
+        }
+    }
+
     @Test func ctrlCLeavesNoJobsAndCancelCleansUpAfterAKilledDriver() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
