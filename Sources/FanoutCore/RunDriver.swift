@@ -25,6 +25,10 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var tailProblem: String?
         /// Why the backend stopped, when it threw.
         var backendError: (any Error)?
+        /// Every shard below this one has committed and had all its segments read.
+        var firstOpenShard = 0
+        /// Shards at or above ``firstOpenShard`` known to be closed the same way.
+        var closedShards = Set<Int>()
     }
 
     init(
@@ -187,8 +191,14 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     /// Reads every segment not read yet and emits its records.
+    ///
+    /// Listings start at the first shard still open: shards below it have committed and had every segment read, so
+    /// a long run's finished shards cost nothing more. The commits are listed before the segments: a shard stores
+    /// all its segments before its commit, so segments listed after a commit was seen are all of that shard's.
     private func tail() async throws {
-        let keys = try await prepared.state.segmentKeys()
+        let first = progress.withLock { $0.firstOpenShard }
+        let committed = try await prepared.state.committedShards(fromShard: first)
+        let keys = try await prepared.state.segmentKeys(fromShard: first)
         let carriedPrefix = prepared.state.layout.carriedPrefix
         for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
             let records = try await prepared.state.readSegment(key)
@@ -196,6 +206,10 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             for record in records {
                 try await emit(record, cached: key.hasPrefix(carriedPrefix))
             }
+        }
+        progress.withLock { progress in
+            progress.closedShards.formUnion(committed)
+            while progress.closedShards.remove(progress.firstOpenShard) != nil { progress.firstOpenShard += 1 }
         }
     }
 

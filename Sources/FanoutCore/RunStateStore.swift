@@ -31,10 +31,18 @@ struct RunStateStore: Sendable {
         return try await store.list(prefix: prefix).collect().map(\.key).filter { $0.hasSuffix(".jsonl") }
     }
 
-    /// The shards that have committed.
-    func committedShards() async throws -> Set<Int> {
+    /// Keys of the segments of shards numbered `first` and above; with `first` 0, carried segments too.
+    func segmentKeys(fromShard first: Int) async throws -> [String] {
+        let options = ListOptions(startAfter: first == 0 ? nil : layout.segmentsPrefix + "shard-" + RunStateLayout.pad(first))
+        return try await store.list(prefix: layout.segmentsPrefix, options: options).collect().map(\.key)
+            .filter { $0.hasSuffix(".jsonl") }
+    }
+
+    /// The shards that have committed, of those numbered `first` and above.
+    func committedShards(fromShard first: Int = 0) async throws -> Set<Int> {
+        let options = ListOptions(startAfter: first == 0 ? nil : layout.commitsPrefix + "shard-" + RunStateLayout.pad(first))
         var shards = Set<Int>()
-        for try await object in store.list(prefix: layout.commitsPrefix) {
+        for try await object in store.list(prefix: layout.commitsPrefix, options: options) {
             if let shard = layout.shard(ofKey: object.key) { shards.insert(shard) }
         }
         return shards

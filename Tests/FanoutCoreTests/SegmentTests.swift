@@ -1,3 +1,4 @@
+import FanoutStorage
 import Foundation
 import Testing
 @testable import FanoutCore
@@ -56,5 +57,26 @@ import Testing
         #expect(layout.shard(ofKey: "elsewhere/commits/shard-000001.json") == nil)
         let tests = RunStateLayout(root: "shard-tests/", runID: "r2")
         #expect(tests.shard(ofKey: tests.commit(shard: 0)) == 0)
+    }
+}
+
+@Suite struct RunStateStoreTests {
+    @Test func listingsCanStartAtAShard() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let state = RunStateStore(store: LocalObjectStore(root: root), layout: RunStateLayout(root: ".fanout/", runID: "r"))
+        let file = PlannedFile(ordinal: 0, key: "k", size: 1, etag: "e", modified: 0)
+        let record = RecordLine.failure(file: file, attempt: 1, seconds: 0, message: "x")
+        try await state.writeSegment([record], to: state.layout.carried(sequence: 1))
+        for shard in [0, 1, 2, 9, 10] {
+            try await state.writeSegment([record], to: state.layout.segment(shard: shard, attempt: 1, token: "t", sequence: 1))
+            try await state.write(["shard": shard], to: state.layout.commit(shard: shard))
+        }
+        let all = try await state.segmentKeys(fromShard: 0)
+        #expect(all.count == 6 && all.contains(state.layout.carried(sequence: 1)))
+        let later = try await state.segmentKeys(fromShard: 2).compactMap { state.layout.shard(ofKey: $0) }
+        #expect(later == [2, 9, 10])
+        #expect(try await state.committedShards(fromShard: 9) == [9, 10])
+        #expect(try await state.committedShards() == [0, 1, 2, 9, 10])
     }
 }
