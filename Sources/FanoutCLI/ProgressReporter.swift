@@ -21,6 +21,7 @@ final class ProgressReporter: Sendable {
         var workers: (running: Int, pending: Int)?
         var ticker: Task<Void, Never>?
         var finished = false
+        var detail: String?
     }
 
     init(style: Style, total: Int = 0) {
@@ -95,9 +96,11 @@ final class ProgressReporter: Sendable {
         }
     }
 
-    func finished(extra: [String: Any] = [:]) {
+    /// The run has ended. `extra` joins the JSON summary; `detail` ends the last line on a terminal.
+    func finished(extra: [String: Any] = [:], detail: String? = nil) {
         let snapshot = state.withLock { state in
             state.finished = true
+            state.detail = detail
             state.ticker?.cancel()
             return state
         }
@@ -155,6 +158,7 @@ final class ProgressReporter: Sendable {
             line += String(format: ", ETA %.0fs", Double(snapshot.total - snapshot.done) / rate)
         }
         line += String(format: final ? ", %.1fs" : ", %.0fs elapsed", elapsed)
+        if final, let detail = snapshot.detail { line += ", " + detail }
         switch style {
         case .live: write("\r\u{1B}[K" + line + (final ? "\n" : ""))
         default: write(line + "\n")

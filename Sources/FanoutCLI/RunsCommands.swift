@@ -363,6 +363,9 @@ func fold(_ run: MapRun<String>, mode: ReduceMode, output: String?, progress: Pr
         progress.finished()
         throw error
     }
-    progress.finished(extra: ["run": run.id, "result": reducer.jsonValue as Any])
+    var extra: [String: Any] = ["run": run.id, "result": reducer.jsonValue as Any]
+    let requests = run.summary?.controlPlaneRequests
+    if let requests { extra["apiRequests"] = requests }
+    progress.finished(extra: extra, detail: requests.map { "\($0) Kubernetes API requests" })
     if progress.failed > 0 { throw ExitCode(3) }
 }

@@ -56,7 +56,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             let summary = RunSummary(
                 runID: prepared.spec.runID, files: prepared.spec.fileCount, succeeded: result.succeeded,
                 failed: result.failed, cached: result.cached, failures: result.failures,
-                shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds)
+                shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds,
+                controlPlaneRequests: report.apiRequests)
             self.summary.set(summary)
             if !replayOnly { try await record(summary, complete: complete) }
             guard accounted || replayOnly else {

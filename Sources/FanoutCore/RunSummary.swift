@@ -10,6 +10,8 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var failures: [FailedFile]
     public var shards: Int
     public var elapsedSeconds: Double
+    /// Requests the backend made to its control plane (the Kubernetes API), when it has one.
+    public var controlPlaneRequests: Int?
 
     public struct FailedFile: Sendable, Hashable, Codable {
         public var key: String

@@ -36,6 +36,9 @@ extension KubernetesTests {
             let summary = jsonLines(run.stdout).last
             #expect(summary?["result"] as? Double == Double((0..<20).reduce(0, +)))
             #expect(summary?["done"] as? Int == 20)
+            // The control plane's load is reported: a handful of requests (a list, a create, two watches), not one per file.
+            let requests = try #require(summary?["apiRequests"] as? Int, "\(run.stdout)")
+            #expect(requests > 0 && requests < 20, "\(requests)")
 
             let jobs = try await fixture.kubectl([
                 "get", "jobs", "-o", "jsonpath={.items[*].spec.template.spec.initContainers[0].env[*].value}",
