@@ -1,25 +1,38 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs the part of a command that drives a run so that Ctrl-C (SIGINT) and SIGTERM stop it cleanly.
 ///
 /// The first signal cancels the work: the run stops its workers (and, on Kubernetes, deletes its Jobs and waits
-/// for their pods to go) before the command exits with status 130. A second Ctrl-C quits at once.
+/// for their pods to go) before the command exits with status 130. A second Ctrl-C, a second or more later, quits at
+/// once.
 enum Interruption {
-    static func run(runID: String, _ work: @escaping @Sendable () async throws -> Void) async throws {
+    /// - Parameter state: the run's state prefix, for the command that resumes it.
+    static func run(runID: String, state: String, _ work: @escaping @Sendable () async throws -> Void) async throws {
         let task = Task { try await work() }
+        let firstSignal = Mutex<ContinuousClock.Instant?>(nil)
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if task.isCancelled {
-                    FileHandle.standardError.write(Data("\nstopped without cleaning up\n".utf8))
-                    exit(130)
+                let now = ContinuousClock.now
+                let first = firstSignal.withLock { first in
+                    defer { first = first ?? now }
+                    return first
                 }
-                FileHandle.standardError.write(Data(
-                    "\nstopping run \(runID): its workers stop and are cleaned up (Ctrl-C again quits at once)\n".utf8))
-                task.cancel()
+                guard let first else {
+                    FileHandle.standardError.write(Data(
+                        "\nstopping run \(runID): its workers stop and are cleaned up (Ctrl-C again quits at once)\n".utf8))
+                    task.cancel()
+                    return
+                }
+                // Only a person pressing Ctrl-C again quits without cleaning up: a second SIGTERM, or a signal sent
+                // twice at once (as `timeout` does, to the process and to its group), waits for the clean-up.
+                guard number == SIGINT, now - first >= .seconds(1) else { return }
+                FileHandle.standardError.write(Data("\nstopped without cleaning up\n".utf8))
+                exit(130)
             }
             source.resume()
             return source
@@ -31,8 +44,9 @@ enum Interruption {
             try await task.value
         } catch where task.isCancelled {
             // Whatever the cancelled work threw, this is what happened.
-            FileHandle.standardError.write(Data(
-                "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID)` resumes it\n".utf8))
+            FileHandle.standardError.write(Data((
+                "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID) --state \(state)` "
+                    + "resumes it\n").utf8))
             throw ExitCode(130)
         }
     }

@@ -40,7 +40,7 @@ struct KubernetesOptions: ParsableArguments {
     @Flag(help: "Fail the run when pods stay Pending past --pending-timeout, deleting its Jobs.")
     var failPending = false
 
-    @Flag(help: "One Job per shard instead of one Indexed Job (for clusters older than 1.24).")
+    @Flag(help: "A Job per shard, not one Indexed Job (for clusters older than 1.29 or without per-index back-off).")
     var jobs = false
 
     @Option(help: ArgumentHelp("A Secret whose keys become the workers' environment, for object-store credentials (repeatable).", valueName: "secret"))

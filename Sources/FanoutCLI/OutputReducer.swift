@@ -25,6 +25,8 @@ struct OutputReducer {
         count += 1
         switch mode {
         case .lines:
+            // A file that printed nothing adds no line.
+            guard !output.isEmpty else { break }
             for line in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.hasSuffix("\n") ? 1 : 0) {
                 sink.write(String(line) + "\n")
             }

@@ -119,9 +119,9 @@ struct RunCommand: AsyncParsableCommand {
             }
             progress.started(
                 runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name, files: run.fileCount)
-            let (reduce, output) = (self.reduce, output ?? (display.json ? "/dev/null" : nil))
-            try await Interruption.run(runID: run.id) {
-                try await fold(run, mode: reduce, output: output, progress: progress)
+            let (reduce, output, tolerance) = (self.reduce, output ?? (display.json ? "/dev/null" : nil), fanout.options.tolerance)
+            try await Interruption.run(runID: run.id, state: run.stateLocation) {
+                try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
             }
         }
     }
@@ -157,16 +157,16 @@ struct RunCommand: AsyncParsableCommand {
         let progress = ProgressReporter(style: .periodic)
         fanout.options.onBackendEvent = { progress.backend($0) }
         let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
-        let (reduce, output, driver) = (self.reduce, self.output ?? "/dev/null", fanout)
+        let (reduce, output, driver, tolerance) = (self.reduce, self.output ?? "/dev/null", fanout, fanout.options.tolerance)
         // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
         // before this exits.
-        try await Interruption.run(runID: runID) {
+        try await Interruption.run(runID: runID, state: state) {
             // A worker started by the backend returns from `attach` only in the driver.
             let run = try await driver.attach(step, runID: runID, state: state)
             DetachedDriver.leadProcessGroup()
             progress.started(
                 runID: run.id, shards: run.shardCount, backend: driver.options.backend.name, files: run.fileCount)
-            try await fold(run, mode: reduce, output: output, progress: progress)
+            try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
         }
     }
 
@@ -263,7 +263,10 @@ struct ExecutionOptions: ParsableArguments {
         let cores = ProcessInfoCores.count
         switch backend ?? environment["FANOUT_BACKEND"] ?? "local" {
         case "local", "in-process":
-            options.backend = InProcessBackend(parallelism: cores, filesPerShardInFlight: max(1, (parallelism ?? 2 * cores) / cores))
+            // At most `--parallelism` files at once: shards side by side times files in flight in each.
+            let files = max(1, parallelism ?? 2 * cores)
+            let shardsAtOnce = min(cores, files)
+            options.backend = InProcessBackend(parallelism: shardsAtOnce, filesPerShardInFlight: files / shardsAtOnce)
         case "processes":
             options.backend = ProcessBackend(workers: workers ?? cores, filesInFlight: parallelism ?? 4)
         case "kubernetes", "k8s":

@@ -51,7 +51,14 @@ struct RunsCommand: AsyncParsableCommand {
             let ids = try await catalog.runIDs().prefix(limit)
             if ids.isEmpty && !json { print("no runs under \(prefix)") }
             for id in ids {
-                let info = try await catalog.info(id)
+                let info: RunCatalog.Info
+                do {
+                    info = try await catalog.info(id)
+                } catch let error as RunError where error.code == .notFound {
+                    // A run whose planning never finished: it holds no spec.
+                    print(json ? JSONLine.encode(["runID": id, "status": "incomplete"]) : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)")
+                    continue
+                }
                 if json {
                     print(JSONLine.encode(info))
                 } else {
@@ -111,7 +118,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
-            let info = try await catalog.info(runID)
+            let info = try await catalog.infoExplained(runID)
             let finished = info.finishedAt != nil
             let stored = finished ? nil : try await catalog.storedOutcomes(runID)
             let done = stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0)
@@ -191,12 +198,13 @@ struct ResultsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let fanout = Fanout(s3: storage.s3Client())
             let prefix = try state.resolved()
-            let info = try await RunCatalog(state: prefix, s3: fanout.s3).info(runID)
+            let info = try await RunCatalog(state: prefix, s3: fanout.s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
             }
             let run = try await fanout.results(of: command.step, runID: runID, state: prefix)
-            try await fold(run, mode: reduce, output: output, progress: ProgressReporter(style: .quiet, total: 0))
+            try await fold(
+                run, mode: reduce, output: output, tolerance: .fraction(1), progress: ProgressReporter(style: .quiet))
         }
     }
 }
@@ -231,22 +239,40 @@ struct AttachCommand: AsyncParsableCommand {
                         + "`fanout status \(runID)` and read it with `fanout results \(runID)`, or stop it with "
                         + "`fanout cancel \(runID)` before attaching")
             }
-            var options = try execution.runOptions(
-                kubernetes: kubernetes, environment: try ConfigurationFile.effectiveEnvironment())
-            let state = options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
-            options.state = state
-            var fanout = Fanout(options: options, s3: storage.s3Client())
-            let info = try await RunCatalog(state: state, s3: fanout.s3).info(runID)
+            for (flag, given) in [
+                ("--dry-run", execution.dryRun), ("--no-cache", execution.noCache), ("--shards", execution.shards != nil),
+                ("--files-per-shard", execution.filesPerShard != nil), ("--bytes-per-shard", execution.bytesPerShard != nil),
+            ] where given {
+                throw UsageError(message: "\(flag) has no meaning for attach: the run's plan is stored; start a new run with `fanout run` to change it")
+            }
+            let environment = try ConfigurationFile.effectiveEnvironment()
+            let state = execution.state ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+            let info = try await RunCatalog(state: state, s3: storage.s3Client()).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
+            // The run goes on where it ran unless told otherwise.
+            var execution = self.execution
+            if execution.backend == nil && environment["FANOUT_BACKEND"] == nil {
+                execution.backend = info.backend == "in-process" ? "local" : info.backend
+            }
+            var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
+            options.state = state
+            if !(options.backend is KubernetesBackend) {
+                do {
+                    try command.checkProgram()
+                } catch let error as ChildProcessError {
+                    throw UsageError(message: error.message)
+                }
+            }
+            var fanout = Fanout(options: options, s3: storage.s3Client())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.attach(command.step, runID: runID, state: state)
             progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name, files: run.fileCount)
-            let (reduce, output) = (self.reduce, self.output)
-            try await Interruption.run(runID: run.id) {
-                try await fold(run, mode: reduce, output: output, progress: progress)
+            let (reduce, output, tolerance) = (self.reduce, self.output ?? (display.json ? "/dev/null" : nil), options.tolerance)
+            try await Interruption.run(runID: run.id, state: state) {
+                try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
             }
         }
     }
@@ -276,7 +302,7 @@ struct CancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).info(runID)
+            // A background driver on this machine is found by its process, wherever the run's state is.
             let driver = DetachedDriver(runID: runID)
             if let pid = driver.runningProcess() {
                 guard await driver.stop(pid: pid) else {
@@ -288,11 +314,12 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
+            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).infoExplained(runID)
             if info.backend == "kubernetes" {
                 let runs = KubernetesRuns(client: try cluster.client(environment: try ConfigurationFile.effectiveEnvironment()))
                 let deleted = try await runs.delete(runID: runID)
                 print(deleted == 0
-                    ? "run \(runID) has no Jobs in namespace \(runs.namespace); nothing to cancel"
+                    ? "run \(runID) has no Jobs in namespace \(runs.namespace); if it ran in another one, give --namespace (and --context)"
                     : "run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s") and so their pods; `fanout attach \(runID)` resumes it")
                 return
             }
@@ -318,6 +345,8 @@ struct GCCommand: AsyncParsableCommand {
 
     @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
     @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
+    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state).")
+    var includeUnfinished = false
     @OptionGroup var state: StateOption
     @OptionGroup(title: "S3") var storage: StorageOptions
 
@@ -333,6 +362,11 @@ struct GCCommand: AsyncParsableCommand {
                     print("keeping \(id): its background driver (process \(pid)) still runs it")
                     continue
                 }
+                // An unfinished run may still be driven from elsewhere; its workers need its state.
+                if info.finishedAt == nil && !includeUnfinished {
+                    print("keeping \(id): unfinished (--include-unfinished deletes it too)")
+                    continue
+                }
                 print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
                 if !dryRun {
                     try await catalog.delete(id)
@@ -346,16 +380,36 @@ struct GCCommand: AsyncParsableCommand {
 }
 
 /// Folds a command run's outcomes into `output` (or standard output), reporting progress.
-func fold(_ run: MapRun<String>, mode: ReduceMode, output: String?, progress: ProgressReporter) async throws {
+///
+/// An output the reducer cannot take (not a number for `sum`, not JSON for `jsonl`) is that file's failure, and
+/// counts against `tolerance` like the command's own failures: beyond it, nothing is written to `output` and the
+/// command fails. Exits 3 when some files failed within the tolerance.
+func fold(
+    _ run: MapRun<String>, mode: ReduceMode, output: String?, tolerance: FailureTolerance, progress: ProgressReporter
+) async throws {
     let sink = try OutputSink(path: output)
     var reducer = OutputReducer(mode: mode, sink: sink)
+    var unreadable: [String] = []
     do {
         for try await outcome in run {
             var failure = outcome.failure?.message
             if let value = outcome.value {
-                do { try reducer.add(key: outcome.key, output: value) } catch { failure = "\(error)" }
+                do {
+                    try reducer.add(key: outcome.key, output: value)
+                } catch {
+                    failure = "\(error)"
+                    unreadable.append("\(error)")
+                }
             }
             progress.file(key: outcome.key, failure: failure, cached: outcome.cached)
+        }
+        if !unreadable.isEmpty {
+            let shown = unreadable.prefix(5).map { "  " + $0 }.joined(separator: "\n")
+            let more = unreadable.count > 5 ? "\n  ... and \(unreadable.count - 5) more" : ""
+            FileHandle.standardError.write(Data("\(unreadable.count) file outputs could not be folded by --reduce \(mode.rawValue):\n\(shown)\(more)\n".utf8))
+            guard tolerance.allows(failed: progress.failed, total: run.fileCount) else {
+                throw ReduceError(message: "\(progress.failed) of \(run.fileCount) files failed or printed what --reduce \(mode.rawValue) cannot take, more than the run tolerates; fix the command or choose another --reduce")
+            }
         }
         try reducer.finish()
     } catch {

@@ -115,7 +115,8 @@ import Testing
             #expect(attach.status == 1)
             #expect(attach.stderr.contains("is being driven in the background"), "\(attach.stderr)")
 
-            let cancel = try await FanoutBinary.run(["cancel", runID, "--state", state], environment: environment)
+            // The background driver is found by its process: no --state needed, from any folder.
+            let cancel = try await FanoutBinary.run(["cancel", runID], environment: environment)
             #expect(cancel.status == 0, "\(cancel.stderr)")
             #expect(cancel.stdout.contains("stopped its background driver"))
             let stopBy = ContinuousClock.now + .seconds(5)

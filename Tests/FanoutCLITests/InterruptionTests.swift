@@ -11,8 +11,9 @@ import Testing
             let pids = folder.appendingPathComponent("pids")
             for directory in [input, pids] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
             for index in 0..<4 { try Data("\(index)\n".utf8).write(to: input.appendingPathComponent("f\(index).txt")) }
-            // Each command records its own process id and that of a child it waits for.
-            let script = "sleep 60 & echo $$ $! > \(pids.path)/$(basename {}); wait"
+            // Each command records its own process id and that of a child it waits for; the child waits at a gate.
+            let gate = folder.appendingPathComponent("gate").path
+            let script = "(while [ ! -e \(gate) ]; do sleep 0.05; done) & echo $$ $! > \(pids.path)/$(basename {}); wait; wc -l < {}"
             let running = try RunningFanout(
                 ["run", input.path, "--backend", backend, "--workers", "2", "--", "sh", "-c", script],
                 environment: try FanoutBinary.environment())
@@ -34,11 +35,29 @@ import Testing
             #expect(result.status == 130, "\(result.stderr)")
             #expect(result.stderr.contains("was cancelled"))
             #expect(result.stderr.contains("fanout attach"))
-            // Not one of the commands, nor the programs they started, outlives the run.
+            #expect(result.stderr.contains("--state \(input.path)/.fanout/"), "the resume command names the state: \(result.stderr)")
+
+            // Not one of the commands, nor the programs they started, outlives the run (the gate is still shut).
             try await Task.sleep(for: .milliseconds(200))
             let survivors = recorded.filter { kill($0, 0) == 0 && !isZombie($0) }
             #expect(survivors.isEmpty, "still running: \(survivors)")
             for pid in survivors { kill(pid, SIGKILL) }
+
+            // The interrupted run is kept by gc (it is unfinished) and resumed by attach, on the backend it ran on.
+            let state = input.path + "/.fanout/"
+            let kept = try await FanoutBinary.run(["gc", "--older-than", "0s", "--state", state])
+            #expect(kept.stdout.contains("0 runs deleted") && kept.stdout.contains("unfinished"), "\(kept.stdout)")
+            let runID = try #require(
+                result.stderr.split(separator: " ").first { $0.hasPrefix("20") }.map { String($0.prefix { $0 != ":" }) })
+            let dryAttach = try await FanoutBinary.run(["attach", runID, "--state", state, "--dry-run"])
+            #expect(dryAttach.status == 64 && dryAttach.stderr.contains("--dry-run has no meaning for attach"), "\(dryAttach.stderr)")
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
+            let attached = try await FanoutBinary.run(["attach", runID, "--state", state, "--reduce", "count", "--json"])
+            #expect(attached.status == 0, "\(attached.stderr)")
+            let events = attached.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(events.first?["backend"] as? String == (backend == "local" ? "in-process" : backend))
+            #expect(events.last?["result"] as? Int == 4, "every file once: \(attached.stdout)")
+            #expect(!attached.stdout.contains("\n4\n"), "with --json the result is in the summary only")
         }
     }
 

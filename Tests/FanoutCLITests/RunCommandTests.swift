@@ -30,6 +30,9 @@ import Testing
 
             let lines = try await FanoutBinary.run(["run", folder.path, "-q", "--", "echo", "{name} {size}"])
             #expect(Set(lines.lines) == Set((0..<30).map { String(format: "n-%03d.txt %d", $0, 2 * ($0 + 1)) }))
+            // Files that print nothing add no blank lines.
+            let silent = try await FanoutBinary.run(["run", folder.path, "-q", "--", "true"])
+            #expect(silent.stdout.isEmpty, "\(silent.stdout.debugDescription)")
 
             let concat = try await FanoutBinary.run(["run", folder.path, "--reduce", "concat", "-q", "--stdin", "--", "head", "-c", "2"])
             #expect(concat.stdout == String(repeating: "x\n", count: 30), "concat is in key order")
@@ -96,6 +99,17 @@ import Testing
             #expect(bad.status == 1)
             #expect(!FileManager.default.fileExists(atPath: failed))
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.contains("partial") })
+
+            // Output the reducer cannot take fails those files, within the tolerance like any failure.
+            let unfit = folder.appendingPathComponent("unfit.txt").path
+            let strict = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", unfit, "--", "echo", "abc"])
+            #expect(strict.status == 1, "\(strict.stderr)")
+            #expect(strict.stderr.contains("'abc', which does not start with a number"), "\(strict.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: unfit), "nothing half-right is written")
+            let lenient = try await FanoutBinary.run(
+                ["run", input.path, "-q", "--reduce", "sum", "--tolerate-failures", "100%", "-o", unfit, "--", "echo", "abc"])
+            #expect(lenient.status == 3, "\(lenient.stderr)")
+            #expect(try String(contentsOfFile: unfit, encoding: .utf8) == "0\n")
 
             // A device is written in place, never replaced by a file (--json discards the fold through /dev/null).
             let fifo = folder.appendingPathComponent("fifo").path
