@@ -173,13 +173,22 @@ struct RunCommand: AsyncParsableCommand {
     private func printPlan(fanout: Fanout, input: Input, environment: [String: String]) async throws {
         let plan = try await fanout.plan(input)
         if let backend = fanout.options.backend as? KubernetesBackend {
-            let state = fanout.options.state ?? "(the state prefix)"
+            let state = try fanout.stateLocation(forInput: input.location)
+            // What the real run's workers get: the same arguments, without --dry-run.
+            var options = backend.options
+            options.arguments.removeAll { $0 == "--dry-run" }
+            let backend = KubernetesBackend(options: options)
             let jobPlan = KubernetesJobPlan(
                 runID: "dry-run", stateLocation: state, stepName: "command",
                 shards: plan.shards.map(\.index), retries: fanout.options.retries,
                 executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64),
                 executableArchitecture: try backend.shippedExecutableArchitecture())
-            print(try backend.manifestYAML(for: jobPlan, namespace: kubernetes.namespace ?? environment["FANOUT_NAMESPACE"] ?? "default"), terminator: "")
+            // The namespace a real run would use: the flag, FANOUT_NAMESPACE, else the kubeconfig context's.
+            let namespace = kubernetes.namespace ?? environment["FANOUT_NAMESPACE"]
+                ?? (try? KubernetesConfiguration.resolve(
+                    context: kubernetes.context ?? environment["FANOUT_CONTEXT"], environment: environment))?.namespace
+                ?? "default"
+            print(try backend.manifestYAML(for: jobPlan, namespace: namespace), terminator: "")
             return
         }
         let largest = plan.largestShard

@@ -77,6 +77,11 @@ public struct Fanout: Sendable {
         return Planner.plan(files: files, sharding: options.sharding)
     }
 
+    /// The state prefix a run over `input` (a location as users type it) keeps its state under.
+    public func stateLocation(forInput input: String) throws -> String {
+        stateLocation(for: try StorageLocation.parse(input))
+    }
+
     /// The state prefix for an input location: the option, `FANOUT_STATE`, or `.fanout/` at the root of the
     /// input's bucket or folder.
     func stateLocation(for input: StorageLocation) -> String {

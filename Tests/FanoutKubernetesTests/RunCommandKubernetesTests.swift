@@ -27,6 +27,9 @@ extension KubernetesTests {
             #endif
             #expect(!dryRun.stdout.contains("AWS_SECRET_ACCESS_KEY: testing"))
             #expect(dryRun.stdout.contains("serviceAccountName: fanout-worker"))
+            #expect(dryRun.stdout.contains("namespace: \(fixture.namespace)"))
+            #expect(dryRun.stdout.contains(fixture.state), "the state prefix the run would use")
+            #expect(!dryRun.stdout.contains("--dry-run"), "workers get the run's arguments, not the dry run's")
             #expect(dryRun.stdout.contains("- name: registry"), "the image pull secret")
 
             let run = try await FanoutBinary.run(
