@@ -347,7 +347,9 @@ struct ByteSize: ExpressibleByArgument, Sendable {
             ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
         ]
         for (suffix, multiplier) in units where argument.hasSuffix(suffix) {
-            guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
+            guard let value = Double(argument.dropLast(suffix.count)), value >= 0,
+                value * Double(multiplier) < Double(Int64.max)
+            else { return nil }
             bytes = Int64(value * Double(multiplier))
             return
         }

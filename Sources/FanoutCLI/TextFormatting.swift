@@ -19,7 +19,8 @@ struct DurationText: ExpressibleByArgument, Sendable {
             digits = String(argument.dropLast())
             unit = multiplier
         }
-        guard let value = Int(digits), value >= 0 else { return nil }
+        // At most a hundred years: enough for any expiry or age, and far from overflowing a date.
+        guard let value = Int(digits), value >= 0, value <= 3_155_760_000 / unit else { return nil }
         seconds = value * unit
         text = argument
     }

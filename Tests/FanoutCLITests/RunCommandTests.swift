@@ -158,6 +158,15 @@ import Testing
             #expect(empty.status == 0)
             #expect(empty.stdout == "0\n")
 
+            // Values too large for any clock or file are usage errors, not crashes.
+            for arguments in [
+                ["gc", "--older-than", "9999999999999999d", "--state", folder.path + "/"],
+                ["run", folder.path, "--bytes-per-shard", "1e30TB", "--", "true"],
+            ] {
+                let huge = try await FanoutBinary.run(arguments)
+                #expect(huge.status == 64, "\(arguments): \(huge.status) \(huge.stderr)")
+            }
+
             // A program that is not there fails once, before anything runs.
             let typo = try await FanoutBinary.run(["run", folder.path, "--", "wcc", "-l", "{}"])
             #expect(typo.status == 64)
