@@ -90,6 +90,10 @@ extension KubernetesBackend {
     static let binaryFolder = "/opt/fanout/bin"
     static let workerContainer = "worker"
     static let fetchContainer = "fetch-worker"
+    /// The init container's requests and limits: small, and explicit, so that a namespace whose ResourceQuota
+    /// counts limits (and so requires them of every container) admits its pods.
+    static let fetchResources = ResourceRequirements(
+        requests: ["cpu": "100m", "memory": "64Mi"], limits: ["cpu": "500m", "memory": "128Mi"])
     /// The well-known node label of a node's CPU architecture.
     static let architectureLabel = "kubernetes.io/arch"
     /// At most this many Jobs for a plan whose shards are not contiguous (a re-attached run); gaps between
@@ -243,6 +247,7 @@ extension KubernetesBackend {
                 name: Self.fetchContainer, image: options.downloaderImage, command: ["sh", "-c", script])
             fetch.env = fetchEnv
             fetch.volumeMounts = [VolumeMount(name: "fanout-bin", mountPath: Self.binaryFolder)]
+            fetch.resources = Self.fetchResources
             initContainers = [fetch]
             volumes = [Volume(name: "fanout-bin", emptyDir: .init())]
             worker.command = [path]

@@ -186,6 +186,9 @@ extension KubernetesTests {
             #expect(script.contains(#"sha256sum -c -"#))
             #expect(script.hasSuffix("chmod +x /opt/fanout/bin/worker"))
             #expect(fetch.volumeMounts == [VolumeMount(name: "fanout-bin", mountPath: "/opt/fanout/bin")])
+            // Explicit requests and limits: a ResourceQuota that counts limits requires them of every container.
+            #expect(fetch.resources?.requests == ["cpu": "100m", "memory": "64Mi"])
+            #expect(fetch.resources?.limits == ["cpu": "500m", "memory": "128Mi"])
 
             // Pods land on nodes of the executable's architecture, unless the options choose.
             #expect(pod.nodeSelector == ["kubernetes.io/arch": "arm64"])
