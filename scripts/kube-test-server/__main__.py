@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         kubelet,
         faults,
         Authenticator(arguments.token),
+        controller=controller,
         bookmark_interval=arguments.bookmark_interval,
         verbose=arguments.verbose,
     )

@@ -25,6 +25,7 @@ import protobuf
 import resources as discovery
 import tables
 from auth import Authenticator
+from controller import JobController
 from errors import ApiError
 from faults import FaultRule, Faults
 from kubelet import Kubelet
@@ -118,6 +119,7 @@ class ApiServer:
         faults: Faults,
         authenticator: Authenticator,
         *,
+        controller: JobController | None = None,
         bookmark_interval: float = 1.0,
         verbose: bool = False,
         clock: Callable[[], float] = time.time,
@@ -125,6 +127,7 @@ class ApiServer:
         self.store = store
         self.registry = registry
         self.kubelet = kubelet
+        self.controller = controller
         self.faults = faults
         self.authenticator = authenticator
         self.bookmark_interval = bookmark_interval
@@ -779,6 +782,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     api.kubelet.hold_scheduling(body.get("message"), body.get("capacity"))
                     return self.send_json(200, {"holding": True, "capacity": api.kubelet.capacity})
                 return self.send_json(200, {"holding": False, "released": api.kubelet.release_scheduling()})
+            if (method, route) == ("POST", "pod-creation") and api.controller is not None:
+                if body.get("refuse", True):
+                    api.controller.refuse_pods(body.get("message"))
+                    return self.send_json(200, {"refusing": True})
+                api.controller.allow_pods()
+                return self.send_json(200, {"refusing": False})
             if (method, route) == ("GET", "state"):
                 return self.send_json(
                     200,
@@ -786,6 +795,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "resourceVersion": str(api.store.resource_version),
                         "holdingScheduling": api.kubelet.holding,
                         "schedulingCapacity": api.kubelet.capacity,
+                        "refusingPods": api.controller is not None and api.controller.refusing,
                         "faults": api.faults.pending(),
                         "requests": api.faults.requests(),
                     },
@@ -794,6 +804,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 api.faults.clear()
                 api.faults.reset_requests()
                 api.kubelet.release_scheduling()
+                if api.controller is not None:
+                    api.controller.allow_pods()
                 return self.send_json(200, {})
             if method == "POST" and len(parts) == 4 and parts[0] == "pods" and parts[3] in ("kill", "disrupt"):
                 namespace, name = parts[1], parts[2]
@@ -886,6 +898,7 @@ CONTROL_ROUTES = [
     "POST /__test/watches/drop {abrupt: false}",
     "POST /__test/expire",
     "POST /__test/scheduling {hold: true|false, message, capacity}",
+    "POST /__test/pod-creation {refuse: true|false, message}",
     "POST /__test/pods/NAMESPACE/NAME/kill {container}",
     "POST /__test/pods/NAMESPACE/NAME/disrupt {mode: evict|delete, reason, message}",
     "GET /__test/state",

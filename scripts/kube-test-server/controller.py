@@ -11,7 +11,9 @@ the kube-controller-manager's job controller in 1.32:
 - lowering parallelism: the excess active pods are deleted, unscheduled and Pending ones first, then the newest; those
   deletions are not failures, and their indexes are re-created only within the new parallelism;
 - the 1.31+ condition order: FailureTarget or SuccessCriteriaMet first, remaining pods terminated, then Failed or
-  Complete with the same reason and message; completionTime only with Complete.
+  Complete with the same reason and message; completionTime only with Complete;
+- pods the cluster refuses (refuse_pods(), as a ResourceQuota or Pod Security admission would): no pod, no condition
+  on the Job, a FailedCreate Warning event, and another attempt every second.
 
 Pods get the labels, annotations, ownerReference, generateName and hostname real Job pods get. There is no
 job-tracking finalizer: the controller learns the final state of a removed pod from the DELETED event's object.
@@ -46,6 +48,18 @@ MESSAGES = {
     "CompletionsReached": "Reached expected number of succeeded pods",
 }
 
+# What a namespace's ResourceQuota answers for pods without limits; {pod} is the pod's generateName.
+REFUSED_MESSAGE = (
+    'pods "{pod}" is forbidden: failed quota: compute-resources: must specify limits.cpu for: worker; '
+    "limits.memory for: worker"
+)
+# How often the controller tries again to create pods the cluster refused.
+REFUSED_RETRY = 1.0
+
+
+class PodCreationRefused(Exception):
+    """The API server refused a pod the controller tried to create."""
+
 
 def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} job-controller: {message}", file=sys.stderr, flush=True)
@@ -73,6 +87,7 @@ class JobState:
     last_failure: float | None = None
     target: tuple[str, str, str] | None = None  # (condition type, reason, message) of FailureTarget/SuccessCriteriaMet
     finished_at: float | None = None
+    refused: str | None = None  # why the last pod creation was refused, while it is; one event per reason
 
 
 def pod_index(pod: dict[str, Any]) -> int | None:
@@ -132,6 +147,7 @@ class JobController:
         self._states: dict[str, JobState] = {}
         self._tombstones: dict[str, list[dict[str, Any]]] = {}
         self._timers: dict[tuple[str, str], float] = {}
+        self._refusing: str | None = None
         self._watcher = store.subscribe(["jobs", "pods"])
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="job-controller", daemon=True)
@@ -143,6 +159,21 @@ class JobController:
         self._stopping.set()
         self.store.unwatch(self._watcher)
         self._thread.join(timeout=5)
+
+    # MARK: - Refused pods
+
+    def refuse_pods(self, message: str | None = None) -> None:
+        """Every pod the controller creates is refused with `message` ({pod}: its generateName) until allow_pods():
+        Jobs get no pods and no condition, only a FailedCreate Warning event, as under a ResourceQuota that requires
+        limits or Pod Security admission."""
+        self._refusing = message or REFUSED_MESSAGE
+
+    def allow_pods(self) -> None:
+        self._refusing = None
+
+    @property
+    def refusing(self) -> bool:
+        return self._refusing is not None
 
     # MARK: - The loop
 
@@ -432,14 +463,39 @@ class JobController:
         per_index: int | None,
         now: float,
     ) -> list[dict[str, Any]]:
-        spec = job["spec"]
         metadata = job["metadata"]
+        created: list[dict[str, Any]] = []
+        try:
+            wake_at = self._create_missing_pods(state, job, active, terminating, indexed, per_index, now, created)
+        except PodCreationRefused as refused:
+            if state.refused != str(refused):
+                state.refused = str(refused)
+                self.registry.record_event(
+                    job, "Warning", "FailedCreate", f"Error creating: {refused}", "job-controller"
+                )
+            wake_at = now + REFUSED_RETRY
+        if wake_at is not None:
+            self._wake(metadata["namespace"], metadata["name"], wake_at)
+        return created
+
+    def _create_missing_pods(
+        self,
+        state: JobState,
+        job: dict[str, Any],
+        active: list[dict[str, Any]],
+        terminating: list[dict[str, Any]],
+        indexed: bool,
+        per_index: int | None,
+        now: float,
+        created: list[dict[str, Any]],
+    ) -> float | None:
+        """Creates the pods the Job lacks into `created`; returns when to look again for pods still backing off."""
+        spec = job["spec"]
         parallelism = spec.get("parallelism", 1)
         wait_for_terminating = spec.get("podReplacementPolicy") == "Failed"
         occupied = len(active) + (len(terminating) if wait_for_terminating else 0)
         global_ready_at = (state.last_failure or 0) + self._delay(state.recent_failures)
         wake_at: float | None = None
-        created: list[dict[str, Any]] = []
         if indexed:
             busy = {pod_index(pod) for pod in active}
             if wait_for_terminating:
@@ -470,10 +526,9 @@ class JobController:
                 if global_ready_at > now:
                     wake_at = global_ready_at
                 else:
-                    created = [self._create_pod(state, job, None, per_index) for _ in range(needed)]
-        if wake_at is not None:
-            self._wake(metadata["namespace"], metadata["name"], wake_at)
-        return created
+                    for _ in range(needed):
+                        created.append(self._create_pod(state, job, None, per_index))
+        return wake_at
 
     @staticmethod
     def _removal_order(state: JobState, pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -500,11 +555,14 @@ class JobController:
         annotations = dict(template_meta.get("annotations") or {})
         spec = template["spec"]
         name = metadata["name"]
-        generate_name = f"{name}-"
+        generate_name = f"{name}-" if index is None else f"{name}-{index}-"
+        refusing = self._refusing
+        if refusing is not None:
+            raise PodCreationRefused(refusing.replace("{pod}", generate_name))
+        state.refused = None
         if index is not None:
             labels[INDEX_KEY] = str(index)
             annotations[INDEX_KEY] = str(index)
-            generate_name = f"{name}-{index}-"
             spec.setdefault("hostname", f"{name}-{index}")
             if per_index is not None:
                 annotations[FAILURE_COUNT_KEY] = str(state.index_failures.get(index, 0))

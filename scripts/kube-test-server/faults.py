@@ -64,7 +64,7 @@ class FaultRule:
         else:
             error = ApiError(
                 self.status,
-                "ServiceUnavailable" if self.status == 503 else "InternalError",
+                {503: "ServiceUnavailable", 422: "Invalid"}.get(self.status, "InternalError"),
                 self.message or "injected fault",
             )
             if self.retry_after is not None:

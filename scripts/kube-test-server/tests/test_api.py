@@ -203,9 +203,14 @@ def test_faults_and_request_counts(server: KubeTestServer, namespace: str) -> No
     server.control("POST", "faults", {"status": 429, "count": 2, "verb": "get", "resource": "jobs", "retryAfter": 1})
     assert "flaky" in server.kubectl("-n", namespace, "get", "job", "flaky").stdout
 
+    # A 422 is an Invalid Status carrying the rule's message, as validation answers.
+    server.control("POST", "faults", {"status": 422, "verb": "create", "message": 'Unsupported value: "FailIndex"'})
+    invalid = server.request("POST", path, suspended_job("rejected")).json()
+    assert (invalid["code"], invalid["reason"], invalid["message"]) == (422, "Invalid", 'Unsupported value: "FailIndex"')
+
     counts = server.control("GET", "requests")
     assert counts["list jobs"] == 2
-    assert counts["create jobs"] == 3
+    assert counts["create jobs"] == 4
     assert counts["get jobs"] == 3
     server.control("POST", "requests/reset")
     assert server.control("GET", "requests") == {}

@@ -209,6 +209,34 @@ def test_unschedulable_pods_wait_until_released(server: KubeTestServer, namespac
     server.wait_for_condition(namespace, "held", "Complete")
 
 
+def test_refused_pods_leave_the_job_without_pods_until_allowed(server: KubeTestServer, namespace: str) -> None:
+    server.control("POST", "pod-creation", {"refuse": True})
+    try:
+        server.create_job(namespace, job_manifest("refused", "true", completionMode="Indexed", completions=2))
+        events = server.wait_for(
+            "a FailedCreate event",
+            lambda: [
+                event
+                for event in server.request("GET", f"/api/v1/namespaces/{namespace}/events").json()["items"]
+                if event["reason"] == "FailedCreate" and event["involvedObject"]["name"] == "refused"
+            ],
+        )
+        assert events[0]["type"] == "Warning"
+        assert events[0]["message"].startswith('Error creating: pods "refused-0-" is forbidden: failed quota')
+        assert len(events) == 1, "one event while the reason stays the same"
+        time.sleep(1.5)  # the controller tries again, and is refused again
+        job = server.job(namespace, "refused")
+        assert server.pods(namespace, "job-name=refused") == []
+        assert not job["status"].get("conditions") and not job["status"].get("active")
+        assert server.control("GET", "state")["refusingPods"] is True
+        described = server.kubectl("-n", namespace, "describe", "job", "refused").stdout
+        assert "FailedCreate" in described
+    finally:
+        server.control("POST", "pod-creation", {"refuse": False})
+    server.wait_for_condition(namespace, "refused", "Complete")
+    assert server.control("GET", "state")["refusingPods"] is False
+
+
 def test_env_volumes_init_containers_and_secrets(server: KubeTestServer, namespace: str) -> None:
     secret = {"metadata": {"name": "creds"}, "stringData": {"password": "hunter2"}}
     assert server.request("POST", f"/api/v1/namespaces/{namespace}/secrets", secret).status == 201
