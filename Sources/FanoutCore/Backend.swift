@@ -49,6 +49,10 @@ public struct Submission: Sendable {
     /// The state prefix's keys start with this in ``stateStore`` (empty, or ending in `/`).
     public var stateRoot: String { state.layout.root }
 
+    /// The input as a location string (`s3://bucket/logs/`, `/data/logs/`), for backends whose workers cannot
+    /// reach every kind of location.
+    public var inputLocationDescription: String { inputLocation.description }
+
     /// Tells the caller how the run is going (workers running and pending, notable messages).
     public func report(_ event: BackendEvent) {
         onEvent?(event)

@@ -36,9 +36,10 @@ public import Logging
 /// - **Clean up.** Cancellation, or an error, deletes the run's Jobs (propagation `Background`) and waits until
 ///   none of its pods remain. Finished Jobs are left to `ttlSecondsAfterFinished`.
 ///
-/// Workers write their results to the object store, so the state prefix (and input) must be reachable from the
-/// pods: an `s3://` location with credentials passed by reference (``Options/secretEnvironment``), or a path on
-/// a volume the pods share. No secret value is ever written into a manifest: ``Options/environment`` refuses
+/// Workers read the input and write their results to the object store, so both must be reachable from the pods:
+/// `s3://` locations with credentials passed by reference (``Options/secretEnvironment``). A run with a local
+/// input or state prefix is refused before anything is shipped or created, unless
+/// ``Options/podsShareLocalFiles``. No secret value is ever written into a manifest: ``Options/environment`` refuses
 /// credential-looking names. The presigned URL of the executable is a time-limited capability for that one
 /// object.
 public struct KubernetesBackend: Backend {
@@ -60,7 +61,8 @@ public struct KubernetesBackend: Backend {
             /// One Indexed Job (or a few, past API limits); the shard is the completion index plus
             /// `FANOUT_WORKER_SHARD_OFFSET`.
             case indexed
-            /// One plain Job per shard: more API objects, for clusters without Indexed Jobs' per-index back-off.
+            /// One plain Job per shard: more API objects, for clusters without Indexed Jobs' per-index back-off
+            /// (older than 1.29, or with the `JobBackoffLimitPerIndex` feature off).
             case jobPerShard
         }
 
@@ -179,6 +181,10 @@ public struct KubernetesBackend: Backend {
         public var secretKeyEnvironment: [String: SecretKey]
         /// Secrets for pulling private images. Default none.
         public var imagePullSecrets: [String]
+        /// Whether the pods read this machine's files at the same paths (a test cluster whose pods are local
+        /// processes): only then may the input and state prefix be local folders. Default `false`: both must be
+        /// `s3://`.
+        public var podsShareLocalFiles: Bool
         /// Upload this process's executable and have pods download it. Default `true`; `false` needs
         /// ``command``.
         public var shipExecutable: Bool
@@ -193,9 +199,12 @@ public struct KubernetesBackend: Backend {
         /// `sha256sum`. Default ``WorkerImage/downloader`` (`curlimages/curl:8.11.1`).
         public var downloaderImage: String
         /// How long the executable's presigned URL is valid: pods started later (retries) cannot download it.
-        /// Default 24 hours (S3 allows at most 7 days).
+        /// Default 24 hours (S3 allows at most 7 days). A URL signed with temporary credentials (SSO, an assumed
+        /// role, a web identity: a session token) stops working when their session ends, however long this is;
+        /// the run then says so in a notice.
         public var executableURLLifetime: Duration
-        /// How long a pod may stay Pending before it is reported. Default 5 minutes.
+        /// How long a pod may stay Pending, or a Job go without any pod (the cluster refuses them), before it is
+        /// reported. Default 5 minutes.
         public var pendingTimeout: Duration
         /// Default ``PendingPolicy/wait``.
         public var pendingPolicy: PendingPolicy
@@ -235,6 +244,7 @@ public struct KubernetesBackend: Backend {
             secretEnvironment = []
             secretKeyEnvironment = [:]
             imagePullSecrets = []
+            podsShareLocalFiles = false
             shipExecutable = true
             executable = ProcessBackend.currentExecutable
             arguments = Array(CommandLine.arguments.dropFirst())
@@ -257,6 +267,7 @@ public struct KubernetesBackend: Backend {
     }
 
     public func execute(_ submission: Submission) async throws -> BackendReport {
+        try checkReachable(submission)
         let base =
             try client
             ?? KubernetesClient(
@@ -281,6 +292,21 @@ public struct KubernetesBackend: Backend {
     }
 }
 
+extension KubernetesBackend {
+    /// Refuses a run whose input or state prefix pods cannot read: a local folder, unless
+    /// ``Options/podsShareLocalFiles``.
+    func checkReachable(_ submission: Submission) throws {
+        guard !options.podsShareLocalFiles else { return }
+        let locations = [("input", submission.inputLocationDescription), ("state", submission.stateLocation)]
+        guard let (what, location) = locations.first(where: { !$0.1.hasPrefix("s3://") }) else { return }
+        throw KubernetesError(
+            code: .invalidConfiguration,
+            message: "the \(what) \(location) is on this machine, where pods cannot read it",
+            hint: "Use an s3:// input and --state s3://BUCKET/PREFIX/ with --backend kubernetes, or run with "
+                + "--backend local or --backend processes.")
+    }
+}
+
 /// What happens to a run on the cluster, as ``KubernetesBackend/Options/onEvent`` hears it.
 public enum KubernetesBackendEvent: Sendable, Hashable {
     /// The executable is in the state store under `key`; `uploaded` is false when it was there already.
@@ -291,6 +317,9 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     case jobsAdopted(names: [String])
     /// A pod has been Pending for `waited`; `message` is the scheduler's reason when it gave one.
     case podPending(pod: String, shard: Int?, waited: Duration, message: String)
+    /// A Job has had no pod at all for `waited`: the cluster refuses to create them (a ResourceQuota, Pod Security
+    /// admission), as the Job's `FailedCreate` events say.
+    case jobCreatedNoPods(name: String, waited: Duration)
     /// A pod failed: its exit reason and the last lines of its log.
     case podFailed(pod: String, shard: Int?, reason: String, logTail: String)
     /// A pod was disrupted (preempted, evicted, drained); this does not count against retries.

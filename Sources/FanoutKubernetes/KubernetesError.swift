@@ -122,6 +122,21 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// This error with a hint to run a Job per shard when it reads as a cluster rejecting what Indexed Jobs'
+    /// per-index back-off needs (Kubernetes 1.29): `backoffLimitPerIndex`, `podFailurePolicy`, `FailIndex`, an
+    /// invalid field (422) or, with strict field validation, an unknown one (400).
+    func hintingAtAnOlderCluster() -> KubernetesError {
+        guard code == .invalid || code == .badRequest else { return self }
+        let text = ([message] + causes).joined(separator: " ")
+        guard ["backoffLimitPerIndex", "podFailurePolicy", "FailIndex"].contains(where: text.contains) else {
+            return self
+        }
+        var error = self
+        let advice = "The cluster may be older than 1.29: run with --jobs (a Job per shard; Options.mode .jobPerShard)."
+        error.hint = [hint, advice].compactMap { $0 }.joined(separator: " ")
+        return error
+    }
+
     public var description: String {
         var text = operation.map { "\($0): " } ?? ""
         text += message

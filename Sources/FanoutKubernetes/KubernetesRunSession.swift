@@ -36,16 +36,21 @@ final class KubernetesRunSession: Sendable {
     /// Tells the options' observer, and the caller what a person should see.
     private func emit(_ event: KubernetesBackendEvent) {
         options.onEvent?(event)
-        if let notice = Self.notice(for: event) { submission.report(.notice(notice)) }
+        if let notice = Self.notice(for: event, namespace: namespace) { submission.report(.notice(notice)) }
     }
 
-    /// A line for the user about a pod that fails, waits or is disrupted, or a Job shrunk to what the cluster runs.
-    static func notice(for event: KubernetesBackendEvent) -> String? {
+    /// A line for the user about a pod that fails, waits or is disrupted, a Job that gets no pods, or a Job shrunk
+    /// to what the cluster runs.
+    static func notice(for event: KubernetesBackendEvent, namespace: String) -> String? {
         func shardText(_ shard: Int?) -> String { shard.map { "shard \($0)" } ?? "a shard" }
         switch event {
         case .podPending(let pod, let shard, let waited, let message):
             let seconds = waited.components.seconds
             return "\(shardText(shard)): pod \(pod) Pending for \(seconds)s" + (message.isEmpty ? "" : ": \(message)")
+        case .jobCreatedNoPods(let job, let waited):
+            return "Job \(job) has created no pods in \(waited.components.seconds)s: the cluster refuses them; "
+                + "kubectl -n \(namespace) describe job \(job) shows why (FailedCreate events: a ResourceQuota, "
+                + "Pod Security admission, an admission webhook)"
         case .podFailed(let pod, let shard, let reason, let logTail):
             let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
@@ -96,6 +101,13 @@ final class KubernetesRunSession: Sendable {
                 store: submission.stateStore, root: submission.stateRoot, executable: options.executable
             ).ship(lifetime: options.executableURLLifetime)
             emit(.executableShipped(key: shipped.key, bytes: shipped.bytes, uploaded: shipped.uploaded))
+            if shipped.signedWithSessionToken {
+                let warning =
+                    "the state store's credentials are temporary (a session token): pods can download the executable "
+                    + "only while that session lasts, however long its URL's lifetime"
+                logger.notice("\(warning)")
+                submission.report(.notice(warning))
+            }
             plan.executableURL = shipped.url.absoluteString
             plan.executableSHA256 = shipped.sha256
         }
@@ -111,6 +123,8 @@ final class KubernetesRunSession: Sendable {
                 _ = try await client.create(job, namespace: namespace)
             } catch let error as KubernetesError where error.code == .alreadyExists {
                 // Created by an earlier attempt of this request whose answer was lost.
+            } catch let error as KubernetesError {
+                throw error.hintingAtAnOlderCluster()
             }
             created.append(job.metadata.name ?? "")
         }
@@ -248,16 +262,21 @@ final class KubernetesRunSession: Sendable {
                     "pod is still Pending",
                     metadata: ["pod": "\(pod)", "waited": "\(waited)", "reason": "\(message)"])
                 emit(.podPending(pod: pod, shard: shard, waited: waited, message: message))
+            case .noPods(let job, let waited):
+                logger.warning(
+                    "the Job has created no pods: the cluster refuses them",
+                    metadata: ["job": "\(job)", "waited": "\(waited)"])
+                emit(.jobCreatedNoPods(name: job, waited: waited))
             case .shrink(let job, let parallelism):
                 await shrink(job: job, parallelism: parallelism)
             case .jobFinished(let name, let succeeded, let reason):
                 emit(.jobFinished(name: name, succeeded: succeeded, reason: reason))
-            case .abort(let message):
+            case .abort(let message, let hint):
                 throw KubernetesError(
                     code: .podsPending, message: message,
-                    hint:
-                        "Check the cluster's capacity and the pods' requests, node selector and tolerations, or raise "
-                        + "pendingTimeout.")
+                    hint: hint
+                        ?? "Check the cluster's capacity and the pods' requests, node selector and tolerations, or "
+                        + "raise pendingTimeout.")
             }
         }
     }
@@ -387,6 +406,13 @@ struct ExecutableShipper: Sendable {
         let sha256: String
         let bytes: Int64
         let uploaded: Bool
+
+        /// Whether the URL was signed with temporary credentials (SSO, an assumed role, a web identity): it stops
+        /// working when their session ends, whatever its own lifetime.
+        var signedWithSessionToken: Bool {
+            URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems?
+                .contains { $0.name == "X-Amz-Security-Token" } ?? false
+        }
     }
 
     /// Digests of executables already hashed by this process, by path, size and modification time.

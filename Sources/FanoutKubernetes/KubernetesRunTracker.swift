@@ -10,12 +10,15 @@ struct KubernetesRunTracker: Sendable {
         case fetchLogs(pod: String, container: String, shard: Int?, reason: String)
         case disrupted(pod: String, shard: Int?, reason: String)
         case pending(pod: String, shard: Int?, waited: Duration, message: String)
+        /// A Job has had no pod at all for `waited`: the cluster refuses to create them (a ResourceQuota, Pod
+        /// Security admission, an admission webhook), which only the Job's events tell.
+        case noPods(job: String, waited: Duration)
         /// Lower the Job's `spec.parallelism` to what the cluster runs (pods Pending too long, with the shrink
         /// policy).
         case shrink(job: String, parallelism: Int)
         case jobFinished(name: String, succeeded: Bool, reason: String?)
-        /// Stop the run with this message (pods Pending too long, with the fail policy).
-        case abort(String)
+        /// Stop the run with this message and hint (pods Pending too long, or none created, with the fail policy).
+        case abort(String, hint: String? = nil)
     }
 
     struct JobRecord: Sendable {
@@ -31,6 +34,11 @@ struct KubernetesRunTracker: Sendable {
         var failed = Set<Int>()
         var finished = false
         var failureReason: String?
+        /// When the tracker learnt of the Job.
+        let since: ContinuousClock.Instant
+        /// Whether the Job has had a pod, as its pods or its status counts show.
+        var hadPods = false
+        var noPodsReported = false
     }
 
     struct PodRecord: Sendable {
@@ -54,27 +62,38 @@ struct KubernetesRunTracker: Sendable {
     let pendingTimeout: Duration
     let pendingPolicy: KubernetesBackend.Options.PendingPolicy
     private var aborted = false
+    /// Whether the pod watch has listed the run's pods: only then does a Job without pods lack them.
+    private var podsListed = false
 
-    init(jobs: [Job], pendingTimeout: Duration, pendingPolicy: KubernetesBackend.Options.PendingPolicy) {
+    /// - Parameter now: when the Jobs were created or adopted, from which a Job without pods waits.
+    init(
+        jobs: [Job], pendingTimeout: Duration, pendingPolicy: KubernetesBackend.Options.PendingPolicy,
+        now: ContinuousClock.Instant = .now
+    ) {
         self.pendingTimeout = pendingTimeout
         self.pendingPolicy = pendingPolicy
         for job in jobs {
-            guard let name = job.metadata.name, let record = Self.record(for: job, name: name) else { continue }
+            guard let name = job.metadata.name, let record = Self.record(for: job, name: name, now: now) else {
+                continue
+            }
             self.jobs[name] = record
         }
     }
 
-    private static func record(for job: Job, name: String) -> JobRecord? {
+    private static func record(for job: Job, name: String, now: ContinuousClock.Instant) -> JobRecord? {
         let template = job.spec?.template.metadata?.labels ?? [:]
         let parallelism = job.spec?.parallelism ?? 1
         if job.spec?.completionMode == "Indexed" {
             guard let offset = template[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
             let count = max(1, job.spec?.completions ?? 1)
             return JobRecord(
-                name: name, shards: offset...(offset + count - 1), indexed: true, parallelism: parallelism)
+                name: name, shards: offset...(offset + count - 1), indexed: true, parallelism: parallelism,
+                since: now, hadPods: job.status?.hasHadPods ?? false)
         }
         guard let shard = template[KubernetesLabels.shard].flatMap(Int.init) else { return nil }
-        return JobRecord(name: name, shards: shard...shard, indexed: false, parallelism: parallelism)
+        return JobRecord(
+            name: name, shards: shard...shard, indexed: false, parallelism: parallelism, since: now,
+            hadPods: job.status?.hasHadPods ?? false)
     }
 
     /// Whether every Job has finished.
@@ -119,6 +138,7 @@ struct KubernetesRunTracker: Sendable {
     mutating func jobChanged(_ job: Job) -> [Action] {
         guard let name = job.metadata.name, var record = jobs[name], !record.finished else { return [] }
         if let parallelism = job.spec?.parallelism { record.parallelism = parallelism }
+        if job.status?.hasHadPods == true { record.hadPods = true }
         if record.indexed {
             let offset = record.shards.lowerBound
             record.completed = Set(CompletionIndexes.parse(job.status?.completedIndexes).map { $0 + offset })
@@ -161,11 +181,13 @@ struct KubernetesRunTracker: Sendable {
     mutating func podsSynced(_ listed: [Pod], now: ContinuousClock.Instant) -> [Action] {
         let names = Set(listed.compactMap(\.metadata.name))
         for name in pods.keys where !names.contains(name) { pods[name] = nil }
+        podsListed = true
         return listed.flatMap { podChanged($0, now: now) }
     }
 
     mutating func podChanged(_ pod: Pod, now: ContinuousClock.Instant) -> [Action] {
         guard let name = pod.metadata.name else { return [] }
+        if pods[name] == nil, let job = job(running: shard(of: pod)) { jobs[job]?.hadPods = true }
         var record = pods[name] ?? PodRecord(name: name, shard: shard(of: pod), phase: pod.phase, firstSeen: now)
         record.phase = pod.phase
         record.scheduled = pod.spec?.nodeName != nil || pod.condition("PodScheduled") != nil
@@ -201,26 +223,56 @@ struct KubernetesRunTracker: Sendable {
         fetching.remove(shard)
     }
 
-    /// Pods Pending longer than the timeout, each reported once; with the fail policy, an abort; with the shrink
-    /// policy, the Jobs whose pods the scheduler cannot place lowered to the pods it has placed.
+    /// Pods Pending longer than the timeout, and Jobs without any pod for that long, each reported once; with the
+    /// fail policy, an abort; with the shrink policy, the Jobs whose pods the scheduler cannot place lowered to the
+    /// pods it has placed.
     mutating func checkPending(now: ContinuousClock.Instant) -> [Action] {
-        var actions: [Action] = []
+        let withoutPods = jobsWithoutPods(now: now)
+        var pending: [Action] = []
         for (name, record) in pods where record.phase == "Pending" && !record.pendingReported {
             let waited = now - record.firstSeen
             guard waited >= pendingTimeout else { continue }
             pods[name]!.pendingReported = true
-            actions.append(
+            pending.append(
                 .pending(
                     pod: name, shard: record.shard, waited: waited,
                     message: record.schedulerMessage ?? "the pod is Pending"))
         }
-        if pendingPolicy == .fail, !aborted, case .pending(let pod, _, let waited, let message)? = actions.first {
-            aborted = true
-            actions.append(
-                .abort(
-                    "pod \(pod) has been Pending for \(Int(waited.components.seconds)) s: \(message)"))
+        var actions = withoutPods + pending
+        if pendingPolicy == .fail, !aborted {
+            if case .noPods(let job, let waited)? = withoutPods.first {
+                aborted = true
+                actions.append(
+                    .abort(
+                        "Job \(job) has created no pods in \(Int(waited.components.seconds)) s: the cluster refuses "
+                            + "them", hint: Self.noPodsAdvice(job: job)))
+            } else if case .pending(let pod, _, let waited, let message)? = pending.first {
+                aborted = true
+                actions.append(
+                    .abort("pod \(pod) has been Pending for \(Int(waited.components.seconds)) s: \(message)"))
+            }
         }
         if pendingPolicy == .shrink { actions += shrinkJobs(now: now) }
+        return actions
+    }
+
+    /// What a person can do about a Job without pods.
+    static func noPodsAdvice(job: String) -> String {
+        "Run kubectl describe job \(job): its FailedCreate events say why (a ResourceQuota, Pod Security admission, "
+            + "an admission webhook)."
+    }
+
+    /// Unfinished Jobs that have had no pod at all for longer than the timeout, each reported once.
+    private mutating func jobsWithoutPods(now: ContinuousClock.Instant) -> [Action] {
+        guard podsListed else { return [] }
+        var actions: [Action] = []
+        for name in jobs.keys.sorted() {
+            guard let record = jobs[name], !record.finished, !record.hadPods, !record.noPodsReported else { continue }
+            let waited = now - record.since
+            guard waited >= pendingTimeout else { continue }
+            jobs[name]!.noPodsReported = true
+            actions.append(.noPods(job: name, waited: waited))
+        }
         return actions
     }
 
@@ -312,5 +364,12 @@ struct KubernetesRunTracker: Sendable {
         if let reason = terminated.reason { text += " (\(reason))" }
         if let message = terminated.message, !message.isEmpty { text += ": \(message)" }
         return text
+    }
+}
+
+extension JobStatus {
+    /// Whether the Job's counts show a pod: active, terminating, succeeded or failed.
+    var hasHadPods: Bool {
+        [active, terminating, succeeded, failed].contains { ($0 ?? 0) > 0 }
     }
 }

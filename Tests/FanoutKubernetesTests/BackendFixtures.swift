@@ -85,10 +85,12 @@ final class BackendEventLog: Sendable {
 }
 
 /// Backend options for the test server: the test worker shipped from the state store, no arguments, quick
-/// timeouts, events recorded in `log`.
+/// timeouts, events recorded in `log`. The test server's pods are processes on this machine, so they read local
+/// folders.
 func testOptions(namespace: String, log: EventLog) throws -> KubernetesBackend.Options {
     var options = KubernetesBackend.Options()
     options.namespace = namespace
+    options.podsShareLocalFiles = true
     options.executable = try WorkerBinary.path
     options.arguments = []
     options.filesInFlight = 4

@@ -69,14 +69,16 @@ enum KubeTestServer {
 
     static func resetRequests() async throws { try await post("requests/reset") }
 
-    /// Answers the next `count` matching requests with `status`.
+    /// Answers the next `count` matching requests with `status` (and `message`, when given).
     static func fault(
-        status: Int, count: Int = 1, verb: String? = nil, resource: String? = nil, retryAfter: Int? = nil
+        status: Int, count: Int = 1, verb: String? = nil, resource: String? = nil, retryAfter: Int? = nil,
+        message: String? = nil
     ) async throws {
         var body: [String: JSONValue] = ["status": .integer(Int64(status)), "count": .integer(Int64(count))]
         if let verb { body["verb"] = .string(verb) }
         if let resource { body["resource"] = .string(resource) }
         if let retryAfter { body["retryAfter"] = .integer(Int64(retryAfter)) }
+        if let message { body["message"] = .string(message) }
         try await post("faults", .object(body))
     }
 
@@ -94,6 +96,10 @@ enum KubeTestServer {
     static func limitScheduling(capacity: Int) async throws {
         try await post("scheduling", ["hold": true, "capacity": .integer(Int64(capacity))])
     }
+
+    /// The Job controller's pods are refused (as by a ResourceQuota requiring limits) until `refuse` is false:
+    /// Jobs get no pods and no condition, only FailedCreate events.
+    static func refusePods(_ refuse: Bool) async throws { try await post("pod-creation", ["refuse": .bool(refuse)]) }
 
     static func kill(pod: String, namespace: String) async throws {
         try await post("pods/\(namespace)/\(pod)/kill", ["container": "worker"])

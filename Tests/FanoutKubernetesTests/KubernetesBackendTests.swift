@@ -71,7 +71,13 @@ extension KubernetesTests {
         @Test func anS3InputWithTheExecutableFromAPresignedURL() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
                 try await withTemporaryBucket { bucket in
-                    let s3 = try makeS3Client()
+                    // Temporary credentials (SSO, an assumed role): the presigned URL lasts only their session.
+                    let s3 = try makeS3Client {
+                        $0.credentials = .chain(
+                            StaticCredentialProvider(
+                                accessKeyID: "driver-key", secretAccessKey: "driver-secret",
+                                sessionToken: "driver-session"))
+                    }
                     let store = S3ObjectStore(client: s3, bucket: bucket)
                     let keys = (0..<200).map { String(format: "in/f%05d.txt", $0) }
                     try await putObjects(keys, into: store) { key in Data(repeating: 65, count: key.count % 7 + 1) }
@@ -88,9 +94,11 @@ extension KubernetesTests {
                     options.environment = [
                         "AWS_ENDPOINT_URL": try TestEnvironment.s3Endpoint.absoluteString, "AWS_REGION": "us-east-1",
                     ]
+                    let reported = BackendEventLog()
                     let fanout = Fanout(
                         options: RunOptions(
-                            backend: KubernetesBackend(options: options, client: client), sharding: .shards(4)),
+                            backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
+                            onBackendEvent: { reported.record($0) }),
                         s3: s3)
                     let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
                     let outcomes = try await collectOutcomes(run)
@@ -116,6 +124,11 @@ extension KubernetesTests {
                         return nil
                     }
                     #expect(shipped == [true], "the cached second run ships nothing; got \(shipped)")
+                    #expect(url.contains("X-Amz-Security-Token=driver-session"))
+                    #expect(
+                        reported.notices.filter {
+                            $0.contains("session token") && $0.contains("while that session lasts")
+                        }.count == 1, "\(reported.notices)")
                 }
             }
         }
@@ -191,6 +204,66 @@ extension KubernetesTests {
                 // Nothing of the run is left.
                 #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
                 #expect(try await runPods(client, run.id).isEmpty)
+            }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aJobTheClusterCreatesNoPodsForFailsTheRunAndLeavesNothing() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 10)
+                defer { input.remove() }
+                try await KubeTestServer.refusePods(true)
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.pendingTimeout = .seconds(1)
+                options.pendingPolicy = .fail
+                let reported = BackendEventLog()
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                        onBackendEvent: { reported.record($0) }))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let error = await #expect(throws: KubernetesError.self) { _ = try await collectOutcomes(run) }
+                try await KubeTestServer.refusePods(false)
+                #expect(error?.code == .podsPending)
+                #expect(error?.message.contains("has created no pods") == true, "\(String(describing: error))")
+                #expect(error?.hint?.contains("kubectl describe job fanout-") == true, "\(String(describing: error))")
+                #expect(
+                    reported.notices.contains {
+                        $0.contains("has created no pods") && $0.contains("kubectl -n \(namespace) describe job")
+                    }, "\(reported.notices)")
+                #expect(log.all.contains { if case .jobCreatedNoPods = $0 { true } else { false } })
+                // Nothing of the run is left.
+                #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                #expect(try await runPods(client, run.id).isEmpty)
+            }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func aJobWithoutPodsIsReportedAndTheRunWaits() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 10)
+                defer { input.remove() }
+                try await KubeTestServer.refusePods(true)
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.pendingTimeout = .milliseconds(500)
+                try await KubeTestServer.resetRequests()
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
+                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let consumer = Task { try await collectOutcomes(run) }
+                _ = try await log.wait(for: "jobCreatedNoPods") {
+                    if case .jobCreatedNoPods = $0 { true } else { false }
+                }
+                // Noticing it took no request beyond creating the Job and watching.
+                let requests = try await KubeTestServer.requests()
+                let expected: Set = ["list jobs", "create jobs", "list pods", "watch jobs", "watch pods"]
+                #expect(Set(requests.keys).isSubset(of: expected), "\(requests)")
+                try await KubeTestServer.refusePods(false)
+                #expect(try await consumer.value.count == 10)
+                #expect(log.all.filter { if case .jobCreatedNoPods = $0 { true } else { false } }.count == 1)
             }
         }
 
@@ -425,6 +498,70 @@ extension KubernetesTests {
                 }
                 #expect("\(String(describing: error))".contains("is not an ELF executable"))
                 #expect(try await KubeTestServer.requests()["create jobs"] == nil)
+            }
+        }
+
+        @Test func aLocalInputOrStateIsRefusedBeforeAnything() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 5)
+                defer { input.remove() }
+                let log = EventLog()
+                var options = try testOptions(namespace: namespace, log: log)
+                options.podsShareLocalFiles = false
+                try await KubeTestServer.resetRequests()
+                let backend = KubernetesBackend(options: options, client: client)
+                let local = await #expect(throws: KubernetesError.self) {
+                    let run = try await Fanout(options: RunOptions(backend: backend))
+                        .map(TestSteps.byteCount, over: Input(input.path))
+                    _ = try await collectOutcomes(run)
+                }
+                #expect(local?.code == .invalidConfiguration)
+                #expect(local?.message.contains("the input \(input.path)") == true, "\(String(describing: local))")
+                #expect(local?.hint?.contains("s3:// input and --state") == true)
+                #expect(local?.hint?.contains("--backend local or --backend processes") == true)
+
+                // An S3 input with a local state prefix: the same.
+                try await withTemporaryBucket { bucket in
+                    let s3 = try makeS3Client()
+                    let store = S3ObjectStore(client: s3, bucket: bucket)
+                    try await putObjects(["in/a.txt"], into: store) { _ in Data("a".utf8) }
+                    let fanout = Fanout(options: RunOptions(backend: backend, state: input.path + ".fanout/"), s3: s3)
+                    let state = await #expect(throws: KubernetesError.self) {
+                        let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
+                        _ = try await collectOutcomes(run)
+                    }
+                    #expect(state?.code == .invalidConfiguration)
+                    #expect(
+                        state?.message.contains("the state \(input.path).fanout/") == true,
+                        "\(String(describing: state))")
+                }
+                // Nothing was shipped, and no Job created.
+                #expect(log.all.isEmpty, "\(log.all)")
+                #expect(try await KubeTestServer.requests()["create jobs"] == nil)
+            }
+        }
+
+        @Test func aClusterRejectingPerIndexBackoffIsToldToRunAJobPerShard() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                let input = try InputFolder.make(count: 5)
+                defer { input.remove() }
+                try await KubeTestServer.fault(
+                    status: 422, verb: "create", resource: "jobs",
+                    message: #"Job.batch "x" is invalid: spec.podFailurePolicy.rules[1].action: Unsupported value: "#
+                        + #""FailIndex""#)
+                let fanout = Fanout(
+                    options: RunOptions(
+                        backend: KubernetesBackend(
+                            options: try testOptions(namespace: namespace, log: EventLog()), client: client)))
+                let error = await #expect(throws: KubernetesError.self) {
+                    let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                    _ = try await collectOutcomes(run)
+                }
+                #expect(error?.code == .invalid)
+                #expect(
+                    error?.hint?.contains("older than 1.29: run with --jobs (a Job per shard") == true,
+                    "\(String(describing: error))")
+                #expect(try await client.list(Job.self).items.isEmpty)
             }
         }
 

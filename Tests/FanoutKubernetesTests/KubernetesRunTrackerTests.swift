@@ -115,6 +115,37 @@ extension KubernetesTests {
             #expect(tracker.livePods == 1)
         }
 
+        @Test func aJobWithoutPodsIsReportedOnceAndCanAbortTheRun() throws {
+            let start = ContinuousClock.now
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2), indexedJob(offset: 2, completions: 2)],
+                pendingTimeout: .seconds(10), pendingPolicy: .fail, now: start)
+            // Until the pod watch has listed the pods, a Job without any is not known to lack them.
+            #expect(tracker.checkPending(now: start + .seconds(11)).isEmpty)
+            _ = tracker.podsSynced([pod("p", index: 0, offset: 2, phase: "Running")], now: start + .seconds(11))
+            #expect(tracker.checkPending(now: start + .seconds(9)).isEmpty)
+            let actions = tracker.checkPending(now: start + .seconds(12))
+            #expect(
+                actions == [
+                    .noPods(job: "job-0", waited: .seconds(12)),
+                    .abort(
+                        "Job job-0 has created no pods in 12 s: the cluster refuses them",
+                        hint: KubernetesRunTracker.noPodsAdvice(job: "job-0")),
+                ])
+            #expect(KubernetesRunTracker.noPodsAdvice(job: "job-0").contains("kubectl describe job job-0"))
+            #expect(tracker.checkPending(now: start + .seconds(30)).isEmpty)
+
+            // A Job whose status counts a pod had one, even if the pod watch never saw it.
+            var waiting = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(10), pendingPolicy: .wait,
+                now: start)
+            _ = waiting.podsSynced([], now: start)
+            var counted = indexedJob(offset: 0, completions: 2)
+            counted.status = try status(#"{"succeeded":1}"#)
+            _ = waiting.jobChanged(counted)
+            #expect(waiting.checkPending(now: start + .seconds(11)).isEmpty)
+        }
+
         /// A pod the scheduler has not placed: PodScheduled=False, no node.
         private func unschedulable(_ name: String, index: Int) throws -> Pod {
             var pending = pod(name, index: index, offset: 0, phase: "Pending")
