@@ -10,11 +10,13 @@ struct ClusterOptions: ParsableArguments {
         + "else the context's).", valueName: "name"))
     var namespace: String?
 
-    /// A client for the chosen context and namespace, the flags winning over `environment`.
-    func client(environment: [String: String]) throws -> KubernetesClient {
+    /// A client for the chosen context and namespace: the flags, else where the run ran (`placement`, as stored
+    /// with it), else `environment`, else the kubeconfig's current context.
+    func client(environment: [String: String], placement: [String: String]? = nil) throws -> KubernetesClient {
         try KubernetesClient(
             configuration: .resolve(
-                context: context ?? environment["FANOUT_CONTEXT"],
-                namespace: namespace ?? environment["FANOUT_NAMESPACE"], environment: environment))
+                context: context ?? placement?["context"] ?? environment["FANOUT_CONTEXT"],
+                namespace: namespace ?? placement?["namespace"] ?? environment["FANOUT_NAMESPACE"],
+                environment: environment))
     }
 }

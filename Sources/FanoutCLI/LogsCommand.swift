@@ -51,15 +51,15 @@ struct LogsCommand: AsyncParsableCommand {
                     + "numbered from 0: --shard \(shard) is not one of them")
             }
             if info.backend == "kubernetes" {
-                try await printPodLogs(environment: environment)
+                try await printPodLogs(environment: environment, placement: info.placement)
             }
             printFailures(try await catalog.failures(runID, shard: shard))
             if shard == nil { printDriverLog() }
         }
     }
 
-    private func printPodLogs(environment: [String: String]) async throws {
-        let client = try cluster.client(environment: environment)
+    private func printPodLogs(environment: [String: String], placement: [String: String]?) async throws {
+        let client = try cluster.client(environment: environment, placement: placement)
         let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
             .filter { shard == nil || $0.fanoutShard == shard }
             .sorted { ($0.fanoutShard ?? -1, $0.metadata.creationTimestamp ?? "") < ($1.fanoutShard ?? -1, $1.metadata.creationTimestamp ?? "") }

@@ -124,7 +124,7 @@ struct StatusCommand: AsyncParsableCommand {
             let done = stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0)
             let failed = stored?.failed ?? info.failed ?? 0
             let elapsed = (info.finishedAt ?? Date()).timeIntervalSince(info.createdAt)
-            let pods = info.backend == "kubernetes" ? await podPhases() : nil
+            let pods = info.backend == "kubernetes" ? await podPhases(placement: info.placement) : nil
             if json {
                 var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8))) as? [String: Any] ?? [:]
                 fields["done"] = done
@@ -166,9 +166,10 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// The run's pods by phase, or why they could not be listed.
-    private func podPhases() async -> Result<[String: Int], any Error> {
+    private func podPhases(placement: [String: String]?) async -> Result<[String: Int], any Error> {
         do {
-            let client = try cluster.client(environment: try ConfigurationFile.effectiveEnvironment())
+            let client = try cluster.client(
+                environment: try ConfigurationFile.effectiveEnvironment(), placement: placement)
             let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
             return .success(pods.reduce(into: [:]) { counts, pod in counts[pod.phase, default: 0] += 1 })
         } catch {
@@ -316,7 +317,9 @@ struct CancelCommand: AsyncParsableCommand {
             }
             let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).infoExplained(runID)
             if info.backend == "kubernetes" {
-                let runs = KubernetesRuns(client: try cluster.client(environment: try ConfigurationFile.effectiveEnvironment()))
+                let runs = KubernetesRuns(
+                    client: try cluster.client(
+                        environment: try ConfigurationFile.effectiveEnvironment(), placement: info.placement))
                 let deleted = try await runs.delete(runID: runID)
                 print(deleted == 0
                     ? "run \(runID) has no Jobs in namespace \(runs.namespace); if it ran in another one, give --namespace (and --context)"

@@ -12,10 +12,18 @@ public protocol Backend: Sendable {
     /// A short name for messages and the run spec: `in-process`, `processes`, `kubernetes`.
     var name: String { get }
 
+    /// Where this backend runs workers, recorded with each run so that later commands find them (the Kubernetes
+    /// backend's `namespace` and `context`). Default: nothing.
+    var placement: [String: String] { get }
+
     /// Runs the submission's shards.
     /// - Returns: the shards that failed for good, with why.
     /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops workers.
     func execute(_ submission: Submission) async throws -> BackendReport
+}
+
+extension Backend {
+    public var placement: [String: String] { [:] }
 }
 
 /// A run handed to a backend.

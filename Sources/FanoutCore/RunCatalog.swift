@@ -33,6 +33,8 @@ public struct RunCatalog: Sendable {
         public var finishedAt: Date?
         /// What the step was given, when it recorded it (a `fanout run` command, for instance).
         public var stepParameters: String?
+        /// Where the backend ran the workers: for Kubernetes, `namespace` and `context`.
+        public var placement: [String: String]?
     }
 
     /// Every run id under the prefix, newest first.
@@ -56,7 +58,7 @@ public struct RunCatalog: Sendable {
             runID: runID, step: spec.step, stepVersion: spec.stepVersion, input: spec.input, backend: spec.backend,
             createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
-            finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters)
+            finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement)
     }
 
     /// Deletes every object of a run.

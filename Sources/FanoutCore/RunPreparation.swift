@@ -59,7 +59,8 @@ struct RunPreparation {
             batching: [
                 fanout.options.batching.maxRecords, fanout.options.batching.maxBytes,
                 Int(fanout.options.batching.maxDelay.seconds * 1000),
-            ])
+            ],
+            placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.
         try await storeShards(plan.shards, state: state)
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {

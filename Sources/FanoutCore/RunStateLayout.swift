@@ -90,6 +90,8 @@ struct RunSpec: Codable, Sendable {
     var createdAt: Date
     /// How workers batch results: records, bytes, milliseconds.
     var batching: [Int]?
+    /// Where the backend ran the workers (``Backend/placement``).
+    var placement: [String: String]?
 
     var segmentBatching: SegmentBatching {
         guard let batching, batching.count == 3 else { return SegmentBatching() }

@@ -54,6 +54,15 @@ public struct KubernetesBackend: Backend {
 
     public var name: String { "kubernetes" }
 
+    /// The namespace and kubeconfig context the run's Jobs go to, as resolved now.
+    public var placement: [String: String] {
+        let resolved = client == nil ? try? KubernetesConfiguration.resolve(context: options.context, namespace: options.namespace) : nil
+        var placement: [String: String] = [:]
+        placement["namespace"] = options.namespace ?? client?.namespace ?? resolved?.namespace
+        placement["context"] = options.context ?? resolved?.contextName
+        return placement
+    }
+
     /// How runs are laid out on the cluster. Every field has a default.
     public struct Options: Sendable {
         /// One Indexed Job for the run, or one Job per shard.
