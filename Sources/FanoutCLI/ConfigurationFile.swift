@@ -23,6 +23,9 @@ struct ConfigurationFile: Sendable, Hashable {
         "image": "FANOUT_IMAGE",
     ]
 
+    /// The values `backend` takes.
+    static let backends = ["local", "processes", "kubernetes"]
+
     /// Where the file was read from.
     let path: String
     /// The settings, by environment variable.
@@ -50,6 +53,9 @@ struct ConfigurationFile: Sendable, Hashable {
                 throw fail("unknown key '\(key)'. The keys are \(Self.keys.map(\.key).joined(separator: ", "))")
             }
             guard !value.isEmpty else { throw fail("'\(key)' has no value. Give one, or remove the line") }
+            if key == "backend", !(Self.backends + ["in-process", "k8s"]).contains(value) {
+                throw fail("unknown backend '\(value)'. Use one of \(Self.backends.joined(separator: ", "))")
+            }
             variables[variable] = value
         }
         self.path = path

@@ -78,6 +78,11 @@ import Testing
             #expect(unknown.stderr.contains("line 1: unknown key 'colour'"))
             #expect(unknown.stderr.contains("state, backend, context, namespace, image"))
 
+            try Data("# defaults\nbackend = kubernets\n".utf8).write(to: config)
+            let typo = try await FanoutBinary.run(["run", folder.path, "--", "true"], environment: environment)
+            #expect(typo.status == 64)
+            #expect(typo.stderr.contains("line 2: unknown backend 'kubernets'"), "\(typo.stderr)")
+
             environment["FANOUT_CONFIG"] = folder.appendingPathComponent("missing").path
             let missing = try await FanoutBinary.run(["runs"], environment: environment)
             #expect(missing.status == 64)
