@@ -51,7 +51,17 @@ struct LogsCommand: AsyncParsableCommand {
                     + "numbered from 0: --shard \(shard) is not one of them")
             }
             if info.backend == "kubernetes" {
-                try await printPodLogs(environment: environment, placement: info.placement)
+                do {
+                    try await printPodLogs(environment: environment, placement: info.placement)
+                } catch {
+                    // The stored failures below need no cluster.
+                    let message = "cannot read the pods' logs: \(error)"
+                    if json {
+                        print(JSONLine.encode(["type": "pod", "error": message]))
+                    } else {
+                        FileHandle.standardError.write(Data("\(message)\n".utf8))
+                    }
+                }
             }
             printFailures(try await catalog.failures(runID, shard: shard))
             if shard == nil { printDriverLog() }

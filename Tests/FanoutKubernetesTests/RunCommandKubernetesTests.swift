@@ -98,6 +98,13 @@ extension KubernetesTests {
             #expect(one.stdout.contains("==> pod "))
             #expect(one.stdout.contains("shard 1, Succeeded"))
             #expect(!one.stdout.contains("shard 0, Succeeded"))
+
+            // Without the cluster, the stored failures are still shown.
+            let offline = try await FanoutBinary.run(
+                ["logs", runID, "--state", state, "--context", "no-such-context"], environment: environment)
+            #expect(offline.status == 0, "\(offline.stderr)")
+            #expect(offline.stderr.contains("cannot read the pods' logs"), "\(offline.stderr)")
+            #expect(offline.stdout.contains("no failed files recorded"), "\(offline.stdout)")
         }
     }
 
