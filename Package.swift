@@ -93,7 +93,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Notebook-style examples: `swift run word-count PREFIX`, `swift run file-stats PREFIX`.
+        // Notebook-style examples: `swift run word-count PREFIX`, `swift run file-stats PREFIX`,
+        // `swift run log-levels PREFIX`.
         .executableTarget(
             name: "word-count",
             dependencies: ["Fanout"],
@@ -104,6 +105,12 @@ let package = Package(
             name: "file-stats",
             dependencies: ["Fanout"],
             path: "Examples/FileStats",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "log-levels",
+            dependencies: ["Fanout"],
+            path: "Examples/LogLevels",
             swiftSettings: swiftSettings
         ),
         // The S3 client benchmark against boto3 (scripts/bench).

@@ -54,6 +54,49 @@ import Testing
         }
     }
 
+    @Test func logLevelsCountsEachServicesLevelsAndErrors() async throws {
+        let logs = Self.corpus.deletingLastPathComponent().appendingPathComponent("logs")
+        try await withTemporaryDirectory { folder in
+            let copy = folder.appendingPathComponent("logs")
+            try FileManager.default.copyItem(at: logs, to: copy)
+            try? FileManager.default.removeItem(at: copy.appendingPathComponent(".fanout"))
+            // The counts, made here from the same files.
+            var levels: [String: Int] = [:]
+            var errors: [String: Int] = [:]
+            var unreadable = 0
+            let names = try FileManager.default.contentsOfDirectory(atPath: copy.path).filter { $0.hasSuffix(".jsonl") }
+            for name in names {
+                let text = try String(contentsOf: copy.appendingPathComponent(name), encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    guard let entry = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                        let service = entry["service"], let level = entry["level"], let message = entry["message"]
+                    else {
+                        unreadable += 1
+                        continue
+                    }
+                    levels["\(service) \(level)", default: 0] += 1
+                    if level == "error" { errors[message, default: 0] += 1 }
+                }
+            }
+            try #require(unreadable == 1 && errors.count >= 3)
+
+            let result = try await runProcess(
+                try example("log-levels"), [copy.path, "--processes", "2"], environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.first == "\(names.count) files, \(levels.values.reduce(0, +)) log lines, 1 unreadable")
+            var printed: [String: Int] = [:]
+            for line in result.lines where line.hasPrefix("  ") && !line.contains("most frequent") {
+                let words = line.split(separator: " ")
+                if words.count == 3, let count = Int(words[2]) { printed["\(words[0]) \(words[1])"] = count }
+            }
+            #expect(printed == levels)
+            let topCount = errors.values.max()!
+            let topMessages = Set(errors.filter { $0.value == topCount }.keys)
+            let firstError = result.lines.drop { $0 != "most frequent errors:" }.dropFirst().first ?? ""
+            #expect(firstError.hasPrefix("  \(topCount)  ") && topMessages.contains { firstError.hasSuffix($0) }, "\(result.stdout)")
+        }
+    }
+
     @Test func fileStatsCountsEveryLine() async throws {
         try await withCorpus { corpus, texts in
             let lines = texts.values.reduce(0) { total, text in
