@@ -176,19 +176,37 @@ extension KubernetesTests {
             }
         }
 
+        /// A run of 10 files over 2 shards while the cluster holds its pods back (the caller turned a fault on),
+        /// with `pendingTimeout` and `policy`: the run, the backend's events, and what the caller was told.
+        private func heldBackRun(
+            namespace: String, client: KubernetesClient, input: InputFolder, pendingTimeout: Duration,
+            policy: KubernetesBackend.Options.PendingPolicy
+        ) async throws -> (run: MapRun<Int>, log: EventLog, reported: BackendEventLog) {
+            let log = EventLog()
+            let reported = BackendEventLog()
+            var options = try testOptions(namespace: namespace, log: log)
+            options.pendingTimeout = pendingTimeout
+            options.pendingPolicy = policy
+            let fanout = Fanout(
+                options: RunOptions(
+                    backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
+                    onBackendEvent: { reported.record($0) }))
+            return (try await fanout.map(TestSteps.byteCount, over: Input(input.path)), log, reported)
+        }
+
+        /// Nothing of the run is left on the cluster.
+        private func expectNothingLeft(_ client: KubernetesClient, _ runID: String) async throws {
+            #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(runID)").items.isEmpty)
+            #expect(try await runPods(client, runID).isEmpty)
+        }
+
         @Test func podsPendingTooLongFailTheRunAndLeaveNothing() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
                 let input = try InputFolder.make(count: 10)
                 defer { input.remove() }
                 try await KubeTestServer.holdScheduling(true)
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                options.pendingTimeout = .seconds(1)
-                options.pendingPolicy = .fail
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let (run, log, _) = try await heldBackRun(
+                    namespace: namespace, client: client, input: input, pendingTimeout: .seconds(1), policy: .fail)
                 let error = await #expect(throws: KubernetesError.self) { _ = try await collectOutcomes(run) }
                 try await KubeTestServer.holdScheduling(false)
                 #expect(error?.code == .podsPending)
@@ -201,9 +219,7 @@ extension KubernetesTests {
                             false
                         }
                     })
-                // Nothing of the run is left.
-                #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
-                #expect(try await runPods(client, run.id).isEmpty)
+                try await expectNothingLeft(client, run.id)
             }
         }
 
@@ -213,16 +229,8 @@ extension KubernetesTests {
                 let input = try InputFolder.make(count: 10)
                 defer { input.remove() }
                 try await KubeTestServer.refusePods(true)
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                options.pendingTimeout = .seconds(1)
-                options.pendingPolicy = .fail
-                let reported = BackendEventLog()
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        onBackendEvent: { reported.record($0) }))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let (run, log, reported) = try await heldBackRun(
+                    namespace: namespace, client: client, input: input, pendingTimeout: .seconds(1), policy: .fail)
                 let error = await #expect(throws: KubernetesError.self) { _ = try await collectOutcomes(run) }
                 try await KubeTestServer.refusePods(false)
                 #expect(error?.code == .podsPending)
@@ -233,9 +241,7 @@ extension KubernetesTests {
                         $0.contains("has created no pods") && $0.contains("kubectl -n \(namespace) describe job")
                     }, "\(reported.notices)")
                 #expect(log.all.contains { if case .jobCreatedNoPods = $0 { true } else { false } })
-                // Nothing of the run is left.
-                #expect(try await client.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
-                #expect(try await runPods(client, run.id).isEmpty)
+                try await expectNothingLeft(client, run.id)
             }
         }
 
@@ -245,14 +251,9 @@ extension KubernetesTests {
                 let input = try InputFolder.make(count: 10)
                 defer { input.remove() }
                 try await KubeTestServer.refusePods(true)
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                options.pendingTimeout = .milliseconds(500)
                 try await KubeTestServer.resetRequests()
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2)))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let (run, log, _) = try await heldBackRun(
+                    namespace: namespace, client: client, input: input, pendingTimeout: .milliseconds(500), policy: .wait)
                 let consumer = Task { try await collectOutcomes(run) }
                 _ = try await log.wait(for: "jobCreatedNoPods") {
                     if case .jobCreatedNoPods = $0 { true } else { false }
@@ -272,15 +273,8 @@ extension KubernetesTests {
                 let input = try InputFolder.make(count: 10)
                 defer { input.remove() }
                 try await KubeTestServer.holdScheduling(true)
-                let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
-                options.pendingTimeout = .milliseconds(500)
-                let reported = BackendEventLog()
-                let fanout = Fanout(
-                    options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        onBackendEvent: { reported.record($0) }))
-                let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
+                let (run, log, reported) = try await heldBackRun(
+                    namespace: namespace, client: client, input: input, pendingTimeout: .milliseconds(500), policy: .wait)
                 let consumer = Task { try await collectOutcomes(run) }
                 let pending = try await log.wait(for: "podPending") {
                     if case .podPending = $0 { true } else { false }
