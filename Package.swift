@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "FanoutCore",
             dependencies: [
-                "FanoutStorage", "CSpawn",
+                "FanoutStorage", "FanoutHTTP", "CSpawn",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),

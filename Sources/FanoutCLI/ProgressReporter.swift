@@ -134,8 +134,7 @@ final class ProgressReporter: Sendable {
     }
 
     private var elapsed: Double {
-        let (seconds, attoseconds) = (ContinuousClock.now - start).components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        (ContinuousClock.now - start).inSeconds
     }
 
     private func draw(final: Bool) {

@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import FanoutHTTP
 import Foundation
 import Synchronization
 
@@ -56,7 +57,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             let summary = RunSummary(
                 runID: prepared.spec.runID, files: prepared.spec.fileCount, succeeded: result.succeeded,
                 failed: result.failed, cached: result.cached, failures: result.failures,
-                shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).seconds,
+                shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).inSeconds,
                 controlPlaneRequests: report.apiRequests)
             self.summary.set(summary)
             if !replayOnly { try await record(summary, complete: complete) }

@@ -1,4 +1,5 @@
 import Crypto
+import FanoutHTTP
 import Foundation
 import FanoutStorage
 
@@ -58,7 +59,7 @@ struct RunPreparation {
             backend: fanout.options.backend.name, createdAt: Date(),
             batching: [
                 fanout.options.batching.maxRecords, fanout.options.batching.maxBytes,
-                Int(fanout.options.batching.maxDelay.seconds * 1000),
+                Int(fanout.options.batching.maxDelay.inSeconds * 1000),
             ],
             placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.

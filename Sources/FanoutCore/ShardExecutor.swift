@@ -1,5 +1,6 @@
-import Foundation
+import FanoutHTTP
 import FanoutStorage
+import Foundation
 
 /// Runs one attempt of one shard: the step on each file not yet done, results into segments, then the commit.
 ///
@@ -66,18 +67,11 @@ struct ShardExecutor: Sendable {
             ordinal: file.ordinal, store: self.input, url: inputLocation.url(for: file.key))
         do {
             let value = try await step.run(input)
-            return .success(file: file, attempt: attempt, seconds: (clock.now - start).seconds, value: value)
+            return .success(file: file, attempt: attempt, seconds: (clock.now - start).inSeconds, value: value)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             return .failure(
-                file: file, attempt: attempt, seconds: (clock.now - start).seconds, message: String(describing: error))
+                file: file, attempt: attempt, seconds: (clock.now - start).inSeconds, message: String(describing: error))
         }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

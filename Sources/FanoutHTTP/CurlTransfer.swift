@@ -328,13 +328,13 @@ extension CurlTransfer {
             }
         }
 
-        try set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.seconds * 1000))
+        try set(CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.inSeconds * 1000))
         // Rounded up, so curl never gives up before the caller's deadline has passed by its own clock: a timeout
         // that fires even a fraction of a millisecond early would look transient and be retried.
-        if let timeout { try set(CURLOPT_TIMEOUT_MS, max(1, Int((timeout.seconds * 1000).rounded(.up)))) }
+        if let timeout { try set(CURLOPT_TIMEOUT_MS, max(1, Int((timeout.inSeconds * 1000).rounded(.up)))) }
         if let stall = configuration.stallTimeout {
             try set(CURLOPT_LOW_SPEED_LIMIT, 1)
-            try set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stall.seconds.rounded(.up))))
+            try set(CURLOPT_LOW_SPEED_TIME, max(1, Int(stall.inSeconds.rounded(.up))))
         }
 
         try configureTLS(configuration.tls)

@@ -67,10 +67,3 @@ public struct RetryPolicy: Sendable {
         return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -219,7 +219,7 @@ final class KubernetesRunSession: Sendable {
             }
             group.addTask {
                 // The Pending watchdog reads only what the pod watch has seen: no API requests.
-                let interval = Duration.milliseconds(max(50, min(1000, self.options.pendingTimeout.milliseconds / 4)))
+                let interval = min(max(self.options.pendingTimeout / 4, .milliseconds(50)), .seconds(1))
                 while true {
                     try await Task.sleep(for: interval)
                     let actions = self.tracker.withLock { $0!.checkPending(now: .now) }
@@ -384,13 +384,6 @@ func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws
         let finished = try await group.next() ?? false
         group.cancelAll()
         if !finished { throw KubernetesError(code: .timedOut, message: "did not finish within \(limit)") }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
 

@@ -1,3 +1,4 @@
+import FanoutHTTP
 public import FanoutSigV4
 public import Foundation
 public import Logging
@@ -79,7 +80,7 @@ public actor ExpiringCredentials: AWSCredentialProvider {
 
     private func isDue(_ credentials: AWSCredentials) -> Bool {
         guard let expiration = credentials.expiration else { return false }
-        let margin = Double(refreshMargin.components.seconds) + Double(refreshMargin.components.attoseconds) / 1e18
+        let margin = refreshMargin.inSeconds
         return expiration.timeIntervalSince(now()) <= margin
     }
 }
