@@ -45,8 +45,8 @@ enum TestWorker {
                 if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
                 folder = folder.deletingLastPathComponent()
             }
-            let built = try? String(contentsOfFile: ".build/debug/FanoutTestWorker", encoding: .utf8)
-            if built != nil { return FileManager.default.currentDirectoryPath + "/.build/debug/FanoutTestWorker" }
+            let built = FileManager.default.currentDirectoryPath + "/.build/debug/FanoutTestWorker"
+            if FileManager.default.isExecutableFile(atPath: built) { return built }
             Issue.record("FanoutTestWorker is not built: run `swift build --build-tests` first")
             throw CancellationError()
         }

@@ -279,7 +279,10 @@ extension KubernetesTests {
                 let pending = try await log.wait(for: "podPending") {
                     if case .podPending = $0 { true } else { false }
                 }
-                guard case .podPending(_, let shard, let waited, let message) = pending else { return }
+                guard case .podPending(_, let shard, let waited, let message) = pending else {
+                    Issue.record("not a podPending event: \(pending)")
+                    return
+                }
                 #expect(shard != nil)
                 #expect(waited >= .milliseconds(500))
                 #expect(message.contains("0/3 nodes are available"))

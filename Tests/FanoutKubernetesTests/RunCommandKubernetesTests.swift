@@ -25,7 +25,9 @@ extension KubernetesTests {
             #elseif arch(arm64)
             #expect(dryRun.stdout.contains("kubernetes.io/arch: arm64"), "pods run where the shipped binary can")
             #endif
-            #expect(!dryRun.stdout.contains("AWS_SECRET_ACCESS_KEY: testing"))
+            // Credentials only by reference to the Secret, never as values.
+            #expect(!dryRun.stdout.contains("AWS_SECRET_ACCESS_KEY") && !dryRun.stdout.contains("value: testing"))
+            #expect(dryRun.stdout.contains("secretRef:") && dryRun.stdout.contains("name: s3-credentials"))
             #expect(dryRun.stdout.contains("serviceAccountName: fanout-worker"))
             #expect(dryRun.stdout.contains("namespace: \(fixture.namespace)"))
             #expect(dryRun.stdout.contains(fixture.state), "the state prefix the run would use")
@@ -119,7 +121,7 @@ extension KubernetesTests {
         return ""
     }
 
-    @Test func pendingPodsWaitShrinkOrFailAsTheFlagsSay() async throws {
+    @Test func theShrinkAndFailFlagsExcludeEachOtherAndTheHelpExplainsThem() async throws {
         let both = try await FanoutBinary.run([
             "run", NSTemporaryDirectory(), "--backend", "kubernetes", "--shrink-pending", "--fail-pending", "--",
             "wc", "-l", "{}",

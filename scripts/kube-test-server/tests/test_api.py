@@ -150,7 +150,7 @@ def test_watch_without_resource_version_and_bookmarks(server: KubeTestServer, na
     path = JOBS.format(ns=namespace)
     for name in ("one", "two"):
         assert server.request("POST", path, suspended_job(name)).status == 201
-    stream = server.watch(f"{path}?watch=1&allowWatchBookmarks=true&fieldSelector=metadata.name%3Dtwo")
+    stream = server.watch(f"{path}?watch=1&allowWatchBookmarks=true&fieldSelector=metadata.name%3Dtwo&timeoutSeconds=10")
     first = next(stream)
     assert (first["type"], first["object"]["metadata"]["name"], first["object"]["kind"]) == ("ADDED", "two", "Job")
     bookmark = next(stream)
@@ -158,10 +158,8 @@ def test_watch_without_resource_version_and_bookmarks(server: KubeTestServer, na
     assert set(bookmark["object"]) == {"kind", "apiVersion", "metadata"}
     assert int(bookmark["object"]["metadata"]["resourceVersion"]) >= int(first["object"]["metadata"]["resourceVersion"])
     server.request("DELETE", f"{path}/two", {"propagationPolicy": "Background"})
-    for event in stream:
-        if event["type"] == "DELETED":
-            assert event["object"]["metadata"]["name"] == "two"
-            break
+    deleted = next((event for event in stream if event["type"] == "DELETED"), None)
+    assert deleted is not None and deleted["object"]["metadata"]["name"] == "two"
 
 
 def test_watch_timeout_and_dropped_streams(server: KubeTestServer, namespace: str) -> None:
