@@ -38,14 +38,7 @@ struct LogsCommand: AsyncParsableCommand {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let prefix = state.resolved(in: environment)
             let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
-            let info: RunCatalog.Info
-            do {
-                info = try await catalog.info(runID)
-            } catch let error as RunError where error.code == .notFound {
-                throw RunError(
-                    code: .notFound,
-                    message: "no run \(runID) under \(prefix): `fanout runs --state \(prefix)` lists the runs there")
-            }
+            let info = try await catalog.infoExplained(runID)
             if let shard, shard >= info.shards {
                 throw ValidationError("run \(runID) has \(info.shards) shard\(info.shards == 1 ? "" : "s"), "
                     + "numbered from 0: --shard \(shard) is not one of them")

@@ -24,9 +24,9 @@ final class ProgressReporter: Sendable {
         var detail: String?
     }
 
-    init(style: Style, total: Int = 0) {
+    init(style: Style) {
         self.style = style
-        state = Mutex(State(total: total))
+        state = Mutex(State(total: 0))
     }
 
     static func style(quiet: Bool, json: Bool) -> Style {
@@ -35,16 +35,12 @@ final class ProgressReporter: Sendable {
         return isatty(STDERR_FILENO) == 1 ? .live : .periodic
     }
 
-    var done: Int { state.withLock { $0.done } }
     var failed: Int { state.withLock { $0.failed } }
-    var cached: Int { state.withLock { $0.cached } }
 
-    /// The run has started: `files` (when given) is its size.
-    func started(runID: String, shards: Int, backend: String, files: Int? = nil) {
-        let total = state.withLock { state in
-            if let files { state.total = files }
-            return state.total
-        }
+    /// The run of `files` files has started.
+    func started(runID: String, shards: Int, backend: String, files: Int) {
+        let total = files
+        state.withLock { $0.total = files }
         switch style {
         case .json:
             event(["event": "start", "run": runID, "files": total, "shards": shards, "backend": backend])
@@ -165,9 +161,7 @@ final class ProgressReporter: Sendable {
     }
 
     private func event(_ fields: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        FileHandle.standardOutput.write(Data((JSONLine.encode(fields) + "\n").utf8))
     }
 
     private func write(_ text: String) {

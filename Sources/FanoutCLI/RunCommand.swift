@@ -107,7 +107,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
-                try await printPlan(fanout: fanout, input: input, environment: environment)
+                try await printPlan(fanout: fanout, input: input)
                 return
             }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
@@ -170,7 +170,7 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func printPlan(fanout: Fanout, input: Input, environment: [String: String]) async throws {
+    private func printPlan(fanout: Fanout, input: Input) async throws {
         let plan = try await fanout.plan(input)
         if let backend = fanout.options.backend as? KubernetesBackend {
             let state = try fanout.stateLocation(forInput: input.location)
@@ -184,11 +184,7 @@ struct RunCommand: AsyncParsableCommand {
                 executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64),
                 executableArchitecture: try backend.shippedExecutableArchitecture())
             // The namespace a real run would use: the flag, FANOUT_NAMESPACE, else the kubeconfig context's.
-            let namespace = kubernetes.namespace ?? environment["FANOUT_NAMESPACE"]
-                ?? (try? KubernetesConfiguration.resolve(
-                    context: kubernetes.context ?? environment["FANOUT_CONTEXT"], environment: environment))?.namespace
-                ?? "default"
-            print(try backend.manifestYAML(for: jobPlan, namespace: namespace), terminator: "")
+            print(try backend.manifestYAML(for: jobPlan, namespace: backend.placement["namespace"] ?? "default"), terminator: "")
             return
         }
         let largest = plan.largestShard

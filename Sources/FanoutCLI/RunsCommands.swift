@@ -248,7 +248,8 @@ struct AttachCommand: AsyncParsableCommand {
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
             let state = execution.state ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
-            let info = try await RunCatalog(state: state, s3: storage.s3Client()).infoExplained(runID)
+            let s3 = storage.s3Client()
+            let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
@@ -266,7 +267,7 @@ struct AttachCommand: AsyncParsableCommand {
                     throw UsageError(message: error.message)
                 }
             }
-            var fanout = Fanout(options: options, s3: storage.s3Client())
+            var fanout = Fanout(options: options, s3: s3)
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.attach(command.step, runID: runID, state: state)

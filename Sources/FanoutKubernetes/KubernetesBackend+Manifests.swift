@@ -50,7 +50,7 @@ public struct KubernetesJobPlan: Sendable, Hashable {
 
     /// The label selector of this execution's Jobs and pods.
     public var selector: String {
-        "\(KubernetesLabels.run)=\(KubernetesLabels.value(runID)),\(KubernetesLabels.submission)=\(token)"
+        KubernetesLabels.selector(runID: runID, token: token)
     }
 }
 

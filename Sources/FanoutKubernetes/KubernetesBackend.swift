@@ -56,10 +56,11 @@ public struct KubernetesBackend: Backend {
 
     /// The namespace and kubeconfig context the run's Jobs go to, as resolved now.
     public var placement: [String: String] {
-        let resolved = client == nil ? try? KubernetesConfiguration.resolve(context: options.context, namespace: options.namespace) : nil
+        let configuration = client?.configuration
+            ?? (try? KubernetesConfiguration.resolve(context: options.context, namespace: options.namespace))
         var placement: [String: String] = [:]
-        placement["namespace"] = options.namespace ?? client?.namespace ?? resolved?.namespace
-        placement["context"] = options.context ?? resolved?.contextName
+        placement["namespace"] = options.namespace ?? configuration?.namespace
+        placement["context"] = options.context ?? configuration?.contextName
         return placement
     }
 
@@ -279,8 +280,7 @@ public struct KubernetesBackend: Backend {
         try checkReachable(submission)
         let base =
             try client
-            ?? KubernetesClient(
-                configuration: .resolve(context: options.context, namespace: options.namespace))
+            ?? KubernetesClient(context: options.context, namespace: options.namespace)
         let counter = RequestCounter()
         let client = base.counting(into: counter)
         let session = KubernetesRunSession(

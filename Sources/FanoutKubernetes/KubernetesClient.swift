@@ -176,8 +176,9 @@ public final class KubernetesClient: Sendable {
                 attempt -= 1
                 continue
             }
-            let retryable =
-                response.status == 429 || (request.idempotent && [500, 502, 503, 504].contains(response.status))
+            // The policy's statuses; a write is repeated only when the server asked to be called later (429).
+            let retryable = retry.retryableStatuses.contains(response.status)
+                && (response.status == 429 || request.idempotent)
             if retryable, canRetry {
                 let retryAfter = RetryPolicy.parseRetryAfter(response.headers["Retry-After"])
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)

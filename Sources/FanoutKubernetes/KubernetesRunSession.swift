@@ -30,7 +30,7 @@ final class KubernetesRunSession: Sendable {
     }
 
     private var selector: String {
-        "\(KubernetesLabels.run)=\(KubernetesLabels.value(submission.runID)),\(KubernetesLabels.submission)=\(token)"
+        KubernetesLabels.selector(runID: submission.runID, token: token)
     }
 
     /// Tells the options' observer, and the caller what a person should see.
@@ -142,8 +142,9 @@ final class KubernetesRunSession: Sendable {
     /// deleted; running ones of several executions are deleted too, and the shards start afresh.
     /// - Returns: whether Jobs were adopted.
     private func adoptRunningJobs() async throws -> Bool {
-        let runSelector = "\(KubernetesLabels.run)=\(KubernetesLabels.value(submission.runID))"
-        let earlier = try await client.list(Job.self, namespace: namespace, labelSelector: runSelector).items
+        let earlier = try await client.list(
+            Job.self, namespace: namespace, labelSelector: KubernetesLabels.selector(runID: submission.runID)
+        ).items
             .filter { $0.metadata.deletionTimestamp == nil }
         guard !earlier.isEmpty else { return false }
         let running = earlier.filter { !$0.isFinished }

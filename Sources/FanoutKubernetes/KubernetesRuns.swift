@@ -59,8 +59,8 @@ public struct KubernetesRuns: Sendable {
     /// - Returns: how many Jobs there were.
     @discardableResult
     public func delete(runID: String) async throws -> Int {
-        let selector = "\(KubernetesLabels.run)=\(KubernetesLabels.value(runID))"
-        let jobs = try await client.listAll(Job.self, namespace: namespace, labelSelector: selector).items
+        let jobs = try await client.listAll(
+            Job.self, namespace: namespace, labelSelector: KubernetesLabels.selector(runID: runID)).items
         for job in jobs {
             guard let name = job.metadata.name else { continue }
             try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)

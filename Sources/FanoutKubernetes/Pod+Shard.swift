@@ -1,6 +1,11 @@
 extension KubernetesLabels {
     /// The label selector of every Job and pod of a run, whichever execution created them.
     public static func selector(runID: String) -> String { "\(run)=\(value(runID))" }
+
+    /// The label selector of one execution's Jobs and pods.
+    public static func selector(runID: String, token: String) -> String {
+        selector(runID: runID) + ",\(submission)=\(token)"
+    }
 }
 
 extension Pod {

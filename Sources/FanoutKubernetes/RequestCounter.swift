@@ -16,6 +16,4 @@ public final class RequestCounter: Sendable {
 
     /// Requests in all.
     public var total: Int { counts.withLock { $0.values.reduce(0, +) } }
-
-    public func reset() { counts.withLock { $0.removeAll() } }
 }
