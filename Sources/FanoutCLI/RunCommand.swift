@@ -97,14 +97,8 @@ struct RunCommand: AsyncParsableCommand {
                 try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
                 return
             }
-            if !(fanout.options.backend is KubernetesBackend) {
-                // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
-                do {
-                    try commandStep.checkProgram()
-                } catch let error as ChildProcessError {
-                    throw UsageError(message: error.message)
-                }
-            }
+            // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
+            if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input)
@@ -156,7 +150,10 @@ struct RunCommand: AsyncParsableCommand {
         var fanout = fanout
         let progress = ProgressReporter(style: .periodic)
         fanout.options.onBackendEvent = { progress.backend($0) }
-        let state = detachedState ?? fanout.options.state ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+        // The background driver is always started with the run's state (`DetachedDriver.driverArguments`).
+        guard let state = detachedState else {
+            throw UsageError(message: "--detached-run needs --detached-state: start runs in the background with --detach")
+        }
         let (reduce, output, driver, tolerance) = (self.reduce, self.output ?? "/dev/null", fanout, fanout.options.tolerance)
         // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
         // before this exits.

@@ -10,7 +10,12 @@ struct StateOption: ParsableArguments {
 
     /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else `./.fanout/`.
     func resolved(in environment: [String: String]) -> String {
-        state ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+        Self.prefix(flag: state, environment: environment)
+    }
+
+    /// A run-managing command's state prefix: `flag`, else `FANOUT_STATE` in `environment`, else `./.fanout/`.
+    static func prefix(flag: String?, environment: [String: String]) -> String {
+        flag ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
     }
 
     /// The flag, else the setting in the environment or configuration file, else `./.fanout/`.
@@ -247,7 +252,7 @@ struct AttachCommand: AsyncParsableCommand {
                 throw UsageError(message: "\(flag) has no meaning for attach: the run's plan is stored; start a new run with `fanout run` to change it")
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let state = execution.state ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+            let state = StateOption.prefix(flag: execution.state, environment: environment)
             let s3 = storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
@@ -260,13 +265,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
             var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
             options.state = state
-            if !(options.backend is KubernetesBackend) {
-                do {
-                    try command.checkProgram()
-                } catch let error as ChildProcessError {
-                    throw UsageError(message: error.message)
-                }
-            }
+            if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
             var fanout = Fanout(options: options, s3: s3)
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }

@@ -58,6 +58,17 @@ struct UsageError: Error {
     let message: String
 }
 
+extension CommandStep {
+    /// ``checkProgram(path:)``, failing as a usage error.
+    func checkProgramForUsage() throws {
+        do {
+            try checkProgram()
+        } catch let error as ChildProcessError {
+            throw UsageError(message: error.message)
+        }
+    }
+}
+
 private func fail(_ message: String, exitCode: ExitCode = .failure) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     return exitCode
