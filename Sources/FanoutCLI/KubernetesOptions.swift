@@ -19,7 +19,7 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Memory request per pod: 512Mi, 4Gi.", valueName: "memory"))
     var memory: String?
 
-    @Option(help: ArgumentHelp("GPUs per pod (nvidia.com/gpu).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("GPUs per pod (nvidia.com/gpu).", valueName: "n"))
     var gpu: Int?
 
     @Option(help: ArgumentHelp("Schedule only on nodes with this label (repeatable).", valueName: "key=value"))
@@ -56,6 +56,13 @@ struct KubernetesOptions: ParsableArguments {
     var imagePullSecret: [String] = []
 
     func validate() throws {
+        if let cpu, !ResourceQuantity.isValid(cpu) {
+            throw ValidationError("--cpu '\(cpu)' is not a quantity: write cores (2, 0.5) or millicores (500m)")
+        }
+        if let memory, !ResourceQuantity.isValid(memory) {
+            throw ValidationError("--memory '\(memory)' is not a quantity: write 512Mi, 4Gi or a number of bytes")
+        }
+        if let gpu, gpu < 0 { throw ValidationError("--gpu must be 0 or more") }
         if shrinkPending && failPending {
             throw ValidationError(
                 "--shrink-pending and --fail-pending exclude each other: choose one, or neither to wait")

@@ -7,10 +7,17 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a command on every file under a prefix and fold the outputs here.",
         discussion: """
-            For each file, COMMAND runs with placeholders replaced: {} a local path to the file (downloaded when \
-            remote), {key}, {name}, {url} a presigned URL, {size}. With --stdin the file is its standard input. \
-            What the command prints is the file's result; a non-zero exit is the file's failure, with the end of \
-            its standard error.
+            For each file, COMMAND runs with placeholders replaced: {} an absolute local path to the file \
+            (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}. The same values are in the \
+            command's environment as FANOUT_FILE, FANOUT_KEY, FANOUT_NAME, FANOUT_URL and FANOUT_SIZE. With --stdin \
+            the file is its standard input. What the command prints is the file's result; a non-zero exit is the \
+            file's failure, with the end of its standard error.
+
+            No file name runs as code. No shell sees the command: a placeholder is replaced as it is, and one that \
+            is a whole argument is passed verbatim. In the script of sh, bash, dash or zsh -c, a placeholder becomes \
+            one single-quoted word, so sh -c 'wc -l < {}' is safe; inside double quotes there it is refused (write \
+            {} unquoted, or "$FANOUT_FILE"). Programs that read an argument as code (python -c, awk, jq) should get \
+            the file as a whole argument or from the environment, never inside their program text.
 
             Results are stored under the state prefix as they are made, so a re-run of the same command over the \
             same files reuses them and recomputes only new, changed or failed files.
@@ -40,6 +47,8 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
+              fanout run ./logs --reduce sum -- sh -c 'grep -c ERROR {} || true'
+              fanout run ./data -- sh -c 'gzip -c "$FANOUT_FILE" | wc -c'
               fanout run ./logs --dry-run -- wc -l {}
               fanout run s3://bucket/big/ --backend kubernetes --detach --json -- ./process.sh {}
             """
@@ -83,6 +92,11 @@ struct RunCommand: AsyncParsableCommand {
         }
         if stdin && command.contains(where: { $0.contains("{}") }) {
             throw ValidationError("--stdin gives the file on standard input: drop {} from the command, or drop --stdin")
+        }
+        do {
+            try CommandStep(command: command, stdin: stdin).validate()
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 
@@ -212,25 +226,25 @@ struct ExecutionOptions: ParsableArguments {
         + "else local.", valueName: "name"))
     var backend: String?
 
-    @Option(help: "Worker processes for --backend processes (default: cores).")
+    @Option(parsing: .unconditional, help: "Worker processes for --backend processes (default: cores).")
     var workers: Int?
 
-    @Option(help: "local and processes: files in flight (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
+    @Option(parsing: .unconditional, help: "local and processes: files in flight (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
     var parallelism: Int?
 
-    @Option(help: "Cut the files into this many shards.")
+    @Option(parsing: .unconditional, help: "Cut the files into this many shards.")
     var shards: Int?
 
-    @Option(help: "Cut the files into shards of about this many files (default 256).")
+    @Option(parsing: .unconditional, help: "Cut the files into shards of about this many files (default 256).")
     var filesPerShard: Int?
 
-    @Option(help: ArgumentHelp("Cut the files into shards of about this many bytes: 512MiB, 2GB, ...", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut the files into shards of about this many bytes: 512MiB, 2GB, ...", valueName: "size"))
     var bytesPerShard: ByteSize?
 
-    @Option(help: "Extra attempts for a shard whose worker died (default 2).")
+    @Option(parsing: .unconditional, help: "Extra attempts for a shard whose worker died (default 2).")
     var retries: Int = 2
 
-    @Option(help: ArgumentHelp("Failed files allowed before the run fails: a count or a percentage (5%). Default 0.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Failed files allowed before the run fails: a count or a percentage (5%). Default 0.",
         valueName: "n|p%"))
     var tolerateFailures: String?
 
@@ -240,6 +254,9 @@ struct ExecutionOptions: ParsableArguments {
 
     @Flag(help: "Recompute every file, ignoring stored results.")
     var noCache = false
+
+    @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
+    var allowEmpty = false
 
     @Flag(help: "Print the plan (files, bytes, shards, largest shard) and run nothing.")
     var dryRun = false
@@ -256,6 +273,7 @@ struct ExecutionOptions: ParsableArguments {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
+        if let bytesPerShard, bytesPerShard.bytes < 1 { throw ValidationError("--bytes-per-shard must be at least 1") }
     }
 
     func runOptions(
@@ -285,6 +303,7 @@ struct ExecutionOptions: ParsableArguments {
         if let tolerateFailures { options.tolerance = FailureTolerance(text: tolerateFailures) ?? .none }
         options.state = state ?? environment["FANOUT_STATE"]
         options.cache = !noCache
+        options.allowEmptyInput = allowEmpty
         return options
     }
 }
@@ -298,15 +317,21 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Skip keys matching this glob (repeatable).", valueName: "glob"))
     var exclude: [String] = []
 
-    @Option(help: ArgumentHelp("Skip files smaller than this: 0, 10KiB, 5MB.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Skip files smaller than this: 0, 10KiB, 5MB.", valueName: "size"))
     var minSize: ByteSize?
 
-    @Option(help: ArgumentHelp("Skip files larger than this.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Skip files larger than this.", valueName: "size"))
     var maxSize: ByteSize?
 
     @Option(help: ArgumentHelp("Skip files modified before this date: 2024-05-01 or 2024-05-01T12:00:00Z.",
         valueName: "date"))
     var modifiedSince: String?
+
+    func validate() throws {
+        for (name, size) in [("--min-size", minSize), ("--max-size", maxSize)] {
+            if let size, size.bytes < 0 { throw ValidationError("\(name) must be 0 or more") }
+        }
+    }
 
     func filter() throws -> FileFilter {
         var since: Date?
@@ -340,13 +365,13 @@ struct ByteSize: ExpressibleByArgument, Sendable {
             ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
         ]
         for (suffix, multiplier) in units where argument.hasSuffix(suffix) {
-            guard let value = Double(argument.dropLast(suffix.count)), value >= 0,
-                value * Double(multiplier) < Double(Int64.max)
+            guard let value = Double(argument.dropLast(suffix.count)),
+                abs(value * Double(multiplier)) < Double(Int64.max)
             else { return nil }
             bytes = Int64(value * Double(multiplier))
             return
         }
-        guard let value = Int64(argument), value >= 0 else { return nil }
+        guard let value = Int64(argument) else { return nil }
         bytes = value
     }
 }

@@ -30,7 +30,7 @@ struct StorageOptions: ParsableArguments {
 }
 
 /// Runs `body`, turning Fanout's errors into a message on standard error and a non-zero exit: 64 for a
-/// configuration file to fix, 1 otherwise.
+/// configuration file or a location to fix, 1 otherwise.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
@@ -42,6 +42,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         throw fail("\(error)")
     } catch let error as KubernetesError {
         throw fail("\(error)")
+    } catch let error as ObjectStoreError where error.code == .invalidURL {
+        throw fail("\(error)", exitCode: .validationFailure)
     } catch let error as ObjectStoreError {
         throw fail("\(error)")
     } catch let error as RunError {

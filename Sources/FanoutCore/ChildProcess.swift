@@ -102,6 +102,9 @@ public enum ChildProcess {
     /// The `PATH` this process was started with.
     private static let inheritedPath = ProcessInfo.processInfo.environment["PATH"]
 
+    /// This process's environment, read once.
+    static let inheritedEnvironment = ProcessInfo.processInfo.environment
+
     private static func spawn(
         _ path: String, arguments: [String], environment: [String: String]?, streams: ChildStreams
     ) throws -> pid_t {

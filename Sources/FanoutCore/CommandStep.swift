@@ -5,9 +5,12 @@ import Crypto
 /// A step that runs a program on each file, as `xargs` would: its standard output is the file's result, and a
 /// non-zero exit is the file's failure, with the end of its standard error.
 ///
-/// Placeholders in the arguments are replaced per file: `{}` a local path to the file (downloaded to a temporary
-/// file when remote), `{key}`, `{name}` (last path component), `{url}` (a presigned URL, or `file://`), `{size}`.
-/// With ``stdin``, the file's bytes are the program's standard input instead.
+/// Placeholders in the arguments are replaced per file, in one pass: `{}` an absolute local path to the file
+/// (downloaded to a temporary file when remote), `{key}`, `{name}` (last path component), `{url}` (a presigned URL,
+/// or `file://`), `{size}`. The same values are in the program's environment as `FANOUT_FILE`, `FANOUT_KEY`,
+/// `FANOUT_NAME`, `FANOUT_URL` and `FANOUT_SIZE`. No value is ever read as shell code: a placeholder in a shell's
+/// `-c` script becomes one quoted word, and one inside double quotes there is refused (``CommandTemplate`` has the
+/// rules). With ``stdin``, the file's bytes are the program's standard input instead.
 public struct CommandStep: Sendable, Hashable, Codable {
     /// The program and its arguments, with placeholders.
     public var command: [String]
@@ -22,12 +25,23 @@ public struct CommandStep: Sendable, Hashable, Codable {
         self.urlLifetimeSeconds = urlLifetimeSeconds
     }
 
+    /// Checks that every placeholder stands where its value can be placed safely.
+    /// - Throws: ``CommandTemplateError`` with the safe way to write the command.
+    public func validate() throws(CommandTemplateError) {
+        _ = try CommandTemplate(command)
+    }
+
     /// The map step; its version follows the command, so changing the command recomputes every file.
+    ///
+    /// A command that ``validate()`` refuses makes a step whose every file fails with that message.
     public var step: MapStep<String> {
-        let template = self
+        let template = Result { () throws(CommandTemplateError) in try CommandTemplate(command) }
+        let (stdin, lifetime) = (self.stdin, urlLifetimeSeconds)
         let digest = SHA256.hash(data: Data((command + ["stdin=\(stdin)"]).joined(separator: "\u{0}").utf8))
         let version = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
-        var step = MapStep("command", version: version) { file in try await template.run(on: file) }
+        var step = MapStep("command", version: version) { file in
+            try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, on: file)
+        }
         step.parameters = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
         return step
     }
@@ -49,39 +63,42 @@ public struct CommandStep: Sendable, Hashable, Codable {
         try? JSONDecoder().decode(CommandStep.self, from: Data(parameters.utf8))
     }
 
-    func run(on file: InputFile) async throws -> String {
-        guard let program = command.first else { throw ChildProcessError(message: "no command given") }
-        let needsPath = stdin || command.contains { $0.contains("{}") }
-        let needsURL = command.contains { $0.contains("{url}") }
-        let url = needsURL
+    private static func run(
+        _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, on file: InputFile
+    ) async throws -> String {
+        guard !template.arguments.isEmpty else { throw ChildProcessError(message: "no command given") }
+        let url =
+            template.uses(.url)
             ? try await file.store.presignedURL(
-                key: file.key, method: .get, expires: .seconds(urlLifetimeSeconds)).absoluteString
-            : file.url
-
+                key: file.key, method: .get, expires: .seconds(urlLifetimeSeconds)
+            ).absoluteString : nil
         func execute(path: String?) async throws -> String {
-            let arguments = command.dropFirst().map { substitute($0, file: file, path: path, url: url) }
+            func value(_ placeholder: CommandTemplate.Placeholder) -> String {
+                switch placeholder {
+                case .path: path ?? ""
+                case .key: file.key
+                case .name: file.name
+                case .url: url ?? ""
+                case .size: String(file.size)
+                }
+            }
+            let command = template.render(value)
+            var environment = ChildProcess.inheritedEnvironment
+            for placeholder in CommandTemplate.Placeholder.allCases {
+                if placeholder == .path && path == nil || placeholder == .url && url == nil { continue }
+                environment[placeholder.environmentName] = value(placeholder)
+            }
             let result = try await ChildProcess.run(
-                substitute(program, file: file, path: path, url: url), arguments: arguments,
+                command[0], arguments: Array(command.dropFirst()), environment: environment,
                 standardInput: stdin ? path : nil)
             guard result.succeeded else {
-                throw ChildProcessError(message: "\(program) \(result)")
+                throw ChildProcessError(message: "\(command[0]) \(result)")
             }
             return String(decoding: result.standardOutput, as: UTF8.self)
         }
-        if needsPath {
+        if stdin || template.uses(.path) || file.isLocal {
             return try await file.withLocalPath { path in try await execute(path: path) }
         }
         return try await execute(path: nil)
-    }
-
-    private func substitute(_ argument: String, file: InputFile, path: String?, url: String) -> String {
-        guard argument.contains("{") else { return argument }
-        var text = argument
-        if let path { text = text.replacingOccurrences(of: "{}", with: path) }
-        return text
-            .replacingOccurrences(of: "{key}", with: file.key)
-            .replacingOccurrences(of: "{name}", with: file.name)
-            .replacingOccurrences(of: "{url}", with: url)
-            .replacingOccurrences(of: "{size}", with: String(file.size))
     }
 }

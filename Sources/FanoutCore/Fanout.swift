@@ -73,7 +73,8 @@ public struct Fanout: Sendable {
         let location = try StorageLocation.parse(input.location)
         let store = location.store(s3: s3)
         let files = try await RunPreparation.listFiles(
-            input: input, location: location, store: store, excludingPrefix: ".fanout/")
+            input: input, location: location, store: store, excludingPrefix: ".fanout/",
+            allowEmpty: options.allowEmptyInput)
         return Planner.plan(files: files, sharding: options.sharding)
     }
 

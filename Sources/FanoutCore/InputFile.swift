@@ -29,26 +29,38 @@ public struct InputFile: Sendable {
     /// The last path component of the key.
     public var name: String { String(key.split(separator: "/").last ?? Substring(key)) }
 
+    /// Whether the file is on the local file system, so ``withLocalPath(_:)`` costs nothing.
+    public var isLocal: Bool { store is LocalObjectStore }
+
     /// All bytes, in memory.
-    public func bytes() async throws -> Data { try await store.get(key: key, range: nil) }
+    ///
+    /// Every read is of the version that was listed: a file changed since then fails the read with
+    /// ``ObjectStoreError/Code/preconditionFailed``, so no result is ever stored under an ETag whose content it
+    /// does not describe.
+    public func bytes() async throws -> Data { try await store.get(key: key, range: nil, ifMatch: etag) }
 
     /// The bytes in `range` (both ends included).
-    public func bytes(in range: ClosedRange<Int64>) async throws -> Data { try await store.get(key: key, range: range) }
+    public func bytes(in range: ClosedRange<Int64>) async throws -> Data {
+        try await store.get(key: key, range: range, ifMatch: etag)
+    }
 
     /// The file as text (UTF-8, invalid bytes replaced).
     public func text() async throws -> String { String(decoding: try await bytes(), as: UTF8.self) }
 
     /// The bytes as a stream of chunks.
-    public func chunks() async throws -> ObjectByteStream { try await store.stream(key: key, range: nil) }
+    public func chunks() async throws -> ObjectByteStream { try await store.stream(key: key, range: nil, ifMatch: etag) }
 
     /// The lines of the file, streamed, without terminators.
     public func lines() async throws -> ObjectByteStream.Lines { try await chunks().lines }
 
-    /// Calls `body` with a local path to the file's bytes: the file itself for local stores, a temporary copy
-    /// (deleted afterwards) for remote ones.
+    /// Calls `body` with an absolute local path to the file's bytes: the file itself for local stores (checked to
+    /// be the listed version before and after `body`), a temporary copy (deleted afterwards) for remote ones.
     public func withLocalPath<T>(_ body: (String) async throws -> T) async throws -> T {
         if let local = store as? LocalObjectStore {
-            return try await body(local.root.appendingPathComponent(key).path)
+            try await local.checkVersion(key: key, etag: etag)
+            let result = try await body(local.root.appendingPathComponent(key).path)
+            try await local.checkVersion(key: key, etag: etag)
+            return result
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

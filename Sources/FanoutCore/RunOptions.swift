@@ -9,6 +9,9 @@ public struct RunOptions: Sendable {
     public var state: String?
     /// Reuse stored results of the same step version for unchanged files. Default `true`.
     public var cache: Bool
+    /// Accept an input with no files (after filtering) as a run of nothing. Default `false`: such an input is a
+    /// ``RunError`` with code ``RunError/Code/notFound``, since it is almost always a mistyped path or prefix.
+    public var allowEmptyInput: Bool = false
     /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance
     /// Extra attempts of a shard whose worker died. Default 2.

@@ -29,7 +29,8 @@ struct RunPreparation {
         let stateStore = stateLocation.store(s3: fanout.s3)
         let excluded = Self.stateKeyPrefix(in: inputLocation, state: stateLocation)
         let files = try await Self.listFiles(
-            input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded)
+            input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded,
+            allowEmpty: fanout.options.allowEmptyInput)
 
         let runID = RunStateLayout.newRunID()
         let state = RunStateStore(store: stateStore, layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
@@ -96,8 +97,11 @@ struct RunPreparation {
     }
 
     /// The input's files in key order, filtered, with ordinals.
+    /// - Throws: ``RunError`` with code ``RunError/Code/notFound`` for a local folder that is not there, and for
+    ///   an input with no files unless `allowEmpty`.
     static func listFiles(
-        input: Input, location: StorageLocation, store: any ObjectStore, excludingPrefix: String
+        input: Input, location: StorageLocation, store: any ObjectStore, excludingPrefix: String,
+        allowEmpty: Bool = true
     ) async throws -> [PlannedFile] {
         var files: [PlannedFile] = []
         if let keys = input.keys {
@@ -109,16 +113,48 @@ struct RunPreparation {
             }
             return files
         }
+        try checkLocalInputExists(location)
+        var listed = 0
         for try await object in store.list(prefix: location.prefix) {
             if !excludingPrefix.isEmpty && object.key.hasPrefix(excludingPrefix) { continue }
             if object.key.hasSuffix("/") { continue }
+            listed += 1
             let relative = String(object.key.dropFirst(location.prefix.count))
             guard input.filter.accepts(object, relativeKey: relative) else { continue }
             files.append(PlannedFile(
                 ordinal: files.count, key: object.key, size: object.size, etag: object.etag,
                 modified: object.lastModified.timeIntervalSince1970))
         }
+        if files.isEmpty && !allowEmpty { throw emptyInput(location, listed: listed) }
         return files
+    }
+
+    /// A local input whose folder is not there is a mistake, never an empty run.
+    static func checkLocalInputExists(_ location: StorageLocation) throws {
+        guard case .local(let root) = location.kind else { return }
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder)
+        guard !exists || !isFolder.boolValue else { return }
+        throw RunError(
+            code: .notFound,
+            message: exists
+                ? "\(root.path) is a file, not a folder: give the folder that holds the files"
+                : "no such file or folder: \(root.appendingPathComponent(location.prefix).path); check the path")
+    }
+
+    static func emptyInput(_ location: StorageLocation, listed: Int) -> RunError {
+        let message: String
+        if listed > 0 {
+            message = "none of the \(listed) file\(listed == 1 ? "" : "s") under \(location) passed the filters: "
+                + "check --include, --exclude, --min-size, --max-size and --modified-since"
+        } else if case .local(let root) = location.kind {
+            message = location.prefix.isEmpty
+                ? "no files in \(root.path): the folder is empty"
+                : "no such file or folder: \(root.appendingPathComponent(location.prefix).path); check the path"
+        } else {
+            message = "nothing found under \(location): check the bucket and prefix (aws s3 ls \(location))"
+        }
+        return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
 
     private func storeShards(_ shards: [Shard], state: RunStateStore) async throws {

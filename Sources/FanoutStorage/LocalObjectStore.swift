@@ -35,19 +35,32 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     public func head(key: String) async throws -> ObjectInfo {
-        let url = try fileURL(for: key)
-        do {
-            let values = try url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey])
-            guard values.isRegularFile == true else { throw notFound(key) }
-            return Self.info(key: key, size: Int64(values.fileSize ?? 0), modified: values.contentModificationDate)
-        } catch let error as ObjectStoreError {
-            throw error
-        } catch {
-            throw notFound(key)
-        }
+        guard let info = Self.info(key: key, path: try fileURL(for: key).path) else { throw notFound(key) }
+        return info
     }
 
-    public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
+    /// With `ifMatch`, the file's size and modification time are checked before and after the read.
+    public func get(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> Data {
+        guard let ifMatch else { return try await readBytes(key: key, range: range) }
+        try await checkVersion(key: key, etag: ifMatch)
+        let data = try await readBytes(key: key, range: range)
+        try await checkVersion(key: key, etag: ifMatch)
+        return data
+    }
+
+    /// Throws ``ObjectStoreError/Code/preconditionFailed`` unless the file is still the version `etag` names.
+    public func checkVersion(key: String, etag: String) async throws {
+        guard Self.info(key: key, path: try fileURL(for: key).path)?.etag == etag else { throw changed(key) }
+    }
+
+    private func changed(_ key: String) -> ObjectStoreError {
+        ObjectStoreError(
+            code: .preconditionFailed,
+            message: "\(root.path)/\(key) changed after it was listed (its size or modification time differs)",
+            key: key)
+    }
+
+    private func readBytes(key: String, range: ClosedRange<Int64>?) async throws -> Data {
         let url = try fileURL(for: key)
         if range == nil, let data = try await Self.readWhole(url.path) { return data }
         guard let handle = try? FileHandle(forReadingFrom: url) else { throw notFound(key) }
@@ -66,8 +79,10 @@ public struct LocalObjectStore: ObjectStore {
         }
     }
 
-    public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
+    /// With `ifMatch`, the file's size and modification time are checked when the stream starts.
+    public func stream(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> ObjectByteStream {
         let info = try await head(key: key)
+        if let ifMatch, info.etag != ifMatch { throw changed(key) }
         if let range { try Self.checkRange(range, size: info.size, key: key) }
         let url = try fileURL(for: key)
         let start = range?.lowerBound ?? 0
@@ -201,6 +216,15 @@ public struct LocalObjectStore: ObjectStore {
 
     private func notFound(_ key: String) -> ObjectStoreError {
         ObjectStoreError(code: .notFound, message: "no such file: \(root.path)/\(key)", key: key)
+    }
+
+    /// The file's metadata from `stat` (following links), or `nil` when it is not there or not a regular file.
+    static func info(key: String, path: String) -> ObjectInfo? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        let modified = Date(
+            timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
+        return info(key: key, size: Int64(status.st_size), modified: modified)
     }
 
     static func info(key: String, size: Int64, modified: Date?) -> ObjectInfo {

@@ -86,12 +86,9 @@ struct LocalTreeWalker: Sendable {
                 try enter(path: path, keyPrefix: key)
                 continue
             }
-            var info = stat()
-            guard stat(path, &info) == 0 else { continue }
-            let modified = Date(
-                timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+            guard let info = LocalObjectStore.info(key: key, path: path) else { continue }
             position = key
-            return .object(LocalObjectStore.info(key: key, size: Int64(info.st_size), modified: modified))
+            return .object(info)
         }
         return nil
     }

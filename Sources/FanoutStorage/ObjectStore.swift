@@ -16,10 +16,13 @@ public protocol ObjectStore: Sendable {
     func head(key: String) async throws -> ObjectInfo
 
     /// The object's bytes, whole or in a byte range (both ends included).
-    func get(key: String, range: ClosedRange<Int64>?) async throws -> Data
+    ///
+    /// With `ifMatch` (an ``ObjectInfo/etag`` from a listing), the read succeeds only while the object is still
+    /// that version; otherwise it throws ``ObjectStoreError`` with code ``ObjectStoreError/Code/preconditionFailed``.
+    func get(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> Data
 
-    /// The object's bytes as they arrive, with bounded buffering.
-    func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream
+    /// The object's bytes as they arrive, with bounded buffering; `ifMatch` as for ``get(key:range:ifMatch:)``.
+    func stream(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> ObjectByteStream
 
     /// Writes an object whole. With ``PutOptions/ifNoneMatch`` the write fails if the key exists.
     @discardableResult
@@ -43,7 +46,15 @@ public protocol ObjectStore: Sendable {
 extension ObjectStore {
     public func list(prefix: String) -> ObjectListing { list(prefix: prefix, options: ListOptions()) }
 
-    public func get(key: String) async throws -> Data { try await get(key: key, range: nil) }
+    public func get(key: String) async throws -> Data { try await get(key: key, range: nil, ifMatch: nil) }
+
+    public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
+        try await get(key: key, range: range, ifMatch: nil)
+    }
+
+    public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
+        try await stream(key: key, range: range, ifMatch: nil)
+    }
 
     @discardableResult
     public func put(key: String, data: Data) async throws -> PutResult {

@@ -79,7 +79,7 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         }
         if let serverCode, let status { text += " [\(status) \(serverCode)]" }
         if let requestID { text += " request id \(requestID)." }
-        if let hint { text += " \(hint)" }
+        if let hint { text += (text.last.map { ".:!?".contains($0) } == true ? " " : ". ") + hint }
         if let underlying { text += " Cause: \(underlying)" }
         return text
     }

@@ -35,6 +35,7 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
             let prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
             return StorageLocation(kind: .s3(bucket: bucket), prefix: prefix)
         }
+        if let malformed = malformedURL(text) { throw malformed }
         if let scheme = text.range(of: "://"), !text.hasPrefix("file://") {
             throw ObjectStoreError(
                 code: .invalidURL, message: "'\(text[..<scheme.lowerBound])://' is not a supported storage scheme",
@@ -66,6 +67,23 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
             return StorageLocation(kind: .local(root: url), prefix: "")
         }
         return StorageLocation(kind: .local(root: url.deletingLastPathComponent()), prefix: url.lastPathComponent)
+    }
+
+    /// Schemes people type, so that `s3:/bucket` or `s3:bucket` is taken for a mistyped URL, not a local path.
+    static let knownSchemes = ["s3", "s3a", "s3n", "gs", "gcs", "file", "http", "https", "az", "abfs", "abfss", "wasbs"]
+
+    /// An error for text that starts like a URL with a known scheme but lacks the `//` that follows it.
+    static func malformedURL(_ text: String) -> ObjectStoreError? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let scheme = text[..<colon].lowercased()
+        let rest = text[text.index(after: colon)...]
+        guard knownSchemes.contains(scheme), !rest.hasPrefix("//") else { return nil }
+        let fixed = "\(scheme)://" + rest.drop { $0 == "/" }
+        return ObjectStoreError(
+            code: .invalidURL, message: "'\(text)' is not a valid \(scheme):// URL",
+            hint: scheme == "file"
+                ? "Write file:///absolute/path (three slashes), or a plain path."
+                : "Write it with two slashes: \(fixed)")
     }
 
     /// The store this location is in; S3 locations use `s3`.

@@ -155,8 +155,12 @@ import Testing
             #expect(badBackend.stderr.contains("--backend"))
 
             let empty = try await FanoutBinary.run(["run", folder.path, "-q", "--reduce", "count", "--", "true"])
-            #expect(empty.status == 0)
-            #expect(empty.stdout == "0\n")
+            #expect(empty.status == 1)
+            #expect(empty.stderr.contains("the folder is empty") && empty.stderr.contains("--allow-empty"), "\(empty.stderr)")
+            let allowed = try await FanoutBinary.run(
+                ["run", folder.path, "-q", "--reduce", "count", "--allow-empty", "--", "true"])
+            #expect(allowed.status == 0, "\(allowed.stderr)")
+            #expect(allowed.stdout == "0\n")
 
             // Values too large for any clock or file are usage errors, not crashes.
             for arguments in [

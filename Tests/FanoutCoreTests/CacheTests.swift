@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import FanoutCore
 import FanoutTestSteps
+import FanoutTestSupport
 
 @Suite struct CacheTests {
     @Test func rerunReusesUnchangedFilesOnly() async throws {
@@ -35,5 +36,31 @@ import FanoutTestSteps
         let run = try await Fanout().map(bumped, over: Input(corpus.path))
         _ = try await collect(run)
         #expect(run.summary?.cached == 0)
+    }
+
+    /// A file rewritten after the listing and before its read is never stored under the listed version: its read
+    /// fails with the reason, and the next run computes it from what it holds now.
+    @Test func aFileChangedAfterListingIsFailedNotCachedStale() async throws {
+        try await withTemporaryDirectory { root in
+            try Data("a\n".utf8).write(to: root.appendingPathComponent("a.txt"))
+            try Data("b\nb\n".utf8).write(to: root.appendingPathComponent("b.txt"))
+            let changer = MapStep("line-count-changing-b", version: "1") { file in
+                if file.name == "a.txt" {
+                    // a.txt runs first (one file in flight): it rewrites b.txt after the listing.
+                    try Data("b\nb\nb\nb\nb\n".utf8).write(to: root.appendingPathComponent("b.txt"))
+                }
+                return try await file.text().split(separator: "\n").count
+            }
+            let options = RunOptions(
+                backend: InProcessBackend(parallelism: 1, filesPerShardInFlight: 1), tolerance: .count(1))
+            let first = try await collect(try await Fanout(options: options).map(changer, over: Input(root.path)))
+            #expect(first["a.txt"]?.value == 1)
+            let failure = try #require(first["b.txt"]?.failure, "\(String(describing: first["b.txt"]))")
+            #expect(failure.message.contains("changed after it was listed"), "\(failure)")
+
+            let second = try await collect(try await Fanout(options: options).map(changer, over: Input(root.path)))
+            #expect(second["b.txt"]?.value == 5, "the new content, never the listed version's")
+            #expect(second["a.txt"]?.cached == true)
+        }
     }
 }

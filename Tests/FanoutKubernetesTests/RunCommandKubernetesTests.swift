@@ -52,6 +52,21 @@ extension KubernetesTests {
         }
     }
 
+    @Test func keysThatAreShellCodeRunNothingInPods() async throws {
+        let names = ["$(touch X).txt", "`touch X`.txt", "a;b", "'q'", "\"dq\"", "x{size}.txt", "-rf", "it's"]
+        let files = Dictionary(uniqueKeysWithValues: names.enumerated().map {
+            ($0.element, Data(String(repeating: "l\n", count: $0.offset + 1).utf8))
+        })
+        try await ClusterRunFixture.with(files: files) { fixture in
+            let run = try await FanoutBinary.run(
+                ["run", fixture.input, "--reduce", "sum", "-q", "--shards", "2"] + (try fixture.kubernetesFlags)
+                    + ["--", "sh", "-c", "wc -l < {}"],
+                environment: fixture.environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "\((1...names.count).reduce(0, +))\n")
+        }
+    }
+
     @Test func aDetachedRunFinishesOnTheClusterAndLogsShowItsPods() async throws {
         let files = Dictionary(uniqueKeysWithValues: (0..<6).map { ("\($0).txt", Data(String(repeating: "x\n", count: $0).utf8)) })
         try await ClusterRunFixture.with(files: files) { fixture in

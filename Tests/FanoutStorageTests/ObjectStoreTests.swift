@@ -31,6 +31,30 @@ struct ObjectStoreTests {
         }
     }
 
+    @Test("a read with the listed etag fails once the object has changed", arguments: StoreKind.allCases)
+    func conditionalRead(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.put(key: "k", data: Data("first\n".utf8))
+            let listed = try #require(try await store.list(prefix: "").collect().first)
+            #expect(try await store.get(key: "k", range: nil, ifMatch: listed.etag) == Data("first\n".utf8))
+            var streamed = Data()
+            for try await chunk in try await store.stream(key: "k", range: nil, ifMatch: listed.etag) {
+                streamed.append(chunk)
+            }
+            #expect(streamed == Data("first\n".utf8))
+
+            try await store.put(key: "k", data: Data("second, longer\n".utf8))
+            let read = await #expect(throws: ObjectStoreError.self) {
+                try await store.get(key: "k", range: nil, ifMatch: listed.etag)
+            }
+            #expect(read?.code == .preconditionFailed, "\(String(describing: read))")
+            let stream = await #expect(throws: ObjectStoreError.self) {
+                try await store.stream(key: "k", range: 0...3, ifMatch: listed.etag)
+            }
+            #expect(stream?.code == .preconditionFailed, "\(String(describing: stream))")
+        }
+    }
+
     @Test("overwriting replaces the bytes and the etag", arguments: StoreKind.allCases)
     func overwrite(kind: StoreKind) async throws {
         try await kind.withStore { store in

@@ -14,17 +14,22 @@ extension S3Client {
             lastModified: S3Dates.parseHTTPDate(response.headers["Last-Modified"] ?? "") ?? Date(timeIntervalSince1970: 0))
     }
 
-    /// GetObject, collected in memory.
-    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil) async throws -> Data {
-        try await send(.get, bucket: bucket, key: key, headers: Self.rangeHeaders(range), maxBodyBytes: Int.max).body
+    /// GetObject, collected in memory; with `ifMatch`, only while the object has that ETag (else a
+    /// ``ObjectStoreError/Code/preconditionFailed`` error).
+    public func getObject(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil
+    ) async throws -> Data {
+        try await send(
+            .get, bucket: bucket, key: key, headers: Self.getHeaders(range, ifMatch: ifMatch), maxBodyBytes: Int.max
+        ).body
     }
 
-    /// GetObject, streamed as it arrives.
-    public func streamObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil) async throws
-        -> ObjectByteStream
-    {
+    /// GetObject, streamed as it arrives; `ifMatch` as for ``getObject(bucket:key:range:ifMatch:)``.
+    public func streamObject(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil
+    ) async throws -> ObjectByteStream {
         let response = try await execute(
-            .get, url: url(bucket: bucket, key: key), headers: Self.rangeHeaders(range))
+            .get, url: url(bucket: bucket, key: key), headers: Self.getHeaders(range, ifMatch: ifMatch))
         guard response.isSuccess else {
             let body = (try? await response.body.collect(upTo: 1 << 20)) ?? Data()
             throw S3ErrorResponse.error(
@@ -140,9 +145,11 @@ extension S3Client {
         }
     }
 
-    static func rangeHeaders(_ range: ClosedRange<Int64>?) -> HTTPHeaders {
-        guard let range else { return [:] }
-        return ["Range": "bytes=\(range.lowerBound)-\(range.upperBound)"]
+    static func getHeaders(_ range: ClosedRange<Int64>?, ifMatch: String?) -> HTTPHeaders {
+        var headers: HTTPHeaders = [:]
+        if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
+        if let ifMatch { headers.add(name: "If-Match", value: "\"\(ifMatch)\"") }
+        return headers
     }
 
     static func putHeaders(_ options: PutOptions) -> HTTPHeaders {

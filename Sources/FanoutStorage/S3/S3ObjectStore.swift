@@ -20,12 +20,12 @@ public struct S3ObjectStore: ObjectStore {
         try await client.headObject(bucket: bucket, key: key)
     }
 
-    public func get(key: String, range: ClosedRange<Int64>?) async throws -> Data {
-        try await client.getObject(bucket: bucket, key: key, range: range)
+    public func get(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> Data {
+        try await client.getObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch)
     }
 
-    public func stream(key: String, range: ClosedRange<Int64>?) async throws -> ObjectByteStream {
-        try await client.streamObject(bucket: bucket, key: key, range: range)
+    public func stream(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> ObjectByteStream {
+        try await client.streamObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch)
     }
 
     @discardableResult
