@@ -55,7 +55,8 @@ final class KubernetesRunSession: Sendable {
             let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
         case .podCannotStart(let failure):
-            let head = "\(shardText(failure.shard)): pod \(failure.pod) cannot start its container \(failure.container)"
+            let head =
+                "\(shardText(failure.shard)): pod \(failure.pod) cannot start its container \(failure.container)"
             let reason = failure.message.isEmpty ? failure.reason : "\(failure.reason): \(failure.message)"
             return "\(head): \(reason). \(failure.advice(namespace: namespace))"
         case .podDisrupted(let pod, let shard, let reason):
