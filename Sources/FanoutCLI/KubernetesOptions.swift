@@ -40,6 +40,9 @@ struct KubernetesOptions: ParsableArguments {
     @Flag(help: "Fail the run when pods stay Pending past --pending-timeout, deleting its Jobs.")
     var failPending = false
 
+    @Flag(help: "When a pod cannot start (a --secret-env Secret that does not exist, an --image that cannot be pulled), report why and keep waiting for it to be fixed, instead of failing the run at once and deleting its Jobs.")
+    var waitUnstartable = false
+
     @Flag(help: "A Job per shard, not one Indexed Job (for clusters older than 1.29 or without per-index back-off).")
     var jobs = false
 
@@ -99,6 +102,7 @@ struct KubernetesOptions: ParsableArguments {
         options.scheduling = .init(nodeSelector: selector, tolerations: tolerations)
         if let pendingTimeout { options.pendingTimeout = .seconds(pendingTimeout.seconds) }
         options.pendingPolicy = pendingPolicy
+        options.startFailurePolicy = waitUnstartable ? .wait : .fail
         options.secretEnvironment = secretEnv
         options.serviceAccountName = serviceAccount
         options.imagePullSecrets = imagePullSecret

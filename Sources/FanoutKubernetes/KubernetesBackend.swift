@@ -30,7 +30,9 @@ public import Logging
 /// - **Watch.** One watch on the run's Jobs and one on its pods (label `fanout.dev/run=RUN`), kept alive across
 ///   dropped streams and expired resourceVersions; no polling. Pods Pending for longer than
 ///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits, shrinks its Jobs
-///   to the pods the cluster could place, or fails (``Options/pendingPolicy``). Failed pods are reported with
+///   to the pods the cluster could place, or fails (``Options/pendingPolicy``). A pod that cannot start (a
+///   missing Secret, an image that cannot be pulled) is reported at once with what to do, and the run fails
+///   unless told to wait (``Options/startFailurePolicy``). Failed pods are reported with
 ///   their exit reason and the last lines of their log; shards that failed for good are returned in
 ///   ``BackendReport/failedShards``.
 /// - **Clean up.** Cancellation, or an error, deletes the run's Jobs (propagation `Background`) and waits until
@@ -88,6 +90,19 @@ public struct KubernetesBackend: Backend {
             /// each time its pods stay unschedulable; the run is slower but finishes. Nothing shrinks in
             /// ``Mode/jobPerShard``, whose Jobs run one pod each.
             case shrink
+        }
+
+        /// What happens when a pod's container cannot start: a Secret, ConfigMap or key it names is missing
+        /// (`CreateContainerConfigError`), its image cannot be pulled (`ErrImagePull`, `ImagePullBackOff`, after
+        /// ``KubernetesRunTracker/pullTriesBeforeFailing`` tries unless the registry says the image is missing or
+        /// not allowed) or is no valid name (`InvalidImageName`).
+        public enum StartFailurePolicy: String, Sendable, Hashable {
+            /// Report it, with the Secret or image named and what to do, delete the run's Jobs and throw
+            /// ``KubernetesError/Code/podsCannotStart``.
+            case fail
+            /// Report it and keep waiting: the pods start once the cause is fixed (the Secret created). Pods still
+            /// waiting after ``pendingTimeout`` are reported again as Pending, and ``pendingPolicy`` applies.
+            case wait
         }
 
         /// Compute resources of the worker container; each set value is both request and limit, except CPU,
@@ -218,6 +233,8 @@ public struct KubernetesBackend: Backend {
         public var pendingTimeout: Duration
         /// Default ``PendingPolicy/wait``.
         public var pendingPolicy: PendingPolicy
+        /// Default ``StartFailurePolicy/fail``.
+        public var startFailurePolicy: StartFailurePolicy
         /// Log lines fetched from each failed pod. Default 20.
         public var logTailLines: Int
         /// How long cancellation waits for the run's pods to be gone. Default 2 minutes.
@@ -262,6 +279,7 @@ public struct KubernetesBackend: Backend {
             executableURLLifetime = .seconds(24 * 3600)
             pendingTimeout = .seconds(300)
             pendingPolicy = .wait
+            startFailurePolicy = .fail
             logTailLines = 20
             cleanupTimeout = .seconds(120)
             logger = Logger(label: "fanout.kubernetes")
@@ -326,6 +344,9 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     case jobsAdopted(names: [String])
     /// A pod has been Pending for `waited`; `message` is the scheduler's reason when it gave one.
     case podPending(pod: String, shard: Int?, waited: Duration, message: String)
+    /// A pod's container cannot start: a missing Secret, ConfigMap or key, an image that cannot be pulled or
+    /// named. Reported once per distinct reason and message, as soon as the pod's status shows it.
+    case podCannotStart(PodStartFailure)
     /// A Job has had no pod at all for `waited`: the cluster refuses to create them (a ResourceQuota, Pod Security
     /// admission), as the Job's `FailedCreate` events say.
     case jobCreatedNoPods(name: String, waited: Duration)

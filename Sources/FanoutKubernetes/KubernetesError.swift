@@ -11,7 +11,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         enum Kind: Hashable, Sendable {
             case invalidConfiguration, credentialPlugin, unauthorized, forbidden, notFound, alreadyExists, conflict,
                 invalid, badRequest, expired, tooManyRequests, server, transport, invalidResponse, podsPending,
-                timedOut
+                podsCannotStart, timedOut
         }
 
         let kind: Kind
@@ -46,6 +46,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let invalidResponse = Code(kind: .invalidResponse)
         /// The run's pods stayed Pending longer than the backend allows.
         public static let podsPending = Code(kind: .podsPending)
+        /// A pod of the run cannot start: a Secret, ConfigMap or key it names is missing, or its image cannot be
+        /// pulled or is no valid name.
+        public static let podsCannotStart = Code(kind: .podsCannotStart)
         /// An operation did not finish in the time allowed.
         public static let timedOut = Code(kind: .timedOut)
 

@@ -54,6 +54,11 @@ final class KubernetesRunSession: Sendable {
         case .podFailed(let pod, let shard, let reason, let logTail):
             let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
+        case .podCannotStart(let failure):
+            let head =
+                "\(shardText(failure.shard)): pod \(failure.pod) cannot start its container \(failure.container)"
+            let reason = failure.message.isEmpty ? failure.reason : "\(failure.reason): \(failure.message)"
+            return "\(head): \(reason). \(failure.advice(namespace: namespace))"
         case .podDisrupted(let pod, let shard, let reason):
             return "\(shardText(shard)): pod \(pod) was disrupted (\(reason)); the shard runs again"
         case .jobsAdopted(let names):
@@ -115,7 +120,8 @@ final class KubernetesRunSession: Sendable {
         let jobs = try backend.manifests(for: plan, namespace: namespace)
         tracker.withLock {
             $0 = KubernetesRunTracker(
-                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy)
+                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
+                startFailurePolicy: options.startFailurePolicy)
         }
         var created: [String] = []
         for job in jobs {
@@ -159,7 +165,8 @@ final class KubernetesRunSession: Sendable {
         tokenBox.withLock { $0 = adopted }
         tracker.withLock {
             $0 = KubernetesRunTracker(
-                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy)
+                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
+                startFailurePolicy: options.startFailurePolicy)
         }
         let names = jobs.compactMap(\.metadata.name)
         emit(.jobsAdopted(names: names))
@@ -272,6 +279,20 @@ final class KubernetesRunSession: Sendable {
                 await shrink(job: job, parallelism: parallelism)
             case .jobFinished(let name, let succeeded, let reason):
                 emit(.jobFinished(name: name, succeeded: succeeded, reason: reason))
+            case .cannotStart(let failure):
+                logger.error(
+                    "a pod cannot start",
+                    metadata: [
+                        "pod": "\(failure.pod)", "container": "\(failure.container)", "reason": "\(failure.reason)",
+                        "message": "\(failure.message)",
+                    ])
+                emit(.podCannotStart(failure))
+            case .abortCannotStart(let failure):
+                throw KubernetesError(
+                    code: .podsCannotStart, message: failure.description,
+                    hint: failure.advice(namespace: namespace)
+                        + " The run's Jobs were deleted; to wait for a fix instead, run with --wait-unstartable "
+                        + "(startFailurePolicy .wait).")
             case .abort(let message, let hint):
                 throw KubernetesError(
                     code: .podsPending, message: message,

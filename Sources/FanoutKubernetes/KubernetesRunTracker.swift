@@ -19,6 +19,11 @@ struct KubernetesRunTracker: Sendable {
         case jobFinished(name: String, succeeded: Bool, reason: String?)
         /// Stop the run with this message and hint (pods Pending too long, or none created, with the fail policy).
         case abort(String, hint: String? = nil)
+        /// A pod's container cannot start (a missing Secret, an image that cannot be pulled): report it, once per
+        /// distinct reason and message.
+        case cannotStart(PodStartFailure)
+        /// Stop the run: a pod cannot start, and the start-failure policy is to fail.
+        case abortCannotStart(PodStartFailure)
     }
 
     struct JobRecord: Sendable {
@@ -51,7 +56,25 @@ struct KubernetesRunTracker: Sendable {
         var pendingReported = false
         var failureHandled = false
         var schedulerMessage: String?
+        /// Where the pod's containers are in starting: creating them, or a reason they cannot start.
+        var start = StartState.starting
     }
+
+    /// A pod's progress towards running its containers, as their waiting reasons show.
+    enum StartState: Sendable, Hashable {
+        /// No reason to think the containers cannot start.
+        case starting
+        /// Image pulls failed `tries` times (each `ErrImagePull`, or a back-off seen without it); `last` is the
+        /// waiting reason seen last, so a try is counted once.
+        case pulling(tries: Int, last: String)
+        /// The pod cannot start, and this was reported.
+        case cannotStart(PodStartFailure)
+    }
+
+    /// Image pull failures of one pod after which it is taken as unable to start (unless the registry says at once
+    /// that the image is missing or not allowed): the kubelet tries again after 10 s, 20 s..., so this is about half
+    /// a minute on a real cluster.
+    static let pullTriesBeforeFailing = 3
 
     private(set) var jobs: [String: JobRecord] = [:]
     private(set) var pods: [String: PodRecord] = [:]
@@ -61,6 +84,9 @@ struct KubernetesRunTracker: Sendable {
     private var fetching = Set<Int>()
     let pendingTimeout: Duration
     let pendingPolicy: KubernetesBackend.Options.PendingPolicy
+    let startFailurePolicy: KubernetesBackend.Options.StartFailurePolicy
+    /// Start failures already reported, by reason and message: many pods failing for one cause make one report.
+    private var reportedStartFailures = Set<String>()
     private var aborted = false
     /// Whether the pod watch has listed the run's pods: only then does a Job without pods lack them.
     private var podsListed = false
@@ -68,10 +94,11 @@ struct KubernetesRunTracker: Sendable {
     /// - Parameter now: when the Jobs were created or adopted, from which a Job without pods waits.
     init(
         jobs: [Job], pendingTimeout: Duration, pendingPolicy: KubernetesBackend.Options.PendingPolicy,
-        now: ContinuousClock.Instant = .now
+        startFailurePolicy: KubernetesBackend.Options.StartFailurePolicy = .fail, now: ContinuousClock.Instant = .now
     ) {
         self.pendingTimeout = pendingTimeout
         self.pendingPolicy = pendingPolicy
+        self.startFailurePolicy = startFailurePolicy
         for job in jobs {
             guard let name = job.metadata.name, let record = Self.record(for: job, name: name, now: now) else {
                 continue
@@ -196,6 +223,7 @@ struct KubernetesRunTracker: Sendable {
                 condition.message ?? condition.reason ?? "unschedulable"
             } ?? Self.waitingMessage(pod)
         var actions: [Action] = []
+        if pod.phase == "Pending" || pod.phase == "Running" { actions += checkStart(pod, record: &record) }
         if pod.phase == "Failed", !record.failureHandled {
             record.failureHandled = true
             if let disruption = pod.condition("DisruptionTarget") {
@@ -221,6 +249,39 @@ struct KubernetesRunTracker: Sendable {
         guard let shard else { return }
         failureDetails[shard] = detail
         fetching.remove(shard)
+    }
+
+    /// Follows a live pod's containers' waiting reasons: a reason that waiting does not cure, or image pulls that
+    /// failed a few times, is reported once per distinct cause and, with the fail policy, stops the run.
+    private mutating func checkStart(_ pod: Pod, record: inout PodRecord) -> [Action] {
+        if case .cannotStart = record.start { return [] }
+        guard let (status, waiting) = Self.waitingContainers(pod).first(where: { _, waiting in
+            PodStartFailure.immediateReasons.contains(waiting.reason ?? "")
+                || PodStartFailure.pullReasons.contains(waiting.reason ?? "")
+        }), let reason = waiting.reason
+        else { return [] }
+        let failure = PodStartFailure(
+            pod: record.name, shard: record.shard, container: status.name, reason: reason,
+            message: waiting.message ?? "", image: status.image)
+        if PodStartFailure.pullReasons.contains(reason) {
+            var tries = 0
+            var last = ""
+            if case .pulling(let before, let seen) = record.start { (tries, last) = (before, seen) }
+            // ErrImagePull is a try; a back-off is one only when the try itself went unseen.
+            if reason != last, reason != "ImagePullBackOff" || last != "ErrImagePull" { tries += 1 }
+            record.start = .pulling(tries: tries, last: reason)
+            guard tries >= Self.pullTriesBeforeFailing || failure.isDefinitivePullError else { return [] }
+        }
+        record.start = .cannotStart(failure)
+        var actions: [Action] = []
+        if reportedStartFailures.insert("\(failure.reason)|\(failure.message)").inserted {
+            actions.append(.cannotStart(failure))
+        }
+        if startFailurePolicy == .fail, !aborted {
+            aborted = true
+            actions.append(.abortCannotStart(failure))
+        }
+        return actions
     }
 
     /// Pods Pending longer than the timeout, and Jobs without any pod for that long, each reported once; with the
@@ -332,15 +393,19 @@ struct KubernetesRunTracker: Sendable {
 
     /// Why a Pending pod's container has not started (`ImagePullBackOff: ...`), if it says.
     private static func waitingMessage(_ pod: Pod) -> String? {
+        guard let (_, waiting) = waitingContainers(pod).first, let reason = waiting.reason else { return nil }
+        return [reason, waiting.message].compactMap { $0 }.joined(separator: ": ")
+    }
+
+    /// The containers, init containers first, that wait for a reason other than being created.
+    private static func waitingContainers(_ pod: Pod) -> [(ContainerStatus, ContainerState.Waiting)] {
         let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
-        for status in statuses {
-            if let waiting = status.state?.waiting, let reason = waiting.reason, reason != "ContainerCreating",
+        return statuses.compactMap { status in
+            guard let waiting = status.state?.waiting, let reason = waiting.reason, reason != "ContainerCreating",
                 reason != "PodInitializing"
-            {
-                return [reason, waiting.message].compactMap { $0 }.joined(separator: ": ")
-            }
+            else { return nil }
+            return (status, waiting)
         }
-        return nil
     }
 
     /// The container that failed and why: an init container that exited non-zero, else the worker.

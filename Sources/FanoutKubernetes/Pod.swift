@@ -239,6 +239,8 @@ public struct PodCondition: Codable, Sendable, Hashable {
 
 public struct ContainerStatus: Codable, Sendable, Hashable {
     public var name: String
+    /// The image the container runs, as the kubelet reports it.
+    public var image: String?
     public var state: ContainerState?
     public var lastState: ContainerState?
     public var restartCount: Int?

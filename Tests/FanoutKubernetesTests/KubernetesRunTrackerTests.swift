@@ -217,6 +217,80 @@ extension KubernetesTests {
             #expect(actions.count == 1 && shrinks(actions).isEmpty)
         }
 
+        /// A Pending pod whose worker container waits with `reason` and `message`.
+        private func waiting(
+            _ name: String, index: Int, reason: String, message: String, container: String = "worker"
+        ) throws -> Pod {
+            var pod = pod(name, index: index, offset: 0, phase: "Pending")
+            let state = #"{"waiting":{"reason":"\#(reason)","message":"\#(message)"}}"#
+            pod.status?.containerStatuses = try JSONDecoder().decode(
+                [ContainerStatus].self,
+                from: Data(#"[{"name":"\#(container)","image":"img:1","state":\#(state)}]"#.utf8))
+            return pod
+        }
+
+        @Test func aMissingSecretStopsTheRunAtOnceAndIsReportedOnce() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(300), pendingPolicy: .wait)
+            let creating = try waiting("a", index: 0, reason: "ContainerCreating", message: "")
+            #expect(tracker.podChanged(creating, now: .now).isEmpty)
+            let missing = try waiting(
+                "a", index: 0, reason: "CreateContainerConfigError", message: #"secret \"s3\" not found"#)
+            let failure = PodStartFailure(
+                pod: "a", shard: 0, container: "worker", reason: "CreateContainerConfigError",
+                message: #"secret "s3" not found"#, image: "img:1")
+            #expect(tracker.podChanged(missing, now: .now) == [.cannotStart(failure), .abortCannotStart(failure)])
+            #expect(tracker.podChanged(missing, now: .now).isEmpty, "reported once")
+            // Another pod with the same cause is not reported again, nor does it abort twice.
+            let other = try waiting(
+                "b", index: 1, reason: "CreateContainerConfigError", message: #"secret \"s3\" not found"#)
+            #expect(tracker.podChanged(other, now: .now).isEmpty)
+        }
+
+        @Test func theWaitPolicyReportsEachCauseOnceAndGoesOn() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(300), pendingPolicy: .wait,
+                startFailurePolicy: .wait)
+            let invalid = try waiting("a", index: 0, reason: "InvalidImageName", message: "bad")
+            let actions = tracker.podChanged(invalid, now: .now)
+            #expect(actions.count == 1)
+            guard case .cannotStart(let failure)? = actions.first else {
+                Issue.record("not a cannotStart action: \(actions)")
+                return
+            }
+            #expect(failure.cause == .invalidImageName("img:1"))
+            let again = try waiting("b", index: 1, reason: "InvalidImageName", message: "bad")
+            #expect(tracker.podChanged(again, now: .now).isEmpty)
+            let key = try waiting(
+                "c", index: 2, reason: "CreateContainerConfigError", message: "couldn't find key k in Secret n/s")
+            #expect(tracker.podChanged(key, now: .now).count == 1, "another cause, another report")
+            #expect(tracker.livePods == 3)
+        }
+
+        @Test func imagePullsFailTheRunAfterAFewTries() throws {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(300), pendingPolicy: .wait)
+            let pull = try waiting("a", index: 0, reason: "ErrImagePull", message: "dial tcp: no such host")
+            let backOff = try waiting("a", index: 0, reason: "ImagePullBackOff", message: "Back-off pulling image")
+            // Try 1, its back-off, the same status seen again, try 2, its back-off: no report yet.
+            for pod in [pull, backOff, backOff, pull, backOff] {
+                #expect(tracker.podChanged(pod, now: .now).isEmpty)
+            }
+            let actions = tracker.podChanged(pull, now: .now)
+            #expect(actions.count == 2, "the third try: \(actions)")
+            guard case .abortCannotStart(let failure)? = actions.last else {
+                Issue.record("no abort: \(actions)")
+                return
+            }
+            #expect(failure.cause == .unpullableImage("img:1"))
+
+            // A registry that says the image is not there is believed at once.
+            var once = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(300), pendingPolicy: .wait)
+            let notFound = try waiting("a", index: 0, reason: "ErrImagePull", message: "img:1: not found")
+            #expect(once.podChanged(notFound, now: .now).count == 2)
+        }
+
         @Test func aJobDeletedBeforeItFinishedFailsItsShards() {
             var tracker = KubernetesRunTracker(
                 jobs: [indexedJob(offset: 0, completions: 3)], pendingTimeout: .seconds(60), pendingPolicy: .wait)

@@ -151,6 +151,29 @@ extension KubernetesTests {
         #expect(flat.contains("Then the run waits for them, unless --shrink-pending or --fail-pending"))
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func aMisspelledSecretFailsTheRunAtOnceWithTheCommandThatCreatesIt() async throws {
+        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            let run = try await FanoutBinary.run(
+                ["run", fixture.input] + fixture.kubernetesFlags
+                    + ["--secret-env", "fanout-typo-credentials", "--", "wc", "-l", "{}"],
+                environment: fixture.environment)
+            #expect(run.status != 0 && run.status != 130, "\(run.stderr)")
+            #expect(run.stderr.contains(#"secret "fanout-typo-credentials" not found"#), "\(run.stderr)")
+            #expect(
+                run.stderr.contains("kubectl -n \(fixture.namespace) create secret generic fanout-typo-credentials"),
+                "\(run.stderr)")
+            #expect(run.stderr.contains("--wait-unstartable"), "\(run.stderr)")
+            let left = try await fixture.kubectl(["get", "jobs,pods", "-o", "name"])
+            #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
+        }
+        let help = try await FanoutBinary.run(["run", "--help"])
+        let flat = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flat.contains("--wait-unstartable"))
+        #expect(flat.contains("When a pod cannot start (a --secret-env Secret that does not exist"), "\(help.stdout)")
+    }
+
     @Test func cancellingADetachedRunDeletesItsJobs() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in

@@ -1,11 +1,11 @@
 """The kubelet: schedules pods onto the one fake node and runs their containers as local processes.
 
-The image is ignored: a container's `command` + `args` run directly on this host (a container with no command runs
-its args; with neither it fails with StartError). Volumes cannot be mounted, so emptyDir, configMap and secret
-volumes are directories under the state dir, and every occurrence of a volumeMount's mountPath in the container's
-command, args, env values and workingDir is rewritten to that directory; the directory is also in the env var
-KUBE_TEST_VOLUME_<VOLUME NAME> (upper case, non-alphanumerics as _). Init containers run in order first; main
-containers run together. restartPolicy Never and OnFailure are honoured (Always restarts on any exit).
+No image runs, though images.py checks it as a real kubelet would: a container's `command` + `args` run directly on this
+host (a container with no command runs its args; with neither it fails with StartError). Volumes cannot be mounted, so
+emptyDir, configMap and secret volumes are directories under the state dir, and every occurrence of a volumeMount's
+mountPath in the container's command, args, env values and workingDir is rewritten to that directory; the directory is
+also in the env var KUBE_TEST_VOLUME_<VOLUME NAME> (upper case, non-alphanumerics as _). Init containers run in order
+first; main containers run together. restartPolicy Never and OnFailure are honoured (Always restarts on any exit).
 
 Pod lifecycle: Pending (PodScheduled) -> Running (Ready) -> Succeeded or Failed, with container states,
 restartCount, exit codes and reasons. A deleted running pod gets SIGTERM, SIGKILL after its grace period (capped by
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from errors import ApiError
+from images import ensure_image
 from meta import rfc3339
 from registry import TERMINAL_PHASES, Registry
 from runtime import ContainerRun, LogFile, Outcome
@@ -308,6 +309,7 @@ class PodWorker(threading.Thread):
         self._deleting = False
         self._exits: queue.Queue[str] = queue.Queue()
         self._kill_timer: threading.Timer | None = None
+        self._events: dict[tuple[str, str, str, str], str] = {}  # (container, type, reason, message): event name
 
     # MARK: - Control from other threads
 
@@ -536,6 +538,19 @@ class PodWorker(threading.Thread):
     ) -> ContainerRun | None:
         """Starts one run of a container, waiting while its configuration cannot be resolved."""
         name = container["name"]
+
+        def waiting(reason: str, message: str) -> None:
+            self._update(
+                lambda current: current["status"][group][index].update(
+                    state={"waiting": {"reason": reason, "message": message}}
+                )
+            )
+
+        def event(kind: str, reason: str, message: str) -> None:
+            self._event(group, index, container, kind, reason, message)
+
+        if not ensure_image(container.get("image", ""), waiting, event, self._halt, self.kubelet.restart_backoff):
+            return None
         while True:
             if self._halt.is_set():
                 return None
@@ -543,12 +558,8 @@ class PodWorker(threading.Thread):
                 argv, env, cwd = self._configure(pod, container, mounts)
                 break
             except ConfigError as error:
-                message = str(error)
-                self._update(
-                    lambda current: current["status"][group][index].update(
-                        state={"waiting": {"reason": "CreateContainerConfigError", "message": message}}
-                    )
-                )
+                event("Warning", "Failed", f"Error: {error}")
+                waiting("CreateContainerConfigError", str(error))
                 if self._halt.wait(0.5):
                     return None
         attempt = len(self.logs.get(name, []))
@@ -572,6 +583,32 @@ class PodWorker(threading.Thread):
         self._update(change)
         threading.Thread(target=self._notify_exit, args=(run,), daemon=True).start()
         return run
+
+    def _event(
+        self, group: str, index: int, container: dict[str, Any], kind: str, reason: str, message: str
+    ) -> None:
+        """Records a kubelet event about a container; the same event again raises its count, as the kubelet's
+        event recorder aggregates them."""
+        key = (container["name"], kind, reason, message)
+        existing = self._events.get(key)
+        now = self._now()
+        if existing is not None:
+
+            def again(current: dict[str, Any]) -> None:
+                current["count"] = current.get("count", 1) + 1
+                current["lastTimestamp"] = now
+
+            self.kubelet.store.mutate("events", self.namespace, existing, again)
+            return
+        pod = self.kubelet.store.get("pods", self.namespace, self.pod_name)
+        if pod is None:
+            return
+        spec_group = "initContainers" if group == "initContainerStatuses" else "containers"
+        name = self.kubelet.registry.record_event(
+            pod, kind, reason, message, "kubelet", field_path=f"spec.{spec_group}{{{container['name']}}}"
+        )
+        if name is not None:
+            self._events[key] = name
 
     def _notify_exit(self, run: ContainerRun) -> None:
         run.wait()

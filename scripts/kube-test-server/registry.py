@@ -453,8 +453,18 @@ class Registry:
 
     # MARK: - Events
 
-    def record_event(self, involved: dict[str, Any], kind: str, reason: str, message: str, component: str) -> None:
-        """A v1 Event about `involved`, as `kubectl describe` lists them."""
+    def record_event(
+        self,
+        involved: dict[str, Any],
+        kind: str,
+        reason: str,
+        message: str,
+        component: str,
+        *,
+        field_path: str | None = None,
+    ) -> str | None:
+        """A v1 Event about `involved` (a container of it, with `field_path`), as `kubectl describe` lists them;
+        returns the event's name."""
         metadata = involved["metadata"]
         now = rfc3339(self.clock())
         event = {
@@ -471,6 +481,7 @@ class Registry:
                 "namespace": metadata.get("namespace", ""),
                 "uid": metadata.get("uid", ""),
                 "resourceVersion": metadata.get("resourceVersion", ""),
+                **({"fieldPath": field_path} if field_path else {}),
             },
             "reason": reason,
             "message": message,
@@ -485,7 +496,8 @@ class Registry:
         try:
             self.store.create("events", event)
         except ApiError:
-            pass
+            return None
+        return event["metadata"]["name"]
 
 
 def new_namespace(name: str) -> dict[str, Any]:
