@@ -79,6 +79,8 @@ struct RunCommand: AsyncParsableCommand {
     /// Set in the background driver of a detached run: the run to re-attach to, instead of planning a new one.
     @Option(help: .hidden) var detachedRun: String?
     @Option(help: .hidden) var detachedState: String?
+    /// The run's digest as it was planned, so the background driver runs only that spec.
+    @Option(help: .hidden) var detachedDigest: String?
 
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
@@ -138,7 +140,7 @@ struct RunCommand: AsyncParsableCommand {
     private func startDetached(_ run: MapRun<String>, backend: String) throws {
         let driver = DetachedDriver(runID: run.id)
         let arguments = try DetachedDriver.driverArguments(
-            Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation)
+            Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation, digest: run.digest)
         let pid = try driver.start(arguments: arguments)
         if display.json {
             print(JSONLine.encode([
@@ -168,12 +170,15 @@ struct RunCommand: AsyncParsableCommand {
         guard let state = detachedState else {
             throw UsageError(message: "--detached-run needs --detached-state: start runs in the background with --detach")
         }
+        guard let digest = detachedDigest else {
+            throw UsageError(message: "--detached-run needs --detached-digest: start runs in the background with --detach")
+        }
         let (reduce, output, driver, tolerance) = (self.reduce, self.output ?? "/dev/null", fanout, fanout.options.tolerance)
         // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
         // before this exits.
         try await Interruption.run(runID: runID, state: state) {
             // A worker started by the backend returns from `attach` only in the driver.
-            let run = try await driver.attach(step, runID: runID, state: state)
+            let run = try await driver.attach(step, runID: runID, state: state, digest: digest)
             DetachedDriver.leadProcessGroup()
             progress.started(
                 runID: run.id, shards: run.shardCount, backend: driver.options.backend.name, files: run.fileCount)

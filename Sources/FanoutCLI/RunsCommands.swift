@@ -195,6 +195,13 @@ struct ResultsCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The run id.") var runID: String
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("The run's command, repeated, to confirm it (after --).", valueName: "command"))
+    var command: [String] = []
+
+    @Flag(help: "Run the command stored with the run without repeating it.")
+    var runStoredCommand = false
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup var state: StateOption
@@ -222,13 +229,26 @@ struct AttachCommand: AsyncParsableCommand {
         discussion: """
             Use it after an interrupted `fanout run` (Ctrl-C, a lost terminal): finished files are not run again.
 
+            The command a run executes is read from its state, which anyone who can write the state prefix could \
+            change; so attach runs it only when you repeat it after -- (the same words), or confirm the stored one \
+            with --run-stored-command. Without either, it shows the stored command and settings and exits 64.
+
             Examples:
-              fanout attach 20261124-203512-9f3c01ab --reduce sum
-              fanout attach 20261124-203512-9f3c01ab --backend processes --workers 8
+              fanout attach 20261124-203512-9f3c01ab --reduce sum -- wc -l {}
+              fanout attach 20261124-203512-9f3c01ab --backend processes --workers 8 -- wc -l {}
+              fanout attach 20261124-203512-9f3c01ab --run-stored-command
             """
     )
 
+
     @Argument(help: "The run id.") var runID: String
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("The run's command, repeated, to confirm it (after --).", valueName: "command"))
+    var command: [String] = []
+
+    @Flag(help: "Run the command stored with the run without repeating it.")
+    var runStoredCommand = false
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
@@ -255,9 +275,10 @@ struct AttachCommand: AsyncParsableCommand {
             let state = StateOption.prefix(flag: execution.state, environment: environment)
             let s3 = storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
-            guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
+            guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
+            let command = try confirmedCommand(stored, info: info)
             // The run goes on where it ran unless told otherwise.
             var execution = self.execution
             if execution.backend == nil && environment["FANOUT_BACKEND"] == nil {
@@ -276,6 +297,35 @@ struct AttachCommand: AsyncParsableCommand {
                 try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
             }
         }
+    }
+
+    /// The stored command, once the user has confirmed it: repeated after `--`, or `--run-stored-command`.
+    /// - Throws: ``UsageError`` showing the stored command and settings otherwise, or naming both commands when
+    ///   they differ.
+    private func confirmedCommand(_ stored: CommandStep, info: RunCatalog.Info) throws -> CommandStep {
+        let storedText = ShellWords.join(stored.command) + (stored.stdin ? " (with --stdin)" : "")
+        if !command.isEmpty {
+            guard command == stored.command else {
+                throw UsageError(
+                    message: "run \(runID) runs `\(storedText)`, not `\(ShellWords.join(command))`: repeat the "
+                        + "run's own command after --, or start a new run with `fanout run` for another one")
+            }
+        } else if !runStoredCommand {
+            throw UsageError(message: """
+                run \(runID) would run, as stored in its state:
+                  command  \(storedText)
+                  input    \(info.input) (\(info.files) files in \(info.shards) shards, \(info.committedShards) done)
+                  backend  \(info.backend)\((info.placement ?? [:]).sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+                To run it, repeat the command: fanout attach \(runID) -- \(ShellWords.join(stored.command))
+                or confirm the stored one with --run-stored-command.
+                """)
+        }
+        do {
+            try stored.validate()
+        } catch {
+            throw UsageError(message: "run \(runID)'s stored command cannot run safely: \(error.message)")
+        }
+        return stored
     }
 }
 

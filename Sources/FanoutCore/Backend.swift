@@ -41,6 +41,10 @@ public struct Submission: Sendable {
     /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
     /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance = .none
+    /// The ``RunDigest`` of the run's stored spec, which every worker gets in its environment and checks.
+    public var runDigest: String?
+    /// The digest of each shard's stored plan, which shards run in this process check.
+    var shardDigests: [String]?
     let step: AnyMapStep
     let state: RunStateStore
     let input: any ObjectStore
@@ -68,9 +72,10 @@ public struct Submission: Sendable {
 
     /// The environment a worker process needs to run `shard`, beyond the caller's own.
     public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {
-        WorkerAssignment(
-            runID: runID, stateLocation: stateLocation, stepName: stepName, shard: shard, attempt: attempt
-        ).environment
+        var assignment = WorkerAssignment(
+            runID: runID, stateLocation: stateLocation, stepName: stepName, shard: shard, attempt: attempt)
+        assignment.runDigest = runDigest
+        return assignment.environment
     }
 
     /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts.
@@ -110,7 +115,7 @@ public struct Submission: Sendable {
 
     /// Runs one shard attempt in this process.
     func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
-        let shard = try await state.readShard(index)
+        let shard = try await state.readShard(index, digests: shardDigests)
         try await ShardExecutor(
             step: step, shard: shard, attempt: attempt, state: state, input: input, inputLocation: inputLocation,
             concurrency: concurrency, batching: batching, onRecord: onRecord

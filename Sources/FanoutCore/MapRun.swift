@@ -27,6 +27,8 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
 
     /// The state prefix the run is stored under.
     public var stateLocation: String { prepared.stateLocation }
+    /// The SHA-256 of the run's stored spec (``RunDigest``), which pins what the run executes.
+    public var digest: String { prepared.digest }
 
     /// Files in the run, cached ones included.
     public var fileCount: Int { prepared.spec.fileCount }

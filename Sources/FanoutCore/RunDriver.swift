@@ -99,6 +99,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             batching: options.batching,
             onRecord: onRecord)
         draft.onEvent = options.onBackendEvent
+        draft.runDigest = prepared.digest
+        draft.shardDigests = prepared.spec.shardDigests
         let submission = draft
         let backend = options.backend
         let watcher = Task { try await self.watch(tailing: !inProcess) }
@@ -269,7 +271,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Files of shards that failed for good get a failure each, so every file has an outcome.
     private func failUnfinished(_ report: BackendReport) async throws {
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
-            let files = try await prepared.state.readShard(shard).files
+            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(file: file, attempt: 0, seconds: 0, message: "shard \(shard) failed: \(reason)"),
@@ -287,7 +289,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             return progress.withLock { $0.emitted.count } >= spec.fileCount
         }
         for shard in 0..<spec.shardCount {
-            let files = try await prepared.state.readShard(shard).files
+            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(

@@ -3,7 +3,7 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Kind: Hashable, Sendable {
-            case tooManyFailures, corruptState, invalidInput, notFound, backendFailed, worker
+            case tooManyFailures, corruptState, invalidInput, notFound, backendFailed, worker, tamperedState
         }
 
         let kind: Kind
@@ -20,6 +20,8 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
         public static let backendFailed = Code(kind: .backendFailed)
         /// A worker was started wrongly.
         public static let worker = Code(kind: .worker)
+        /// Stored run state differs from what the run was started with (``RunDigest``).
+        public static let tamperedState = Code(kind: .tamperedState)
 
         public var description: String { "\(kind)" }
     }

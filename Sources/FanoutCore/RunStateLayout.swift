@@ -92,6 +92,8 @@ struct RunSpec: Codable, Sendable {
     var batching: [Int]?
     /// Where the backend ran the workers (``Backend/placement``).
     var placement: [String: String]?
+    /// The SHA-256 of each shard's stored plan, by shard index; workers check their shard against it.
+    var shardDigests: [String]?
 
     var segmentBatching: SegmentBatching {
         guard let batching, batching.count == 3 else { return SegmentBatching() }

@@ -92,6 +92,7 @@ final class KubernetesRunSession: Sendable {
         var plan = KubernetesJobPlan(
             runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
             shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
+        plan.runDigest = submission.runDigest
         if options.shipExecutable {
             let executable = try LinuxExecutable(path: options.executable)
             plan.executableArchitecture = executable.architecture
