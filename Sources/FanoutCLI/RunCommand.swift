@@ -124,6 +124,8 @@ struct RunCommand: AsyncParsableCommand {
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.map(commandStep.step, over: input)
             if detach {
+                // The background driver takes the run over.
+                await run.releaseLease()
                 try startDetached(run, backend: fanout.options.backend.name)
                 return
             }
@@ -260,6 +262,9 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Recompute every file, ignoring stored results.")
     var noCache = false
 
+    @Option(help: ArgumentHelp("How long this driver's hold on the run (its lease) lasts without renewal; it is renewed every third of that. A run whose driver died can be attached again after it. Default 60s.", valueName: "duration"))
+    var leaseDuration: DurationText?
+
     @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
     var allowEmpty = false
 
@@ -279,6 +284,7 @@ struct ExecutionOptions: ParsableArguments {
         }
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
         if let bytesPerShard, bytesPerShard.bytes < 1 { throw ValidationError("--bytes-per-shard must be at least 1") }
+        if let leaseDuration, leaseDuration.seconds < 3 { throw ValidationError("--lease-duration must be at least 3s") }
     }
 
     func runOptions(
@@ -309,6 +315,7 @@ struct ExecutionOptions: ParsableArguments {
         options.state = state ?? environment["FANOUT_STATE"]
         options.cache = !noCache
         options.allowEmptyInput = allowEmpty
+        if let leaseDuration { options.lease.duration = .seconds(leaseDuration.seconds) }
         return options
     }
 }

@@ -195,13 +195,6 @@ struct ResultsCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The run id.") var runID: String
-    @Argument(
-        parsing: .postTerminator,
-        help: ArgumentHelp("The run's command, repeated, to confirm it (after --).", valueName: "command"))
-    var command: [String] = []
-
-    @Flag(help: "Run the command stored with the run without repeating it.")
-    var runStoredCommand = false
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup var state: StateOption
@@ -240,7 +233,6 @@ struct AttachCommand: AsyncParsableCommand {
             """
     )
 
-
     @Argument(help: "The run id.") var runID: String
     @Argument(
         parsing: .postTerminator,
@@ -249,6 +241,10 @@ struct AttachCommand: AsyncParsableCommand {
 
     @Flag(help: "Run the command stored with the run without repeating it.")
     var runStoredCommand = false
+
+    @Flag(help: "Take the run from another driver that still holds it; that driver stops and leaves its workers (and Jobs) to this one.")
+    var takeOver = false
+
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
@@ -286,6 +282,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
             var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
             options.state = state
+            options.lease.takeOver = takeOver
             if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
             var fanout = Fanout(options: options, s3: s3)
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
@@ -388,7 +385,8 @@ struct GCCommand: AsyncParsableCommand {
         abstract: "Delete the stored state of runs older than a limit.",
         discussion: """
             Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
-            (runs started with --detach). A run whose background driver still runs is kept.
+            (runs started with --detach). A run whose background driver still runs is kept, and so is a run whose \
+            driver, on any machine, holds its lease.
 
             Examples:
               fanout gc --older-than 7d --state s3://my-bucket/.fanout/
@@ -398,7 +396,7 @@ struct GCCommand: AsyncParsableCommand {
 
     @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
     @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
-    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state).")
+    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state). A run whose driver holds its lease is kept even so.")
     var includeUnfinished = false
     @OptionGroup var state: StateOption
     @OptionGroup(title: "S3") var storage: StorageOptions
@@ -413,6 +411,12 @@ struct GCCommand: AsyncParsableCommand {
                 let driver = DetachedDriver(runID: id)
                 if let pid = driver.runningProcess() {
                     print("keeping \(id): its background driver (process \(pid)) still runs it")
+                    continue
+                }
+                // A driver anywhere that holds the run's lease is driving it now, whatever the flags say.
+                if let holder = info.driver {
+                    print("keeping \(id): driven by \(holder) (its lease runs until "
+                        + "\(DateText.iso8601(info.driverLeaseExpiresAt ?? Date())) unless renewed)")
                     continue
                 }
                 // An unfinished run may still be driven from elsewhere; its workers need its state.

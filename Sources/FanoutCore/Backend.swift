@@ -43,6 +43,9 @@ public struct Submission: Sendable {
     public var tolerance: FailureTolerance = .none
     /// The ``RunDigest`` of the run's stored spec, which every worker gets in its environment and checks.
     public var runDigest: String?
+    /// Whether this driver still holds the run. A backend that would clean up after the run (delete its Jobs)
+    /// leaves that to the driver that took the run over when this is `false`. Default: always.
+    public var ownsRun: @Sendable () -> Bool = { true }
     /// The digest of each shard's stored plan, which shards run in this process check.
     var shardDigests: [String]?
     let step: AnyMapStep

@@ -36,6 +36,11 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
     /// Shards planned for this run (cached files are in none).
     public var shardCount: Int { prepared.spec.shardCount }
 
+    /// Gives up this process's hold on the run before another process drives it (a detached run's driver).
+    public func releaseLease() async {
+        await prepared.lease?.release()
+    }
+
     /// How the run went; `nil` until the results have been read to the end.
     public var summary: RunSummary? { finished.value }
 

@@ -43,7 +43,44 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         self.summary = summary
     }
 
+    /// Drives the run while keeping its lease; a lost lease stops the run, leaving the workers to the new holder.
+    /// The lease is released before the consumer hears that the run ended, so a program that exits next leaves the
+    /// run free for the next driver.
     func drive() async {
+        guard let lease = prepared.lease, !replayOnly else { return finish(with: await driveRun()) }
+        // Each child says whether it was the lease keeper that ended.
+        let failure = await withTaskGroup(of: (keeper: Bool, error: (any Error)?).self) { group in
+            group.addTask {
+                await lease.keep()
+                return (true, nil)
+            }
+            group.addTask { (false, await self.driveRun()) }
+            var failure: (any Error)?
+            while let ended = await group.next() {
+                if ended.keeper {
+                    if let lost = lease.lostError { abort(with: lost) }
+                } else {
+                    failure = ended.error
+                }
+                group.cancelAll()
+            }
+            return failure
+        }
+        // Released even when the run was cancelled (Ctrl-C), so that it can be attached again at once.
+        await Task { await lease.release() }.value
+        finish(with: failure)
+    }
+
+    private func finish(with failure: (any Error)?) {
+        if let failure {
+            channel.fail(progress.withLock { $0.abort } ?? failure)
+        } else {
+            channel.finish()
+        }
+    }
+
+    /// Drives the run to its end; the error that ended it, if any.
+    private func driveRun() async -> (any Error)? {
         let clock = ContinuousClock()
         let start = clock.now
         do {
@@ -71,9 +108,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
                 throw tooManyFailures(result)
             }
-            channel.finish()
+            return nil
         } catch {
-            channel.fail(progress.withLock { $0.abort } ?? error)
+            return progress.withLock { $0.abort } ?? error
         }
     }
 
@@ -101,6 +138,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         draft.onEvent = options.onBackendEvent
         draft.runDigest = prepared.digest
         draft.shardDigests = prepared.spec.shardDigests
+        if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let backend = options.backend
         let watcher = Task { try await self.watch(tailing: !inProcess) }

@@ -10,6 +10,8 @@ struct PreparedRun: Sendable {
     /// The ``RunDigest`` of the stored spec, as written or as confirmed on re-attaching.
     let digest: String
     let state: RunStateStore
+    /// This driver's lease on the run; `nil` when only replaying its results.
+    let lease: RunLeaseKeeper?
     let stateLocation: String
     let input: any ObjectStore
     let inputLocation: StorageLocation
@@ -22,6 +24,8 @@ struct PreparedRun: Sendable {
 struct RunPreparation {
     let fanout: Fanout
     let step: AnyMapStep
+    /// Makes run ids; another is asked for when one is taken.
+    var newRunID: @Sendable () -> String = { RunStateLayout.newRunID() }
 
     func prepare(_ input: Input) async throws -> PreparedRun {
         let inputLocation = try StorageLocation.parse(input.location)
@@ -34,8 +38,8 @@ struct RunPreparation {
             input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded,
             allowEmpty: fanout.options.allowEmptyInput)
 
-        let runID = RunStateLayout.newRunID()
-        let state = RunStateStore(store: stateStore, layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+        let (state, lease) = try await createRun(in: stateStore, root: stateLocation.prefix)
+        let runID = state.layout.runID
         let inputHash = Self.inputHash(input, location: inputLocation)
 
         var carried: [RecordLine] = []
@@ -75,7 +79,7 @@ struct RunPreparation {
         try await state.store.put(
             key: state.layout.spec, data: specBytes, options: PutOptions(contentType: "application/json"))
         return PreparedRun(
-            step: step, spec: spec, digest: RunDigest.of(specBytes), state: state, stateLocation: stateLocationText, input: inputStore,
+            step: step, spec: spec, digest: RunDigest.of(specBytes), state: state, lease: lease, stateLocation: stateLocationText, input: inputStore,
             inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),
             shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
     }
@@ -103,9 +107,33 @@ struct RunPreparation {
         let pending = replayOnly ? [] : (0..<spec.shardCount).filter { !committed.contains($0) }
         var counts: [Int: Int] = [:]
         for shard in pending { counts[shard] = try await state.readShard(shard, of: spec).files.count }
+        var lease: RunLeaseKeeper?
+        if !replayOnly {
+            lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
+            try await lease?.acquire(takeOver: fanout.options.lease.takeOver)
+        }
         return PreparedRun(
-            step: step, spec: spec, digest: digest, state: state, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
+            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
             inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
+    }
+
+    /// Claims a new run id by creating its lease, the run's first object, only if absent: two drivers can never
+    /// share a run. A taken id is replaced by another.
+    private func createRun(in store: any ObjectStore, root: String) async throws -> (RunStateStore, RunLeaseKeeper) {
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let state = RunStateStore(store: store, layout: RunStateLayout(root: root, runID: newRunID()))
+            let lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
+            do {
+                try await lease.create()
+                return (state, lease)
+            } catch let error as ObjectStoreError where error.code == .preconditionFailed {
+                lastError = error
+            }
+        }
+        throw RunError(
+            code: .invalidInput, message: "five new run ids in a row were already taken in \(store.description)",
+            underlying: lastError)
     }
 
     /// The input's files in key order, filtered, with ordinals.

@@ -350,6 +350,10 @@ final class KubernetesRunSession: Sendable {
     /// Deletes this execution's Jobs (propagation Background) and waits until none of their pods remain, or
     /// the clean-up timeout passes.
     func cleanUp(reason: String) async {
+        guard submission.ownsRun() else {
+            logger.notice("another driver took the run over: its Jobs and pods are left to it", metadata: ["selector": "\(selector)"])
+            return
+        }
         do {
             try await withDeadline(options.cleanupTimeout) {
                 try await self.deleteJobs()

@@ -52,3 +52,55 @@ import Testing
         }
     }
 }
+
+/// One run, one driver: a live driver's lease keeps a second one out; a dead driver's lease expires.
+@Suite(.serialized) struct AttachLeaseTests {
+    @Test func aSecondDriverIsRefusedWhileTheFirstLivesAndTakesOverOnceItsLeaseExpires() async throws {
+        try await withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in")
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            for index in 1...4 {
+                try Data(String(repeating: "x\n", count: index).utf8).write(to: input.appendingPathComponent("\(index).txt"))
+            }
+            let state = root.appendingPathComponent("state").path + "/"
+            let gate = root.appendingPathComponent("gate").path
+            let command = ["sh", "-c", "while [ ! -e \(gate) ]; do sleep 0.05; done; wc -l < {}"]
+            let first = try RunningFanout(
+                ["run", input.path, "--state", state, "--lease-duration", "3s", "--reduce", "sum", "--"] + command,
+                environment: try FanoutBinary.environment())
+            var runID = ""
+            let deadline = ContinuousClock.now + .seconds(30)
+            while runID.isEmpty && ContinuousClock.now < deadline {
+                let runs = (try? FileManager.default.contentsOfDirectory(atPath: state + "v1/runs/")) ?? []
+                if let id = runs.first, FileManager.default.fileExists(atPath: state + "v1/runs/\(id)/spec.json") {
+                    runID = id
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(!runID.isEmpty, "the first run starts: \(first.standardError)")
+
+            let second = try await FanoutBinary.run(["attach", runID, "--state", state, "--reduce", "sum", "--"] + command)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("is driven by") && second.stderr.contains("pid \(first.pid)"), "\(second.stderr)")
+            #expect(second.stderr.contains("--take-over"), "\(second.stderr)")
+
+            // gc never deletes a run a live driver holds, even when told to delete unfinished runs.
+            let gc = try await FanoutBinary.run(["gc", "--older-than", "0s", "--include-unfinished", "--state", state])
+            #expect(gc.stdout.contains("keeping \(runID): driven by"), "\(gc.stdout)")
+            #expect(gc.stdout.contains("0 runs deleted"), "\(gc.stdout)")
+
+            // The first driver dies without a word; once its lease has expired, attach takes the run.
+            first.send(SIGKILL)
+            _ = try await first.wait()
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
+            var adopted = try await FanoutBinary.run(["attach", runID, "--state", state, "--reduce", "sum", "--"] + command)
+            let retryUntil = ContinuousClock.now + .seconds(20)
+            while adopted.status != 0 && adopted.stderr.contains("is driven by") && ContinuousClock.now < retryUntil {
+                try await Task.sleep(for: .milliseconds(500))
+                adopted = try await FanoutBinary.run(["attach", runID, "--state", state, "--reduce", "sum", "--"] + command)
+            }
+            #expect(adopted.status == 0, "\(adopted.stderr)")
+            #expect(adopted.stdout == "10\n")
+        }
+    }
+}
