@@ -194,6 +194,35 @@ extension KubernetesTests {
         }
     }
 
+    @Test func aSecondDriverFromAnotherMachineIsRefusedAndTouchesNoJob() async throws {
+        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            let detached = try await FanoutBinary.run(
+                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sleep", "60"],
+                environment: fixture.environment)
+            #expect(detached.status == 0, "\(detached.stderr)")
+            let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let jobs = try await awaitAnswer { try await fixture.objects("jobs", of: runID) }
+            #expect(!jobs.isEmpty, "the background driver creates the run's Job")
+
+            // Another machine: it knows nothing of the background driver's process, only the run's state.
+            try await withTemporaryDirectory { elsewhere in
+                var environment = fixture.environment
+                environment["XDG_STATE_HOME"] = elsewhere.path
+                let second = try await FanoutBinary.run(
+                    ["attach", runID, "--state", fixture.state] + (try fixture.kubernetesFlags) + ["--", "sleep", "60"],
+                    environment: environment)
+                #expect(second.status == 1)
+                #expect(second.stderr.contains("is driven by"), "\(second.stderr)")
+            }
+            #expect(try await fixture.objects("jobs", of: runID) == jobs, "no second Job, none deleted")
+
+            let cancel = try await FanoutBinary.run(
+                ["cancel", runID, "--state", fixture.state], environment: fixture.environment)
+            #expect(cancel.status == 0, "\(cancel.stderr)")
+        }
+    }
+
     @Test func attachFollowsTheJobsAKilledDriverLeftRunning() async throws {
         let files = ["0.txt": Data("a\nb\n".utf8), "1.txt": Data("c\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
