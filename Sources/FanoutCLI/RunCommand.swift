@@ -7,7 +7,8 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a command on every file under a prefix and fold the outputs here.",
         discussion: """
-            For each file, COMMAND runs with placeholders replaced: {} an absolute local path to the file \
+            For each file, COMMAND runs with placeholders replaced (a command that names none gets the file's path \
+            appended, as with xargs and GNU parallel, unless --stdin gives it the file): {} an absolute local path to the file \
             (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}. The same values are in the \
             command's environment as FANOUT_FILE, FANOUT_KEY, FANOUT_NAME, FANOUT_URL and FANOUT_SIZE. With --stdin \
             the file is its standard input. What the command prints is the file's result; a non-zero exit is the \
@@ -105,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let commandStep = CommandStep(command: command, stdin: stdin)
+            let commandStep = CommandStep(command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin)
             var fanout = Fanout(
                 options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
                 s3: storage.s3Client())

@@ -302,7 +302,7 @@ struct AttachCommand: AsyncParsableCommand {
     private func confirmedCommand(_ stored: CommandStep, info: RunCatalog.Info) throws -> CommandStep {
         let storedText = ShellWords.join(stored.command) + (stored.stdin ? " (with --stdin)" : "")
         if !command.isEmpty {
-            guard command == stored.command else {
+            guard CommandStep.appendingFile(to: command, stdin: stored.stdin) == stored.command else {
                 throw UsageError(
                     message: "run \(runID) runs `\(storedText)`, not `\(ShellWords.join(command))`: repeat the "
                         + "run's own command after --, or start a new run with `fanout run` for another one")

@@ -25,6 +25,15 @@ public struct CommandStep: Sendable, Hashable, Codable {
         self.urlLifetimeSeconds = urlLifetimeSeconds
     }
 
+    /// `command` as xargs and GNU parallel would run it: with `{}` appended when it names no placeholder and the
+    /// file does not go to standard input, so no command silently runs without its file.
+    public static func appendingFile(to command: [String], stdin: Bool) -> [String] {
+        guard !stdin, !command.isEmpty, !command.contains(where: CommandTemplate.containsPlaceholder) else {
+            return command
+        }
+        return command + [CommandTemplate.Placeholder.path.rawValue]
+    }
+
     /// Checks that every placeholder stands where its value can be placed safely.
     /// - Throws: ``CommandTemplateError`` with the safe way to write the command.
     public func validate() throws(CommandTemplateError) {

@@ -83,6 +83,11 @@ struct CommandTemplate: Sendable, Hashable {
     /// The placeholders whose environment variable the command's text names.
     private let mentioned: Set<Placeholder>
 
+    /// Whether `argument` names any placeholder.
+    static func containsPlaceholder(_ argument: String) -> Bool {
+        pieces(of: argument, quoting: .verbatim).contains { if case .value = $0 { true } else { false } }
+    }
+
     /// The arguments for one file, program first.
     func render(_ value: (Placeholder) -> String) -> [String] {
         arguments.map { pieces in

@@ -78,6 +78,21 @@ func hostileContent(lines: Int) -> Data { Data(String(repeating: "l\n", count: l
         }
     }
 
+    @Test func aCommandWithoutPlaceholdersGetsTheFileAppendedAsXargsWould() async throws {
+        try await withTemporaryDirectory { folder in
+            try writeHostileFiles(to: folder)
+            let appended = try await FanoutBinary.run(["run", folder.path, "--reduce", "sum", "-q", "--", "wc", "-l"])
+            #expect(appended.status == 0, "\(appended.stderr)")
+            #expect(appended.stdout == "\(hostileLineTotal)\n", "not 0 from an empty standard input")
+            let fromStdin = try await FanoutBinary.run(
+                ["run", folder.path, "--reduce", "sum", "-q", "--no-cache", "--stdin", "--", "wc", "-l"])
+            #expect(fromStdin.stdout == "\(hostileLineTotal)\n", "\(fromStdin.stderr)")
+            let help = try await FanoutBinary.run(["run", "--help"])
+            #expect(help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                .contains("a command that names none gets the file's path appended"))
+        }
+    }
+
     @Test func theHelpTeachesOnlySafePatterns() async throws {
         let help = try await FanoutBinary.run(["run", "--help"])
         #expect(help.stdout.contains("FANOUT_FILE"))

@@ -102,12 +102,12 @@ import Testing
 
             // Output the reducer cannot take fails those files, within the tolerance like any failure.
             let unfit = folder.appendingPathComponent("unfit.txt").path
-            let strict = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", unfit, "--", "echo", "abc"])
+            let strict = try await FanoutBinary.run(["run", input.path, "-q", "--reduce", "sum", "-o", unfit, "--", "sh", "-c", "echo abc"])
             #expect(strict.status == 1, "\(strict.stderr)")
             #expect(strict.stderr.contains("'abc', which does not start with a number"), "\(strict.stderr)")
             #expect(!FileManager.default.fileExists(atPath: unfit), "nothing half-right is written")
             let lenient = try await FanoutBinary.run(
-                ["run", input.path, "-q", "--reduce", "sum", "--tolerate-failures", "100%", "-o", unfit, "--", "echo", "abc"])
+                ["run", input.path, "-q", "--reduce", "sum", "--tolerate-failures", "100%", "-o", unfit, "--", "sh", "-c", "echo abc"])
             #expect(lenient.status == 3, "\(lenient.stderr)")
             #expect(try String(contentsOfFile: unfit, encoding: .utf8) == "0\n")
 
