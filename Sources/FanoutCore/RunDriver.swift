@@ -99,6 +99,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             batching: options.batching,
             onRecord: onRecord)
         draft.onEvent = options.onBackendEvent
+        draft.backoff = options.shardBackoff
         let submission = draft
         let backend = options.backend
         let watcher = Task { try await self.watch(tailing: !inProcess) }

@@ -19,7 +19,8 @@ extension S3Client {
         try await send(.get, bucket: bucket, key: key, headers: Self.rangeHeaders(range), maxBodyBytes: Int.max).body
     }
 
-    /// GetObject, streamed as it arrives.
+    /// GetObject, streamed as it arrives. A body that stalls or breaks off is asked for again from the first byte
+    /// not yet delivered, of the same version (`Range` and `If-Match`), following the HTTP client's retry policy.
     public func streamObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil) async throws
         -> ObjectByteStream
     {
@@ -31,7 +32,10 @@ extension S3Client {
                 status: response.status, headers: response.headers, body: body, bucket: bucket, key: key,
                 configuredRegion: configuration.region)
         }
-        return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), response.body)
+        let body = S3ResumableBody(
+            client: self, bucket: bucket, key: key, range: range, etag: response.headers["ETag"],
+            first: response.body)
+        return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), body)
     }
 
     /// PutObject from bytes in memory.
