@@ -58,7 +58,9 @@ extension RetryPolicy {
                     endpoint: endpoint, health: health)
                 else {
                     if number > 1 { health?.markDown(endpoint) }
-                    throw givingUp(error, attempts: number, elapsed: clock.now() - start, endpoint: endpoint)
+                    throw givingUp(
+                        error, attempts: number, elapsed: clock.now() - start, endpoint: endpoint,
+                        endpointDown: health?.isDown(endpoint) == true)
                 }
                 (retryAfter, reason) = (delay, error.message)
             }
@@ -88,15 +90,24 @@ extension RetryPolicy {
         return delay
     }
 
-    private func givingUp(_ error: HTTPClientError, attempts: Int, elapsed: Duration, endpoint: String)
-        -> HTTPClientError
-    {
-        guard attempts > 1 else { return error.with(attempts: attempts) }
-        let seconds = Int((elapsed.inSeconds).rounded())
+    /// The last failure, saying how long the endpoint was tried, or that it was not retried because an earlier
+    /// request found it down.
+    private func givingUp(
+        _ error: HTTPClientError, attempts: Int, elapsed: Duration, endpoint: String, endpointDown: Bool
+    ) -> HTTPClientError {
+        let budgetText = "\(Int(budget.inSeconds.rounded())) s"
+        let explanation: String
+        if attempts > 1 {
+            explanation = "\(endpoint) still failing after \(Int(elapsed.inSeconds.rounded())) s of retries "
+                + "(retry budget \(budgetText))"
+        } else if endpointDown {
+            explanation = "not retried: \(endpoint) is taken as down since a request to it failed for a whole "
+                + "retry budget (\(budgetText)), until one succeeds"
+        } else {
+            return error.with(attempts: attempts)
+        }
         return HTTPClientError(
-            code: error.code,
-            message: "\(error.message); \(endpoint) still failing after \(seconds) s of retries "
-                + "(retry budget \(Int(budget.inSeconds.rounded())) s)",
-            request: error.request, attempts: attempts, curlCode: error.curlCode)
+            code: error.code, message: "\(error.message); \(explanation)", request: error.request,
+            attempts: attempts, curlCode: error.curlCode)
     }
 }

@@ -170,13 +170,14 @@ import Testing
         }
         #expect(health.isDown(Self.endpoint))
         let attempts = Mutex(0)
-        await #expect(throws: HTTPClientError.self) {
+        let error = await #expect(throws: HTTPClientError.self) {
             _ = try await run(policy, time: time, health: health) { number, _ in
                 attempts.withLock { $0 = number }
                 return .reset
             }
         }
         #expect(attempts.withLock { $0 } == 1)
+        #expect(error?.message.contains("not retried: \(Self.endpoint) is taken as down") == true)
         _ = try await run(policy, time: time, health: health) { _, _ in .ok }
         #expect(!health.isDown(Self.endpoint))
         let result = try await run(policy, time: time, health: health) { number, _ in number <= 3 ? .reset : .ok }

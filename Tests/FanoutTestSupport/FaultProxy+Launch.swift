@@ -26,7 +26,8 @@ extension FaultProxy {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         defer {
-            process.terminate()
+            // SIGKILL: the proxy inherits the blocked signals of the thread that started it, SIGTERM among them.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         var port: Int?
