@@ -38,7 +38,7 @@ public struct Submission: Sendable {
     public let shardFileCounts: [Int: Int]
     /// Extra attempts per shard after the first.
     public let retries: Int
-    /// The wait before each attempt of a shard after its first. Default ``ShardBackoff/init(baseDelay:maxDelay:random:clock:)``.
+    /// The wait before each attempt of a shard after its first. Default: ``RunOptions/shardBackoff``'s default.
     public var backoff = ShardBackoff()
     /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
     /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.

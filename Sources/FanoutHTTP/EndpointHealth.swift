@@ -12,8 +12,5 @@ final class EndpointHealth: Sendable {
 
     func markDown(_ endpoint: String) { _ = down.withLock { $0.insert(endpoint) } }
 
-    func markUp(_ endpoint: String) {
-        guard isDown(endpoint) else { return }
-        _ = down.withLock { $0.remove(endpoint) }
-    }
+    func markUp(_ endpoint: String) { _ = down.withLock { $0.remove(endpoint) } }
 }

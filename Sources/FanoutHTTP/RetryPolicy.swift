@@ -9,18 +9,18 @@ public import Foundation
 /// ``maxDelay``). No attempt starts once ``budget`` has been spent (``unreachableBudget`` while no attempt has
 /// reached the server), and no more than ``maxAttempts`` are made.
 ///
-/// The defaults are sized so that 30 s of `503 SlowDown`, a transfer stalled for 90 s twice over, or 50 connection
-/// resets in a row are all lived through by a single request, where the AWS SDKs' standard mode (3 attempts) gives
-/// up. An outage that never ends fails a request within ``giveUpBound(stallTimeout:connectTimeout:)``: 4 minutes
-/// with the defaults. See `docs/RELIABILITY.md`.
+/// The defaults are sized so that a single request lives through 30 s of `503 SlowDown`, then a transfer stalled for
+/// 90 s twice over, then 50 connection resets in a row, all one after the other, where the AWS SDKs' standard mode
+/// (3 attempts) gives up at the first. An outage that never ends fails a request within
+/// ``giveUpBound(stallTimeout:connectTimeout:)``: 6 minutes with the defaults. See `docs/RELIABILITY.md`.
 public struct RetryPolicy: Sendable {
-    /// Attempts in all, the first included. Default 64.
+    /// Attempts in all, the first included. Default 150.
     public var maxAttempts: Int
     /// The first backoff ceiling. Default 100 ms.
     public var baseDelay: Duration
-    /// The largest backoff ceiling, and the longest `Retry-After` honoured. Default 3 s.
+    /// The largest backoff ceiling, and the longest `Retry-After` honoured. Default 2 s.
     public var maxDelay: Duration
-    /// Time from the first attempt after which no new attempt starts. Default 180 s.
+    /// Time from the first attempt after which no new attempt starts. Default 300 s.
     public var budget: Duration
     /// The budget while no attempt has reached the server (every connection refused, the name not resolved): a
     /// wrong endpoint fails in seconds, not minutes. Default 10 s.
@@ -34,10 +34,10 @@ public struct RetryPolicy: Sendable {
     public var clock: RetryClock
 
     public init(
-        maxAttempts: Int = 64,
+        maxAttempts: Int = 150,
         baseDelay: Duration = .milliseconds(100),
-        maxDelay: Duration = .seconds(3),
-        budget: Duration = .seconds(180),
+        maxDelay: Duration = .seconds(2),
+        budget: Duration = .seconds(300),
         unreachableBudget: Duration = .seconds(10),
         retryableStatuses: Set<Int> = [429, 500, 502, 503, 504],
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },

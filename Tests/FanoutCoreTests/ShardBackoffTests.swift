@@ -26,7 +26,8 @@ import Testing
 
     @Test func theFirstAttemptStartsAtOnceAndEachRestartWaitsAJitteredDoublingDelay() async throws {
         let recorded = RecordedSleeps()
-        let backoff = ShardBackoff(baseDelay: .seconds(1), maxDelay: .seconds(3), random: { 0.5 }, clock: recorded.clock)
+        let backoff = ShardBackoff(
+            baseDelay: .seconds(1), maxDelay: .seconds(3), random: { 0.5 }, clock: recorded.clock)
         let attempts = Mutex<[Int]>([])
         let result = try await backoff.run(attempts: 5) { number in
             attempts.withLock { $0.append(number) }
@@ -53,7 +54,8 @@ import Testing
         let failing = ProcessBackend(workers: 1, executable: "/bin/false", arguments: [])
         let options = RunOptions(
             backend: failing, sharding: .shards(1), tolerance: .fraction(1), retries: 2,
-            shardBackoff: ShardBackoff(baseDelay: .seconds(2), maxDelay: .seconds(60), random: { 1 }, clock: recorded.clock))
+            shardBackoff: ShardBackoff(
+                baseDelay: .seconds(2), maxDelay: .seconds(60), random: { 1 }, clock: recorded.clock))
         let run = try await Fanout(options: options).map(TestSteps.byteCount, over: Input(corpus.path))
         let outcomes = try await collect(run)
         #expect(outcomes.values.allSatisfy { $0.failure?.message.contains("attempt 3") == true })

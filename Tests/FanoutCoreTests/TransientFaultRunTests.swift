@@ -25,7 +25,7 @@ struct TransientFaultRunTests {
     }
 
     enum Trouble: String, CaseIterable, CustomTestStringConvertible {
-        case slowDown, stalls, resets
+        case slowDown, stalls, resets, allInOneRun
         var testDescription: String { rawValue }
 
         var faults: [FaultProxy.Fault] {
@@ -33,6 +33,7 @@ struct TransientFaultRunTests {
             case .slowDown: [.lasting(.status(503, code: "SlowDown"), seconds: 3)]
             case .stalls: [.stall(seconds: 9), .stallBeforeHeaders(seconds: 9)]
             case .resets: Array(repeating: .reset, count: 50)
+            case .allInOneRun: Trouble.slowDown.faults + Trouble.stalls.faults + Trouble.resets.faults
             }
         }
     }
@@ -77,9 +78,10 @@ struct TransientFaultRunTests {
     func troubleIsLivedThrough(backend: BackendKind, trouble: Trouble) async throws {
         try await FaultProxy.withPrivateProxy { proxy in
             try await withCorpus(proxy: proxy, backend: backend) { fanout, bucket, expected in
-                // Under stalls the files are streamed, so a stalled body is resumed where it stopped; the state
-                // store's reads are read whole and retried whole.
-                let step = trouble == .stalls ? TestSteps.streamedByteCount : TestSteps.byteCount
+                // With stalls among the faults the files are streamed, so a stalled body is resumed where it
+                // stopped; the state store's reads are read whole and retried whole.
+                let streamed = trouble == .stalls || trouble == .allInOneRun
+                let step = streamed ? TestSteps.streamedByteCount : TestSteps.byteCount
                 let run = try await fanout.map(step, over: Input("s3://\(bucket)/data/"))
                 // Listing and planning are done: the faults hit the shards' reads and writes and the driver.
                 try await proxy.plan(trouble.faults)
@@ -94,6 +96,7 @@ struct TransientFaultRunTests {
                 case .slowDown: #expect(stats.faultsServed > 3)
                 case .stalls: #expect(stats.faultsServed == 2)
                 case .resets: #expect(stats.faultsServed == 50)
+                case .allInOneRun: #expect(stats.faultsServed > 55)
                 }
             }
         }

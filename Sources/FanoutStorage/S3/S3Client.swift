@@ -183,8 +183,8 @@ public final class S3Client: Sendable {
                 status: full.status, headers: full.headers, body: full.body, bucket: bucket, key: key,
                 configuredRegion: configuration.region)
             if retryable.contains(full.status) {
-                error.message += " (\(request.url.host ?? "the endpoint") answered \(full.status) to all \(full.attempts) "
-                    + "attempts)"
+                let host = request.url.host ?? "the endpoint"
+                error.message += " (\(host) answered \(full.status) to all \(full.attempts) attempts)"
             }
             throw error
         }
