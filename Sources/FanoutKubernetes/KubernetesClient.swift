@@ -137,13 +137,16 @@ public final class KubernetesClient: Sendable {
     func perform(_ request: Request) async throws -> HTTPResponse {
         let url = try makeURL(request)
         let outline = HTTPRequest(method: request.method, url: url)
-        let credential = try await core.authenticator.credential()
+        // The first attempt uses the credential that chose the client; later ones ask again (it may have expired).
+        var first: KubernetesCredential? = try await core.authenticator.credential()
         let response: HTTPResponse
         do {
-            response = try await core.client(for: credential.tls).withRetries(
+            response = try await core.client(for: first!.tls).withRetries(
                 outline, timeout: request.timeout, logger: logger
             ) { attempt, remaining in
-                try await self.attempt(request, url: url, number: attempt, remaining: remaining)
+                defer { first = nil }
+                return try await self.attempt(
+                    request, url: url, number: attempt, remaining: remaining, credential: first)
             }
         } catch let error as HTTPClientError {
             if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
@@ -156,13 +159,16 @@ public final class KubernetesClient: Sendable {
         return response
     }
 
-    /// One attempt: sent with the current credentials, and once more with fresh ones after a 401.
-    private func attempt(_ request: Request, url: URL, number: Int, remaining: Duration?) async throws
-        -> AttemptOutcome<HTTPResponse>
-    {
+    /// One attempt: sent with `credential` or the current one, and once more with fresh ones after a 401.
+    private func attempt(
+        _ request: Request, url: URL, number: Int, remaining: Duration?,
+        credential given: KubernetesCredential?
+    ) async throws -> AttemptOutcome<HTTPResponse> {
         var refreshedCredentials = false
+        var given = given
         while true {
-            let credential = try await core.authenticator.credential()
+            let credential = if let given { given } else { try await core.authenticator.credential() }
+            given = nil
             var headers: HTTPHeaders = ["Accept": request.accept, "User-Agent": "fanout"]
             if let token = credential.bearerToken { headers.add(name: "Authorization", value: "Bearer \(token)") }
             if request.body != nil { headers.add(name: "Content-Type", value: request.contentType) }
