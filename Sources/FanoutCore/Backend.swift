@@ -38,6 +38,8 @@ public struct Submission: Sendable {
     public let shardFileCounts: [Int: Int]
     /// Extra attempts per shard after the first.
     public let retries: Int
+    /// The wait before each attempt of a shard after its first. Default: ``RunOptions/shardBackoff``'s default.
+    public var backoff = ShardBackoff()
     /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
     /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance = .none
@@ -81,7 +83,8 @@ public struct Submission: Sendable {
         return assignment.environment
     }
 
-    /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts.
+    /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts, backing off with
+    /// jitter (``backoff``) before each attempt after the first.
     ///
     /// - Parameter attempt: runs one attempt of a shard; returns `nil` on success or why it failed. Throwing
     ///   stops the whole submission (cancellation, a backend that cannot work).
@@ -94,14 +97,8 @@ public struct Submission: Sendable {
         try await withThrowingTaskGroup(of: (Int, String?).self) { group in
             var pending = shards.makeIterator()
             func launch(_ shard: Int) {
-                group.addTask {
-                    var lastError: String?
-                    for number in 1...(retries + 1) {
-                        try Task.checkCancellation()
-                        lastError = try await attempt(shard, number)
-                        if lastError == nil { return (shard, nil) }
-                    }
-                    return (shard, lastError)
+                group.addTask { [backoff, retries] in
+                    (shard, try await backoff.run(attempts: retries + 1) { number in try await attempt(shard, number) })
                 }
             }
             for _ in 0..<max(1, parallelism) {

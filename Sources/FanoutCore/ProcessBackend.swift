@@ -5,7 +5,8 @@ import Synchronization
 /// the object store, exactly as pods do: the rehearsal of the cluster path on one machine.
 ///
 /// A worker that exits non-zero or is killed is started again for the same shard, up to the submission's
-/// retries; the new attempt skips files the killed one already stored.
+/// retries and after the submission's backoff (``Submission/backoff``); the new attempt skips files the killed one
+/// already stored.
 public struct ProcessBackend: Backend {
     /// Worker processes at once. Default: the number of cores.
     public var workers: Int
@@ -15,17 +16,22 @@ public struct ProcessBackend: Backend {
     public var executable: String
     /// Arguments given to each worker; default this process's own, so the program reaches the same step.
     public var arguments: [String]
+    /// Variables set for each worker on top of this process's environment (an S3 endpoint, the HTTP client's
+    /// `FANOUT_HTTP_*` settings). Default none.
+    public var environment: [String: String]
 
     public init(
         workers: Int = ProcessInfoCores.count,
         filesInFlight: Int = 4,
         executable: String = ProcessBackend.currentExecutable,
-        arguments: [String] = Array(CommandLine.arguments.dropFirst())
+        arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+        environment: [String: String] = [:]
     ) {
         self.workers = max(1, workers)
         self.filesInFlight = max(1, filesInFlight)
         self.executable = executable
         self.arguments = arguments
+        self.environment = environment
     }
 
     public var name: String { "processes" }
@@ -37,6 +43,7 @@ public struct ProcessBackend: Backend {
 
     public func execute(_ submission: Submission) async throws -> BackendReport {
         let (executable, arguments, filesInFlight) = (self.executable, self.arguments, self.filesInFlight)
+        let extraEnvironment = self.environment
         let running = Mutex(0)
         /// Counts a worker in or out and tells the caller.
         let count: @Sendable (Int) -> Void = { change in
@@ -49,7 +56,7 @@ public struct ProcessBackend: Backend {
         return try await submission.runShards(parallelism: workers) { shard, attempt in
             count(1)
             defer { count(-1) }
-            var environment = ProcessInfo.processInfo.environment
+            var environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, extra in extra }
             var assignment = WorkerAssignment(
                 runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
                 shard: shard, attempt: attempt)

@@ -139,6 +139,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         draft.runDigest = prepared.digest
         draft.shardDigests = prepared.spec.shardDigests
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
+        draft.backoff = options.shardBackoff
         let submission = draft
         let backend = options.backend
         let watcher = Task { try await self.watch(tailing: !inProcess) }

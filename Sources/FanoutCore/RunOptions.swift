@@ -18,6 +18,9 @@ public struct RunOptions: Sendable {
     public var tolerance: FailureTolerance
     /// Extra attempts of a shard whose worker died. Default 2.
     public var retries: Int
+    /// The wait before each extra attempt of a shard. Default ``ShardBackoff/init(baseDelay:maxDelay:random:clock:)``:
+    /// up to 1 s before the second attempt, doubling to at most 30 s.
+    public var shardBackoff: ShardBackoff
     /// When workers write their results out. Default ``SegmentBatching/init(maxRecords:maxBytes:maxDelay:)``.
     public var batching: SegmentBatching
     /// How often the driver looks for new results from remote workers. Default 250 ms.
@@ -33,6 +36,7 @@ public struct RunOptions: Sendable {
         cache: Bool = true,
         tolerance: FailureTolerance = .none,
         retries: Int = 2,
+        shardBackoff: ShardBackoff = ShardBackoff(),
         batching: SegmentBatching = SegmentBatching(),
         pollInterval: Duration = .milliseconds(250),
         onBackendEvent: (@Sendable (BackendEvent) -> Void)? = nil
@@ -43,6 +47,7 @@ public struct RunOptions: Sendable {
         self.cache = cache
         self.tolerance = tolerance
         self.retries = max(0, retries)
+        self.shardBackoff = shardBackoff
         self.batching = batching
         self.pollInterval = pollInterval
         self.onBackendEvent = onBackendEvent

@@ -18,61 +18,57 @@ extension HTTPClient {
         timeout: Duration? = nil,
         logger: Logger = HTTPClient.noLogger
     ) async throws -> HTTPResponse {
-        let policy = configuration.retry
-        let clock = ContinuousClock()
-        let start = clock.now
-        var attempt = 0
-        while true {
-            attempt += 1
-            let remaining = timeout.map { $0 - (clock.now - start) }
-            if let remaining, remaining <= .zero {
-                throw HTTPClientError(
-                    code: .timedOut, message: "the deadline of \(timeout!) passed",
-                    request: "\(request.method) \(request.url.redactedForLogs)", attempts: attempt - 1)
-            }
-            let canRetry = request.body.isReplayable && attempt < policy.maxAttempts
+        let retryable = configuration.retry.retryableStatuses
+        return try await withRetries(request, timeout: timeout, logger: logger) { attempt, remaining in
+            let response: HTTPResponse
             do {
-                let response = try await executeOnce(request, timeout: remaining, attempt: attempt)
-                guard canRetry, policy.retryableStatuses.contains(response.status) else { return response }
-                let retryAfter = RetryPolicy.parseRetryAfter(response.headers["Retry-After"])
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: retryAfter)
-                guard clock.now - start + delay < min(policy.budget, timeout ?? policy.budget) else { return response }
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                logger.debug(
-                    "retrying after status",
-                    metadata: [
-                        "request": "\(request.method) \(request.url.redactedForLogs)", "status": "\(response.status)",
-                        "attempt": "\(attempt)", "delay": "\(delay)",
-                    ])
-                try await sleepBeforeRetry(delay, request: request, attempts: attempt)
-            } catch let error as HTTPClientError {
-                let deadlinePassed = timeout.map { clock.now - start >= $0 } ?? false
-                guard canRetry, error.isTransient, !deadlinePassed else { throw error.with(attempts: attempt) }
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                guard clock.now - start + delay < min(policy.budget, timeout ?? policy.budget) else {
-                    throw error.with(attempts: attempt)
-                }
-                logger.debug(
-                    "retrying after transport error",
-                    metadata: [
-                        "request": "\(request.method) \(request.url.redactedForLogs)", "error": "\(error.message)",
-                        "attempt": "\(attempt)", "delay": "\(delay)",
-                    ])
-                try await sleepBeforeRetry(delay, request: request, attempts: attempt)
+                response = try await executeOnce(request, timeout: remaining, attempt: attempt)
+            } catch let error as HTTPClientError where error.isTransient && request.body.isReplayable {
+                return .transientFailure(error)
             }
+            guard request.body.isReplayable, retryable.contains(response.status) else { return .success(response) }
+            return .retryableAnswer(
+                response, status: response.status,
+                retryAfter: RetryPolicy.parseRetryAfter(response.headers["Retry-After"]))
         }
     }
 
-    /// Waits out a backoff; cancellation ends the call as ``HTTPClientError/Code/cancelled``, like cancellation
-    /// during an attempt.
-    private func sleepBeforeRetry(_ delay: Duration, request: HTTPRequest, attempts: Int) async throws {
-        do {
-            try await Task.sleep(for: delay)
-        } catch {
-            throw HTTPClientError(
-                code: .cancelled, message: "cancelled while waiting to retry",
-                request: "\(request.method) \(request.url.redactedForLogs)", attempts: attempts)
-        }
+    /// Runs `attempt` as ``Configuration/retry`` allows: the one retry loop of Fanout's clients, for those that
+    /// must decide themselves what an attempt is (S3 reads whose body may break off, Kubernetes writes that may not
+    /// be repeated).
+    ///
+    /// Once a call to an endpoint has spent its whole budget and given up, the endpoint is taken as down: later
+    /// calls to it get one attempt each until one succeeds, so an outage fails the calls queued behind the first
+    /// quickly rather than each after a budget of its own.
+    ///
+    /// - Parameters:
+    ///   - request: The request the attempts send; its URL names the endpoint.
+    ///   - timeout: A deadline for the whole call. `nil` means none.
+    ///   - attempt: One attempt, given its number (from 1) and the time left before the deadline.
+    /// - Throws: What `attempt` throws; the last transient failure once no retry is left.
+    public func withRetries<Value: Sendable>(
+        _ request: HTTPRequest,
+        timeout: Duration? = nil,
+        logger: Logger = HTTPClient.noLogger,
+        _ attempt: (_ number: Int, _ remaining: Duration?) async throws -> AttemptOutcome<Value>
+    ) async throws -> Value {
+        try await configuration.retry.run(
+            request: "\(request.method) \(request.url.redactedForLogs)", endpoint: Self.endpoint(of: request.url),
+            timeout: timeout, health: health, logger: logger, attempt)
+    }
+
+    /// Sends a request once, without retries, and returns when the response headers arrive.
+    ///
+    /// - Parameter attempt: The attempt's number, recorded in ``HTTPResponse/attempts``.
+    /// - Throws: ``HTTPClientError`` when no response could be had.
+    public func executeOnce(_ request: HTTPRequest, timeout: Duration? = nil, attempt: Int = 1) async throws
+        -> HTTPResponse
+    {
+        let transfer = try CurlTransfer(request: request, timeout: timeout, configuration: configuration, loop: loop)
+        let loop = self.loop
+        let head = try await transfer.head { loop.add(transfer) }
+        let body = HTTPResponseBody(handle: BodyHandle(transfer: transfer, client: self))
+        return HTTPResponse(status: head.status, headers: head.headers, body: body, attempts: attempt)
     }
 
     /// Sends a request and collects the whole response body.
@@ -89,11 +85,10 @@ extension HTTPClient {
         return HTTPFullResponse(status: response.status, headers: response.headers, body: body, attempts: response.attempts)
     }
 
-    private func executeOnce(_ request: HTTPRequest, timeout: Duration?, attempt: Int) async throws -> HTTPResponse {
-        let transfer = try CurlTransfer(request: request, timeout: timeout, configuration: configuration, loop: loop)
-        let loop = self.loop
-        let head = try await transfer.head { loop.add(transfer) }
-        let body = HTTPResponseBody(handle: BodyHandle(transfer: transfer, client: self))
-        return HTTPResponse(status: head.status, headers: head.headers, body: body, attempts: attempt)
+    /// `scheme://host:port`: what an outage is tracked by.
+    static func endpoint(of url: URL) -> String {
+        let scheme = url.scheme ?? "http"
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        return "\(scheme)://\(url.host ?? ""):\(port)"
     }
 }

@@ -15,6 +15,8 @@ public import Logging
 public final class HTTPClient: Sendable {
     public let configuration: Configuration
     let loop: CurlMultiLoop
+    /// Endpoints whose outage outlasted a retry budget; see ``withRetries(_:timeout:logger:_:)``.
+    let health = EndpointHealth()
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -25,8 +27,8 @@ public final class HTTPClient: Sendable {
         loop.shutdown()
     }
 
-    /// A process-wide client with the default configuration.
-    public static let shared = HTTPClient()
+    /// A process-wide client configured from this process's environment (``Configuration/fromEnvironment(_:)``).
+    public static let shared = HTTPClient(configuration: .fromEnvironment())
 
     /// A logger that discards everything, the default for calls given none.
     public static let noLogger = Logger(label: "fanout.http", factory: { _ in SwiftLogNoOpLogHandler() })

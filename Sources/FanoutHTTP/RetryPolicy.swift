@@ -1,39 +1,56 @@
 public import Foundation
 
-/// When and how long to wait before sending a request again.
+/// When and how long to wait before sending a request again: the one retry mechanism of every Fanout client.
 ///
-/// Transient transport failures (refused or broken connections, stalls) and the statuses in ``retryableStatuses``
-/// are retried with exponential backoff and full jitter: before attempt *n* + 1 the client sleeps a random duration
-/// in `0...min(maxDelay, baseDelay * 2^n)`, or what the server's `Retry-After` asks if that is longer. No attempt
-/// starts once ``budget`` has been spent, so a dead endpoint fails fast.
+/// Transient transport failures (refused, reset or broken connections, transfers that stall past
+/// ``HTTPClient/Configuration/stallTimeout``) and the statuses in ``retryableStatuses`` are retried with
+/// exponential backoff and full jitter: before attempt *n* + 1 the client sleeps a random duration in
+/// `0...min(maxDelay, baseDelay * 2^(n-1))`, or what the server's `Retry-After` asks if that is longer (capped at
+/// ``maxDelay``). No attempt starts once ``budget`` has been spent (``unreachableBudget`` while no attempt has
+/// reached the server), and no more than ``maxAttempts`` are made.
+///
+/// The defaults are sized so that a single request lives through 30 s of `503 SlowDown`, then a transfer stalled for
+/// 90 s twice over, then 50 connection resets in a row, all one after the other, where the AWS SDKs' standard mode
+/// (3 attempts) gives up at the first. An outage that never ends fails a request within
+/// ``giveUpBound(stallTimeout:connectTimeout:)``: 6 minutes with the defaults. See `docs/RELIABILITY.md`.
 public struct RetryPolicy: Sendable {
-    /// Attempts in all, the first included. Default 5.
+    /// Attempts in all, the first included. Default 150.
     public var maxAttempts: Int
     /// The first backoff ceiling. Default 100 ms.
     public var baseDelay: Duration
-    /// The largest backoff ceiling. Default 10 s.
+    /// The largest backoff ceiling, and the longest `Retry-After` honoured. Default 2 s.
     public var maxDelay: Duration
-    /// Time from the first attempt after which no new attempt starts. Default 30 s.
+    /// Time from the first attempt after which no new attempt starts. Default 300 s.
     public var budget: Duration
+    /// The budget while no attempt has reached the server (every connection refused, the name not resolved): a
+    /// wrong endpoint fails in seconds, not minutes. Default 10 s.
+    public var unreachableBudget: Duration
     /// Statuses answered by overloaded or failing servers. Default 429, 500, 502, 503, 504.
     public var retryableStatuses: Set<Int>
-    /// Returns a random number in `0...1`; injectable so tests are deterministic.
+    /// Returns a random number in `0...1`; injectable so tests are deterministic. Default uniform.
     public var random: @Sendable () -> Double
+    /// What backoffs and the budget are measured with; injectable so tests run whole schedules without sleeping.
+    /// Default ``RetryClock/continuous``.
+    public var clock: RetryClock
 
     public init(
-        maxAttempts: Int = 5,
+        maxAttempts: Int = 150,
         baseDelay: Duration = .milliseconds(100),
-        maxDelay: Duration = .seconds(10),
-        budget: Duration = .seconds(30),
+        maxDelay: Duration = .seconds(2),
+        budget: Duration = .seconds(300),
+        unreachableBudget: Duration = .seconds(10),
         retryableStatuses: Set<Int> = [429, 500, 502, 503, 504],
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+        clock: RetryClock = .continuous
     ) {
-        self.maxAttempts = maxAttempts
+        self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.budget = budget
+        self.unreachableBudget = unreachableBudget
         self.retryableStatuses = retryableStatuses
         self.random = random
+        self.clock = clock
     }
 
     public static let `default` = RetryPolicy()
@@ -43,11 +60,27 @@ public struct RetryPolicy: Sendable {
 
     /// The pause before the attempt that follows attempt number `attempt` (1-based).
     public func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
-        let exponent = min(attempt - 1, 30)
+        let exponent = min(max(attempt - 1, 0), 30)
         let ceiling = min(maxDelay, baseDelay * (1 << exponent))
-        let jittered = ceiling * random()
+        let jittered = ceiling * min(max(random(), 0), 1)
         guard let retryAfter else { return jittered }
         return max(jittered, min(retryAfter, maxDelay))
+    }
+
+    /// The longest a request can take to fail against an endpoint that never recovers: the last attempt starts
+    /// before ``budget`` is spent and ends when its connection times out or its transfer stalls.
+    public func giveUpBound(stallTimeout: Duration?, connectTimeout: Duration) -> Duration {
+        budget + max(stallTimeout ?? connectTimeout, connectTimeout)
+    }
+
+    /// This policy with every duration multiplied by `factor`: how tests run the same schedules faster.
+    public func scaled(by factor: Double) -> RetryPolicy {
+        var copy = self
+        copy.baseDelay = baseDelay * factor
+        copy.maxDelay = maxDelay * factor
+        copy.budget = budget * factor
+        copy.unreachableBudget = unreachableBudget * factor
+        return copy
     }
 
     /// Parses `Retry-After` as seconds or as an HTTP date.

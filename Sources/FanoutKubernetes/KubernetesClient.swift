@@ -18,7 +18,7 @@ import Synchronization
 /// ```
 public final class KubernetesClient: Sendable {
     public let configuration: KubernetesConfiguration
-    /// Retries of throttled and failed requests. Default: 5 attempts within 30 s, honouring `Retry-After`.
+    /// Retries of throttled and failed requests. Default ``RetryPolicy/default``, honouring `Retry-After`.
     public let retry: RetryPolicy
     /// Requests made through this client.
     public let requests: RequestCounter
@@ -69,7 +69,7 @@ public final class KubernetesClient: Sendable {
         self.logger = logger
         self.extraCounters = []
         let http = HTTPClient.Configuration(
-            connectTimeout: .seconds(10), stallTimeout: nil, retry: .never, tls: configuration.tls,
+            connectTimeout: .seconds(10), stallTimeout: nil, retry: retry, tls: configuration.tls,
             proxy: configuration.proxy)
         self.core = Core(
             authenticator: KubernetesAuthenticator(
@@ -127,74 +127,78 @@ public final class KubernetesClient: Sendable {
         var timeout: Duration? = .seconds(60)
     }
 
-    /// Sends a request, retrying as the policy allows, and returns the response with its body still streaming.
+    /// Sends a request through the HTTP client's one retry loop, and returns the response with its body still
+    /// streaming.
+    ///
+    /// What counts as retryable follows client-go: the policy's statuses for reads and other idempotent requests,
+    /// only 429 for writes that may not be repeated; transport failures for idempotent requests, and for creates
+    /// only a connection that never opened. A 401 is answered once by fresh credentials, within the same attempt.
     /// - Throws: ``KubernetesError`` for error statuses and transport failures.
     func perform(_ request: Request) async throws -> HTTPResponse {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var attempt = 0
+        let url = try makeURL(request)
+        let outline = HTTPRequest(method: request.method, url: url)
+        // The first attempt uses the credential that chose the client; later ones ask again (it may have expired).
+        var first: KubernetesCredential? = try await core.authenticator.credential()
+        let response: HTTPResponse
+        do {
+            response = try await core.client(for: first!.tls).withRetries(
+                outline, timeout: request.timeout, logger: logger
+            ) { attempt, remaining in
+                defer { first = nil }
+                return try await self.attempt(
+                    request, url: url, number: attempt, remaining: remaining, credential: first)
+            }
+        } catch let error as HTTPClientError {
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
+            throw KubernetesError(
+                code: error.code == .timedOut ? .timedOut : .transport,
+                message: "cannot reach the API server at \(configuration.server.absoluteString): \(error.message)",
+                operation: request.operation, underlying: error)
+        }
+        guard response.isSuccess else { throw try await error(from: response, operation: request.operation) }
+        return response
+    }
+
+    /// One attempt: sent with `credential` or the current one, and once more with fresh ones after a 401.
+    private func attempt(
+        _ request: Request, url: URL, number: Int, remaining: Duration?,
+        credential given: KubernetesCredential?
+    ) async throws -> AttemptOutcome<HTTPResponse> {
         var refreshedCredentials = false
+        var given = given
         while true {
-            attempt += 1
-            let credential = try await core.authenticator.credential()
-            let http = core.client(for: credential.tls)
+            let credential = if let given { given } else { try await core.authenticator.credential() }
+            given = nil
             var headers: HTTPHeaders = ["Accept": request.accept, "User-Agent": "fanout"]
             if let token = credential.bearerToken { headers.add(name: "Authorization", value: "Bearer \(token)") }
             if request.body != nil { headers.add(name: "Content-Type", value: request.contentType) }
-            let url = try makeURL(request)
             requests.record(request.operation)
             for counter in extraCounters { counter.record(request.operation) }
-            let canRetry = attempt < retry.maxAttempts
             let response: HTTPResponse
             do {
-                response = try await http.execute(
+                response = try await core.client(for: credential.tls).executeOnce(
                     HTTPRequest(
                         method: request.method, url: url, headers: headers,
                         body: request.body.map { .bytes($0) } ?? .empty),
-                    timeout: request.timeout, logger: logger)
+                    timeout: remaining, attempt: number)
             } catch let error as HTTPClientError {
-                if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
                 // A connection that never opened sent nothing; a broken one may have delivered a create.
                 let safe = error.code == .connectionFailed || (request.idempotent && error.isTransient)
-                let delay = retry.delay(afterAttempt: attempt, retryAfter: nil)
-                if safe, canRetry, clock.now - start + delay < retry.budget {
-                    logger.debug(
-                        "retrying after a transport error",
-                        metadata: ["operation": "\(request.operation)", "error": "\(error)"])
-                    try await Task.sleep(for: delay)
-                    continue
-                }
-                throw KubernetesError(
-                    code: error.code == .timedOut ? .timedOut : .transport,
-                    message: "cannot reach the API server at \(configuration.server.absoluteString): \(error.message)",
-                    operation: request.operation, underlying: error)
+                guard safe else { throw error }
+                return .transientFailure(error)
             }
             if response.status == 401, !refreshedCredentials, core.authenticator.canRefresh {
                 refreshedCredentials = true
                 response.body.discard()
                 await core.authenticator.invalidate()
-                attempt -= 1
                 continue
             }
-            // The policy's statuses; a write is repeated only when the server asked to be called later (429).
-            let retryable = retry.retryableStatuses.contains(response.status)
-                && (response.status == 429 || request.idempotent)
-            if retryable, canRetry {
-                let retryAfter = RetryPolicy.parseRetryAfter(response.headers["Retry-After"])
-                let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
-                if clock.now - start + delay < retry.budget {
-                    response.body.discard()
-                    logger.debug(
-                        "retrying after status",
-                        metadata: [
-                            "operation": "\(request.operation)", "status": "\(response.status)", "delay": "\(delay)",
-                        ])
-                    try await Task.sleep(for: delay)
-                    continue
-                }
-            }
-            guard response.isSuccess else { throw try await error(from: response, operation: request.operation) }
-            return response
+            // A write is repeated only when the server asked to be called later (429).
+            guard retry.retryableStatuses.contains(response.status), response.status == 429 || request.idempotent
+            else { return .success(response) }
+            return .retryableAnswer(
+                response, status: response.status,
+                retryAfter: RetryPolicy.parseRetryAfter(response.headers["Retry-After"]))
         }
     }
 

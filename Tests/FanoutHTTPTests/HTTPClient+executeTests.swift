@@ -89,7 +89,8 @@ import Testing
 
     @Test func closedPortFailsFastAfterRetries() async throws {
         let port = try TestServers.closedPort()
-        let policy = RetryPolicy.default
+        // The default schedule at a tenth of its durations: refused connections stop at the unreachable budget.
+        let policy = RetryPolicy.default.scaled(by: 0.1)
         let client = HTTPClient(configuration: .init(retry: policy))
         let start = ContinuousClock.now
         let error = await #expect(throws: HTTPClientError.self) {
@@ -99,7 +100,8 @@ import Testing
         #expect(error?.code == .connectionFailed)
         #expect(error?.isTransient == true)
         #expect((error?.attempts ?? 0) > 1)
-        #expect(error?.attempts == policy.maxAttempts)
+        #expect((error?.attempts ?? .max) < policy.maxAttempts)
+        #expect(error?.message.contains("127.0.0.1:\(port) still failing after") == true)
         #expect(error?.curlCode != nil)
         #expect(error?.description.contains("Check that the endpoint URL is right") == true)
         #expect(elapsed < policy.budget)

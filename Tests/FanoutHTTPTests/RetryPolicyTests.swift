@@ -7,10 +7,11 @@ import Testing
 @Suite struct RetryPolicyTests {
     @Test func defaults() {
         let policy = RetryPolicy.default
-        #expect(policy.maxAttempts == 5)
+        #expect(policy.maxAttempts == 150)
         #expect(policy.baseDelay == .milliseconds(100))
-        #expect(policy.maxDelay == .seconds(10))
-        #expect(policy.budget == .seconds(30))
+        #expect(policy.maxDelay == .seconds(2))
+        #expect(policy.budget == .seconds(300))
+        #expect(policy.unreachableBudget == .seconds(10))
         #expect(policy.retryableStatuses == [429, 500, 502, 503, 504])
         #expect(RetryPolicy.never.maxAttempts == 1)
     }

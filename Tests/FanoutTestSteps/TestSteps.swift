@@ -1,4 +1,5 @@
 public import FanoutCore
+import FanoutStorage
 import Foundation
 
 /// Map steps shared by the engine's tests and the worker executable they start, so both sides agree on names,
@@ -7,6 +8,13 @@ public enum TestSteps {
     /// The file's size in bytes, read from its contents.
     public static let byteCount = MapStep("byte-count", version: "1") { file in
         try await file.bytes().count
+    }
+
+    /// The file's size in bytes, counted over its streamed chunks (``InputFile/chunks()``).
+    public static let streamedByteCount = MapStep("streamed-byte-count", version: "1") { file in
+        var count = 0
+        for try await chunk in try await file.chunks() { count += chunk.count }
+        return count
     }
 
     /// Like ``byteCount`` but slow enough (100 ms a file) to kill a worker in the middle of a shard.

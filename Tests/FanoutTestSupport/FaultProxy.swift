@@ -12,10 +12,16 @@ public struct FaultProxy: Sendable {
         case status(Int, code: String? = nil, retryAfter: Int? = nil)
         /// Close the connection without answering; with `afterUpstream`, after the upstream applied the request.
         case drop(afterUpstream: Bool = false)
-        /// Send the upstream's status and headers, then nothing for `seconds`, then close.
-        case stall(seconds: Double)
+        /// Send the upstream's status and headers and the first `afterBytes` bytes of its body, then nothing for
+        /// `seconds`, then close.
+        case stall(seconds: Double, afterBytes: Int = 0)
         /// Send nothing for `seconds`, then close.
         case stallBeforeHeaders(seconds: Double)
+        /// Reset the connection (TCP RST) without answering.
+        case reset
+        /// `fault` for every proxied request until `seconds` have passed since the first one took it: an outage
+        /// of that length. A negative `seconds` keeps it until ``FaultProxy/reset()``.
+        indirect case lasting(Fault, seconds: Double)
 
         var json: [String: Any] {
             switch self {
@@ -25,8 +31,14 @@ public struct FaultProxy: Sendable {
                 if let retryAfter { object["retry_after"] = retryAfter }
                 return object
             case .drop(let afterUpstream): return ["kind": "drop", "after_upstream": afterUpstream]
-            case .stall(let seconds): return ["kind": "stall", "seconds": seconds]
+            case .stall(let seconds, let afterBytes):
+                return ["kind": "stall", "seconds": seconds, "after_bytes": afterBytes]
             case .stallBeforeHeaders(let seconds): return ["kind": "stall_before_headers", "seconds": seconds]
+            case .reset: return ["kind": "reset"]
+            case .lasting(let fault, let seconds):
+                var object = fault.json
+                object["for_seconds"] = seconds < 0 ? -1 : seconds
+                return object
             }
         }
     }

@@ -3,6 +3,8 @@ import FanoutCore
 import FanoutTestSteps
 import Foundation
 
-await Fanout.bootstrap(TestSteps.byteCount, TestSteps.slowByteCount, TestSteps.failOnBad, TestSteps.upperCase)
+await Fanout.bootstrap(
+    TestSteps.byteCount, TestSteps.streamedByteCount, TestSteps.slowByteCount, TestSteps.failOnBad,
+    TestSteps.upperCase)
 FileHandle.standardError.write(Data("FanoutTestWorker runs only as a worker (FANOUT_WORKER_RUN is not set)\n".utf8))
 exit(2)

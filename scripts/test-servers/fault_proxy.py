@@ -20,8 +20,15 @@ Fault kinds:
         Forward the request first, then close without answering: the upstream applied it, the client never hears.
     {"kind": "stall", "seconds": 5}       Forward, send the upstream's status line and headers, then nothing for
                                           `seconds`, then close.
+    {"kind": "stall", "seconds": 5, "after_bytes": 300}
+                                          The same, but the first 300 bytes of the body are sent before the stall.
     {"kind": "stall_before_headers", "seconds": 5}
                                           Read the request, send nothing for `seconds`, then close.
+    {"kind": "reset"}                     Read the request, then reset the connection (TCP RST, no answer).
+
+Any fault may carry "for_seconds": it then stays at the head of the queue and every proxied request suffers it
+until that many seconds have passed since the first one did (an outage of a given length, say 3 s of 503s);
+"for_seconds": -1 keeps it for ever (until reset). Stats count each request it hits as a fault served.
 
 The chosen port is written to --port-file once the socket is listening. Standard library only.
 """
@@ -34,6 +41,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -66,7 +74,7 @@ DEFAULT_ERRORS = {
 KNOWN_MESSAGES = {code: message for code, message in DEFAULT_ERRORS.values()}
 KNOWN_MESSAGES["ServiceUnavailable"] = "Please reduce your request rate."
 
-FAULT_KINDS = {"status", "drop", "stall", "stall_before_headers"}
+FAULT_KINDS = {"status", "drop", "stall", "stall_before_headers", "reset"}
 
 # Connection errors that only mean the other side went away; never worth a traceback.
 DISCONNECTS = (ConnectionError, TimeoutError, socket.timeout)
@@ -104,6 +112,12 @@ def validate_fault(fault):
         seconds = fault.get("seconds")
         if not isinstance(seconds, (int, float)) or seconds < 0:
             raise ValueError(f"{kind} needs a non-negative number of seconds")
+    after_bytes = fault.get("after_bytes", 0)
+    if not isinstance(after_bytes, int) or after_bytes < 0:
+        raise ValueError("after_bytes must be a non-negative integer")
+    window = fault.get("for_seconds")
+    if window is not None and (not isinstance(window, (int, float)) or (window < 0 and window != -1)):
+        raise ValueError("for_seconds must be a non-negative number of seconds, or -1 for ever")
     return fault
 
 
@@ -125,10 +139,18 @@ class FaultPlan:
         """Counts one proxied request and returns the fault it should suffer, or None."""
         with self._lock:
             self._requests += 1
-            if not take_fault or not self._faults:
-                return None
-            self._served += 1
-            return self._faults.popleft()
+            while take_fault and self._faults:
+                fault = self._faults[0]
+                window = fault.get("for_seconds")
+                if window is None:
+                    self._served += 1
+                    return self._faults.popleft()
+                started = fault.setdefault("started", time.monotonic())
+                if window == -1 or time.monotonic() - started < window:
+                    self._served += 1
+                    return fault
+                self._faults.popleft()
+            return None
 
     def stats(self):
         with self._lock:
@@ -329,6 +351,8 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
                 return self.hang_up(after=fault["seconds"])
             if kind == "drop" and not fault.get("after_upstream"):
                 return self.hang_up(after=0)
+            if kind == "reset":
+                return self.reset_connection()
 
         try:
             response = self.forward(body)
@@ -342,9 +366,10 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
             return self.hang_up(after=0)
         if fault is not None and fault["kind"] == "stall":
             no_body = self.response_has_no_body(response)
-            length = None if no_body else len(response.read())
+            payload = b"" if no_body else response.read()
             self.discard_upstream()
-            self.send_upstream_head(response, length)
+            self.send_upstream_head(response, None if no_body else len(payload))
+            self.wfile.write(payload[: fault.get("after_bytes", 0)])
             self.wfile.flush()
             return self.hang_up(after=fault["seconds"])
         self.relay(response)
@@ -483,6 +508,15 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
             pass
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def reset_connection(self):
+        """Closes the client socket with a TCP RST: SO_LINGER on with a zero timeout, then close."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
         except OSError:
             pass
 

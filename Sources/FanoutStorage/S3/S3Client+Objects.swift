@@ -24,7 +24,9 @@ extension S3Client {
         ).body
     }
 
-    /// GetObject, streamed as it arrives; `ifMatch` as for ``getObject(bucket:key:range:ifMatch:)``.
+    /// GetObject, streamed as it arrives; `ifMatch` as for ``getObject(bucket:key:range:ifMatch:)``. A body that
+    /// stalls or breaks off is asked for again from the first byte not yet delivered, of the same version (`Range`
+    /// and `If-Match`), following the HTTP client's retry policy.
     public func streamObject(
         bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil
     ) async throws -> ObjectByteStream {
@@ -36,7 +38,10 @@ extension S3Client {
                 status: response.status, headers: response.headers, body: body, bucket: bucket, key: key,
                 configuredRegion: configuration.region)
         }
-        return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), response.body)
+        let body = S3ResumableBody(
+            client: self, bucket: bucket, key: key, range: range, etag: response.headers["ETag"],
+            first: response.body)
+        return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), body)
     }
 
     /// PutObject from bytes in memory.

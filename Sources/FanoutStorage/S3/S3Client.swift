@@ -76,7 +76,43 @@ public final class S3Client: Sendable {
         return try await credentialCache.credentials()
     }
 
-    /// Signs and sends a request; the response body streams.
+    /// Signs a request for sending now; each attempt is signed afresh.
+    ///
+    /// - Parameter payloadHash: The hex SHA-256 of the body, or `UNSIGNED-PAYLOAD` for bodies streamed from disk.
+    private func signed(_ request: HTTPRequest, payloadHash: String?) async throws -> HTTPRequest {
+        guard let credentials = try await currentCredentials() else { return request }
+        let signer = SigV4Signer(credentials: credentials, region: configuration.region)
+        var signedRequest = request
+        do {
+            let signed = try signer.signHeaders(
+                method: request.method.rawValue, url: request.url, headers: request.headers.map { ($0.name, $0.value) },
+                payloadHash: payloadHash ?? SigV4.sha256Hex(Data()), date: configuration.now())
+            signedRequest.headers = HTTPHeaders(signed.map { ($0.name, $0.value) })
+        } catch {
+            throw ObjectStoreError(code: .invalidArgument, message: "cannot sign the request", underlying: error)
+        }
+        return signedRequest
+    }
+
+    /// Runs attempts of a request through the HTTP client's one retry loop, turning a transport failure that
+    /// outlasted the retries into an ``ObjectStoreError`` that names the endpoint.
+    private func retrying<Value: Sendable>(
+        _ request: HTTPRequest,
+        timeout: Duration?,
+        _ attempt: (_ number: Int, _ remaining: Duration?) async throws -> AttemptOutcome<Value>
+    ) async throws -> Value {
+        do {
+            return try await http.withRetries(request, timeout: timeout, logger: logger, attempt)
+        } catch let error as HTTPClientError {
+            let endpoint = configuration.endpoint?.absoluteString ?? "https://s3.\(configuration.region).amazonaws.com"
+            throw ObjectStoreError(
+                code: .transport, message: "S3 request failed: \(error.description)",
+                hint: "Is the S3 endpoint \(endpoint) right and up?", underlying: error)
+        }
+    }
+
+    /// Signs and sends a request, retried as ``HTTPClient/Configuration/retry`` allows until its headers arrive;
+    /// the response body streams.
     ///
     /// - Parameter payloadHash: The hex SHA-256 of the body, or `UNSIGNED-PAYLOAD` for bodies streamed from disk.
     func execute(
@@ -87,33 +123,27 @@ public final class S3Client: Sendable {
         payloadHash: String? = nil,
         timeout: Duration? = nil
     ) async throws -> HTTPResponse {
-        var request = HTTPRequest(method: method, url: url, headers: headers, body: body)
-        if let credentials = try await currentCredentials() {
-            let signer = SigV4Signer(credentials: credentials, region: configuration.region)
-            let hash = payloadHash ?? SigV4.sha256Hex(Data())
+        let request = HTTPRequest(method: method, url: url, headers: headers, body: body)
+        let retryable = http.configuration.retry.retryableStatuses
+        return try await retrying(request, timeout: timeout) { attempt, remaining in
+            let response: HTTPResponse
             do {
-                let signed = try signer.signHeaders(
-                    method: method.rawValue, url: url, headers: headers.map { ($0.name, $0.value) },
-                    payloadHash: hash, date: configuration.now())
-                request.headers = HTTPHeaders(signed.map { ($0.name, $0.value) })
-            } catch {
-                throw ObjectStoreError(code: .invalidArgument, message: "cannot sign the request", underlying: error)
+                response = try await http.executeOnce(
+                    signed(request, payloadHash: payloadHash), timeout: remaining, attempt: attempt)
+            } catch let error as HTTPClientError where error.isTransient && body.isReplayable {
+                return .transientFailure(error)
             }
-        }
-        do {
-            return try await http.execute(request, timeout: timeout, logger: logger)
-        } catch let error as HTTPClientError {
-            throw ObjectStoreError(
-                code: .transport, message: "S3 request failed: \(error.description)",
-                hint: configuration.endpoint.map { "Is the S3 endpoint \($0.absoluteString) right and up?" },
-                underlying: error)
+            guard body.isReplayable, retryable.contains(response.status) else { return .success(response) }
+            return .retryableAnswer(
+                response, status: response.status,
+                retryAfter: RetryPolicy.parseRetryAfter(response.headers["Retry-After"]))
         }
     }
 
     /// Sends a request and collects its body, throwing the server's error for a non-2xx status.
     ///
-    /// A body that breaks off or stalls after the headers arrived is requested again, within the HTTP client's
-    /// ``RetryPolicy/maxAttempts``, since the HTTP client's own retries end once the headers are in.
+    /// An attempt lasts until the whole body is in, so a body that breaks off or stalls is requested again within
+    /// the same retry budget as a refused connection or a `503 SlowDown`.
     func send(
         _ method: HTTPMethod,
         bucket: String?,
@@ -123,38 +153,41 @@ public final class S3Client: Sendable {
         body: Data? = nil,
         maxBodyBytes: Int = 64 << 20
     ) async throws -> HTTPFullResponse {
-        let target = url(bucket: bucket, key: key, query: query)
+        let request = HTTPRequest(
+            method: method, url: url(bucket: bucket, key: key, query: query), headers: headers,
+            body: body.map { .bytes($0) } ?? .empty)
         let payloadHash = SigV4.sha256Hex(body ?? Data())
-        let policy = http.configuration.retry
-        var attempts = 0
-        while true {
-            let response = try await execute(
-                method, url: target, headers: headers, body: body.map { .bytes($0) } ?? .empty,
-                payloadHash: payloadHash)
-            attempts += response.attempts
+        let retryable = http.configuration.retry.retryableStatuses
+        let full: HTTPFullResponse = try await retrying(request, timeout: nil) { attempt, remaining in
             let data: Data
+            let response: HTTPResponse
             do {
+                response = try await http.executeOnce(
+                    signed(request, payloadHash: payloadHash), timeout: remaining, attempt: attempt)
                 data = try await response.body.collect(upTo: response.isSuccess ? maxBodyBytes : 1 << 20)
-            } catch let error as HTTPClientError where error.isTransient && attempts < policy.maxAttempts {
-                let delay = policy.delay(afterAttempt: attempts, retryAfter: nil)
-                logger.debug(
-                    "retrying after the response body failed",
-                    metadata: ["request": "\(method) \(target.path)", "error": "\(error.message)", "delay": "\(delay)"])
-                try await Task.sleep(for: delay)
-                continue
-            } catch {
+            } catch let error as HTTPClientError where error.isTransient {
+                return .transientFailure(error)
+            } catch let error as HTTPClientError where error.code != .cancelled {
                 throw ObjectStoreError(
                     code: .transport, message: "reading the response failed", bucket: bucket, key: key,
                     underlying: error)
             }
             let full = HTTPFullResponse(
-                status: response.status, headers: response.headers, body: data, attempts: attempts)
-            guard full.isSuccess else {
-                throw S3ErrorResponse.error(
-                    status: full.status, headers: full.headers, body: data, bucket: bucket, key: key,
-                    configuredRegion: configuration.region)
-            }
-            return full
+                status: response.status, headers: response.headers, body: data, attempts: attempt)
+            guard retryable.contains(full.status) else { return .success(full) }
+            return .retryableAnswer(
+                full, status: full.status, retryAfter: RetryPolicy.parseRetryAfter(full.headers["Retry-After"]))
         }
+        guard full.isSuccess else {
+            var error = S3ErrorResponse.error(
+                status: full.status, headers: full.headers, body: full.body, bucket: bucket, key: key,
+                configuredRegion: configuration.region)
+            if retryable.contains(full.status) {
+                let host = request.url.host ?? "the endpoint"
+                error.message += " (\(host) answered \(full.status) to all \(full.attempts) attempts)"
+            }
+            throw error
+        }
+        return full
     }
 }
