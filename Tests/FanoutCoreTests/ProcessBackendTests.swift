@@ -121,6 +121,22 @@ import FanoutTestSteps
         #expect(error?.message.contains(segment) == true)
     }
 
+    @Test func aCorruptSegmentFoundWhileWorkersRunIsReportedAsThatNotAsACancellation() async throws {
+        let corpus = try Corpus.make(count: 40)
+        defer { corpus.remove() }
+        let options = RunOptions(
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(4), pollInterval: .milliseconds(50))
+        let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
+        // A damaged segment appears while the workers go: the driver's next look finds it.
+        let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000003/"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("{\"o\":1,".utf8).write(to: URL(fileURLWithPath: folder + "9-damaged-000000.jsonl"))
+        let error = await #expect(throws: (any Error).self) { _ = try await collect(run) }
+        let runError = try #require(error as? RunError, "reported as \(String(describing: error))")
+        #expect(runError.code == .corruptState)
+        #expect(runError.message.contains("9-damaged-000000.jsonl"))
+    }
+
     @Test func aProgramWithTwoSteps() async throws {
         let corpus = try Corpus.make(count: 0, extra: ["in/a.txt": "abc", "in/b.txt": "hello"])
         defer { corpus.remove() }
