@@ -1,4 +1,5 @@
 import CSpawn
+import FanoutStorage
 public import Foundation
 import Synchronization
 
@@ -300,7 +301,8 @@ struct CStringArray {
     init(_ strings: [String]) {
         count = strings.count
         pointers = .allocate(capacity: count + 1)
-        for (index, string) in strings.enumerated() { pointers[index] = strdup(string) }
+        // Keys of local files whose names are not UTF-8 stand for raw bytes: the child gets those bytes.
+        for (index, string) in strings.enumerated() { pointers[index] = LocalFileName.duplicate(string) }
         pointers[count] = nil
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The reason an error gives, in one line, for messages that already name what failed and where.
 ///
@@ -31,7 +31,8 @@ public enum SystemErrorText {
     /// The `errno` value behind `error`, when it has one.
     public static func errorNumber(of error: any Error) -> Int32? {
         if let posix = error as? POSIXError { return posix.code.rawValue }
-        if type(of: error) is NSError.Type, let native = error as? NSError, native.domain == NSPOSIXErrorDomain {
+        if type(of: error) is NSError.Type, (error as NSError).domain == NSPOSIXErrorDomain {
+            let native = error as NSError
             return Int32(truncatingIfNeeded: native.code)
         }
         guard let cocoa = cocoaError(error) else { return nil }
@@ -59,7 +60,8 @@ public enum SystemErrorText {
 
     private static func cocoaError(_ error: any Error) -> CocoaError? {
         if let cocoa = error as? CocoaError { return cocoa }
-        if type(of: error) is NSError.Type, let native = error as? NSError, native.domain == NSCocoaErrorDomain {
+        if type(of: error) is NSError.Type, (error as NSError).domain == NSCocoaErrorDomain {
+            let native = error as NSError
             return CocoaError(CocoaError.Code(rawValue: native.code), userInfo: native.userInfo)
         }
         return nil

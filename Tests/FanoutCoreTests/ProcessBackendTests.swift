@@ -127,11 +127,16 @@ import FanoutTestSteps
         let options = RunOptions(
             backend: try TestWorker.backend(workers: 2), sharding: .shards(4), pollInterval: .milliseconds(50))
         let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
-        // A damaged segment appears while the workers go: the driver's next look finds it.
+        let collecting = Task { try await collect(run) }
+        // Once the workers are storing results, a damaged segment appears: the driver's next look finds it.
+        for _ in 0..<500 where !ChildProcess.running.withLock({ !TestWorker.pids(in: $0).isEmpty }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(300))
         let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000003/"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("{\"o\":1,".utf8).write(to: URL(fileURLWithPath: folder + "9-damaged-000000.jsonl"))
-        let error = await #expect(throws: (any Error).self) { _ = try await collect(run) }
+        let error = await #expect(throws: (any Error).self) { _ = try await collecting.value }
         let runError = try #require(error as? RunError, "reported as \(String(describing: error))")
         #expect(runError.code == .corruptState)
         #expect(runError.message.contains("9-damaged-000000.jsonl"))

@@ -39,7 +39,7 @@ struct SystemErrorTextTests {
             #expect(text.hasPrefix("cannot write \(folder.path)/a/b.txt: "), "\(text)")
             #expect(!text.contains("Domain") && !text.contains("UserInfo") && !text.contains("\n"), "\(text)")
             let missing = folder.appendingPathComponent("no-such-source")
-            let copy = await #expect(throws: ObjectStoreError.self) { try await store.put(key: "c", file: missing) }
+            let copy = await #expect(throws: ObjectStoreError.self) { try await store.put(key: "c", file: missing, options: PutOptions()) }
             #expect(try #require(copy).description.contains(": no such file or directory"), "\(String(describing: copy))")
         }
     }
