@@ -58,11 +58,13 @@ extension KubernetesTests {
             noKubeconfig["KUBECONFIG"] = fixture.environment["XDG_STATE_HOME"].map { $0 + "/no-such-kubeconfig" }
             noKubeconfig["HOME"] = fixture.environment["XDG_STATE_HOME"]
             noKubeconfig["KUBERNETES_SERVICE_HOST"] = nil
+            // A name no test uses: the test server makes namespaces on first use, as a run would.
+            let absent = "absent-\(UUID().uuidString.prefix(8).lowercased())"
             let mistakes: [(flags: [String], environment: [String: String], message: String)] = [
                 (["--context", "nope", "--namespace", fixture.namespace], fixture.environment, "no context 'nope'"),
                 (fixture.cluster, noKubeconfig, "no kubeconfig found"),
-                (["--context", "token", "--namespace", "no-such-namespace"], fixture.environment,
-                 "the namespace 'no-such-namespace' does not exist in context 'token'"),
+                (["--context", "token", "--namespace", absent], fixture.environment,
+                 "the namespace '\(absent)' does not exist in context 'token'"),
             ]
             for mistake in mistakes {
                 let run = try await FanoutBinary.run(
