@@ -63,38 +63,47 @@ public enum ChildProcess {
     ) async throws -> Result {
         let path = try ExecutableLookup.resolve(executable, path: environment.map { $0["PATH"] } ?? inheritedPath)
         let streams = try ChildStreams(standardInput: standardInput, captureOutput: captureOutput)
-        let pid: pid_t
-        do {
-            pid = try spawn(path, arguments: [executable] + arguments, environment: environment, streams: streams)
-        } catch {
-            streams.closeInput()
-            streams.closeOutputs()
-            throw error
-        }
-        streams.closeInput()
-        running.withLock { $0[pid] = path }
-        let child = RunningChild(pid: pid)
-
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                Thread.detachNewThread {
-                    let ended = child.awaitExit()
-                    running.withLock { _ = $0.removeValue(forKey: pid) }
-                    defer { streams.closeOutputs() }
-                    guard let (status, signaled) = ended else {
-                        continuation.resume(throwing: ChildProcessError(message: "lost track of \(executable)"))
-                        return
-                    }
-                    let errors = streams.error.map { readTail(of: $0, count: errorTailBytes) } ?? Data()
-                    guard let output = streams.output.map({ readWhole($0, atMost: maxOutput) }) ?? Data() else {
-                        continuation.resume(throwing: ChildProcessError(
-                            message: "\(executable) printed more than \(maxOutput) bytes"))
-                        return
-                    }
-                    continuation.resume(returning: Result(
-                        status: status, signaled: signaled, standardOutput: output, standardError: errors))
-                }
+        let started = ChildHandoff<RunningChild>()
+        let outcome = ChildHandoff<Result>()
+        // The program is started from a thread of its own that lives until the program has ended: on Linux the
+        // program gets SIGKILL when the thread that started it ends (`PR_SET_PDEATHSIG`), so when this process is
+        // killed (a SIGKILLed worker) its programs do not go on as orphans. A thread of the shared pool could end
+        // while the program still runs; this one waits for it. Starting takes about as long as `posix_spawn`, which
+        // blocked the caller the same way.
+        Thread.detachNewThread {
+            let child: RunningChild
+            do {
+                let arguments = [executable] + arguments
+                let pid = try spawn(path, arguments: arguments, environment: environment, streams: streams)
+                child = RunningChild(pid: pid)
+            } catch {
+                streams.closeInput()
+                streams.closeOutputs()
+                started.deliver(.failure(error))
+                return
             }
+            streams.closeInput()
+            running.withLock { $0[child.pid] = path }
+            started.deliver(.success(child))
+            let ended = child.awaitExit()
+            running.withLock { _ = $0.removeValue(forKey: child.pid) }
+            defer { streams.closeOutputs() }
+            guard let (status, signaled) = ended else {
+                outcome.deliver(.failure(ChildProcessError(message: "lost track of \(executable)")))
+                return
+            }
+            let errors = streams.error.map { readTail(of: $0, count: errorTailBytes) } ?? Data()
+            guard let output = streams.output.map({ readWhole($0, atMost: maxOutput) }) ?? Data() else {
+                let message = "\(executable) printed more than \(maxOutput) bytes"
+                outcome.deliver(.failure(ChildProcessError(message: message)))
+                return
+            }
+            outcome.deliver(.success(Result(
+                status: status, signaled: signaled, standardOutput: output, standardError: errors)))
+        }
+        let child = try started.wait()
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
         } onCancel: {
             child.stop()
         }
@@ -114,7 +123,7 @@ public enum ChildProcess {
         let envp = environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
         defer { envp?.release() }
         var pid: pid_t = 0
-        let result = cspawn_start(
+        let result = cspawn_start_tied(
             &pid, path, argv.pointers, envp?.pointers ?? environ,
             streams.input, streams.output ?? ChildStreams.nullDevice, streams.error ?? ChildStreams.nullDevice)
         guard result == 0 else {

@@ -54,7 +54,8 @@ public struct InputFile: Sendable {
     public func lines() async throws -> ObjectByteStream.Lines { try await chunks().lines }
 
     /// Calls `body` with an absolute local path to the file's bytes: the file itself for local stores (checked to
-    /// be the listed version before and after `body`), a temporary copy (deleted afterwards; see ``DownloadFolders``) for remote ones.
+    /// be the listed version before and after `body`), a temporary copy (deleted afterwards; see
+    /// ``DownloadFolders``) for remote ones.
     public func withLocalPath<T>(_ body: (String) async throws -> T) async throws -> T {
         if let local = store as? LocalObjectStore {
             try await local.checkVersion(key: key, etag: etag)

@@ -25,7 +25,9 @@ extension RunCatalog {
         var used = Set<String>()
         for run in keptRuns {
             let uses = RunStateLayout(root: root, runID: run).executableUsesPrefix
-            for try await object in store.list(prefix: uses) { used.insert(String(object.key.dropFirst(uses.count))) }
+            for try await object in store.list(prefix: uses) {
+                used.insert(String(object.key.dropFirst(uses.count)))
+            }
         }
         var sweep = Sweep()
         for try await object in store.list(prefix: layout.executablesPrefix) {

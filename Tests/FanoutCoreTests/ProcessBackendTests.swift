@@ -169,3 +169,25 @@ import FanoutTestSteps
         #expect(message.contains("Fanout.bootstrap"))
     }
 }
+
+@Suite struct DownloadFoldersTests {
+    @Test func foldersOfProcessesThatAreGoneAreRemovedAndOthersKept() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("downloads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A process that has ended (and been reaped): its id names no process now.
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = DownloadFolders.folder(pid: ended.processIdentifier, in: root)
+        let live = DownloadFolders.folder(pid: getpid(), in: root)
+        for folder in [dead, live] {
+            let file = folder.appendingPathComponent("x/file.txt")
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: file)
+        }
+        #expect(DownloadFolders.removeFoldersOfDeadProcesses(in: root) == [ended.processIdentifier])
+        #expect(!FileManager.default.fileExists(atPath: dead.path))
+        #expect(FileManager.default.fileExists(atPath: live.path))
+    }
+}
