@@ -36,11 +36,14 @@ struct DetachedDriver {
     }
 
     /// The arguments of the background driver: `arguments` (this process's, `run` first) with the run named.
-    static func driverArguments(_ arguments: [String], runID: String, state: String) throws -> [String] {
+    static func driverArguments(
+        _ arguments: [String], runID: String, state: String, digest: String
+    ) throws -> [String] {
         guard arguments.first == "run" else {
             throw RunError(code: .invalidInput, message: "--detach works only as `fanout run ... --detach`")
         }
-        return ["run", "--detached-run", runID, "--detached-state", state] + arguments.dropFirst()
+        return ["run", "--detached-run", runID, "--detached-state", state, "--detached-digest", digest]
+            + arguments.dropFirst()
     }
 
     /// Starts the background driver and returns its process id.

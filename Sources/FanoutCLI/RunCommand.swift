@@ -79,6 +79,8 @@ struct RunCommand: AsyncParsableCommand {
     /// Set in the background driver of a detached run: the run to re-attach to, instead of planning a new one.
     @Option(help: .hidden) var detachedRun: String?
     @Option(help: .hidden) var detachedState: String?
+    /// The run's digest as it was planned, so the background driver runs only that spec.
+    @Option(help: .hidden) var detachedDigest: String?
 
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
@@ -122,6 +124,8 @@ struct RunCommand: AsyncParsableCommand {
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.map(commandStep.step, over: input)
             if detach {
+                // The background driver takes the run over.
+                await run.releaseLease()
                 try startDetached(run, backend: fanout.options.backend.name)
                 return
             }
@@ -138,7 +142,7 @@ struct RunCommand: AsyncParsableCommand {
     private func startDetached(_ run: MapRun<String>, backend: String) throws {
         let driver = DetachedDriver(runID: run.id)
         let arguments = try DetachedDriver.driverArguments(
-            Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation)
+            Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation, digest: run.digest)
         let pid = try driver.start(arguments: arguments)
         if display.json {
             print(JSONLine.encode([
@@ -168,12 +172,15 @@ struct RunCommand: AsyncParsableCommand {
         guard let state = detachedState else {
             throw UsageError(message: "--detached-run needs --detached-state: start runs in the background with --detach")
         }
+        guard let digest = detachedDigest else {
+            throw UsageError(message: "--detached-run needs --detached-digest: start runs in the background with --detach")
+        }
         let (reduce, output, driver, tolerance) = (self.reduce, self.output ?? "/dev/null", fanout, fanout.options.tolerance)
         // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
         // before this exits.
         try await Interruption.run(runID: runID, state: state) {
             // A worker started by the backend returns from `attach` only in the driver.
-            let run = try await driver.attach(step, runID: runID, state: state)
+            let run = try await driver.attach(step, runID: runID, state: state, digest: digest)
             DetachedDriver.leadProcessGroup()
             progress.started(
                 runID: run.id, shards: run.shardCount, backend: driver.options.backend.name, files: run.fileCount)
@@ -255,6 +262,9 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Recompute every file, ignoring stored results.")
     var noCache = false
 
+    @Option(help: ArgumentHelp("How long this driver's hold on the run (its lease) lasts without renewal; it is renewed every third of that. A run whose driver died can be attached again after it. Default 60s.", valueName: "duration"))
+    var leaseDuration: DurationText?
+
     @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
     var allowEmpty = false
 
@@ -274,6 +284,7 @@ struct ExecutionOptions: ParsableArguments {
         }
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
         if let bytesPerShard, bytesPerShard.bytes < 1 { throw ValidationError("--bytes-per-shard must be at least 1") }
+        if let leaseDuration, leaseDuration.seconds < 3 { throw ValidationError("--lease-duration must be at least 3s") }
     }
 
     func runOptions(
@@ -304,6 +315,7 @@ struct ExecutionOptions: ParsableArguments {
         options.state = state ?? environment["FANOUT_STATE"]
         options.cache = !noCache
         options.allowEmptyInput = allowEmpty
+        if let leaseDuration { options.lease.duration = .seconds(leaseDuration.seconds) }
         return options
     }
 }

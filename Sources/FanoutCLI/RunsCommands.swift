@@ -222,13 +222,29 @@ struct AttachCommand: AsyncParsableCommand {
         discussion: """
             Use it after an interrupted `fanout run` (Ctrl-C, a lost terminal): finished files are not run again.
 
+            The command a run executes is read from its state, which anyone who can write the state prefix could \
+            change; so attach runs it only when you repeat it after -- (the same words), or confirm the stored one \
+            with --run-stored-command. Without either, it shows the stored command and settings and exits 64.
+
             Examples:
-              fanout attach 20261124-203512-9f3c01ab --reduce sum
-              fanout attach 20261124-203512-9f3c01ab --backend processes --workers 8
+              fanout attach 20261124-203512-9f3c01ab --reduce sum -- wc -l {}
+              fanout attach 20261124-203512-9f3c01ab --backend processes --workers 8 -- wc -l {}
+              fanout attach 20261124-203512-9f3c01ab --run-stored-command
             """
     )
 
     @Argument(help: "The run id.") var runID: String
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("The run's command, repeated, to confirm it (after --).", valueName: "command"))
+    var command: [String] = []
+
+    @Flag(help: "Run the command stored with the run without repeating it.")
+    var runStoredCommand = false
+
+    @Flag(help: "Take the run from another driver that still holds it; that driver stops and leaves its workers (and Jobs) to this one.")
+    var takeOver = false
+
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
@@ -255,9 +271,10 @@ struct AttachCommand: AsyncParsableCommand {
             let state = StateOption.prefix(flag: execution.state, environment: environment)
             let s3 = storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
-            guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
+            guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
+            let command = try confirmedCommand(stored, info: info)
             // The run goes on where it ran unless told otherwise.
             var execution = self.execution
             if execution.backend == nil && environment["FANOUT_BACKEND"] == nil {
@@ -265,6 +282,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
             var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
             options.state = state
+            options.lease.takeOver = takeOver
             if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
             var fanout = Fanout(options: options, s3: s3)
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
@@ -276,6 +294,35 @@ struct AttachCommand: AsyncParsableCommand {
                 try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
             }
         }
+    }
+
+    /// The stored command, once the user has confirmed it: repeated after `--`, or `--run-stored-command`.
+    /// - Throws: ``UsageError`` showing the stored command and settings otherwise, or naming both commands when
+    ///   they differ.
+    private func confirmedCommand(_ stored: CommandStep, info: RunCatalog.Info) throws -> CommandStep {
+        let storedText = ShellWords.join(stored.command) + (stored.stdin ? " (with --stdin)" : "")
+        if !command.isEmpty {
+            guard command == stored.command else {
+                throw UsageError(
+                    message: "run \(runID) runs `\(storedText)`, not `\(ShellWords.join(command))`: repeat the "
+                        + "run's own command after --, or start a new run with `fanout run` for another one")
+            }
+        } else if !runStoredCommand {
+            throw UsageError(message: """
+                run \(runID) would run, as stored in its state:
+                  command  \(storedText)
+                  input    \(info.input) (\(info.files) files in \(info.shards) shards, \(info.committedShards) done)
+                  backend  \(info.backend)\((info.placement ?? [:]).sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+                To run it, repeat the command: fanout attach \(runID) -- \(ShellWords.join(stored.command))
+                or confirm the stored one with --run-stored-command.
+                """)
+        }
+        do {
+            try stored.validate()
+        } catch {
+            throw UsageError(message: "run \(runID)'s stored command cannot run safely: \(error.message)")
+        }
+        return stored
     }
 }
 
@@ -338,8 +385,9 @@ struct GCCommand: AsyncParsableCommand {
         abstract: "Delete the stored state of runs older than a limit.",
         discussion: """
             Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
-            (runs started with --detach). A run whose background driver still runs is kept. Then deletes the \
-            executables shipped to pods that no kept run uses, and the cache entries of runs that are gone.
+            (runs started with --detach). A run whose background driver still runs is kept, and so is a run whose \
+            driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
+            uses, and the cache entries of runs that are gone.
 
             Examples:
               fanout gc --older-than 7d --state s3://my-bucket/.fanout/
@@ -349,7 +397,7 @@ struct GCCommand: AsyncParsableCommand {
 
     @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
     @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
-    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state).")
+    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state). A run whose driver holds its lease is kept even so.")
     var includeUnfinished = false
     @OptionGroup var state: StateOption
     @OptionGroup(title: "S3") var storage: StorageOptions
@@ -366,6 +414,12 @@ struct GCCommand: AsyncParsableCommand {
                 let driver = DetachedDriver(runID: id)
                 if let pid = driver.runningProcess() {
                     print("keeping \(id): its background driver (process \(pid)) still runs it")
+                    continue
+                }
+                // A driver anywhere that holds the run's lease is driving it now, whatever the flags say.
+                if let holder = info.driver {
+                    print("keeping \(id): driven by \(holder) (its lease runs until "
+                        + "\(DateText.iso8601(info.driverLeaseExpiresAt ?? Date())) unless renewed)")
                     continue
                 }
                 // An unfinished run may still be driven from elsewhere; its workers need its state.

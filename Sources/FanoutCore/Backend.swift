@@ -49,6 +49,13 @@ public struct Submission: Sendable {
     /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
     /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance = .none
+    /// The ``RunDigest`` of the run's stored spec, which every worker gets in its environment and checks.
+    public var runDigest: String?
+    /// Whether this driver still holds the run. A backend that would clean up after the run (delete its Jobs)
+    /// leaves that to the driver that took the run over when this is `false`. Default: always.
+    public var ownsRun: @Sendable () -> Bool = { true }
+    /// The digest of each shard's stored plan, which shards run in this process check.
+    var shardDigests: [String]?
     let step: AnyMapStep
     let state: RunStateStore
     let input: any ObjectStore
@@ -76,9 +83,10 @@ public struct Submission: Sendable {
 
     /// The environment a worker process needs to run `shard`, beyond the caller's own.
     public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {
-        WorkerAssignment(
-            runID: runID, stateLocation: stateLocation, stepName: stepName, shard: shard, attempt: attempt
-        ).environment
+        var assignment = WorkerAssignment(
+            runID: runID, stateLocation: stateLocation, stepName: stepName, shard: shard, attempt: attempt)
+        assignment.runDigest = runDigest
+        return assignment.environment
     }
 
     /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts.
@@ -118,7 +126,7 @@ public struct Submission: Sendable {
 
     /// Runs one shard attempt in this process.
     func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
-        let shard = try await state.readShard(index)
+        let shard = try await state.readShard(index, digests: shardDigests)
         try await ShardExecutor(
             step: step, shard: shard, attempt: attempt, state: state, input: input, inputLocation: inputLocation,
             concurrency: concurrency, batching: batching, onRecord: onRecord

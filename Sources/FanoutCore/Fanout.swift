@@ -54,10 +54,16 @@ public struct Fanout: Sendable {
 
     /// Re-attaches to a run by id: results already stored are replayed, and shards that never committed run
     /// again on this instance's backend.
-    public func attach<Output>(_ step: MapStep<Output>, runID: String, state: String) async throws -> MapRun<Output> {
+    ///
+    /// The stored run must be of `step` at its current version. With `digest` (``MapRun/digest`` of the run as it
+    /// started), the stored spec must also be exactly the one the run started with.
+    /// - Throws: ``RunError`` with code ``RunError/Code/tamperedState`` when the spec does not match `digest`.
+    public func attach<Output>(
+        _ step: MapStep<Output>, runID: String, state: String, digest: String? = nil
+    ) async throws -> MapRun<Output> {
         await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
         let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).reattach(
-            runID: runID, state: state)
+            runID: runID, state: state, expectedDigest: digest)
         return MapRun(prepared: prepared, options: options)
     }
 

@@ -27,12 +27,19 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
 
     /// The state prefix the run is stored under.
     public var stateLocation: String { prepared.stateLocation }
+    /// The SHA-256 of the run's stored spec (``RunDigest``), which pins what the run executes.
+    public var digest: String { prepared.digest }
 
     /// Files in the run, cached ones included.
     public var fileCount: Int { prepared.spec.fileCount }
 
     /// Shards planned for this run (cached files are in none).
     public var shardCount: Int { prepared.spec.shardCount }
+
+    /// Gives up this process's hold on the run before another process drives it (a detached run's driver).
+    public func releaseLease() async {
+        await prepared.lease?.release()
+    }
 
     /// How the run went; `nil` until the results have been read to the end.
     public var summary: RunSummary? { finished.value }

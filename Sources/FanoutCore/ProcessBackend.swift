@@ -54,6 +54,7 @@ public struct ProcessBackend: Backend {
                 runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
                 shard: shard, attempt: attempt)
             assignment.concurrency = filesInFlight
+            assignment.runDigest = submission.runDigest
             environment.merge(assignment.environment) { _, new in new }
             let result: ChildProcess.Result
             do {

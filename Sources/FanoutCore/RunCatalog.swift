@@ -35,6 +35,10 @@ public struct RunCatalog: Sendable {
         public var stepParameters: String?
         /// Where the backend ran the workers: for Kubernetes, `namespace` and `context`.
         public var placement: [String: String]?
+        /// The driver that holds the run now (`host pid 1234`), while its lease is live; `nil` when none does.
+        public var driver: String?
+        /// When the live driver's lease runs out unless renewed.
+        public var driverLeaseExpiresAt: Date?
     }
 
     /// Every run id under the prefix, newest first.
@@ -54,11 +58,14 @@ public struct RunCatalog: Sendable {
         let committed = try await state.committedShards().count
         let summary = try? await state.read(RunSummaryRecord.self, from: state.layout.summary)
         let status = summary?.outcome ?? "unfinished"
+        let lease = try? await state.read(RunLease.self, from: state.layout.lease)
+        let live = lease.flatMap { $0.released != true && $0.expiresAt > Date() ? $0 : nil }
         return Info(
             runID: runID, step: spec.step, stepVersion: spec.stepVersion, input: spec.input, backend: spec.backend,
             createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
-            finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement)
+            finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement,
+            driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt)
     }
 
     /// Deletes every object of a run.

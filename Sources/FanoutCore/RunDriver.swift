@@ -44,7 +44,44 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         self.summary = summary
     }
 
+    /// Drives the run while keeping its lease; a lost lease stops the run, leaving the workers to the new holder.
+    /// The lease is released before the consumer hears that the run ended, so a program that exits next leaves the
+    /// run free for the next driver.
     func drive() async {
+        guard let lease = prepared.lease, !replayOnly else { return finish(with: await driveRun()) }
+        // Each child says whether it was the lease keeper that ended.
+        let failure = await withTaskGroup(of: (keeper: Bool, error: (any Error)?).self) { group in
+            group.addTask {
+                await lease.keep()
+                return (true, nil)
+            }
+            group.addTask { (false, await self.driveRun()) }
+            var failure: (any Error)?
+            while let ended = await group.next() {
+                if ended.keeper {
+                    if let lost = lease.lostError { abort(with: lost) }
+                } else {
+                    failure = ended.error
+                }
+                group.cancelAll()
+            }
+            return failure
+        }
+        // Released even when the run was cancelled (Ctrl-C), so that it can be attached again at once.
+        await Task { await lease.release() }.value
+        finish(with: failure)
+    }
+
+    private func finish(with failure: (any Error)?) {
+        if let failure {
+            channel.fail(progress.withLock { $0.abort } ?? failure)
+        } else {
+            channel.finish()
+        }
+    }
+
+    /// Drives the run to its end; the error that ended it, if any.
+    private func driveRun() async -> (any Error)? {
         let clock = ContinuousClock()
         let start = clock.now
         do {
@@ -72,9 +109,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
                 throw tooManyFailures(result)
             }
-            channel.finish()
+            return nil
         } catch {
-            channel.fail(progress.withLock { $0.abort } ?? error)
+            return progress.withLock { $0.abort } ?? error
         }
     }
 
@@ -100,6 +137,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             batching: options.batching,
             onRecord: onRecord)
         draft.onEvent = options.onBackendEvent
+        draft.runDigest = prepared.digest
+        draft.shardDigests = prepared.spec.shardDigests
+        if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let backend = options.backend
         let watcher = Task {
@@ -280,7 +320,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Files of shards that failed for good get a failure each, so every file has an outcome.
     private func failUnfinished(_ report: BackendReport) async throws {
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
-            let files = try await prepared.state.readShard(shard).files
+            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(file: file, attempt: 0, seconds: 0, message: "shard \(shard) failed: \(reason)"),
@@ -298,7 +338,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             return progress.withLock { $0.emitted.count } >= spec.fileCount
         }
         for shard in 0..<spec.shardCount {
-            let files = try await prepared.state.readShard(shard).files
+            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(

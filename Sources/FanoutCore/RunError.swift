@@ -5,7 +5,7 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Kind: Hashable, Sendable {
-            case tooManyFailures, corruptState, invalidInput, notFound, backendFailed, worker
+            case tooManyFailures, corruptState, invalidInput, notFound, backendFailed, worker, tamperedState, leaseHeld
         }
 
         let kind: Kind
@@ -22,6 +22,10 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
         public static let backendFailed = Code(kind: .backendFailed)
         /// A worker was started wrongly.
         public static let worker = Code(kind: .worker)
+        /// Stored run state differs from what the run was started with (``RunDigest``).
+        public static let tamperedState = Code(kind: .tamperedState)
+        /// Another driver holds the run's lease (``LeaseSettings``), or took it from this one.
+        public static let leaseHeld = Code(kind: .leaseHeld)
 
         public var description: String { "\(kind)" }
     }

@@ -12,6 +12,8 @@ public struct RunOptions: Sendable {
     /// Accept an input with no files (after filtering) as a run of nothing. Default `false`: such an input is a
     /// ``RunError`` with code ``RunError/Code/notFound``, since it is almost always a mistyped path or prefix.
     public var allowEmptyInput: Bool = false
+    /// How the driver holds its run against other drivers. Default ``LeaseSettings/init(duration:takeOver:)``.
+    public var lease = LeaseSettings()
     /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance
     /// Extra attempts of a shard whose worker died. Default 2.

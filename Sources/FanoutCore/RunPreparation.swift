@@ -7,7 +7,11 @@ import FanoutStorage
 struct PreparedRun: Sendable {
     let step: AnyMapStep
     let spec: RunSpec
+    /// The ``RunDigest`` of the stored spec, as written or as confirmed on re-attaching.
+    let digest: String
     let state: RunStateStore
+    /// This driver's lease on the run; `nil` when only replaying its results.
+    let lease: RunLeaseKeeper?
     let stateLocation: String
     let input: any ObjectStore
     let inputLocation: StorageLocation
@@ -20,6 +24,8 @@ struct PreparedRun: Sendable {
 struct RunPreparation {
     let fanout: Fanout
     let step: AnyMapStep
+    /// Makes run ids; another is asked for when one is taken.
+    var newRunID: @Sendable () -> String = { RunStateLayout.newRunID() }
 
     func prepare(_ input: Input) async throws -> PreparedRun {
         let inputLocation = try StorageLocation.parse(input.location)
@@ -32,8 +38,8 @@ struct RunPreparation {
             input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded,
             allowEmpty: fanout.options.allowEmptyInput)
 
-        let runID = RunStateLayout.newRunID()
-        let state = RunStateStore(store: stateStore, layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+        let (state, lease) = try await createRun(in: stateStore, root: stateLocation.prefix)
+        let runID = state.layout.runID
         let inputHash = Self.inputHash(input, location: inputLocation)
 
         var carried: [RecordLine] = []
@@ -53,7 +59,7 @@ struct RunPreparation {
         }
 
         let plan = Planner.plan(files: toRun, sharding: fanout.options.sharding)
-        let spec = RunSpec(
+        var spec = RunSpec(
             runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
             filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
             byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
@@ -64,36 +70,70 @@ struct RunPreparation {
             ],
             placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.
-        try await storeShards(plan.shards, state: state)
+        spec.shardDigests = try await storeShards(plan.shards, state: state)
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
             let batch = Array(carried[start..<min(start + 1000, carried.count)])
             try await state.writeSegment(batch, to: state.layout.carried(sequence: index + 1))
         }
-        try await state.write(spec, to: state.layout.spec)
+        let specBytes = try StateCoding.encode(spec)
+        try await state.store.put(
+            key: state.layout.spec, data: specBytes, options: PutOptions(contentType: "application/json"))
         return PreparedRun(
-            step: step, spec: spec, state: state, stateLocation: stateLocationText, input: inputStore,
+            step: step, spec: spec, digest: RunDigest.of(specBytes), state: state, lease: lease, stateLocation: stateLocationText, input: inputStore,
             inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),
             shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
     }
 
-    func reattach(runID: String, state stateText: String, replayOnly: Bool = false) async throws -> PreparedRun {
+    func reattach(
+        runID: String, state stateText: String, replayOnly: Bool = false, expectedDigest: String? = nil
+    ) async throws -> PreparedRun {
         let stateLocation = try StorageLocation.parse(stateText)
         let state = RunStateStore(
             store: stateLocation.store(s3: fanout.s3), layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
-        let spec = try await state.readSpec()
+        let (spec, digest) = try await state.readSpec(expectedDigest: expectedDigest)
         guard spec.step == step.name else {
             throw RunError(
                 code: .invalidInput,
                 message: "run \(runID) ran step '\(spec.step)', not '\(step.name)': attach with the same step")
         }
+        guard replayOnly || spec.stepVersion == step.version else {
+            throw RunError(
+                code: .invalidInput,
+                message: "run \(runID) ran version \(spec.stepVersion) of step '\(spec.step)', not \(step.version): "
+                    + "attach with the same step and version (for `fanout run`, the same command)")
+        }
         let inputLocation = try StorageLocation.parse(spec.input)
         let committed = try await state.committedShards()
         let pending = replayOnly ? [] : (0..<spec.shardCount).filter { !committed.contains($0) }
         var counts: [Int: Int] = [:]
-        for shard in pending { counts[shard] = try await state.readShard(shard).files.count }
+        for shard in pending { counts[shard] = try await state.readShard(shard, of: spec).files.count }
+        var lease: RunLeaseKeeper?
+        if !replayOnly {
+            lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
+            try await lease?.acquire(takeOver: fanout.options.lease.takeOver)
+        }
         return PreparedRun(
-            step: step, spec: spec, state: state, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
+            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
             inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
+    }
+
+    /// Claims a new run id by creating its lease, the run's first object, only if absent: two drivers can never
+    /// share a run. A taken id is replaced by another.
+    private func createRun(in store: any ObjectStore, root: String) async throws -> (RunStateStore, RunLeaseKeeper) {
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let state = RunStateStore(store: store, layout: RunStateLayout(root: root, runID: newRunID()))
+            let lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
+            do {
+                try await lease.create()
+                return (state, lease)
+            } catch let error as ObjectStoreError where error.code == .preconditionFailed {
+                lastError = error
+            }
+        }
+        throw RunError(
+            code: .invalidInput, message: "five new run ids in a row were already taken in \(store.description)",
+            underlying: lastError)
     }
 
     /// The input's files in key order, filtered, with ordinals.
@@ -157,19 +197,28 @@ struct RunPreparation {
         return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
 
-    private func storeShards(_ shards: [Shard], state: RunStateStore) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+    /// Stores each shard's plan, 16 at a time; the ``RunDigest`` of each, by shard index.
+    private func storeShards(_ shards: [Shard], state: RunStateStore) async throws -> [String] {
+        @Sendable func store(_ shard: Shard) async throws -> (Int, String) {
+            let bytes = try StateCoding.encode(shard)
+            try await state.store.put(
+                key: state.layout.plan(shard: shard.index), data: bytes,
+                options: PutOptions(contentType: "application/json"))
+            return (shard.index, RunDigest.of(bytes))
+        }
+        var digests = [String](repeating: "", count: (shards.map(\.index).max() ?? -1) + 1)
+        try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var iterator = shards.makeIterator()
             for _ in 0..<16 {
                 guard let shard = iterator.next() else { break }
-                group.addTask { try await state.write(shard, to: state.layout.plan(shard: shard.index)) }
+                group.addTask { try await store(shard) }
             }
-            while try await group.next() != nil {
-                if let shard = iterator.next() {
-                    group.addTask { try await state.write(shard, to: state.layout.plan(shard: shard.index)) }
-                }
+            while let (index, digest) = try await group.next() {
+                digests[index] = digest
+                if let shard = iterator.next() { group.addTask { try await store(shard) } }
             }
         }
+        return digests
     }
 
     /// Successful records of the newest complete run of this step version over the same input, by key.

@@ -3,7 +3,8 @@ import Foundation
 /// Where a run's state lives under the state prefix. Version 1 of the layout:
 ///
 /// ```
-/// PREFIX/v1/runs/RUN/spec.json                        the run spec (RunSpec)
+/// PREFIX/v1/runs/RUN/lease.json                       the driving process's lease (RunLease), created first
+/// PREFIX/v1/runs/RUN/spec.json                        the run spec (RunSpec), with every shard plan's digest
 /// PREFIX/v1/runs/RUN/plan/shard-000007.json           each shard's files (Shard)
 /// PREFIX/v1/runs/RUN/segments/shard-000007/A-T-000003.jsonl   results of attempt A (token T), batch 3
 /// PREFIX/v1/runs/RUN/segments/carried/000001.jsonl    results reused from an earlier run
@@ -28,6 +29,7 @@ struct RunStateLayout: Sendable {
     var runsPrefix: String { "\(root)\(Self.version)/runs/" }
     var runPrefix: String { "\(runsPrefix)\(runID)/" }
     var spec: String { runPrefix + "spec.json" }
+    var lease: String { runPrefix + "lease.json" }
     var summary: String { runPrefix + "summary.json" }
     var planPrefix: String { runPrefix + "plan/" }
     func plan(shard: Int) -> String { planPrefix + "shard-\(Self.pad(shard)).json" }
@@ -92,6 +94,8 @@ struct RunSpec: Codable, Sendable {
     var batching: [Int]?
     /// Where the backend ran the workers (``Backend/placement``).
     var placement: [String: String]?
+    /// The SHA-256 of each shard's stored plan, by shard index; workers check their shard against it.
+    var shardDigests: [String]?
 
     var segmentBatching: SegmentBatching {
         guard let batching, batching.count == 3 else { return SegmentBatching() }

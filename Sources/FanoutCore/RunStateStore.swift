@@ -11,19 +11,47 @@ struct RunStateStore: Sendable {
     }
 
     func read<T: Decodable>(_ type: T.Type, from key: String) async throws -> T {
-        let data: Data
+        try StateCoding.decode(type, from: try await readBytes(key), key: key)
+    }
+
+    /// An object's stored bytes, for values whose digest is checked.
+    func readBytes(_ key: String) async throws -> Data {
         do {
-            data = try await store.get(key: key, range: nil)
+            return try await store.get(key: key, range: nil)
         } catch let error as ObjectStoreError where error.code == .notFound {
             throw RunError(
                 code: .notFound, message: "no run state at \(store.description)/\(key)", underlying: error)
         }
-        return try StateCoding.decode(type, from: data, key: key)
     }
 
     func readSpec() async throws -> RunSpec { try await read(RunSpec.self, from: layout.spec) }
 
+    /// The spec and the ``RunDigest`` of its stored bytes; with `expected`, only if they hash to it.
+    func readSpec(expectedDigest expected: String?) async throws -> (spec: RunSpec, digest: String) {
+        let bytes = try await readBytes(layout.spec)
+        if let expected { try RunDigest.check(bytes, key: layout.spec, expected: expected, what: "run spec") }
+        return (try StateCoding.decode(RunSpec.self, from: bytes, key: layout.spec), RunDigest.of(bytes))
+    }
+
     func readShard(_ index: Int) async throws -> Shard { try await read(Shard.self, from: layout.plan(shard: index)) }
+
+    /// A shard's plan, checked against the digest the (checked) spec records for it.
+    func readShard(_ index: Int, of spec: RunSpec) async throws -> Shard {
+        try await readShard(index, digests: spec.shardDigests)
+    }
+
+    /// A shard's plan, checked against `digests` (by shard index) when given.
+    func readShard(_ index: Int, digests: [String]?) async throws -> Shard {
+        let key = layout.plan(shard: index)
+        let bytes = try await readBytes(key)
+        if let digests {
+            guard digests.indices.contains(index) else {
+                throw RunError(code: .tamperedState, message: "run \(layout.runID) has no shard \(index)")
+            }
+            try RunDigest.check(bytes, key: key, expected: digests[index], what: "plan of shard \(index)")
+        }
+        return try StateCoding.decode(Shard.self, from: bytes, key: key)
+    }
 
     /// Keys of every segment stored so far, optionally for one shard.
     func segmentKeys(shard: Int? = nil) async throws -> [String] {

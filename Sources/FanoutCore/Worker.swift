@@ -47,7 +47,18 @@ enum Worker {
         let state = RunStateStore(
             store: stateLocation.store(s3: s3),
             layout: RunStateLayout(root: stateLocation.prefix, runID: assignment.runID))
-        let spec = try await state.readSpec()
+        guard let digest = assignment.runDigest else {
+            throw RunError(
+                code: .worker,
+                message: "a worker needs FANOUT_WORKER_RUN_DIGEST, the digest of the run's spec: start workers "
+                    + "through a driver of the same version")
+        }
+        let spec: RunSpec
+        do {
+            spec = try await state.readSpec(expectedDigest: digest).spec
+        } catch let error as RunError where error.code == .tamperedState {
+            throw RunError(code: .worker, message: error.message)
+        }
         guard spec.stepVersion == step.version else {
             throw RunError(
                 code: .worker,
@@ -55,7 +66,12 @@ enum Worker {
                     + "\(step.version): ship the same build to the workers")
         }
         let inputLocation = try StorageLocation.parse(spec.input)
-        let shard = try await state.readShard(assignment.shard)
+        let shard: Shard
+        do {
+            shard = try await state.readShard(assignment.shard, of: spec)
+        } catch let error as RunError where error.code == .tamperedState {
+            throw RunError(code: .worker, message: error.message)
+        }
         try await ShardExecutor(
             step: step, shard: shard, attempt: assignment.attempt, state: state,
             input: inputLocation.store(s3: s3), inputLocation: inputLocation, concurrency: assignment.concurrency,

@@ -11,6 +11,7 @@ public import Foundation
 /// | `FANOUT_WORKER_SHARD_OFFSET` | added to `JOB_COMPLETION_INDEX`, when a plan spans several Jobs |
 /// | `FANOUT_WORKER_ATTEMPT` | the attempt number (default 1) |
 /// | `FANOUT_WORKER_CONCURRENCY` | files in flight (default 4) |
+/// | `FANOUT_WORKER_RUN_DIGEST` | the ``RunDigest`` the stored spec must hash to |
 public struct WorkerAssignment: Sendable, Hashable {
     public var runID: String
     public var stateLocation: String
@@ -18,6 +19,8 @@ public struct WorkerAssignment: Sendable, Hashable {
     public var shard: Int
     public var attempt: Int
     public var concurrency: Int = 4
+    /// The SHA-256 of the run's stored spec (``RunDigest``); a worker refuses a spec that hashes otherwise.
+    public var runDigest: String?
 
     public init(runID: String, stateLocation: String, stepName: String, shard: Int, attempt: Int) {
         self.runID = runID
@@ -28,7 +31,7 @@ public struct WorkerAssignment: Sendable, Hashable {
     }
 
     public var environment: [String: String] {
-        [
+        var variables = [
             "FANOUT_WORKER_RUN": runID,
             "FANOUT_WORKER_STATE": stateLocation,
             "FANOUT_WORKER_STEP": stepName,
@@ -36,6 +39,8 @@ public struct WorkerAssignment: Sendable, Hashable {
             "FANOUT_WORKER_ATTEMPT": String(attempt),
             "FANOUT_WORKER_CONCURRENCY": String(concurrency),
         ]
+        variables["FANOUT_WORKER_RUN_DIGEST"] = runDigest
+        return variables
     }
 
     /// The assignment of this process, if it was started as a worker.
@@ -59,6 +64,7 @@ public struct WorkerAssignment: Sendable, Hashable {
             runID: runID, stateLocation: state, stepName: step, shard: shard,
             attempt: Int(environment["FANOUT_WORKER_ATTEMPT"] ?? "1") ?? 1)
         assignment.concurrency = Int(environment["FANOUT_WORKER_CONCURRENCY"] ?? "4") ?? 4
+        assignment.runDigest = environment["FANOUT_WORKER_RUN_DIGEST"]
         return assignment
     }
 }

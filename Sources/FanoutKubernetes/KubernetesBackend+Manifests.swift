@@ -9,6 +9,8 @@ public struct KubernetesJobPlan: Sendable, Hashable {
     /// The state prefix as a location, as the workers will read it.
     public var stateLocation: String
     public var stepName: String
+    /// The ``Submission/runDigest`` workers check the stored spec against; `nil` in a dry run's manifests.
+    public var runDigest: String?
     /// Shards to run.
     public var shards: [Int]
     /// Extra attempts per shard (`backoffLimitPerIndex`, or `backoffLimit` per shard).
@@ -304,6 +306,7 @@ extension KubernetesBackend {
         var assignment = WorkerAssignment(
             runID: plan.runID, stateLocation: plan.stateLocation, stepName: plan.stepName, shard: 0, attempt: 1)
         assignment.concurrency = max(1, options.filesInFlight)
+        assignment.runDigest = plan.runDigest
         var variables = assignment.environment
         variables["FANOUT_WORKER_SHARD"] = nil
         for (name, value) in options.environment {

@@ -92,6 +92,7 @@ final class KubernetesRunSession: Sendable {
         var plan = KubernetesJobPlan(
             runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
             shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
+        plan.runDigest = submission.runDigest
         if options.shipExecutable {
             let executable = try LinuxExecutable(path: options.executable)
             plan.executableArchitecture = executable.architecture
@@ -351,6 +352,10 @@ final class KubernetesRunSession: Sendable {
     /// Deletes this execution's Jobs (propagation Background) and waits until none of their pods remain, or
     /// the clean-up timeout passes.
     func cleanUp(reason: String) async {
+        guard submission.ownsRun() else {
+            logger.notice("another driver took the run over: its Jobs and pods are left to it", metadata: ["selector": "\(selector)"])
+            return
+        }
         do {
             try await withDeadline(options.cleanupTimeout) {
                 try await self.deleteJobs()

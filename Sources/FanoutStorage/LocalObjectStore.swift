@@ -195,7 +195,9 @@ public struct LocalObjectStore: ObjectStore {
             throw ObjectStoreError(code: .io, message: "cannot write \(target.path)", key: key, underlying: error)
         }
         defer { try? FileManager.default.removeItem(at: temporary) }
-        if options.ifNoneMatch {
+        if let ifMatch = options.ifMatch {
+            try Self.replace(target, with: temporary, ifMatch: ifMatch, key: key)
+        } else if options.ifNoneMatch {
             if link(temporary.path, target.path) != 0 {
                 let code = errno
                 if code == EEXIST {
@@ -229,6 +231,30 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// The file's metadata from `stat` (following links), or `nil` when it is not there or not a regular file.
+    /// Renames `temporary` over `target` only while `target` is the version `ifMatch` names. Conditional writers
+    /// take an exclusive `flock` on a lock file beside the target, so a check and its rename are one step for them.
+    private static func replace(_ target: URL, with temporary: URL, ifMatch: String, key: String) throws {
+        let lockPath = target.deletingLastPathComponent()
+            .appendingPathComponent(temporaryPrefix + "lock-" + target.lastPathComponent).path
+        let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else {
+            throw ObjectStoreError(
+                code: .io, message: "cannot lock \(target.path): \(String(cString: strerror(errno)))", key: key)
+        }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        guard let current = info(key: key, path: target.path) else {
+            throw ObjectStoreError(code: .notFound, message: "no such file: \(target.path)", key: key)
+        }
+        guard current.etag == ifMatch else {
+            throw ObjectStoreError(code: .preconditionFailed, message: "the object has changed", key: key)
+        }
+        guard rename(temporary.path, target.path) == 0 else {
+            throw ObjectStoreError(
+                code: .io, message: "cannot write \(target.path): \(String(cString: strerror(errno)))", key: key)
+        }
+    }
+
     static func info(key: String, path: String) -> ObjectInfo? {
         var status = stat()
         guard LocalFileName.withPath(path, { stat($0, &status) }) == 0, status.st_mode & S_IFMT == S_IFREG else {

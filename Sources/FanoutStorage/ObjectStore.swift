@@ -101,10 +101,15 @@ public struct PutOptions: Sendable, Hashable {
     public var contentType: String
     /// Fail with ``ObjectStoreError/Code/preconditionFailed`` when the key already exists. Default `false`.
     public var ifNoneMatch: Bool
+    /// Replace the object only while it is this version (an ETag from ``PutResult`` or ``ObjectInfo``); fail with
+    /// ``ObjectStoreError/Code/preconditionFailed`` otherwise, and with ``ObjectStoreError/Code/notFound`` when
+    /// it is gone. A compare-and-swap, for records several processes update. Default `nil`.
+    public var ifMatch: String?
 
-    public init(contentType: String = "application/octet-stream", ifNoneMatch: Bool = false) {
+    public init(contentType: String = "application/octet-stream", ifNoneMatch: Bool = false, ifMatch: String? = nil) {
         self.contentType = contentType
         self.ifNoneMatch = ifNoneMatch
+        self.ifMatch = ifMatch
     }
 }
 

@@ -52,7 +52,8 @@ import Testing
             let dryAttach = try await FanoutBinary.run(["attach", runID, "--state", state, "--dry-run"])
             #expect(dryAttach.status == 64 && dryAttach.stderr.contains("--dry-run has no meaning for attach"), "\(dryAttach.stderr)")
             _ = FileManager.default.createFile(atPath: gate, contents: nil)
-            let attached = try await FanoutBinary.run(["attach", runID, "--state", state, "--reduce", "count", "--json"])
+            let attached = try await FanoutBinary.run(
+                ["attach", runID, "--state", state, "--reduce", "count", "--json", "--run-stored-command"])
             #expect(attached.status == 0, "\(attached.stderr)")
             let events = attached.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(events.first?["backend"] as? String == (backend == "local" ? "in-process" : backend))

@@ -280,7 +280,7 @@ extension KubernetesTests {
                 _ = try await first.wait()
 
                 let attach = try RunningFanout(
-                    ["attach", runID, "--state", fixture.state, "--reduce", "sum"] + flags,
+                    ["attach", runID, "--state", fixture.state, "--reduce", "sum"] + flags + ["--"] + command,
                     environment: fixture.environment)
                 let followed = try await awaitAnswer {
                     attach.standardError.contains("started by an earlier driver") ? "yes" : ""

@@ -155,6 +155,7 @@ extension S3Client {
     static func putHeaders(_ options: PutOptions) -> HTTPHeaders {
         var headers: HTTPHeaders = ["Content-Type": options.contentType]
         if options.ifNoneMatch { headers.add(name: "If-None-Match", value: "*") }
+        if let ifMatch = options.ifMatch { headers.add(name: "If-Match", value: "\"\(ifMatch)\"") }
         return headers
     }
 }
