@@ -280,7 +280,9 @@ extension KubernetesTests {
                 _ = try await first.wait()
 
                 let attach = try RunningFanout(
-                    ["attach", runID, "--state", fixture.state, "--reduce", "sum"] + flags + ["--"] + command,
+                    // The killed driver's lease is still live: take the run over rather than wait for it to expire.
+                    ["attach", runID, "--state", fixture.state, "--reduce", "sum", "--take-over"] + flags + ["--"]
+                        + command,
                     environment: fixture.environment)
                 let followed = try await awaitAnswer {
                     attach.standardError.contains("started by an earlier driver") ? "yes" : ""
