@@ -11,11 +11,17 @@ import Darwin
 
 /// Runs a program and awaits it without tying up the caller's thread.
 ///
-/// The program starts through `posix_spawn`, which is safe from many threads at once. Its standard output and error
-/// go to unnamed temporary files, so nothing has to drain pipes while it runs; a dedicated thread waits for its exit
-/// and reads them back. Each program leads a process group of its own: cancelling the awaiting task sends the
-/// group `SIGTERM`, then `SIGKILL` if it is still there after ``RunningChild/gracePeriod``, so nothing the program
-/// started outlives it.
+/// Each program starts from a dedicated thread, which then waits for its exit and reads its output back; its
+/// standard output and error go to unnamed temporary files, so nothing has to drain pipes while it runs. Each
+/// program leads a process group of its own: cancelling the awaiting task sends the group `SIGTERM`, then `SIGKILL`
+/// if it is still there after ``RunningChild/gracePeriod``, so nothing the program started outlives it.
+///
+/// When this process is killed outright (SIGKILL, the out-of-memory killer), nothing here runs: on Linux each
+/// program is started with a parent-death signal (`PR_SET_PDEATHSIG`, SIGKILL), so it dies with this process
+/// instead of going on as an orphan. The kernel ties that signal to the thread that started the program, which is
+/// why the starting thread is the one that waits for the program's end and never a thread of the shared pool,
+/// which may end while the program runs. Only the program itself gets the signal: what it starts in the background
+/// (a daemon, a `&` job of a shell) is not covered.
 public enum ChildProcess {
     /// How a program ended, and what it printed.
     public struct Result: Sendable, CustomStringConvertible {
