@@ -2,6 +2,7 @@
 #include "CSpawn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +11,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 
 int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                  int stdin_fd, int stdout_fd, int stderr_fd) {
@@ -47,6 +52,78 @@ int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const e
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     return result;
+}
+
+#ifdef __linux__
+/// Marks every descriptor from 3 up close-on-exec, in a child between fork and exec (async-signal-safe calls only).
+static void cspawn_cloexec_from_3(void) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) == 0) return;
+#endif
+    long limit = sysconf(_SC_OPEN_MAX);
+    if (limit < 0 || limit > 65536) limit = 65536;
+    for (int fd = 3; fd < limit; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+#endif
+
+int cspawn_start_tied(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                      int stdin_fd, int stdout_fd, int stderr_fd) {
+#ifndef __linux__
+    return cspawn_start(pid, path, argv, envp, stdin_fd, stdout_fd, stderr_fd);
+#else
+    // The child reports a failed exec through this pipe; a successful exec closes it.
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    pid_t parent = getpid();
+    sigset_t all, previous;
+    sigfillset(&all);
+    // No handler of this process may run in the child before it resets them.
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t child = fork();
+    if (child == 0) {
+        struct sigaction defaults;
+        memset(&defaults, 0, sizeof defaults);
+        defaults.sa_handler = SIG_DFL;
+        for (int number = 1; number < NSIG; number++) sigaction(number, &defaults, NULL);
+        // Killed with the thread that started it: the thread lives until the child ends, or dies with the process.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+        setpgid(0, 0);
+        int sources[3] = {stdin_fd, stdout_fd, stderr_fd};
+        for (int target = 0; target < 3; target++) {
+            if (dup2(sources[target], target) < 0) goto failed;
+        }
+        cspawn_cloexec_from_3();
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+    failed:;
+        int error = errno;
+        ssize_t ignored = write(report[1], &error, sizeof error);
+        (void)ignored;
+        _exit(127);
+    }
+    int forkError = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    close(report[1]);
+    if (child < 0) {
+        close(report[0]);
+        return forkError;
+    }
+    int execError = 0;
+    ssize_t count;
+    do {
+        count = read(report[0], &execError, sizeof execError);
+    } while (count < 0 && errno == EINTR);
+    close(report[0]);
+    if (count == (ssize_t)sizeof execError) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return execError;
+    }
+    *pid = child;
+    return 0;
+#endif
 }
 
 int cspawn_open_anonymous(const char *directory) {

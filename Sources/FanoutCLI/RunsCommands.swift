@@ -386,7 +386,8 @@ struct GCCommand: AsyncParsableCommand {
         discussion: """
             Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
             (runs started with --detach). A run whose background driver still runs is kept, and so is a run whose \
-            driver, on any machine, holds its lease.
+            driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
+            uses, and the cache entries of runs that are gone.
 
             Examples:
               fanout gc --older-than 7d --state s3://my-bucket/.fanout/
@@ -406,7 +407,9 @@ struct GCCommand: AsyncParsableCommand {
             let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
             let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
             var deleted = 0
+            var kept: [String] = []
             for id in try await catalog.runIDs() {
+                kept.append(id)
                 guard let info = try? await catalog.info(id), info.createdAt < cutoff else { continue }
                 let driver = DetachedDriver(runID: id)
                 if let pid = driver.runningProcess() {
@@ -429,10 +432,24 @@ struct GCCommand: AsyncParsableCommand {
                     try await catalog.delete(id)
                     driver.removeFiles()
                 }
+                kept.removeLast()
                 deleted += 1
             }
             print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")
+            try await sweep(catalog, keeping: kept)
         }
+    }
+}
+
+extension GCCommand {
+    /// Deletes the shipped executables no kept run uses and the cache entries of runs that are gone.
+    private func sweep(_ catalog: RunCatalog, keeping kept: [String]) async throws {
+        let sweep = try await catalog.sweepable(keeping: kept)
+        let verb = dryRun ? "would delete" : "deleting"
+        for key in sweep.executables { print("\(verb) the shipped executable \(key): no kept run uses it") }
+        for key in sweep.cacheEntries { print("\(verb) the cache entry \(key): its run is gone") }
+        for key in sweep.unreadable { print("keeping the cache entry \(key): it cannot be read") }
+        if !dryRun { try await catalog.delete(keys: sweep.executables + sweep.cacheEntries) }
     }
 }
 

@@ -20,10 +20,18 @@ public protocol Backend: Sendable {
     /// - Returns: the shards that failed for good, with why.
     /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops workers.
     func execute(_ submission: Submission) async throws -> BackendReport
+
+    /// Finds what would stop the backend before anything of a run is stored, so that a mistake in its settings
+    /// (no cluster configuration, an unknown context or namespace) leaves no unfinished run behind. Called by
+    /// ``Fanout/map(_:over:)`` before the plan is stored. Default: nothing to check.
+    /// - Throws: the error ``execute(_:)`` would throw for the same mistake.
+    func check() async throws
 }
 
 extension Backend {
     public var placement: [String: String] { [:] }
+
+    public func check() async throws {}
 }
 
 /// A run handed to a backend.

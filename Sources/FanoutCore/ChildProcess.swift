@@ -1,4 +1,5 @@
 import CSpawn
+import FanoutStorage
 public import Foundation
 import Synchronization
 
@@ -10,11 +11,17 @@ import Darwin
 
 /// Runs a program and awaits it without tying up the caller's thread.
 ///
-/// The program starts through `posix_spawn`, which is safe from many threads at once. Its standard output and error
-/// go to unnamed temporary files, so nothing has to drain pipes while it runs; a dedicated thread waits for its exit
-/// and reads them back. Each program leads a process group of its own: cancelling the awaiting task sends the
-/// group `SIGTERM`, then `SIGKILL` if it is still there after ``RunningChild/gracePeriod``, so nothing the program
-/// started outlives it.
+/// Each program starts from a dedicated thread, which then waits for its exit and reads its output back; its
+/// standard output and error go to unnamed temporary files, so nothing has to drain pipes while it runs. Each
+/// program leads a process group of its own: cancelling the awaiting task sends the group `SIGTERM`, then `SIGKILL`
+/// if it is still there after ``RunningChild/gracePeriod``, so nothing the program started outlives it.
+///
+/// When this process is killed outright (SIGKILL, the out-of-memory killer), nothing here runs: on Linux each
+/// program is started with a parent-death signal (`PR_SET_PDEATHSIG`, SIGKILL), so it dies with this process
+/// instead of going on as an orphan. The kernel ties that signal to the thread that started the program, which is
+/// why the starting thread is the one that waits for the program's end and never a thread of the shared pool,
+/// which may end while the program runs. Only the program itself gets the signal: what it starts in the background
+/// (a daemon, a `&` job of a shell) is not covered.
 public enum ChildProcess {
     /// How a program ended, and what it printed.
     public struct Result: Sendable, CustomStringConvertible {
@@ -62,38 +69,47 @@ public enum ChildProcess {
     ) async throws -> Result {
         let path = try ExecutableLookup.resolve(executable, path: environment.map { $0["PATH"] } ?? inheritedPath)
         let streams = try ChildStreams(standardInput: standardInput, captureOutput: captureOutput)
-        let pid: pid_t
-        do {
-            pid = try spawn(path, arguments: [executable] + arguments, environment: environment, streams: streams)
-        } catch {
-            streams.closeInput()
-            streams.closeOutputs()
-            throw error
-        }
-        streams.closeInput()
-        running.withLock { $0[pid] = path }
-        let child = RunningChild(pid: pid)
-
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                Thread.detachNewThread {
-                    let ended = child.awaitExit()
-                    running.withLock { _ = $0.removeValue(forKey: pid) }
-                    defer { streams.closeOutputs() }
-                    guard let (status, signaled) = ended else {
-                        continuation.resume(throwing: ChildProcessError(message: "lost track of \(executable)"))
-                        return
-                    }
-                    let errors = streams.error.map { readTail(of: $0, count: errorTailBytes) } ?? Data()
-                    guard let output = streams.output.map({ readWhole($0, atMost: maxOutput) }) ?? Data() else {
-                        continuation.resume(throwing: ChildProcessError(
-                            message: "\(executable) printed more than \(maxOutput) bytes"))
-                        return
-                    }
-                    continuation.resume(returning: Result(
-                        status: status, signaled: signaled, standardOutput: output, standardError: errors))
-                }
+        let started = ChildHandoff<RunningChild>()
+        let outcome = ChildHandoff<Result>()
+        // The program is started from a thread of its own that lives until the program has ended: on Linux the
+        // program gets SIGKILL when the thread that started it ends (`PR_SET_PDEATHSIG`), so when this process is
+        // killed (a SIGKILLed worker) its programs do not go on as orphans. A thread of the shared pool could end
+        // while the program still runs; this one waits for it. Starting takes about as long as `posix_spawn`, which
+        // blocked the caller the same way.
+        Thread.detachNewThread {
+            let child: RunningChild
+            do {
+                let arguments = [executable] + arguments
+                let pid = try spawn(path, arguments: arguments, environment: environment, streams: streams)
+                child = RunningChild(pid: pid)
+            } catch {
+                streams.closeInput()
+                streams.closeOutputs()
+                started.deliver(.failure(error))
+                return
             }
+            streams.closeInput()
+            running.withLock { $0[child.pid] = path }
+            started.deliver(.success(child))
+            let ended = child.awaitExit()
+            running.withLock { _ = $0.removeValue(forKey: child.pid) }
+            defer { streams.closeOutputs() }
+            guard let (status, signaled) = ended else {
+                outcome.deliver(.failure(ChildProcessError(message: "lost track of \(executable)")))
+                return
+            }
+            let errors = streams.error.map { readTail(of: $0, count: errorTailBytes) } ?? Data()
+            guard let output = streams.output.map({ readWhole($0, atMost: maxOutput) }) ?? Data() else {
+                let message = "\(executable) printed more than \(maxOutput) bytes"
+                outcome.deliver(.failure(ChildProcessError(message: message)))
+                return
+            }
+            outcome.deliver(.success(Result(
+                status: status, signaled: signaled, standardOutput: output, standardError: errors)))
+        }
+        let child = try started.wait()
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
         } onCancel: {
             child.stop()
         }
@@ -113,7 +129,7 @@ public enum ChildProcess {
         let envp = environment.map { CStringArray($0.map { "\($0.key)=\($0.value)" }) }
         defer { envp?.release() }
         var pid: pid_t = 0
-        let result = cspawn_start(
+        let result = cspawn_start_tied(
             &pid, path, argv.pointers, envp?.pointers ?? environ,
             streams.input, streams.output ?? ChildStreams.nullDevice, streams.error ?? ChildStreams.nullDevice)
         guard result == 0 else {
@@ -300,7 +316,8 @@ struct CStringArray {
     init(_ strings: [String]) {
         count = strings.count
         pointers = .allocate(capacity: count + 1)
-        for (index, string) in strings.enumerated() { pointers[index] = strdup(string) }
+        // Keys of local files whose names are not UTF-8 stand for raw bytes: the child gets those bytes.
+        for (index, string) in strings.enumerated() { pointers[index] = LocalFileName.duplicate(string) }
         pointers[count] = nil
     }
 

@@ -43,9 +43,11 @@ public struct Fanout: Sendable {
     ///
     /// Listing, filtering, cache look-up, planning and storing the plan happen before this returns; the shards
     /// start when the results are first iterated.
-    /// - Throws: ``RunError`` or ``ObjectStoreError`` when the input or state cannot be used.
+    /// - Throws: ``RunError`` or ``ObjectStoreError`` when the input or state cannot be used; the backend's error
+    ///   when ``Backend/check()`` finds it cannot run (then nothing is stored).
     public func map<Output>(_ step: MapStep<Output>, over input: Input) async throws -> MapRun<Output> {
         await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        try await options.backend.check()
         let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).prepare(input)
         return MapRun(prepared: prepared, options: options)
     }

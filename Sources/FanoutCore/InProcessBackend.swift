@@ -21,7 +21,7 @@ public struct InProcessBackend: Backend {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                return "\(error)"
+                return SystemErrorText.describe(error)
             }
         }
     }
@@ -32,4 +32,5 @@ public enum ProcessInfoCores {
     public static var count: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
+import FanoutStorage
 import Foundation

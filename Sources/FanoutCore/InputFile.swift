@@ -54,7 +54,8 @@ public struct InputFile: Sendable {
     public func lines() async throws -> ObjectByteStream.Lines { try await chunks().lines }
 
     /// Calls `body` with an absolute local path to the file's bytes: the file itself for local stores (checked to
-    /// be the listed version before and after `body`), a temporary copy (deleted afterwards) for remote ones.
+    /// be the listed version before and after `body`), a temporary copy (deleted afterwards; see
+    /// ``DownloadFolders``) for remote ones.
     public func withLocalPath<T>(_ body: (String) async throws -> T) async throws -> T {
         if let local = store as? LocalObjectStore {
             try await local.checkVersion(key: key, etag: etag)
@@ -62,9 +63,8 @@ public struct InputFile: Sendable {
             try await local.checkVersion(key: key, etag: etag)
             return result
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try DownloadFolders.make()
+        defer { DownloadFolders.remove(folder) }
         let path = folder.appendingPathComponent(name.isEmpty ? "file" : name)
         _ = FileManager.default.createFile(atPath: path.path, contents: nil)
         let handle = try FileHandle(forWritingTo: path)

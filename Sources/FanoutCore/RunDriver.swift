@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import FanoutStorage
 import FanoutHTTP
 import Foundation
 import Synchronization
@@ -142,7 +143,15 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         draft.backoff = options.shardBackoff
         let submission = draft
         let backend = options.backend
-        let watcher = Task { try await self.watch(tailing: !inProcess) }
+        let watcher = Task {
+            do {
+                try await self.watch(tailing: !inProcess)
+            } catch {
+                // Kept before the backend is cancelled, so that its cancellation cannot stand in for this cause.
+                if !(error is CancellationError) { self.abort(with: error) }
+                throw error
+            }
+        }
         do {
             let report = try await withTaskCancellationHandler {
                 try await withThrowingTaskGroup(of: BackendReport?.self) { group in
@@ -224,7 +233,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            let message = "cannot read new results from the state store, trying again: \(error)"
+            let message =
+                "cannot read new results from the state store, trying again: \(SystemErrorText.reason(error))"
             let isNew = progress.withLock { progress in
                 defer { progress.tailProblem = message }
                 return progress.tailProblem != message
@@ -303,7 +313,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Stops the run with `error` at the next check of the watcher.
     private func abort(with error: any Error) {
         let runError = error as? RunError
-            ?? RunError(code: .backendFailed, message: "the run stopped: \(error)", underlying: error)
+            ?? RunError(
+                code: .backendFailed, message: "the run stopped: \(SystemErrorText.reason(error))", underlying: error)
         progress.withLock { if $0.abort == nil { $0.abort = runError } }
     }
 

@@ -1,3 +1,5 @@
+import FanoutStorage
+
 /// A run that could not start, could not finish, or finished with more failures than tolerated.
 public struct RunError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure. New codes may be added.
@@ -49,7 +51,7 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
         var text = message
         for file in failedFiles.prefix(5) { text += "\n  \(file.key): \(file.message)" }
         if failedFiles.count > 5 { text += "\n  ... and \(failedFiles.count - 5) more" }
-        if let underlying { text += "\nCause: \(underlying)" }
+        if let underlying { text += "\nCause: " + SystemErrorText.describe(underlying) }
         return text
     }
 }

@@ -71,7 +71,8 @@ struct ShardExecutor: Sendable {
         } catch {
             if Task.isCancelled { throw CancellationError() }
             return .failure(
-                file: file, attempt: attempt, seconds: (clock.now - start).inSeconds, message: String(describing: error))
+                file: file, attempt: attempt, seconds: (clock.now - start).inSeconds,
+                message: SystemErrorText.describe(error))
         }
     }
 }

@@ -1,3 +1,4 @@
+import FanoutStorage
 import Foundation
 
 /// A Kubernetes operation that failed: the API answered with an error `Status`, the cluster could not be reached,
@@ -146,7 +147,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         if let status { text += " [\(status)\(reason.map { " \($0)" } ?? "")]" }
         if !causes.isEmpty { text += " (" + causes.joined(separator: "; ") + ")" }
         if let hint { text += ". \(hint)" }
-        if let underlying { text += " Cause: \(underlying)" }
+        if let underlying { text += " Cause: " + SystemErrorText.describe(underlying) }
         return text
     }
 }

@@ -106,6 +106,8 @@ final class KubernetesRunSession: Sendable {
             let shipped = try await ExecutableShipper(
                 store: submission.stateStore, root: submission.stateRoot, executable: options.executable
             ).ship(lifetime: options.executableURLLifetime)
+            // Marked as this run's, so that `fanout gc` keeps it while it keeps the run.
+            try await submission.recordExecutable(digest: shipped.sha256)
             emit(.executableShipped(key: shipped.key, bytes: shipped.bytes, uploaded: shipped.uploaded))
             if shipped.signedWithSessionToken {
                 let warning =

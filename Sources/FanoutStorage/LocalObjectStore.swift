@@ -63,7 +63,7 @@ public struct LocalObjectStore: ObjectStore {
     private func readBytes(key: String, range: ClosedRange<Int64>?) async throws -> Data {
         let url = try fileURL(for: key)
         if range == nil, let data = try await Self.readWhole(url.path) { return data }
-        guard let handle = try? FileHandle(forReadingFrom: url) else { throw notFound(key) }
+        guard let handle = Self.openForReading(url.path) else { throw notFound(key) }
         defer { try? handle.close() }
         do {
             guard let range else { return try handle.readToEnd() ?? Data() }
@@ -132,13 +132,23 @@ public struct LocalObjectStore: ObjectStore {
     /// files are the common case of a fan-out, so only large files are read off the cooperative threads.
     /// `nil` when it cannot (missing, not a regular file).
     static func readWhole(_ path: String) async throws -> Data? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        guard let descriptor = openDescriptor(path) else { return nil }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         let size = Int(info.st_size)
         return try await BlockingFileIO.run(bytes: size) { readBytes(descriptor, size: size) }
+    }
+
+    /// A descriptor open for reading on `path` (a key's raw bytes, see ``LocalFileName``), or `nil` with `errno` set.
+    static func openDescriptor(_ path: String) -> Int32? {
+        let descriptor = LocalFileName.withPath(path) { open($0, O_RDONLY | O_CLOEXEC) }
+        return descriptor >= 0 ? descriptor : nil
+    }
+
+    /// A handle open for reading on `path`, closed when released; `nil` with `errno` set.
+    static func openForReading(_ path: String) -> FileHandle? {
+        openDescriptor(path).map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
     }
 
     /// Up to `size` bytes from an open file; fewer if it shrank while being read, `nil` if reading failed.
@@ -247,7 +257,9 @@ public struct LocalObjectStore: ObjectStore {
 
     static func info(key: String, path: String) -> ObjectInfo? {
         var status = stat()
-        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard LocalFileName.withPath(path, { stat($0, &status) }) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            return nil
+        }
         let modified = Date(
             timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
         return info(key: key, size: Int64(status.st_size), modified: modified)
@@ -284,7 +296,11 @@ struct LocalFileChunks: AsyncSequence, Sendable {
                 return nil
             }
             if handle == nil {
-                handle = try FileHandle(forReadingFrom: url)
+                guard let opened = LocalObjectStore.openForReading(url.path) else {
+                    throw ObjectStoreError(
+                        code: .notFound, message: "cannot open \(url.path): \(SystemErrorText.text(errno: errno))")
+                }
+                handle = opened
                 try handle?.seek(toOffset: UInt64(position))
             }
             let count = Int(Swift.min(256 * 1024, end - position + 1))

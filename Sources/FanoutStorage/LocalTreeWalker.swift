@@ -96,7 +96,7 @@ struct LocalTreeWalker: Sendable {
     /// Reads a folder and pushes its entries that can still match the prefix, sorted by key.
     private mutating func enter(path: String, keyPrefix: String) throws {
         guard let names = Self.readFolder(path) else {
-            if keyPrefix.isEmpty && !FileManager.default.fileExists(atPath: path) { return }
+            if keyPrefix.isEmpty && LocalFileName.withPath(path, { access($0, F_OK) }) != 0 { return }
             throw ObjectStoreError(
                 code: .io, message: "cannot list \(path): \(String(cString: strerror(errno)))")
         }
@@ -115,12 +115,13 @@ struct LocalTreeWalker: Sendable {
     /// The names in a folder and whether each is a folder (following symbolic links), or `nil` if it cannot be
     /// read. Uses `readdir`'s entry types, so only links and unknown types cost a `stat`.
     private static func readFolder(_ path: String) -> [(name: String, isFolder: Bool)]? {
-        guard let directory = opendir(path) else { return nil }
+        // Names that are not valid UTF-8 become keys by ``LocalFileName``, and paths back into bytes by it.
+        guard let directory = LocalFileName.withPath(path, { opendir($0) }) else { return nil }
         defer { closedir(directory) }
         var entries: [(name: String, isFolder: Bool)] = []
         while let entry = readdir(directory) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { LocalFileName.key(fromCString: $0) }
             }
             if name == "." || name == ".." { continue }
             let type = entry.pointee.d_type
@@ -133,7 +134,7 @@ struct LocalTreeWalker: Sendable {
             } else {
                 // Links and file systems that do not report types: ask stat, which follows links.
                 var info = stat()
-                guard stat(path + "/" + name, &info) == 0 else { continue }
+                guard LocalFileName.withPath(path + "/" + name, { stat($0, &info) }) == 0 else { continue }
                 let kind = info.st_mode & S_IFMT
                 if kind == S_IFDIR {
                     entries.append((name, true))

@@ -70,8 +70,14 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The message, the object, the server's code, the hint and the cause, on one line. An error of the operating
+    /// system or of Foundation's file APIs is given as its reason after the message ("cannot write /x: no space left
+    /// on device").
     public var description: String {
         var text = message
+        if let underlying, SystemErrorText.isSystemError(underlying) {
+            text += ": " + SystemErrorText.reason(underlying)
+        }
         if let bucket {
             text += key.map { " (s3://\(bucket)/\($0))" } ?? " (s3://\(bucket))"
         } else if let key {
@@ -80,7 +86,9 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         if let serverCode, let status { text += " [\(status) \(serverCode)]" }
         if let requestID { text += " request id \(requestID)." }
         if let hint { text += (text.last.map { ".:!?".contains($0) } == true ? " " : ". ") + hint }
-        if let underlying { text += " Cause: \(underlying)" }
+        if let underlying, !SystemErrorText.isSystemError(underlying) {
+            text += " Cause: " + SystemErrorText.reason(underlying)
+        }
         return text
     }
 }

@@ -20,6 +20,33 @@ import Testing
         }
     }
 
+    @Test func fileNamesThatAreNotUTF8AreCounted() async throws {
+        try await withTemporaryDirectory { folder in
+            // Latin-1 names from an old system, a folder with one, a stray byte, and plain names: 14 words.
+            let files: [([UInt8], String)] = [
+                (Array("caf".utf8) + [0xE9] + Array(".txt".utf8), "one two three"),
+                (Array("na".utf8) + [0xEF, 0x76, 0x65, 0xFF] + Array(".txt".utf8), "four five"),
+                (Array("sub".utf8) + [0xE9] + Array("/x.txt".utf8), "six seven eight nine"),
+                (Array("ok.txt".utf8), "ten eleven"),
+                (Array("dir/plain.txt".utf8), "twelve thirteen fourteen"),
+            ]
+            for (name, text) in files {
+                let path = Array(folder.path.utf8) + [0x2F] + name
+                if let slash = name.lastIndex(of: 0x2F) {
+                    let parent = Array(folder.path.utf8) + [0x2F] + name[..<slash]
+                    #expect(mkdir(parent.map { CChar(bitPattern: $0) } + [0], 0o755) == 0)
+                }
+                let descriptor = open(path.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+                #expect(descriptor >= 0)
+                _ = text.withCString { write(descriptor, $0, strlen($0)) }
+                close(descriptor)
+            }
+            let run = try await FanoutBinary.run(["run", folder.path, "-q", "--reduce", "sum", "--", "wc", "-w", "{}"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "14", "\(run.stdout) \(run.stderr)")
+        }
+    }
+
     @Test func aURLWithOneSlashIsAUsageErrorAndCreatesNothing() async throws {
         try await withTemporaryDirectory { folder in
             var environment = try FanoutBinary.environment()

@@ -121,6 +121,27 @@ import FanoutTestSteps
         #expect(error?.message.contains(segment) == true)
     }
 
+    @Test func aCorruptSegmentFoundWhileWorkersRunIsReportedAsThatNotAsACancellation() async throws {
+        let corpus = try Corpus.make(count: 40)
+        defer { corpus.remove() }
+        let options = RunOptions(
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(4), pollInterval: .milliseconds(50))
+        let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
+        let collecting = Task { try await collect(run) }
+        // Once the workers are storing results, a damaged segment appears: the driver's next look finds it.
+        for _ in 0..<500 where !ChildProcess.running.withLock({ !TestWorker.pids(in: $0).isEmpty }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000003/"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("{\"o\":1,".utf8).write(to: URL(fileURLWithPath: folder + "9-damaged-000000.jsonl"))
+        let error = await #expect(throws: (any Error).self) { _ = try await collecting.value }
+        let runError = try #require(error as? RunError, "reported as \(String(describing: error))")
+        #expect(runError.code == .corruptState)
+        #expect(runError.message.contains("9-damaged-000000.jsonl"))
+    }
+
     @Test func aProgramWithTwoSteps() async throws {
         let corpus = try Corpus.make(count: 0, extra: ["in/a.txt": "abc", "in/b.txt": "hello"])
         defer { corpus.remove() }
@@ -146,5 +167,27 @@ import FanoutTestSteps
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 2)
         #expect(message.contains("Fanout.bootstrap"))
+    }
+}
+
+@Suite struct DownloadFoldersTests {
+    @Test func foldersOfProcessesThatAreGoneAreRemovedAndOthersKept() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("downloads-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A process that has ended (and been reaped): its id names no process now.
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = DownloadFolders.folder(pid: ended.processIdentifier, in: root)
+        let live = DownloadFolders.folder(pid: getpid(), in: root)
+        for folder in [dead, live] {
+            let file = folder.appendingPathComponent("x/file.txt")
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: file)
+        }
+        #expect(DownloadFolders.removeFoldersOfDeadProcesses(in: root) == [ended.processIdentifier])
+        #expect(!FileManager.default.fileExists(atPath: dead.path))
+        #expect(FileManager.default.fileExists(atPath: live.path))
     }
 }

@@ -52,6 +52,66 @@ extension KubernetesTests {
         }
     }
 
+    @Test func aMissingKubeconfigContextOrNamespaceIsFoundBeforeAnythingIsStored() async throws {
+        try await ClusterRunFixture.with(files: ["a.txt": Data("x\n".utf8)]) { fixture in
+            var noKubeconfig = fixture.environment
+            noKubeconfig["KUBECONFIG"] = fixture.environment["XDG_STATE_HOME"].map { $0 + "/no-such-kubeconfig" }
+            noKubeconfig["HOME"] = fixture.environment["XDG_STATE_HOME"]
+            noKubeconfig["KUBERNETES_SERVICE_HOST"] = nil
+            // A name no test uses: the test server makes namespaces on first use, as a run would.
+            let absent = "absent-\(UUID().uuidString.prefix(8).lowercased())"
+            let mistakes: [(flags: [String], environment: [String: String], message: String)] = [
+                (["--context", "nope", "--namespace", fixture.namespace], fixture.environment, "no context 'nope'"),
+                (fixture.cluster, noKubeconfig, "no kubeconfig found"),
+                (["--context", "token", "--namespace", absent], fixture.environment,
+                 "the namespace '\(absent)' does not exist in context 'token'"),
+            ]
+            for mistake in mistakes {
+                let run = try await FanoutBinary.run(
+                    ["run", fixture.input, "-q", "--backend", "kubernetes", "--secret-env", "s3-credentials"]
+                        + mistake.flags + ["--", "wc", "-l", "{}"],
+                    environment: mistake.environment)
+                #expect(run.status != 0, "\(mistake.flags)")
+                #expect(run.stderr.contains(mistake.message), "\(run.stderr)")
+                let runs = try await FanoutBinary.run(["runs", "--state", fixture.state], environment: fixture.environment)
+                #expect(runs.stdout.contains("no runs under"), "no unfinished run is left: \(runs.stdout)")
+            }
+        }
+    }
+
+    @Test func gcDeletesShippedExecutablesNoKeptRunUsesAndCacheEntriesOfDeletedRuns() async throws {
+        try await ClusterRunFixture.with(files: ["a.txt": Data("x\n".utf8)]) { fixture in
+            let client = try makeS3Client()
+            func keys(_ prefix: String) async throws -> [String] {
+                try await client.listObjects(bucket: fixture.bucket, prefix: ".fanout/v1/\(prefix)").collect().map(\.key)
+            }
+            let run = try await FanoutBinary.run(
+                ["run", fixture.input, "-q", "--reduce", "sum"] + (try fixture.kubernetesFlags) + ["--", "wc", "-l", "{}"],
+                environment: fixture.environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            let shipped = try await keys("bin/")
+            #expect(shipped.count == 1, "the run shipped its executable: \(shipped)")
+            #expect(try await keys("cache/").count == 1)
+            // An executable an earlier build shipped, which no run uses any more.
+            let stale = ".fanout/v1/bin/" + String(repeating: "0", count: 64)
+            try await client.putObject(bucket: fixture.bucket, key: stale, data: Data("old".utf8))
+
+            let keeping = try await FanoutBinary.run(
+                ["gc", "--older-than", "1d", "--state", fixture.state], environment: fixture.environment)
+            #expect(keeping.status == 0, "\(keeping.stderr)")
+            #expect(keeping.stdout.contains("deleting the shipped executable \(stale)"), "\(keeping.stdout)")
+            #expect(try await keys("bin/") == shipped, "the kept run's executable stays")
+            #expect(try await keys("cache/").count == 1, "the kept run's cache entry stays")
+
+            let all = try await FanoutBinary.run(
+                ["gc", "--older-than", "0s", "--state", fixture.state], environment: fixture.environment)
+            #expect(all.status == 0, "\(all.stderr)")
+            #expect(try await keys("bin/").isEmpty, "\(all.stdout)")
+            #expect(try await keys("cache/").isEmpty, "\(all.stdout)")
+            #expect(try await keys("runs/").isEmpty, "\(all.stdout)")
+        }
+    }
+
     @Test func keysThatAreShellCodeRunNothingInPods() async throws {
         let names = ["$(touch X).txt", "`touch X`.txt", "a;b", "'q'", "\"dq\"", "x{size}.txt", "-rf", "it's"]
         let files = Dictionary(uniqueKeysWithValues: names.enumerated().map {
