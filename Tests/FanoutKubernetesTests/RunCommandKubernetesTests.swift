@@ -238,7 +238,7 @@ extension KubernetesTests {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
             let detached = try await FanoutBinary.run(
-                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sleep", "60"],
+                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sh", "-c", "sleep 60"],
                 environment: fixture.environment)
             #expect(detached.status == 0, "\(detached.stderr)")
             let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -258,7 +258,7 @@ extension KubernetesTests {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
             let detached = try await FanoutBinary.run(
-                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sleep", "60"],
+                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sh", "-c", "sleep 60"],
                 environment: fixture.environment)
             #expect(detached.status == 0, "\(detached.stderr)")
             let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -270,7 +270,7 @@ extension KubernetesTests {
                 var environment = fixture.environment
                 environment["XDG_STATE_HOME"] = elsewhere.path
                 let second = try await FanoutBinary.run(
-                    ["attach", runID, "--state", fixture.state] + (try fixture.kubernetesFlags) + ["--", "sleep", "60"],
+                    ["attach", runID, "--state", fixture.state] + (try fixture.kubernetesFlags) + ["--", "sh", "-c", "sleep 60"],
                     environment: environment)
                 #expect(second.status == 1)
                 #expect(second.stderr.contains("is driven by"), "\(second.stderr)")
@@ -332,7 +332,7 @@ extension KubernetesTests {
     @Test func ctrlCLeavesNoJobsAndCancelCleansUpAfterAKilledDriver() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
-            let arguments = ["run", fixture.input] + (try fixture.kubernetesFlags) + ["--", "sleep", "60"]
+            let arguments = ["run", fixture.input] + (try fixture.kubernetesFlags) + ["--", "sh", "-c", "sleep 60"]
 
             /// Starts the run in the foreground and waits for one of its pods to run; the run id.
             func startRun() async throws -> (RunningFanout, String) {
