@@ -117,6 +117,8 @@ struct RunCommand: AsyncParsableCommand {
             // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
             let input = Input(location, filter: try filters.filter())
+            fanout.options.recordedSettings = RunSettings.recordable(
+                Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst()), location: location)
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input)
                 return

@@ -275,24 +275,41 @@ struct AttachCommand: AsyncParsableCommand {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
             let command = try confirmedCommand(stored, info: info)
-            // The run goes on where it ran unless told otherwise.
-            var execution = self.execution
+            // The run goes on as it was started (its recorded flags), with the flags given now on top.
+            let resumed = try resumedRun(info: info, command: command)
+            var execution = resumed.execution
             if execution.backend == nil && environment["FANOUT_BACKEND"] == nil {
                 execution.backend = info.backend == "in-process" ? "local" : info.backend
             }
-            var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
+            var options = try execution.runOptions(kubernetes: resumed.kubernetes, environment: environment)
             options.state = state
             options.lease.takeOver = takeOver
             if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
-            var fanout = Fanout(options: options, s3: s3)
+            var fanout = Fanout(options: options, s3: resumed.storage.s3Client())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.attach(command.step, runID: runID, state: state)
             progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name, files: run.fileCount)
-            let (reduce, output, tolerance) = (self.reduce, self.output ?? (display.json ? "/dev/null" : nil), options.tolerance)
+            let (reduce, output, tolerance) = (
+                resumed.reduce, resumed.output ?? (display.json ? "/dev/null" : nil), options.tolerance
+            )
             try await Interruption.run(runID: run.id, state: state) {
                 try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
             }
+        }
+    }
+
+    /// The `fanout run` this attach resumes: the run's recorded flags, then the ones given to attach.
+    private func resumedRun(info: RunCatalog.Info, command: CommandStep) throws -> RunCommand {
+        let given = RunSettings.attachFlags(
+            Array(CommandLine.arguments.drop { $0 != "attach" }.dropFirst()), runID: runID,
+            own: ["--run-stored-command", "--take-over"])
+        do {
+            return try RunSettings.resumed(
+                location: info.input, recorded: info.settings ?? [], given: given,
+                command: command.command)
+        } catch {
+            throw UsageError(message: "run \(runID)'s recorded settings cannot be used: \(RunCommand.message(for: error))")
         }
     }
 
@@ -313,6 +330,7 @@ struct AttachCommand: AsyncParsableCommand {
                   command  \(storedText)
                   input    \(info.input) (\(info.files) files in \(info.shards) shards, \(info.committedShards) done)
                   backend  \(info.backend)\((info.placement ?? [:]).sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+                  flags    \(info.settings.map { $0.isEmpty ? "none" : ShellWords.join($0) } ?? "not recorded")
                 To run it, repeat the command: fanout attach \(runID) -- \(ShellWords.join(stored.command))
                 or confirm the stored one with --run-stored-command.
                 """)

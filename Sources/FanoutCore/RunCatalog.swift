@@ -35,6 +35,8 @@ public struct RunCatalog: Sendable {
         public var stepParameters: String?
         /// Where the backend ran the workers: for Kubernetes, `namespace` and `context`.
         public var placement: [String: String]?
+        /// The settings the run was started with (``RunOptions/recordedSettings``), if any were recorded.
+        public var settings: [String]?
         /// The driver that holds the run now (`host pid 1234`), while its lease is live; `nil` when none does.
         public var driver: String?
         /// When the live driver's lease runs out unless renewed.
@@ -65,7 +67,7 @@ public struct RunCatalog: Sendable {
             createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
             finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement,
-            driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt)
+            settings: spec.settings, driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt)
     }
 
     /// Deletes every object of a run.

@@ -12,6 +12,9 @@ public struct RunOptions: Sendable {
     /// Accept an input with no files (after filtering) as a run of nothing. Default `false`: such an input is a
     /// ``RunError`` with code ``RunError/Code/notFound``, since it is almost always a mistyped path or prefix.
     public var allowEmptyInput: Bool = false
+    /// Settings of the program that started the run (a command line's flags), stored in the run's spec and so
+    /// pinned by its digest, for the program to resume the run as it was started. Never credentials. Default none.
+    public var recordedSettings: [String]?
     /// How the driver holds its run against other drivers. Default ``LeaseSettings/init(duration:takeOver:)``.
     public var lease = LeaseSettings()
     /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.

@@ -71,6 +71,7 @@ struct RunPreparation {
             placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.
         spec.shardDigests = try await storeShards(plan.shards, state: state)
+        spec.settings = fanout.options.recordedSettings
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
             let batch = Array(carried[start..<min(start + 1000, carried.count)])
             try await state.writeSegment(batch, to: state.layout.carried(sequence: index + 1))

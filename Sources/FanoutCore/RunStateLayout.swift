@@ -94,6 +94,8 @@ struct RunSpec: Codable, Sendable {
     var batching: [Int]?
     /// Where the backend ran the workers (``Backend/placement``).
     var placement: [String: String]?
+    /// ``RunOptions/recordedSettings``: how the program that started the run was configured.
+    var settings: [String]?
     /// The SHA-256 of each shard's stored plan, by shard index; workers check their shard against it.
     var shardDigests: [String]?
 

@@ -31,9 +31,13 @@ import Testing
                 ["attach", runID, "--state", state, "--reduce", "sum", "--", "wc", "-l", "{}"])
             #expect(repeated.status == 0, "\(repeated.stderr)")
             #expect(repeated.stdout == "6\n")
-            let confirmed = try await FanoutBinary.run(
-                ["attach", runID, "--state", state, "--reduce", "sum", "--run-stored-command"])
+            // Without --reduce, the run's own (sum) applies: a resumed run is the same run.
+            let confirmed = try await FanoutBinary.run(["attach", runID, "--state", state, "--run-stored-command"])
             #expect(confirmed.stdout == "6\n", "\(confirmed.stderr)")
+            let counted = try await FanoutBinary.run(
+                ["attach", runID, "--state", state, "--reduce", "count", "--run-stored-command"])
+            #expect(counted.stdout == "3\n", "a flag given now wins: \(counted.stderr)")
+            #expect(unconfirmed.stderr.contains("flags    --state \(state) --reduce sum"), "\(unconfirmed.stderr)")
 
             // Someone with write access to the state swaps the command: attach shows it and does not run it.
             let marker = root.appendingPathComponent("pwned").path

@@ -254,6 +254,32 @@ extension KubernetesTests {
         }
     }
 
+    @Test func attachResumesWithTheRunsOwnSecretsEnvironmentAndReducer() async throws {
+        let files = ["0.txt": Data("a\nb\n".utf8), "1.txt": Data("c\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            let gate = "/tmp/fanout-gate-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: gate) }
+            let command = ["sh", "-c", "while [ ! -e \(gate) ]; do sleep 0.1; done; wc -l < {}"]
+            let detached = try await FanoutBinary.run(
+                ["run", fixture.input, "--detach", "-q", "--reduce", "sum"] + (try fixture.kubernetesFlags) + ["--"]
+                    + command,
+                environment: fixture.environment)
+            #expect(detached.status == 0, "\(detached.stderr)")
+            let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try await awaitAnswer { try await fixture.objects("jobs", of: runID) }
+            let cancel = try await FanoutBinary.run(
+                ["cancel", runID, "--state", fixture.state], environment: fixture.environment)
+            #expect(cancel.status == 0, "\(cancel.stderr)")
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
+
+            // No --backend, --secret-env, --env or --reduce: the run's own are used, so its pods can read S3.
+            let attached = try await FanoutBinary.run(
+                ["attach", runID, "--state", fixture.state, "--run-stored-command"], environment: fixture.environment)
+            #expect(attached.status == 0, "\(attached.stderr)")
+            #expect(attached.stdout == "3\n", "the run's sum, not every line: \(attached.stdout)")
+        }
+    }
+
     @Test func aSecondDriverFromAnotherMachineIsRefusedAndTouchesNoJob() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
