@@ -67,7 +67,8 @@ struct RunsCommand: AsyncParsableCommand {
                 if json {
                     print(JSONLine.encode(info))
                 } else {
-                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)")
+                    let what = info.stepParameters.flatMap(CommandStep.decode).map { ShellWords.join($0.command) } ?? info.step
+                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(what)  \(info.input)")
                 }
             }
             if kubernetes { try await printClusterRuns() }
@@ -141,7 +142,11 @@ struct StatusCommand: AsyncParsableCommand {
             }
             print("run        \(info.runID)")
             print("status     \(info.status)")
-            print("step       \(info.step) (version \(info.stepVersion))")
+            if let command = info.stepParameters.flatMap(CommandStep.decode) {
+                print("command    \(ShellWords.join(command.command))\(command.stdin ? " (with --stdin)" : "")")
+            } else {
+                print("step       \(info.step) (version \(info.stepVersion))")
+            }
             print("input      \(info.input)")
             print("backend    \(info.backend)")
             print("files      \(done)/\(info.files) done" + (failed > 0 ? ", \(failed) failed" : ""))
@@ -195,10 +200,18 @@ struct ResultsCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The run id.") var runID: String
-    @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
+    @Option(help: "How to fold outputs (default: the run's own --reduce).") var reduce: ReduceMode?
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
+    @Option(help: ArgumentHelp("Failed files allowed: a count or a percentage (default: the run's own).", valueName: "n|p%"))
+    var tolerateFailures: String?
     @OptionGroup var state: StateOption
     @OptionGroup(title: "S3") var storage: StorageOptions
+
+    func validate() throws {
+        if let tolerateFailures, FailureTolerance(text: tolerateFailures) == nil {
+            throw ValidationError("--tolerate-failures takes a count (3) or a percentage (2.5%), not '\(tolerateFailures)'")
+        }
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -208,9 +221,17 @@ struct ResultsCommand: AsyncParsableCommand {
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
             }
-            let run = try await fanout.results(of: command.step, runID: runID, state: prefix)
+            // As the run was started, unless told otherwise: the same reducer, and the same exit status.
+            let recorded = try? RunSettings.resumed(
+                location: info.input, recorded: info.settings ?? [], given: [], command: command.command)
+            let tolerance = (tolerateFailures ?? recorded?.execution.tolerateFailures).flatMap(FailureTolerance.init(text:))
+                ?? FailureTolerance.none
+            var replaying = fanout
+            replaying.options.tolerance = tolerance
+            let run = try await replaying.results(of: command.step, runID: runID, state: prefix)
             try await fold(
-                run, mode: reduce, output: output, tolerance: .fraction(1), progress: ProgressReporter(style: .quiet))
+                run, mode: reduce ?? recorded?.reduce ?? .lines, output: output, tolerance: tolerance,
+                progress: ProgressReporter(style: .quiet))
         }
     }
 }

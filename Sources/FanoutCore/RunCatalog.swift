@@ -25,7 +25,9 @@ public struct RunCatalog: Sendable {
         public var files: Int
         public var shards: Int
         public var committedShards: Int
-        /// `complete`, `incomplete` (ended with failed shards), or `unfinished` (running, or its driver stopped).
+        /// `complete` (every file has an outcome, failures within the run's tolerance), `failed` (more files failed
+        /// than it tolerated), `incomplete` (ended with failed shards), or `unfinished` (running, or its driver
+        /// stopped).
         public var status: String
         public var succeeded: Int?
         public var failed: Int?

@@ -356,7 +356,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         try await state.write(
             RunSummaryRecord(
                 runID: summary.runID, succeeded: summary.succeeded, failed: summary.failed, cached: summary.cached,
-                finishedAt: Date(), outcome: complete ? "complete" : "incomplete"),
+                finishedAt: Date(), outcome: !complete ? "incomplete"
+                    : options.tolerance.allows(failed: summary.failed, total: summary.files) ? "complete" : "failed"),
             to: state.layout.summary)
         if complete && options.cache {
             try await state.write(

@@ -84,6 +84,46 @@ import Testing
         }
     }
 
+    @Test func resultsStatusAndRunsTellAFailedRunAsFailed() async throws {
+        try await withTemporaryDirectory { root in
+            let folder = root.appendingPathComponent("in")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try corpus(folder, count: 4, extra: ["bad.txt": "x"])
+            let state = root.appendingPathComponent("state").path + "/"
+            let command = ["--", "sh", "-c", "case \"$1\" in *bad*) exit 7;; esac; echo 1", "sh", "{}"]
+            func runID(_ result: FanoutBinary.Result) -> String? {
+                result.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                    .first?["run"] as? String
+            }
+            let strict = try await FanoutBinary.run(
+                ["run", folder.path, "--state", state, "--json", "--reduce", "sum"] + command)
+            #expect(strict.status == 1)
+            let strictID = try #require(runID(strict), "\(strict.stdout)")
+            let tolerant = try await FanoutBinary.run(
+                ["run", folder.path, "--state", state, "--json", "--no-cache", "--reduce", "sum",
+                 "--tolerate-failures", "1"] + command)
+            #expect(tolerant.status == 3)
+            let tolerantID = try #require(runID(tolerant), "\(tolerant.stdout)")
+
+            // results exits as the run did, with the run's reducer and tolerance unless told otherwise.
+            let failed = try await FanoutBinary.run(["results", strictID, "--state", state])
+            #expect(failed.status == 1, "\(failed.stderr)")
+            let within = try await FanoutBinary.run(["results", tolerantID, "--state", state])
+            #expect(within.status == 3, "\(within.stderr)")
+            #expect(within.stdout == "4\n", "the run's own --reduce sum")
+            let relaxed = try await FanoutBinary.run(
+                ["results", strictID, "--state", state, "--tolerate-failures", "1", "--reduce", "count"])
+            #expect(relaxed.status == 3 && relaxed.stdout == "4\n", "\(relaxed.stderr)")
+
+            let runs = try await FanoutBinary.run(["runs", "--state", state])
+            let strictLine = try #require(runs.lines.first { $0.hasPrefix(strictID) })
+            #expect(strictLine.contains("failed") && strictLine.contains("sh -c"), "\(strictLine)")
+            let status = try await FanoutBinary.run(["status", strictID, "--state", state])
+            #expect(status.stdout.contains("status     failed"), "\(status.stdout)")
+            #expect(status.stdout.contains("command    sh -c"), "\(status.stdout)")
+        }
+    }
+
     @Test func outputFileIsWrittenWholeOrNotAtAll() async throws {
         try await withTemporaryDirectory { folder in
             try corpus(folder, count: 3)
