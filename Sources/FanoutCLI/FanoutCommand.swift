@@ -1,6 +1,7 @@
 import ArgumentParser
 import Fanout
 import Foundation
+import Synchronization
 
 @main
 struct FanoutCommand: AsyncParsableCommand {
@@ -16,8 +17,9 @@ struct FanoutCommand: AsyncParsableCommand {
             Defaults for flags come from the environment (FANOUT_BACKEND, FANOUT_STATE, FANOUT_CONTEXT, \
             FANOUT_NAMESPACE, FANOUT_IMAGE) and, below it, from an optional configuration file: $FANOUT_CONFIG, \
             else $XDG_CONFIG_HOME/fanout/config, else ~/.config/fanout/config. It holds `key = value` lines (# \
-            starts a comment) with the keys backend, state, context, namespace and image. A flag wins over the \
-            environment, which wins over the file.
+            starts a comment) with the keys backend, state, context, namespace and image, and any flag of `fanout \
+            run` without its dashes (`reduce = sum`, `secret-env = s3-credentials`, `no-cache = true`). A flag \
+            wins over the environment, which wins over the file.
 
             Examples:
               fanout run ./logs --reduce sum -- wc -l {}
@@ -33,4 +35,26 @@ struct FanoutCommand: AsyncParsableCommand {
             AttachCommand.self, ResultsCommand.self, LogsCommand.self, CancelCommand.self, GCCommand.self,
         ]
     )
+
+    static func main() async {
+        let arguments: [String]
+        do {
+            arguments = try ConfigurationFile.applyingRunFlags(to: CommandLine.arguments)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        EffectiveArguments.value.withLock { $0 = arguments }
+        await main(Array(arguments.dropFirst()))
+    }
+}
+
+/// The arguments as parsed: this process's, with the configuration file's `fanout run` flags applied.
+enum EffectiveArguments {
+    static let value = Mutex<[String]>(CommandLine.arguments)
+
+    static var current: [String] { value.withLock { $0 } }
 }

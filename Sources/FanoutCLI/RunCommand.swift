@@ -32,7 +32,8 @@ struct RunCommand: AsyncParsableCommand {
 
             Defaults: a flag wins over its environment variable (FANOUT_BACKEND, FANOUT_STATE, FANOUT_CONTEXT, \
             FANOUT_NAMESPACE, FANOUT_IMAGE), which wins over the configuration file ($FANOUT_CONFIG, else \
-            ~/.config/fanout/config: `key = value` lines with the keys backend, state, context, namespace, image).
+            ~/.config/fanout/config: `key = value` lines with the keys backend, state, context, namespace, image, and \
+            any flag of this command without its dashes, such as `reduce = sum` or `no-cache = true`).
 
             Ctrl-C stops the run cleanly: the commands and workers are stopped (on Kubernetes the run's Jobs are \
             deleted and their pods waited out) and the results stored so far stay; `fanout attach RUN` resumes. A \
@@ -118,7 +119,7 @@ struct RunCommand: AsyncParsableCommand {
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
             let input = Input(location, filter: try filters.filter())
             fanout.options.recordedSettings = RunSettings.recordable(
-                Array(CommandLine.arguments.drop { $0 != "run" }.dropFirst()), location: location)
+                Array(EffectiveArguments.current.drop { $0 != "run" }.dropFirst()), location: location)
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input)
                 return

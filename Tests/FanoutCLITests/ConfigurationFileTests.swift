@@ -61,6 +61,40 @@ import Testing
         }
     }
 
+    @Test func everyRunFlagCanBeSetInTheFileAndTheCommandLineWins() async throws {
+        try await withTemporaryDirectory { folder in
+            let input = folder.appendingPathComponent("in")
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            try Data("a\nb\n".utf8).write(to: input.appendingPathComponent("a.txt"))
+            try Data("c\n".utf8).write(to: input.appendingPathComponent("b.txt"))
+            let config = folder.appendingPathComponent("config")
+            var environment = try FanoutBinary.environment()
+            environment["FANOUT_CONFIG"] = config.path
+            try Data("""
+                # every fanout run flag, without its dashes
+                reduce = sum
+                no-cache = true
+                tolerate-failures = 1
+                state = \(folder.path)/state/
+
+                """.utf8).write(to: config)
+            let summed = try await FanoutBinary.run(["run", input.path, "-q", "--", "wc", "-l", "{}"], environment: environment)
+            #expect(summed.status == 0, "\(summed.stderr)")
+            #expect(summed.stdout == "3\n", "reduce = sum applies")
+            let counted = try await FanoutBinary.run(
+                ["run", input.path, "-q", "--reduce", "count", "--", "wc", "-l", "{}"], environment: environment)
+            #expect(counted.stdout == "2\n", "the command line wins: \(counted.stderr)")
+            // A run records the file's flags too, so attaching later resumes it as it was.
+            let runs = try await FanoutBinary.run(["runs", "--state", folder.path + "/state/", "--json"], environment: environment)
+            #expect(runs.stdout.contains("--tolerate-failures"), "\(runs.stdout)")
+
+            try Data("reduce = summ\n".utf8).write(to: config)
+            let bad = try await FanoutBinary.run(["run", input.path, "--", "true"], environment: environment)
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("line 1: 'reduce = summ' is not a setting of fanout"), "\(bad.stderr)")
+        }
+    }
+
     @Test func aBrokenFileNamesTheFileTheLineAndTheFix() async throws {
         try await withTemporaryDirectory { folder in
             let config = folder.appendingPathComponent("config")
@@ -75,7 +109,7 @@ import Testing
             try Data("colour = blue\n".utf8).write(to: config)
             let unknown = try await FanoutBinary.run(["run", folder.path, "--", "true"], environment: environment)
             #expect(unknown.status == 64)
-            #expect(unknown.stderr.contains("line 1: unknown key 'colour'"))
+            #expect(unknown.stderr.contains("line 1: 'colour = blue' is not a setting of fanout"), "\(unknown.stderr)")
             #expect(unknown.stderr.contains("state, backend, context, namespace, image"))
 
             try Data("# defaults\nbackend = kubernets\n".utf8).write(to: config)
