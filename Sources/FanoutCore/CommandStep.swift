@@ -52,6 +52,8 @@ public struct CommandStep: Sendable, Hashable, Codable {
             try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, on: file)
         }
         step.parameters = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
+        // A file's result is the command's output, whichever build of fanout ran it.
+        step.cacheFollowsBuild = false
         return step
     }
 

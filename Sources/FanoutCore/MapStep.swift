@@ -15,6 +15,10 @@ public struct MapStep<Output: Codable & Sendable>: Sendable {
     /// What the step was built from, recorded in the run's spec so tools can rebuild it (`fanout attach`).
     /// Default `nil`.
     public var parameters: String?
+    /// Whether stored results are reused only by the same build of the program (its GNU build ID), so that a
+    /// changed closure whose `version` was not bumped never reuses old results. Default `true`; a step whose
+    /// result depends only on its ``parameters`` (a command's output, whichever build ran it) sets `false`.
+    public var cacheFollowsBuild = true
     let body: @Sendable (InputFile) async throws -> Output
 
     public init(
@@ -29,9 +33,16 @@ public struct MapStep<Output: Codable & Sendable>: Sendable {
 
 /// A step with its output type erased: what a worker needs to run a shard.
 struct AnyMapStep: Sendable {
+    /// The version results are cached under: ``version``, with the program's build when the step follows it.
+    func cacheVersion(build: String?) -> String {
+        guard cacheFollowsBuild, let build else { return version }
+        return "\(version)+build-\(build.prefix(16))"
+    }
+
     let name: String
     let version: String
     let parameters: String?
+    let cacheFollowsBuild: Bool
     /// Runs the step on a file and returns its result encoded as JSON.
     let run: @Sendable (InputFile) async throws -> [UInt8]
 
@@ -39,6 +50,7 @@ struct AnyMapStep: Sendable {
         name = step.name
         version = step.version
         parameters = step.parameters
+        cacheFollowsBuild = step.cacheFollowsBuild
         run = { file in try RecordCoding.encodeValue(try await step.body(file)) }
     }
 }

@@ -363,7 +363,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             try await state.write(
                 CacheIndexEntry(runID: summary.runID),
                 to: state.layout.cacheIndex(
-                    step: prepared.step.name, version: prepared.step.version, inputHash: prepared.spec.inputHash))
+                    step: prepared.step.name, version: prepared.step.cacheVersion(build: prepared.build),
+                    inputHash: prepared.spec.inputHash))
         }
     }
 

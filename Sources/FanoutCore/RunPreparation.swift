@@ -18,6 +18,8 @@ struct PreparedRun: Sendable {
     /// Shards that still have to run.
     let pendingShards: [Int]
     let shardFileCounts: [Int: Int]
+    /// The program's build the run's results are cached under (``AnyMapStep/cacheVersion(build:)``).
+    var build: String? = ProgramBuild.id
 }
 
 /// Lists, filters, looks up the cache, plans and stores a new run; or reloads a stored one.
@@ -26,6 +28,8 @@ struct RunPreparation {
     let step: AnyMapStep
     /// Makes run ids; another is asked for when one is taken.
     var newRunID: @Sendable () -> String = { RunStateLayout.newRunID() }
+    /// The program's build, which the cache of steps that follow it is keyed by.
+    var build: String? = ProgramBuild.id
 
     func prepare(_ input: Input) async throws -> PreparedRun {
         let inputLocation = try StorageLocation.parse(input.location)
@@ -79,10 +83,12 @@ struct RunPreparation {
         let specBytes = try StateCoding.encode(spec)
         try await state.store.put(
             key: state.layout.spec, data: specBytes, options: PutOptions(contentType: "application/json"))
-        return PreparedRun(
+        var prepared = PreparedRun(
             step: step, spec: spec, digest: RunDigest.of(specBytes), state: state, lease: lease, stateLocation: stateLocationText, input: inputStore,
             inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),
             shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
+        prepared.build = build
+        return prepared
     }
 
     func reattach(
@@ -113,9 +119,11 @@ struct RunPreparation {
             lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
             try await lease?.acquire(takeOver: fanout.options.lease.takeOver)
         }
-        return PreparedRun(
+        var prepared = PreparedRun(
             step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
             inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
+        prepared.build = build
+        return prepared
     }
 
     /// Claims a new run id by creating its lease, the run's first object, only if absent: two drivers can never
@@ -226,7 +234,8 @@ struct RunPreparation {
     private func cachedRecords(
         state: RunStateStore, inputHash: String
     ) async throws -> [String: (etag: String, record: RecordLine)] {
-        let indexKey = state.layout.cacheIndex(step: step.name, version: step.version, inputHash: inputHash)
+        let indexKey = state.layout.cacheIndex(
+            step: step.name, version: step.cacheVersion(build: build), inputHash: inputHash)
         guard let entry = try? await state.read(CacheIndexEntry.self, from: indexKey) else { return [:] }
         let previous = RunStateStore(store: state.store, layout: RunStateLayout(root: state.layout.root, runID: entry.runID))
         var records: [String: (etag: String, record: RecordLine)] = [:]
