@@ -185,6 +185,24 @@ extension KubernetesTests {
         }
     }
 
+    /// Starts a detached run of two files whose pods sleep, waits for its Job, and runs `body` with the run's id
+    /// and the names of its Jobs.
+    private func withDetachedSleepingRun(
+        _ body: (ClusterRunFixture, String, String) async throws -> Void
+    ) async throws {
+        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            let detached = try await FanoutBinary.run(
+                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sh", "-c", "sleep 60"],
+                environment: fixture.environment)
+            #expect(detached.status == 0, "\(detached.stderr)")
+            let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let jobs = try await awaitAnswer { try await fixture.objects("jobs", of: runID) }
+            #expect(!jobs.isEmpty, "the background driver creates the run's Job")
+            try await body(fixture, runID, jobs)
+        }
+    }
+
     /// Waits until `probe` returns a non-empty answer (at most a minute) and returns it.
     private func awaitAnswer(_ probe: () async throws -> String) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(60)
@@ -235,15 +253,7 @@ extension KubernetesTests {
     }
 
     @Test func cancellingADetachedRunDeletesItsJobs() async throws {
-        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
-        try await ClusterRunFixture.with(files: files) { fixture in
-            let detached = try await FanoutBinary.run(
-                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sh", "-c", "sleep 60"],
-                environment: fixture.environment)
-            #expect(detached.status == 0, "\(detached.stderr)")
-            let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let jobs = try await awaitAnswer { try await fixture.objects("jobs", of: runID) }
-            #expect(!jobs.isEmpty, "the background driver creates the run's Job")
+        try await withDetachedSleepingRun { fixture, runID, jobs in
 
             let cancel = try await FanoutBinary.run(
                 ["cancel", runID, "--state", fixture.state], environment: fixture.environment)
@@ -281,15 +291,7 @@ extension KubernetesTests {
     }
 
     @Test func aSecondDriverFromAnotherMachineIsRefusedAndTouchesNoJob() async throws {
-        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\n".utf8)]
-        try await ClusterRunFixture.with(files: files) { fixture in
-            let detached = try await FanoutBinary.run(
-                ["run", fixture.input, "--detach", "-q"] + fixture.kubernetesFlags + ["--", "sh", "-c", "sleep 60"],
-                environment: fixture.environment)
-            #expect(detached.status == 0, "\(detached.stderr)")
-            let runID = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let jobs = try await awaitAnswer { try await fixture.objects("jobs", of: runID) }
-            #expect(!jobs.isEmpty, "the background driver creates the run's Job")
+        try await withDetachedSleepingRun { fixture, runID, jobs in
 
             // Another machine: it knows nothing of the background driver's process, only the run's state.
             try await withTemporaryDirectory { elsewhere in
