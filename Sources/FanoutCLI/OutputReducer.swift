@@ -1,3 +1,4 @@
+import Fanout
 import Foundation
 
 /// How `fanout run` folds the per-file outputs of a command into one result.
@@ -12,27 +13,47 @@ struct OutputReducer {
     private var total = 0.0
     private var count = 0
     private var merged: Any = [String: Any]()
-    private var byKey: [(String, String)] = []
+    private var byKey: [(String, Data)] = []
 
     init(mode: ReduceMode, sink: OutputSink) {
         self.mode = mode
         self.sink = sink
     }
 
-    /// Folds one file's output.
-    /// - Throws: ``ReduceError`` when the output does not fit the mode (not JSON for `jsonl`/`merge-json`).
-    mutating func add(key: String, output: String) throws {
+    /// Folds one file's output. `lines`, `concat`, `count` and `none` keep its bytes as they are; `sum`, `jsonl` and
+    /// `merge-json` read it as text.
+    /// - Throws: ``ReduceError`` when the output does not fit the mode (not UTF-8 text for the modes that read
+    ///   text, not JSON for `jsonl`/`merge-json`).
+    mutating func add(key: String, output: CommandOutput) throws {
         count += 1
         switch mode {
         case .lines:
-            // A file that printed nothing adds no line.
-            guard !output.isEmpty else { break }
-            for line in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.hasSuffix("\n") ? 1 : 0) {
-                sink.write(String(line) + "\n")
-            }
+            // A file that printed nothing adds no line; a last line without a newline gets one.
+            guard !output.bytes.isEmpty else { break }
+            sink.write(output.bytes)
+            if output.bytes.last != UInt8(ascii: "\n") { sink.write("\n") }
         case .concat:
-            byKey.append((key, output))
+            byKey.append((key, output.bytes))
         case .count, .none:
+            break
+        case .sum, .jsonl, .mergeJSON:
+            try addText(key: key, output: try text(of: output, key: key))
+        }
+    }
+
+    /// The output as text, for the modes that read it.
+    private func text(of output: CommandOutput, key: String) throws -> String {
+        guard let text = output.text else {
+            throw ReduceError(
+                message: "\(key) printed \(output.bytes.count) bytes that are not UTF-8 text, which --reduce "
+                    + "\(mode.rawValue) cannot read; use --reduce concat, lines or none to keep bytes as they are")
+        }
+        return text
+    }
+
+    private mutating func addText(key: String, output: String) throws {
+        switch mode {
+        case .lines, .concat, .count, .none:
             break
         case .sum:
             for line in output.split(separator: "\n") {
@@ -187,8 +208,14 @@ final class OutputSink {
     }
 
     func write(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 64 * 1024 || path == nil && text.contains("\n") && buffer.count >= 4096 { flush() }
+        write(Data(text.utf8))
+    }
+
+    func write(_ bytes: Data) {
+        buffer.append(bytes)
+        if buffer.count >= 64 * 1024 || path == nil && bytes.contains(UInt8(ascii: "\n")) && buffer.count >= 4096 {
+            flush()
+        }
     }
 
     func flush() {

@@ -106,9 +106,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                     message: "\(missing) of the run's \(prepared.spec.fileCount) files have neither a plan nor a "
                         + "stored result (carried-over results were deleted?); start a new run, which recomputes them")
             }
-            guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
-                throw tooManyFailures(result)
-            }
+            // Failed files beyond the tolerance are outcomes the consumer has had: ``MapRun/checkTolerance(_:)``
+            // says whether the run succeeded.
             return nil
         } catch {
             return progress.withLock { $0.abort } ?? error
@@ -366,12 +365,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         }
     }
 
+    /// The run stopped early: more files failed than a ``FailureTolerance/count(_:)`` tolerance allows.
     private func tooManyFailures(_ progress: Progress) -> RunError {
         RunError(
             code: .tooManyFailures,
             message: "\(progress.failed) of \(prepared.spec.fileCount) files failed, more than the run tolerates "
-                + "(\(options.tolerance)); raise the tolerance or fix the failing files, then re-run "
-                + "(stored results are reused)",
+                + "(\(options.tolerance)), so the run stopped before its other files; raise the tolerance or fix "
+                + "the failing files, then re-run (stored results are reused)",
             failedFiles: progress.failures.map { ($0.key, $0.message) })
     }
 }
