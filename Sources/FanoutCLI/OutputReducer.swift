@@ -20,8 +20,9 @@ struct OutputReducer {
         self.sink = sink
     }
 
-    /// Folds one file's output. `lines`, `concat`, `count` and `none` keep its bytes as they are; `sum`, `jsonl` and
-    /// `merge-json` read it as text.
+    /// Folds one file's output. `lines`, `concat`, `count` and `none` keep its bytes as they are; `sum` reads the
+    /// number at the start of each line (the rest of a line, a file name say, may be any bytes); `jsonl` and
+    /// `merge-json` read it as UTF-8 text.
     /// - Throws: ``ReduceError`` when the output does not fit the mode (not UTF-8 text for the modes that read
     ///   text, not JSON for `jsonl`/`merge-json`).
     mutating func add(key: String, output: CommandOutput) throws {
@@ -36,8 +37,24 @@ struct OutputReducer {
             byKey.append((key, output.bytes))
         case .count, .none:
             break
-        case .sum, .jsonl, .mergeJSON:
-            try addText(key: key, output: try text(of: output, key: key))
+        case .sum:
+            try addNumbers(key: key, output: output)
+        case .jsonl, .mergeJSON:
+            try addJSON(key: key, output: try text(of: output, key: key))
+        }
+    }
+
+    /// Adds the number at the start of each line of `output`.
+    private mutating func addNumbers(key: String, output: CommandOutput) throws {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || (0x09...0x0D).contains(byte) }
+        for line in output.bytes.split(separator: UInt8(ascii: "\n")) {
+            guard let token = line.split(whereSeparator: isSpace).first else { continue }
+            guard let number = String(validating: token, as: UTF8.self).flatMap({ Double($0) }) else {
+                _ = try text(of: output, key: key)
+                let shown = String(decoding: line.prefix(60), as: UTF8.self)
+                throw ReduceError(message: "\(key) printed '\(shown)', which does not start with a number (--reduce sum adds the first number of each line)")
+            }
+            total += number
         }
     }
 
@@ -51,18 +68,10 @@ struct OutputReducer {
         return text
     }
 
-    private mutating func addText(key: String, output: String) throws {
+    private mutating func addJSON(key: String, output: String) throws {
         switch mode {
-        case .lines, .concat, .count, .none:
+        case .lines, .concat, .count, .none, .sum:
             break
-        case .sum:
-            for line in output.split(separator: "\n") {
-                guard let token = line.split(whereSeparator: \.isWhitespace).first else { continue }
-                guard let number = Double(token) else {
-                    throw ReduceError(message: "\(key) printed '\(line.prefix(60))', which does not start with a number (--reduce sum adds the first number of each line)")
-                }
-                total += number
-            }
         case .jsonl:
             let value = try Self.parseJSON(output, key: key)
             let line = try JSONSerialization.data(

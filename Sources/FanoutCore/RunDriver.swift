@@ -318,7 +318,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     /// Files of shards that failed for good get a failure each, so every file has an outcome.
+    ///
+    /// The stored spec is checked first: workers refuse a spec changed after the run began, and that is the run's
+    /// error (``RunError/Code/tamperedState``), not a failure of the shard's files.
     private func failUnfinished(_ report: BackendReport) async throws {
+        if !report.failedShards.isEmpty {
+            _ = try await prepared.state.readSpec(expectedDigest: prepared.digest)
+        }
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
             let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
