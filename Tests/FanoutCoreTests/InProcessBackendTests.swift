@@ -61,6 +61,14 @@ import FanoutTestSteps
         let aggregateError = await #expect(throws: RunError.self) { try await aggregated.aggregate(Sum<Int>()) }
         #expect(aggregateError?.code == .tooManyFailures, "aggregate hides failures, so it checks the tolerance")
 
+        // A count tolerance stops the run once it is exceeded: files are left without an outcome, so the iteration
+        // throws.
+        let stopped = try await Fanout(options: RunOptions(cache: false, tolerance: .count(1))).map(
+            TestSteps.failOnBad, over: Input(corpus.path))
+        let stop = await #expect(throws: RunError.self) { _ = try await collect(stopped) }
+        #expect(stop?.code == .tooManyFailures)
+        #expect(stop?.message.contains("the run stopped before its other files") == true, "\(String(describing: stop))")
+
         let lenient = try await Fanout(options: RunOptions(tolerance: .count(2))).map(
             TestSteps.failOnBad, over: Input(corpus.path))
         let outcomes = try await collect(lenient)
