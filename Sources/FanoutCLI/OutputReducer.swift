@@ -52,7 +52,9 @@ struct OutputReducer {
             guard let number = String(validating: token, as: UTF8.self).flatMap({ Double($0) }) else {
                 _ = try text(of: output, key: key)
                 let shown = String(decoding: line.prefix(60), as: UTF8.self)
-                throw ReduceError(message: "\(key) printed '\(shown)', which does not start with a number (--reduce sum adds the first number of each line)")
+                throw ReduceError(
+                    message: "\(key) printed '\(shown)', which does not start with a number "
+                        + "(--reduce sum adds the first number of each line)")
             }
             total += number
         }

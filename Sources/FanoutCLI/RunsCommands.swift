@@ -459,7 +459,8 @@ extension GCCommand {
 /// that file's failure, and counts against `tolerance` like the command's own failures: beyond it, nothing is
 /// written to `output` and the command fails. Exits 3 when some files failed within the tolerance.
 func fold(
-    _ run: MapRun<CommandOutput>, mode: ReduceMode, output: String?, tolerance: FailureTolerance, progress: ProgressReporter
+    _ run: MapRun<CommandOutput>, mode: ReduceMode, output: String?, tolerance: FailureTolerance,
+    progress: ProgressReporter
 ) async throws {
     let sink = try OutputSink(path: output)
     var reducer = OutputReducer(mode: mode, sink: sink)

@@ -27,13 +27,15 @@ import Testing
             try Data("read me\nplease\n".utf8).write(to: input.appendingPathComponent("README"))
             try Data("elsewhere\n".utf8).write(to: other.appendingPathComponent("NOTES"))
             let links = FileManager.default
-            try links.createSymbolicLink(atPath: input.appendingPathComponent("FAQ").path, withDestinationPath: "README")
+            try links.createSymbolicLink(
+                atPath: input.appendingPathComponent("FAQ").path, withDestinationPath: "README")
             try links.createSymbolicLink(
                 atPath: input.appendingPathComponent("notes").path, withDestinationPath: "../other/NOTES")
             try links.createSymbolicLink(
                 atPath: input.appendingPathComponent("absolute").path,
                 withDestinationPath: other.appendingPathComponent("NOTES").path)
-            try links.createSymbolicLink(atPath: input.appendingPathComponent("linked").path, withDestinationPath: "../other")
+            try links.createSymbolicLink(
+                atPath: input.appendingPathComponent("linked").path, withDestinationPath: "../other")
 
             let options = RunOptions(state: folder.appendingPathComponent("state").path + "/")
             let run = try await Fanout(options: options).map(Self.lines, over: Input(input.path))
