@@ -39,6 +39,13 @@ let summarize = MapStep("log-levels", version: "1") { file -> FileReport in
 
 await Fanout.bootstrap(summarize)
 
+/// Ends the program with one line saying what went wrong, and status 1.
+func fail(_ error: any Error) -> Never {
+    let line = String(describing: error).split(separator: "\n").first ?? ""
+    FileHandle.standardError.write(Data("log-levels: \(line)\n".utf8))
+    exit(1)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard let input = arguments.first else {
     print("usage: log-levels PREFIX [--processes N]")
@@ -51,21 +58,28 @@ if let index = arguments.firstIndex(of: "--processes"), index + 1 < arguments.en
     options.backend = ProcessBackend(workers: workers)
 }
 
-let run = try await Fanout(options: options).map(summarize, over: Input(input, filter: FileFilter(include: ["*.jsonl"])))
-var levels = MergeDictionaries<String, Int>.adding
-var errors = MergeDictionaries<String, Int>.adding
-var unreadable = Sum<Int>()
-for try await report in run.values() {
-    levels.add(report.levels)
-    errors.add(report.errors)
-    unreadable.add(report.unreadable)
-}
+do {
+    let input = Input(input, filter: FileFilter(include: ["*.jsonl"]))
+    let run = try await Fanout(options: options).map(summarize, over: input)
+    var levels = MergeDictionaries<String, Int>.adding
+    var errors = MergeDictionaries<String, Int>.adding
+    var unreadable = Sum<Int>()
+    // The values of the files that worked; the failed ones are counted by checkTolerance() below.
+    for try await report in run.values() {
+        levels.add(report.levels)
+        errors.add(report.errors)
+        unreadable.add(report.unreadable)
+    }
 
-print("\(run.fileCount) files, \(levels.result.values.reduce(0, +)) log lines, \(unreadable.result) unreadable")
-for (key, count) in levels.result.sorted(by: { $0.key < $1.key }) {
-    print("  \(key.padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)")
+    print("\(run.fileCount) files, \(levels.result.values.reduce(0, +)) log lines, \(unreadable.result) unreadable")
+    for (key, count) in levels.result.sorted(by: { $0.key < $1.key }) {
+        print("  \(key.padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)")
+    }
+    var top = TopK<(String, Int)>(3) { Double($0.1) }
+    for (message, count) in errors.result { top.add((message, count)) }
+    print("most frequent errors:")
+    for (message, count) in top.result { print("  \(count)  \(message)") }
+    try run.checkTolerance()
+} catch {
+    fail(error)
 }
-var top = TopK<(String, Int)>(3) { Double($0.1) }
-for (message, count) in errors.result { top.add((message, count)) }
-print("most frequent errors:")
-for (message, count) in top.result { print("  \(count)  \(message)") }

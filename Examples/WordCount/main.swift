@@ -11,9 +11,17 @@
 import Fanout
 import Foundation
 
-let countWords = MapStep("count-words", version: "1") { file -> [String: Int] in
+/// A file with bytes that are not UTF-8 text (an image, a compressed file) has no words to count.
+struct NotText: Error, CustomStringConvertible {
+    let key: String
+    var description: String { "\(key) is not UTF-8 text" }
+}
+
+let countWords = MapStep("count-words", version: "2") { file -> [String: Int] in
     var counts: [String: Int] = [:]
     for try await line in try await file.lines() {
+        // Bytes that are not UTF-8 arrive as U+FFFD.
+        guard !line.unicodeScalars.contains("\u{FFFD}") else { throw NotText(key: file.key) }
         for word in line.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) {
             counts[String(word), default: 0] += 1
         }
@@ -23,6 +31,13 @@ let countWords = MapStep("count-words", version: "1") { file -> [String: Int] in
 
 // The same executable is its own worker: this returns at once here, and runs a shard and exits in a worker.
 await Fanout.bootstrap(countWords)
+
+/// Ends the program with one line saying what went wrong, and status 1.
+func fail(_ error: any Error) -> Never {
+    let line = String(describing: error).split(separator: "\n").first ?? ""
+    FileHandle.standardError.write(Data("word-count: \(line)\n".utf8))
+    exit(1)
+}
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let input = arguments.first else {
@@ -47,18 +62,26 @@ if let namespace = text("--kubernetes") {
     }
     options.backend = KubernetesBackend(options: kubernetes)
 }
-let run = try await Fanout(options: options).map(countWords, over: Input(input))
+do {
+    let run = try await Fanout(options: options).map(countWords, over: Input(input))
 
-var totals = MergeDictionaries<String, Int>.adding
-var files = 0
-for try await outcome in run {
-    files += 1
-    switch outcome.result {
-    case .success(let counts): totals.add(counts)
-    case .failure(let failure): print("failed: \(outcome.key): \(failure)")
+    var totals = MergeDictionaries<String, Int>.adding
+    var files = 0
+    var failed: [String] = []
+    // A file that failed is an outcome too: the loop sees every file, then the run's tolerance is checked.
+    for try await outcome in run {
+        files += 1
+        switch outcome.result {
+        case .success(let counts): totals.add(counts)
+        case .failure(let failure): failed.append("failed: \(outcome.key): \(failure)")
+        }
     }
-}
 
-let top = totals.result.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(option("--top") ?? 10)
-print("\(files) files, \(totals.result.values.reduce(0, +)) words, \(totals.result.count) distinct (run \(run.id))")
-for (word, count) in top { print("\(String(count).padding(toLength: 8, withPad: " ", startingAt: 0)) \(word)") }
+    let top = totals.result.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(option("--top") ?? 10)
+    print("\(files) files, \(totals.result.values.reduce(0, +)) words, \(totals.result.count) distinct (run \(run.id))")
+    for (word, count) in top { print("\(String(count).padding(toLength: 8, withPad: " ", startingAt: 0)) \(word)") }
+    for line in failed { print(line) }
+    try run.checkTolerance()
+} catch {
+    fail(error)
+}

@@ -1,3 +1,4 @@
+import Fanout
 import Foundation
 
 /// How `fanout run` folds the per-file outputs of a command into one result.
@@ -12,36 +13,67 @@ struct OutputReducer {
     private var total = 0.0
     private var count = 0
     private var merged: Any = [String: Any]()
-    private var byKey: [(String, String)] = []
+    private var byKey: [(String, Data)] = []
 
     init(mode: ReduceMode, sink: OutputSink) {
         self.mode = mode
         self.sink = sink
     }
 
-    /// Folds one file's output.
-    /// - Throws: ``ReduceError`` when the output does not fit the mode (not JSON for `jsonl`/`merge-json`).
-    mutating func add(key: String, output: String) throws {
+    /// Folds one file's output. `lines`, `concat`, `count` and `none` keep its bytes as they are; `sum` reads the
+    /// number at the start of each line (the rest of a line, a file name say, may be any bytes); `jsonl` and
+    /// `merge-json` read it as UTF-8 text.
+    /// - Throws: ``ReduceError`` when the output does not fit the mode (not UTF-8 text for the modes that read
+    ///   text, not JSON for `jsonl`/`merge-json`).
+    mutating func add(key: String, output: CommandOutput) throws {
         count += 1
         switch mode {
         case .lines:
-            // A file that printed nothing adds no line.
-            guard !output.isEmpty else { break }
-            for line in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.hasSuffix("\n") ? 1 : 0) {
-                sink.write(String(line) + "\n")
-            }
+            // A file that printed nothing adds no line; a last line without a newline gets one.
+            guard !output.bytes.isEmpty else { break }
+            sink.write(output.bytes)
+            if output.bytes.last != UInt8(ascii: "\n") { sink.write("\n") }
         case .concat:
-            byKey.append((key, output))
+            byKey.append((key, output.bytes))
         case .count, .none:
             break
         case .sum:
-            for line in output.split(separator: "\n") {
-                guard let token = line.split(whereSeparator: \.isWhitespace).first else { continue }
-                guard let number = Double(token) else {
-                    throw ReduceError(message: "\(key) printed '\(line.prefix(60))', which does not start with a number (--reduce sum adds the first number of each line)")
-                }
-                total += number
+            try addNumbers(key: key, output: output)
+        case .jsonl, .mergeJSON:
+            try addJSON(key: key, output: try text(of: output, key: key))
+        }
+    }
+
+    /// Adds the number at the start of each line of `output`.
+    private mutating func addNumbers(key: String, output: CommandOutput) throws {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || (0x09...0x0D).contains(byte) }
+        for line in output.bytes.split(separator: UInt8(ascii: "\n")) {
+            guard let token = line.split(whereSeparator: isSpace).first else { continue }
+            guard let number = String(validating: token, as: UTF8.self).flatMap({ Double($0) }) else {
+                _ = try text(of: output, key: key)
+                let shown = String(decoding: line.prefix(60), as: UTF8.self)
+                throw ReduceError(
+                    message: "\(key) printed '\(shown)', which does not start with a number "
+                        + "(--reduce sum adds the first number of each line)")
             }
+            total += number
+        }
+    }
+
+    /// The output as text, for the modes that read it.
+    private func text(of output: CommandOutput, key: String) throws -> String {
+        guard let text = output.text else {
+            throw ReduceError(
+                message: "\(key) printed \(output.bytes.count) bytes that are not UTF-8 text, which --reduce "
+                    + "\(mode.rawValue) cannot read; use --reduce concat, lines or none to keep bytes as they are")
+        }
+        return text
+    }
+
+    private mutating func addJSON(key: String, output: String) throws {
+        switch mode {
+        case .lines, .concat, .count, .none, .sum:
+            break
         case .jsonl:
             let value = try Self.parseJSON(output, key: key)
             let line = try JSONSerialization.data(
@@ -187,8 +219,14 @@ final class OutputSink {
     }
 
     func write(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 64 * 1024 || path == nil && text.contains("\n") && buffer.count >= 4096 { flush() }
+        write(Data(text.utf8))
+    }
+
+    func write(_ bytes: Data) {
+        buffer.append(bytes)
+        if buffer.count >= 64 * 1024 || path == nil && bytes.contains(UInt8(ascii: "\n")) && buffer.count >= 4096 {
+            flush()
+        }
     }
 
     func flush() {

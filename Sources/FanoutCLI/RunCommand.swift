@@ -143,7 +143,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Starts the background driver of a stored run and prints how to follow it.
-    private func startDetached(_ run: MapRun<String>, backend: String) throws {
+    private func startDetached(_ run: MapRun<CommandOutput>, backend: String) throws {
         let driver = DetachedDriver(runID: run.id)
         let arguments = try DetachedDriver.driverArguments(
             Array(CommandLine.arguments.dropFirst()), runID: run.id, state: run.stateLocation, digest: run.digest)
@@ -168,7 +168,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// In the background driver of a detached run: runs and folds the stored run; SIGTERM cancels it.
-    private func driveDetached(fanout: Fanout, step: MapStep<String>, runID: String) async throws {
+    private func driveDetached(fanout: Fanout, step: MapStep<CommandOutput>, runID: String) async throws {
         var fanout = fanout
         let progress = ProgressReporter(style: .periodic)
         fanout.options.onBackendEvent = { progress.backend($0) }

@@ -494,11 +494,12 @@ extension GCCommand {
 
 /// Folds a command run's outcomes into `output` (or standard output), reporting progress.
 ///
-/// An output the reducer cannot take (not a number for `sum`, not JSON for `jsonl`) is that file's failure, and
-/// counts against `tolerance` like the command's own failures: beyond it, nothing is written to `output` and the
-/// command fails. Exits 3 when some files failed within the tolerance.
+/// An output the reducer cannot take (not a number for `sum`, not JSON for `jsonl`, not UTF-8 text for either) is
+/// that file's failure, and counts against `tolerance` like the command's own failures: beyond it, nothing is
+/// written to `output` and the command fails. Exits 3 when some files failed within the tolerance.
 func fold(
-    _ run: MapRun<String>, mode: ReduceMode, output: String?, tolerance: FailureTolerance, progress: ProgressReporter
+    _ run: MapRun<CommandOutput>, mode: ReduceMode, output: String?, tolerance: FailureTolerance,
+    progress: ProgressReporter
 ) async throws {
     let sink = try OutputSink(path: output)
     var reducer = OutputReducer(mode: mode, sink: sink)
@@ -524,6 +525,7 @@ func fold(
                 throw ReduceError(message: "\(progress.failed) of \(run.fileCount) files failed or printed what --reduce \(mode.rawValue) cannot take, more than the run tolerates; fix the command or choose another --reduce")
             }
         }
+        try run.checkTolerance(tolerance)
         try reducer.finish()
     } catch {
         sink.abandon()

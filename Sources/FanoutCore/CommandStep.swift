@@ -2,8 +2,8 @@ import Foundation
 import FanoutStorage
 import Crypto
 
-/// A step that runs a program on each file, as `xargs` would: its standard output is the file's result, and a
-/// non-zero exit is the file's failure, with the end of its standard error.
+/// A step that runs a program on each file, as `xargs` would: its standard output is the file's result (its exact
+/// bytes, as a ``CommandOutput``), and a non-zero exit is the file's failure, with the end of its standard error.
 ///
 /// Placeholders in the arguments are replaced per file, in one pass: `{}` an absolute local path to the file
 /// (downloaded to a temporary file when remote), `{key}`, `{name}` (last path component), `{url}` (a presigned URL,
@@ -43,10 +43,12 @@ public struct CommandStep: Sendable, Hashable, Codable {
     /// The map step; its version follows the command, so changing the command recomputes every file.
     ///
     /// A command that ``validate()`` refuses makes a step whose every file fails with that message.
-    public var step: MapStep<String> {
+    public var step: MapStep<CommandOutput> {
         let template = Result { () throws(CommandTemplateError) in try CommandTemplate(command) }
         let (stdin, lifetime) = (self.stdin, urlLifetimeSeconds)
-        let digest = SHA256.hash(data: Data((command + ["stdin=\(stdin)"]).joined(separator: "\u{0}").utf8))
+        // "output=bytes": results stored when the output was decoded as text are not reused as bytes.
+        let digest = SHA256.hash(
+            data: Data((command + ["stdin=\(stdin)", "output=bytes"]).joined(separator: "\u{0}").utf8))
         let version = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
         var step = MapStep("command", version: version) { file in
             try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, on: file)
@@ -76,14 +78,14 @@ public struct CommandStep: Sendable, Hashable, Codable {
 
     private static func run(
         _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, on file: InputFile
-    ) async throws -> String {
+    ) async throws -> CommandOutput {
         guard !template.arguments.isEmpty else { throw ChildProcessError(message: "no command given") }
         let url =
             template.uses(.url)
             ? try await file.store.presignedURL(
                 key: file.key, method: .get, expires: .seconds(urlLifetimeSeconds)
             ).absoluteString : nil
-        func execute(path: String?) async throws -> String {
+        func execute(path: String?) async throws -> CommandOutput {
             func value(_ placeholder: CommandTemplate.Placeholder) -> String {
                 switch placeholder {
                 case .path: path ?? ""
@@ -105,7 +107,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
             guard result.succeeded else {
                 throw ChildProcessError(message: "\(command[0]) \(result)")
             }
-            return String(decoding: result.standardOutput, as: UTF8.self)
+            return CommandOutput(bytes: result.standardOutput)
         }
         if stdin || template.uses(.path) || file.isLocal {
             return try await file.withLocalPath { path in try await execute(path: path) }

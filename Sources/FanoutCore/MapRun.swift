@@ -4,10 +4,22 @@ import Synchronization
 
 /// A run of a map step: its results as they arrive, in any order, each file exactly once.
 ///
-/// Iterating starts the shards on the backend; iterate once. The sequence ends when every file has a result
-/// (and throws ``RunError`` with code ``RunError/Code/tooManyFailures`` if more failed than tolerated). Results are
-/// handed over one at a time, so a slow consumer slows the workers instead of filling memory. Cancelling the
-/// iterating task stops the workers and leaves the stored state ready for ``Fanout/attach(_:runID:state:)``.
+/// Iterating starts the shards on the backend; iterate once. A file that fails is an outcome like any other
+/// (``FileOutcome/failure``): the sequence ends normally once every file has its outcome, however many failed, and
+/// ``checkTolerance(_:)`` then says whether the run succeeded (``aggregate(_:)`` checks it for you):
+///
+/// ```swift
+/// var total = 0
+/// for try await outcome in run { total += outcome.value ?? 0 }
+/// print(total)                    // the good files' total, printed whatever failed
+/// try run.checkTolerance()        // throws RunError(.tooManyFailures) listing the failed files
+/// ```
+///
+/// Iterating throws only when the run itself did not work: its store cannot be read, its state is damaged or was
+/// tampered with, its lease was lost, the backend could not run it, or a ``FailureTolerance/count(_:)`` tolerance
+/// was exceeded and the run stopped before its other files (``RunError/Code/tooManyFailures``). Results are handed
+/// over one at a time, so a slow consumer slows the workers instead of filling memory. Cancelling the iterating
+/// task stops the workers and leaves the stored state ready for ``Fanout/attach(_:runID:state:)``.
 public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
     public typealias Element = FileOutcome<Output>
 
@@ -80,18 +92,49 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
         }
     }
 
-    /// The successful values, skipping failures (which still count against the tolerance).
+    /// The successful values, skipping failures; call ``checkTolerance(_:)`` after the last one to know whether
+    /// the failures were within the run's tolerance.
     public func values() -> AsyncThrowingCompactMapSequence<MapRun<Output>, Output> {
         compactMap { $0.value }
     }
 
-    /// Folds every successful value into `aggregator` and returns its result.
+    /// Folds every successful value into `aggregator` and returns its result, once the run's failures are known to
+    /// be within its tolerance.
+    /// - Throws: ``RunError`` when the run did not work, or with code ``RunError/Code/tooManyFailures`` when more
+    ///   files failed than ``RunOptions/tolerance`` allows (iterate the run yourself to fold the good files anyway).
     public func aggregate<A: Aggregator>(_ aggregator: A) async throws -> A.Result where A.Value == Output {
         var aggregator = aggregator
         for try await outcome in self {
             if let value = outcome.value { aggregator.add(value) }
         }
+        try checkTolerance()
         return aggregator.result
+    }
+
+    /// Checks the finished run's failed files against its tolerance: call it after the last outcome.
+    ///
+    /// - Parameter tolerance: the failures to accept; default the run's ``RunOptions/tolerance``.
+    /// - Returns: how the run went.
+    /// - Throws: ``RunError`` with code ``RunError/Code/tooManyFailures``, listing the failed files, when more
+    ///   failed than tolerated; with code ``RunError/Code/invalidInput`` when the outcomes have not been read to the
+    ///   end yet.
+    @discardableResult
+    public func checkTolerance(_ tolerance: FailureTolerance? = nil) throws(RunError) -> RunSummary {
+        guard let summary else {
+            throw RunError(
+                code: .invalidInput,
+                message: "run \(id) has not been read to the end: iterate its outcomes before checking its tolerance")
+        }
+        let tolerance = tolerance ?? options.tolerance
+        guard tolerance.allows(failed: summary.failed, total: summary.files) else {
+            throw RunError(
+                code: .tooManyFailures,
+                message: "\(summary.failed) of \(summary.files) files failed, more than the run tolerates "
+                    + "(\(tolerance)); raise the tolerance or fix the failing files, then re-run "
+                    + "(stored results are reused)",
+                failedFiles: summary.failures.map { ($0.key, $0.message) })
+        }
+        return summary
     }
 }
 

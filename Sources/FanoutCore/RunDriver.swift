@@ -106,9 +106,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                     message: "\(missing) of the run's \(prepared.spec.fileCount) files have neither a plan nor a "
                         + "stored result (carried-over results were deleted?); start a new run, which recomputes them")
             }
-            guard options.tolerance.allows(failed: result.failed, total: prepared.spec.fileCount) else {
-                throw tooManyFailures(result)
-            }
+            // Failed files beyond the tolerance are outcomes the consumer has had: ``MapRun/checkTolerance(_:)``
+            // says whether the run succeeded.
             return nil
         } catch {
             return progress.withLock { $0.abort } ?? error
@@ -319,7 +318,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     /// Files of shards that failed for good get a failure each, so every file has an outcome.
+    ///
+    /// The stored spec is checked first: workers refuse a spec changed after the run began, and that is the run's
+    /// error (``RunError/Code/tamperedState``), not a failure of the shard's files.
     private func failUnfinished(_ report: BackendReport) async throws {
+        if !report.failedShards.isEmpty {
+            _ = try await prepared.state.readSpec(expectedDigest: prepared.digest)
+        }
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
             let files = try await prepared.state.readShard(shard, of: prepared.spec).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
@@ -368,12 +373,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         }
     }
 
+    /// The run stopped early: more files failed than a ``FailureTolerance/count(_:)`` tolerance allows.
     private func tooManyFailures(_ progress: Progress) -> RunError {
         RunError(
             code: .tooManyFailures,
             message: "\(progress.failed) of \(prepared.spec.fileCount) files failed, more than the run tolerates "
-                + "(\(options.tolerance)); raise the tolerance or fix the failing files, then re-run "
-                + "(stored results are reused)",
+                + "(\(options.tolerance)), so the run stopped before its other files; raise the tolerance or fix "
+                + "the failing files, then re-run (stored results are reused)",
             failedFiles: progress.failures.map { ($0.key, $0.message) })
     }
 }

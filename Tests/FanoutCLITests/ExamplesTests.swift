@@ -54,6 +54,42 @@ import Testing
         }
     }
 
+    /// A file that fails does not crash the program: the good files' totals are printed, then one line on standard
+    /// error, and the exit status is 1 (not a signal, as a trap at the end of a `for try await` loop would give).
+    @Test(arguments: [[], ["--processes", "2"]])
+    func wordCountOverAFailingFilePrintsTheGoodFilesThenOneLine(extra: [String]) async throws {
+        try await withCorpus { corpus, texts in
+            try Data([0x62, 0x69, 0x6E, 0xFF, 0xFE, 0x0A]).write(to: corpus.appendingPathComponent("image.bin"))
+            let words = texts.values.reduce(0) { total, text in
+                total + text.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }).count
+            }
+            let result = try await runProcess(
+                try example("word-count"), [corpus.path, "--top", "3"] + extra,
+                environment: ProcessInfo.processInfo.environment)
+            #expect(result.status == 1, "\(result.stderr)")
+            let header = "\(texts.count + 1) files, \(words) words"
+            #expect(result.lines.first?.hasPrefix(header) == true, "\(result.stdout)")
+            #expect(result.lines.contains("failed: image.bin: image.bin is not UTF-8 text"), "\(result.stdout)")
+            let errors = result.stderr.split(separator: "\n")
+            #expect(errors == ["word-count: 1 of \(texts.count + 1) files failed, more than the run tolerates (none); "
+                + "raise the tolerance or fix the failing files, then re-run (stored results are reused)"])
+        }
+    }
+
+    @Test func anInputThatIsNotThereIsOneLineAndStatus1() async throws {
+        try await withTemporaryDirectory { folder in
+            let missing = folder.appendingPathComponent("missing").path
+            for name in ["word-count", "file-stats", "log-levels"] {
+                let result = try await runProcess(
+                    try example(name), [missing], environment: ProcessInfo.processInfo.environment)
+                #expect(result.status == 1, "\(name): \(result.stderr)")
+                #expect(result.stdout.isEmpty)
+                let errors = result.stderr.split(separator: "\n")
+                #expect(errors.count == 1 && errors[0].hasPrefix("\(name): no such file or folder"), "\(result.stderr)")
+            }
+        }
+    }
+
     @Test func logLevelsCountsEachServicesLevelsAndErrors() async throws {
         let logs = Self.corpus.deletingLastPathComponent().appendingPathComponent("logs")
         try await withTemporaryDirectory { folder in

@@ -41,14 +41,33 @@ import FanoutTestSteps
         defer { corpus.remove() }
 
         let strict = try await Fanout().map(TestSteps.failOnBad, over: Input(corpus.path))
+        #expect(throws: RunError.self, "not read to the end yet") { try strict.checkTolerance() }
+        // Failures are outcomes: the iteration ends normally, and the tolerance is checked afterwards.
         var seen = 0
-        let error = await #expect(throws: RunError.self) {
-            for try await _ in strict { seen += 1 }
+        var total = 0
+        for try await outcome in strict {
+            seen += 1
+            total += outcome.value ?? 0
         }
+        #expect(seen == 22, "every file reports")
+        #expect(total == 20, "the good files' values")
+        let error = #expect(throws: RunError.self) { try strict.checkTolerance() }
         #expect(error?.code == .tooManyFailures)
         #expect(error?.failedFiles.map(\.key).sorted() == ["bad-1.txt", "bad-2.txt"])
         #expect(error?.description.contains("refusing bad-1.txt") == true)
-        #expect(seen == 22, "every file still reports before the run fails")
+        #expect(try strict.checkTolerance(.count(2)).failed == 2, "a tolerance given to the check wins")
+        let aggregated = try await Fanout(options: RunOptions(cache: false)).map(
+            TestSteps.failOnBad, over: Input(corpus.path))
+        let aggregateError = await #expect(throws: RunError.self) { try await aggregated.aggregate(Sum<Int>()) }
+        #expect(aggregateError?.code == .tooManyFailures, "aggregate hides failures, so it checks the tolerance")
+
+        // A count tolerance stops the run once it is exceeded: files are left without an outcome, so the iteration
+        // throws.
+        let stopped = try await Fanout(options: RunOptions(cache: false, tolerance: .count(1))).map(
+            TestSteps.failOnBad, over: Input(corpus.path))
+        let stop = await #expect(throws: RunError.self) { _ = try await collect(stopped) }
+        #expect(stop?.code == .tooManyFailures)
+        #expect(stop?.message.contains("the run stopped before its other files") == true, "\(String(describing: stop))")
 
         let lenient = try await Fanout(options: RunOptions(tolerance: .count(2))).map(
             TestSteps.failOnBad, over: Input(corpus.path))
@@ -150,9 +169,8 @@ private final class SlowToCleanUpBackend: Backend {
 
         let attached = try await Fanout().attach(TestSteps.byteCount, runID: run.id, state: run.stateLocation)
         var outcomes: [FileOutcome<Int>] = []
-        let error = await #expect(throws: RunError.self) {
-            for try await outcome in attached { outcomes.append(outcome) }
-        }
+        for try await outcome in attached { outcomes.append(outcome) }
+        let error = #expect(throws: RunError.self) { try attached.checkTolerance() }
         #expect(error?.code == .tooManyFailures)
         #expect(outcomes.count == 10, "every file has an outcome")
         let failed = outcomes.filter { $0.failure != nil }
