@@ -9,8 +9,11 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             For each file, COMMAND runs with placeholders replaced (a command that names none gets the file's path \
             appended, as with xargs and GNU parallel, unless --stdin gives it the file): {} an absolute local path to the file \
-            (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}. The same values are in the \
-            command's environment as FANOUT_FILE, FANOUT_KEY, FANOUT_NAME, FANOUT_URL and FANOUT_SIZE. With --stdin \
+            (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}, and as in GNU parallel, taken \
+            from the key: {.} the key without extension, {/} its last component, {//} its folder, {/.} its last \
+            component without extension. The same values are in the command's environment as FANOUT_FILE, \
+            FANOUT_KEY, FANOUT_NAME, FANOUT_URL, FANOUT_SIZE, FANOUT_KEY_NOEXT, FANOUT_BASENAME, FANOUT_DIRNAME and \
+            FANOUT_STEM. With --stdin \
             the file is its standard input. What the command prints is the file's result; a non-zero exit is the \
             file's failure, with the end of its standard error.
 
@@ -47,6 +50,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/json/ --reduce merge-json -- jq -c '{(.status|tostring): 1}' {}
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
+              fanout run ./photos -j 8 -- convert {} out/{/.}.webp
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --reduce sum -- sh -c 'grep -c ERROR {} || true'
               fanout run ./data -- sh -c 'gzip -c "$FANOUT_FILE" | wc -c'
@@ -237,7 +241,8 @@ struct ExecutionOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Worker processes for --backend processes (default: cores).")
     var workers: Int?
 
-    @Option(parsing: .unconditional, help: "local and processes: files in flight (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
+    @Option(name: [.customLong("parallelism"), .customShort("j"), .customLong("jobs")], parsing: .unconditional,
+        help: "local and processes: files in flight, as GNU parallel's -j (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
     var parallelism: Int?
 
     @Option(parsing: .unconditional, help: "Cut the files into this many shards.")

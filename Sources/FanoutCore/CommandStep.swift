@@ -7,8 +7,11 @@ import Crypto
 ///
 /// Placeholders in the arguments are replaced per file, in one pass: `{}` an absolute local path to the file
 /// (downloaded to a temporary file when remote), `{key}`, `{name}` (last path component), `{url}` (a presigned URL,
-/// or `file://`), `{size}`. The same values are in the program's environment as `FANOUT_FILE`, `FANOUT_KEY`,
-/// `FANOUT_NAME`, `FANOUT_URL` and `FANOUT_SIZE`. No value is ever read as shell code: a placeholder in a shell's
+/// or `file://`), `{size}`, and GNU parallel's `{.}` (the key without its extension), `{/}` (its last component),
+/// `{//}` (its folder) and `{/.}` (its last component without extension), all derived from the key, never from a
+/// downloaded file's temporary path. The same values are in the program's environment as `FANOUT_FILE`,
+/// `FANOUT_KEY`, `FANOUT_NAME`, `FANOUT_URL`, `FANOUT_SIZE`, `FANOUT_KEY_NOEXT`, `FANOUT_BASENAME`,
+/// `FANOUT_DIRNAME` and `FANOUT_STEM`. No value is ever read as shell code: a placeholder in a shell's
 /// `-c` script becomes one quoted word, and one inside double quotes there is refused (``CommandTemplate`` has the
 /// rules). With ``stdin``, the file's bytes are the program's standard input instead.
 public struct CommandStep: Sendable, Hashable, Codable {
@@ -89,6 +92,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
                 case .name: file.name
                 case .url: url ?? ""
                 case .size: String(file.size)
+                case .keyWithoutExtension, .basename, .dirname, .stem: placeholder.derived(fromKey: file.key) ?? ""
                 }
             }
             let command = template.render(value)
