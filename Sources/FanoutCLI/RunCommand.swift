@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
               fanout run ./photos -j 8 -- convert {} out/{/.}.webp
+              fanout run ./logs --reduce sum --accept-exit 0,1 --timeout 5m -- grep -c ERROR {}
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --reduce sum -- sh -c 'grep -c ERROR {} || true'
               fanout run ./data -- sh -c 'gzip -c "$FANOUT_FILE" | wc -c'
@@ -87,6 +88,7 @@ struct RunCommand: AsyncParsableCommand {
     /// The run's digest as it was planned, so the background driver runs only that spec.
     @Option(help: .hidden) var detachedDigest: String?
 
+    @OptionGroup(title: "Per file") var perFile: ParallelOptions
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Which files") var filters: FilterOptions
@@ -110,7 +112,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let commandStep = CommandStep(command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin)
+            let commandStep = CommandStep(
+                command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin, limits: try perFile.limits())
             var fanout = Fanout(
                 options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
                 s3: storage.s3Client())

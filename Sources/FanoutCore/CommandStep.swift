@@ -21,11 +21,23 @@ public struct CommandStep: Sendable, Hashable, Codable {
     public var stdin: Bool
     /// How long `{url}` stays valid. Default one hour.
     public var urlLifetimeSeconds: Int
+    /// Per-file limits and accepted exit statuses. Default ``Limits/init()``: no time limit, only 0 succeeds.
+    public var limits: Limits
 
-    public init(command: [String], stdin: Bool = false, urlLifetimeSeconds: Int = 3600) {
+    public init(command: [String], stdin: Bool = false, urlLifetimeSeconds: Int = 3600, limits: Limits = Limits()) {
         self.command = command
         self.stdin = stdin
         self.urlLifetimeSeconds = urlLifetimeSeconds
+        self.limits = limits
+    }
+
+    /// Reads a step recorded before ``limits`` existed with the default limits.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decode([String].self, forKey: .command)
+        stdin = try container.decode(Bool.self, forKey: .stdin)
+        urlLifetimeSeconds = try container.decode(Int.self, forKey: .urlLifetimeSeconds)
+        limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
     }
 
     /// `command` as xargs and GNU parallel would run it: with `{}` appended when it names no placeholder and the
@@ -48,11 +60,14 @@ public struct CommandStep: Sendable, Hashable, Codable {
     /// A command that ``validate()`` refuses makes a step whose every file fails with that message.
     public var step: MapStep<String> {
         let template = Result { () throws(CommandTemplateError) in try CommandTemplate(command) }
-        let (stdin, lifetime) = (self.stdin, urlLifetimeSeconds)
-        let digest = SHA256.hash(data: Data((command + ["stdin=\(stdin)"]).joined(separator: "\u{0}").utf8))
+        let (stdin, lifetime, limits) = (self.stdin, urlLifetimeSeconds, limits)
+        // Only what changes a stored result changes the version: accepted exit statuses do, a time limit does not
+        // (a file that ran out of time failed, and failures are never reused).
+        let digest = SHA256.hash(
+            data: Data((command + ["stdin=\(stdin)"] + limits.versionParts).joined(separator: "\u{0}").utf8))
         let version = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
         var step = MapStep("command", version: version) { file in
-            try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, on: file)
+            try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, limits: limits, on: file)
         }
         step.parameters = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
         return step
@@ -76,7 +91,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
     }
 
     private static func run(
-        _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, on file: InputFile
+        _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, limits: Limits, on file: InputFile
     ) async throws -> String {
         guard !template.arguments.isEmpty else { throw ChildProcessError(message: "no command given") }
         let url =
@@ -101,10 +116,12 @@ public struct CommandStep: Sendable, Hashable, Codable {
                 if placeholder == .path && path == nil || placeholder == .url && url == nil { continue }
                 environment[placeholder.environmentName] = value(placeholder)
             }
-            let result = try await ChildProcess.run(
-                command[0], arguments: Array(command.dropFirst()), environment: environment,
-                standardInput: stdin ? path : nil)
-            guard result.succeeded else {
+            let result = try await limits.withTimeLimit { [environment] in
+                try await ChildProcess.run(
+                    command[0], arguments: Array(command.dropFirst()), environment: environment,
+                    standardInput: stdin ? path : nil)
+            }
+            guard limits.accepts(result) else {
                 throw ChildProcessError(message: "\(command[0]) \(result)")
             }
             return String(decoding: result.standardOutput, as: UTF8.self)

@@ -35,4 +35,73 @@ import Testing
         let zero = try await FanoutBinary.run(["run", ".", "-j", "0", "--", "true"])
         #expect(zero.status == 64 && zero.stderr.contains("--parallelism must be at least 1"), "\(zero.stderr)")
     }
+
+    /// A folder `in` under `root` holding `files`, and an environment whose state stays under `root`.
+    func input(_ files: [String: String], under root: URL) throws -> (path: String, environment: [String: String]) {
+        let input = root.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for (name, text) in files { try Data(text.utf8).write(to: input.appendingPathComponent(name)) }
+        var environment = try FanoutBinary.environment()
+        environment["XDG_STATE_HOME"] = root.path
+        return (input.path, environment)
+    }
+
+    @Test func aFileThatOutlastsTheTimeoutFailsAndItsProcessGroupIsStopped() async throws {
+        try await withTemporaryDirectory { root in
+            let (input, environment) = try input(["quick.txt": "1\n2\n", "slow.txt": "1\n"], under: root)
+            let pidFile = root.appendingPathComponent("sleeper.pid")
+            let script = "if [ {/} = slow.txt ]; then sleep 60 & echo $! > \(pidFile.path); wait; fi; wc -l < {}"
+            let started = ContinuousClock.now
+            let run = try await FanoutBinary.run(
+                ["run", input, "--timeout", "1s", "--tolerate-failures", "1", "--reduce", "sum", "--json", "--", "sh",
+                 "-c", script], environment: environment)
+            #expect(ContinuousClock.now - started < .seconds(30), "the slow file was stopped, not waited for")
+            #expect(run.status == 3, "\(run.stderr)")
+            let events = run.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let slow = events.first { $0["key"] as? String == "slow.txt" }
+            #expect(slow?["error"] as? String == "timed out after 1s", "\(run.stdout)")
+            #expect(events.last?["result"] as? Double == 2, "\(run.stdout)")
+            let pid = String(decoding: try Data(contentsOf: pidFile), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!isRunning(pid), "the command's own child was stopped with its process group")
+
+            let help = try await FanoutBinary.run(["run", "--help"])
+            #expect(help.stdout.contains("--timeout <duration>"))
+            let zero = try await FanoutBinary.run(["run", input, "--timeout", "0s", "--", "true"])
+            #expect(zero.status == 64 && zero.stderr.contains("--timeout must be at least 1s"), "\(zero.stderr)")
+        }
+    }
+
+    /// Whether process `pid` runs (exists and is not a zombie that no one reaped).
+    func isRunning(_ pid: String) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return !stat.contains(") Z ")
+    }
+
+    @Test func acceptedExitStatusesMakeGrepCountingNothingASuccess() async throws {
+        try await withTemporaryDirectory { root in
+            let (input, environment) = try input(["a.log": "ERROR x\nERROR y\nok\n", "b.log": "ok\n"], under: root)
+            let accepted = try await FanoutBinary.run(
+                ["run", input, "--accept-exit", "0,1", "--reduce", "sum", "-q", "--", "grep", "-c", "ERROR"],
+                environment: environment)
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            #expect(accepted.stdout == "2\n")
+            // Without it, exit 1 is a failure again: the stored success of b.log is not reused.
+            let strict = try await FanoutBinary.run(
+                ["run", input, "--reduce", "sum", "-q", "--", "grep", "-c", "ERROR"], environment: environment)
+            #expect(strict.status == 1, "\(strict.stdout)")
+            #expect(strict.stderr.contains("b.log") && strict.stderr.contains("exited with status 1"), "\(strict.stderr)")
+            let wrong = try await FanoutBinary.run(["run", input, "--accept-exit", "0,x", "--", "true"])
+            #expect(wrong.status == 64 && wrong.stderr.contains("--accept-exit takes exit statuses"), "\(wrong.stderr)")
+            let help = try await FanoutBinary.run(["run", "--help"])
+            #expect(help.stdout.contains("--accept-exit <codes>"))
+        }
+    }
+
+    @Test func versionNamesThePackageAndTheSwiftRelease() async throws {
+        let version = try await FanoutBinary.run(["--version"])
+        #expect(version.status == 0, "\(version.stderr)")
+        #expect(version.stdout.wholeMatch(of: /fanout \d+\.\d+\.\d+ \(Swift \d+\.\d+(\.\d+)?\)\n/) != nil,
+            "\(version.stdout)")
+    }
 }
