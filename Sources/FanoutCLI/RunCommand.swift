@@ -125,7 +125,7 @@ struct RunCommand: AsyncParsableCommand {
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
             let input = Input(location, filter: try filters.filter())
             if execution.dryRun {
-                try await printPlan(fanout: fanout, input: input)
+                try await printPlan(fanout: fanout, input: input, step: commandStep)
                 return
             }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
@@ -196,7 +196,7 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func printPlan(fanout: Fanout, input: Input) async throws {
+    private func printPlan(fanout: Fanout, input: Input, step: CommandStep) async throws {
         let plan = try await fanout.plan(input)
         if let backend = fanout.options.backend as? KubernetesBackend {
             let state = try fanout.stateLocation(forInput: input.location)
@@ -220,6 +220,7 @@ struct RunCommand: AsyncParsableCommand {
                 "largestShard": ["index": largest?.index ?? 0, "files": largest?.files.count ?? 0,
                                  "bytes": Int(largest?.bytes ?? 0)],
                 "command": command, "backend": fanout.options.backend.name,
+                "commandLines": try DryRunCommands.lines(step: step, plan: plan, location: location),
             ]))
             return
         }
@@ -228,6 +229,9 @@ struct RunCommand: AsyncParsableCommand {
             print("largest shard: #\(largest.index), \(largest.files.count) files, \(ByteCountText.human(largest.bytes))")
         }
         print("command: \(command.joined(separator: " "))")
+        let lines = try DryRunCommands.lines(step: step, plan: plan, location: location)
+        print("the first \(lines.count == 1 ? "file runs" : "\(lines.count) files run"):")
+        for line in lines { print("  \(line)") }
         print("nothing was run (--dry-run)")
     }
 }
@@ -277,7 +281,7 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
     var allowEmpty = false
 
-    @Flag(help: "Print the plan (files, bytes, shards, largest shard) and run nothing.")
+    @Flag(help: "Print the plan (files, bytes, shards, largest shard) and the command lines of the first files, shell-quoted, and run nothing.")
     var dryRun = false
 
     func validate() throws {

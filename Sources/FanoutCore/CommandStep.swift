@@ -101,14 +101,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
             ).absoluteString : nil
         func execute(path: String?) async throws -> String {
             func value(_ placeholder: CommandTemplate.Placeholder) -> String {
-                switch placeholder {
-                case .path: path ?? ""
-                case .key: file.key
-                case .name: file.name
-                case .url: url ?? ""
-                case .size: String(file.size)
-                case .keyWithoutExtension, .basename, .dirname, .stem: placeholder.derived(fromKey: file.key) ?? ""
-                }
+                Self.value(of: placeholder, key: file.key, size: file.size, path: path ?? "", url: url ?? "")
             }
             let command = template.render(value)
             var environment = ChildProcess.inheritedEnvironment

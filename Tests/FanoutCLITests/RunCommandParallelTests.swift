@@ -104,4 +104,31 @@ import Testing
         #expect(version.stdout.wholeMatch(of: /fanout \d+\.\d+\.\d+ \(Swift \d+\.\d+(\.\d+)?\)\n/) != nil,
             "\(version.stdout)")
     }
+
+    @Test func aDryRunShowsTheFirstFilesCommandLinesShellQuoted() async throws {
+        try await withTemporaryDirectory { root in
+            let files = ["a b.txt": "1\n", "it's.txt": "2\n", "c.log": "3\n", "d.log": "4\n"]
+            let (input, environment) = try input(files, under: root)
+            let marker = root.appendingPathComponent("ran")
+            let dryRun = try await FanoutBinary.run(
+                ["run", input, "--dry-run", "--", "sh", "-c", "touch \(marker.path); cp {} out/{/.}.bak"],
+                environment: environment)
+            #expect(dryRun.status == 0, "\(dryRun.stderr)")
+            let path = URL(fileURLWithPath: input).appendingPathComponent("a b.txt").path
+            #expect(dryRun.stdout.contains(#"  sh -c 'touch \#(marker.path); cp '\''\#(path)'\'' out/'\''a b'\''.bak'"#),
+                "\(dryRun.stdout)")
+            #expect(dryRun.stdout.contains("the first 3 files run:"))
+            #expect(dryRun.lines.filter { $0.hasPrefix("  sh -c") }.count == 3)
+            #expect(!FileManager.default.fileExists(atPath: marker.path), "nothing ran")
+            let json = try await FanoutBinary.run(
+                ["run", input, "--dry-run", "--json", "--", "wc", "-l"], environment: environment)
+            let plan = json.lines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect((plan?["commandLines"] as? [String])?.first == "wc -l " + ShellQuote.word(path), "\(json.stdout)")
+        }
+    }
+}
+
+/// A word as a POSIX shell reads it back.
+enum ShellQuote {
+    static func word(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
 }
