@@ -52,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
               fanout run ./photos -j 8 -- convert {} out/{/.}.webp
               fanout run ./logs --reduce sum --accept-exit 0,1 --timeout 5m -- grep -c ERROR {}
+              git diff --name-only | fanout run . --files-from - -- ./lint.sh
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --reduce sum -- sh -c 'grep -c ERROR {} || true'
               fanout run ./data -- sh -c 'gzip -c "$FANOUT_FILE" | wc -c'
@@ -92,6 +93,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Which files") var filters: FilterOptions
+    @OptionGroup(title: "Which files") var filesFrom: FilesFromOption
     @OptionGroup(title: "Output") var display: DisplayOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
@@ -123,7 +125,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
-            let input = Input(location, filter: try filters.filter())
+            let input = try filesFrom.input(location: location, filter: try filters.filter())
             if execution.dryRun {
                 try await printPlan(fanout: fanout, input: input, step: commandStep)
                 return

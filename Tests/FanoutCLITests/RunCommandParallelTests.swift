@@ -128,6 +128,46 @@ import Testing
     }
 }
 
+extension RunCommandParallelTests {
+    @Test func filesFromAFileOrStandardInputRunOnlyThoseKeys() async throws {
+        try await withTemporaryDirectory { root in
+            let files = ["a.txt": "1\n", "b.txt": "1\n2\n", "sub/c.txt": "1\n2\n3\n", "it's.txt": "1\n2\n3\n4\n"]
+            let (input, environment) = try input([:], under: root)
+            for (name, text) in files {
+                let url = URL(fileURLWithPath: input).appendingPathComponent(name)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url)
+            }
+            let list = root.appendingPathComponent("list")
+            try Data("a.txt\n./sub/c.txt\n\na.txt\n".utf8).write(to: list)
+            let fromFile = try await FanoutBinary.run(
+                ["run", input, "--files-from", list.path, "--json", "--", "wc", "-l"],
+                environment: environment)
+            #expect(fromFile.status == 0, "\(fromFile.stderr)")
+            let keys = fromFile.lines.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["key"] as? String
+            }
+            #expect(keys.sorted() == ["a.txt", "sub/c.txt"], "\(fromFile.stdout)")
+
+            let binary = try FanoutBinary.location().path
+            let fromStdin = try await runProcess(
+                URL(fileURLWithPath: "/bin/sh"),
+                ["-c", #"printf '%s\n' "it's.txt" b.txt | "$0" run "$1" --files-from - --reduce sum -q -- wc -l"#, binary, input],
+                environment: environment)
+            #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+            #expect(fromStdin.stdout == "6\n")
+
+            let missing = try await FanoutBinary.run(
+                ["run", input, "--files-from", root.appendingPathComponent("nope").path, "--", "true"],
+                environment: environment)
+            #expect(missing.status == 64 && missing.stderr.contains("no such readable file"), "\(missing.stderr)")
+            let help = try await FanoutBinary.run(["run", "--help"])
+            #expect(help.stdout.contains("--files-from <file>"))
+        }
+    }
+}
+
 /// A word as a POSIX shell reads it back.
 enum ShellQuote {
     static func word(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
