@@ -116,9 +116,9 @@ struct RunCommand: AsyncParsableCommand {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let commandStep = CommandStep(
                 command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin, limits: try perFile.limits())
-            var fanout = Fanout(
-                options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
-                s3: storage.s3Client())
+            var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
+            try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
+            var fanout = Fanout(options: options, s3: storage.s3Client())
             if let detachedRun {
                 try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
                 return

@@ -168,6 +168,39 @@ extension RunCommandParallelTests {
     }
 }
 
+extension RunCommandParallelTests {
+    @Test(arguments: [["--fail-fast"], ["--halt", "now,fail=1"], ["--halt", "now,fail=2"]])
+    func haltStopsTheRunAtTheNthFailure(flag: [String]) async throws {
+        try await withTemporaryDirectory { root in
+            let files = Dictionary(uniqueKeysWithValues: (0..<20).map { (String(format: "%02d.txt", $0), "\($0)\n") })
+            let (input, environment) = try input(files, under: root)
+            // Files 00 and 01 fail at once; the others take a while each, one at a time.
+            let script = "case {/} in 00.txt|01.txt) exit 7;; esac; sleep 0.5; cat {}"
+            let started = ContinuousClock.now
+            let run = try await FanoutBinary.run(
+                ["run", input, "-j", "1", "--json"] + flag + ["--", "sh", "-c", script], environment: environment)
+            #expect(ContinuousClock.now - started < .seconds(8), "the run stopped instead of running all 20 files")
+            #expect(run.status == 1, "\(run.stderr)")
+            let events = run.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let done = events.filter { $0["event"] as? String == "file" }
+            #expect(done.count < 20, "\(run.stdout)")
+            #expect(run.stderr.contains("failed"), "\(run.stderr)")
+        }
+    }
+
+    @Test func haltIsCheckedBeforeAnythingRuns() async throws {
+        for (flags, message) in [
+            (["--halt", "soon,fail=1"], "--halt soon"), (["--halt", "now,fail=0"], "--halt takes now,fail=N"),
+            (["--fail-fast", "--tolerate-failures", "2"], "give one of them"),
+        ] {
+            let run = try await FanoutBinary.run(["run", "."] + flags + ["--", "true"])
+            #expect(run.status == 64 && run.stderr.contains(message), "\(flags): \(run.stderr)")
+        }
+        let help = try await FanoutBinary.run(["run", "--help"])
+        #expect(help.stdout.contains("--fail-fast") && help.stdout.contains("--halt <now,fail=N>"))
+    }
+}
+
 /// A word as a POSIX shell reads it back.
 enum ShellQuote {
     static func word(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
