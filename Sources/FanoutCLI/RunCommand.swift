@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/json/ --reduce merge-json -- jq -c '{(.status|tostring): 1}' {}
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
-              fanout run ./photos -j 8 -- convert {} out/{/.}.webp
+              fanout run ./photos -j 8 --fail-fast -- convert {} out/{/.}.webp
               fanout run ./logs --reduce sum --accept-exit 0,1 --timeout 5m -- grep -c ERROR {}
               git diff --name-only | fanout run . --files-from - -- ./lint.sh
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
