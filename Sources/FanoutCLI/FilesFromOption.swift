@@ -12,7 +12,8 @@ struct FilesFromOption: ParsableArguments {
 
     func validate() throws {
         if let filesFrom, filesFrom != "-", !FileManager.default.isReadableFile(atPath: filesFrom) {
-            throw ValidationError("--files-from \(filesFrom): no such readable file; give a file of keys, or - for standard input")
+            throw ValidationError(
+                "--files-from \(filesFrom): no such readable file; give a file of keys, or - for standard input")
         }
     }
 

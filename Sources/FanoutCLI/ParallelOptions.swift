@@ -38,12 +38,14 @@ struct ParallelOptions: ParsableArguments {
         guard let halt else { return nil }
         let parts = halt.split(separator: ",", maxSplits: 1).map(String.init)
         if parts.first == "soon" {
-            throw ValidationError("--halt soon (finish the running files first) is not supported; use --halt now,fail=N")
+            throw ValidationError(
+                "--halt soon (finish the running files first) is not supported; use --halt now,fail=N")
         }
         guard parts.count == 2, parts[0] == "now", parts[1].hasPrefix("fail="),
             let count = Int(parts[1].dropFirst("fail=".count)), count >= 1
         else {
-            throw ValidationError("--halt takes now,fail=N with N at least 1 (now,fail=1 stops at the first failure), not '\(halt)'")
+            throw ValidationError(
+                "--halt takes now,fail=N with N at least 1 (now,fail=1 stops at the first failure), not '\(halt)'")
         }
         return count
     }
@@ -53,7 +55,8 @@ struct ParallelOptions: ParsableArguments {
     func applyHalt(to options: inout RunOptions, tolerateFailures: String?) throws {
         guard let count = try haltAfterFailures() else { return }
         guard tolerateFailures == nil else {
-            throw ValidationError("--halt and --fail-fast stop at a number of failures, as --tolerate-failures does: give one of them")
+            throw ValidationError(
+                "--halt and --fail-fast stop at a number of failures, as --tolerate-failures does: give one of them")
         }
         // A count tolerance is checked as each file fails, and the run stops once it is exceeded.
         options.tolerance = .count(count - 1)
@@ -61,7 +64,8 @@ struct ParallelOptions: ParsableArguments {
 
     /// What the flags ask of each file's command.
     func limits() throws -> CommandStep.Limits {
-        CommandStep.Limits(timeoutSeconds: timeout.map { Double($0.seconds) }, acceptedExitStatuses: try acceptedExitStatuses())
+        CommandStep.Limits(
+            timeoutSeconds: timeout.map { Double($0.seconds) }, acceptedExitStatuses: try acceptedExitStatuses())
     }
 
     private func acceptedExitStatuses() throws -> Set<Int32> {
@@ -69,7 +73,8 @@ struct ParallelOptions: ParsableArguments {
         var statuses: Set<Int32> = []
         for part in acceptExit.split(separator: ",", omittingEmptySubsequences: false) {
             guard let status = Int32(part.trimmingCharacters(in: .whitespaces)), (0...255).contains(status) else {
-                throw ValidationError("--accept-exit takes exit statuses 0 to 255 separated by commas (0,1), not '\(acceptExit)'")
+                throw ValidationError(
+                    "--accept-exit takes exit statuses 0 to 255 separated by commas (0,1), not '\(acceptExit)'")
             }
             statuses.insert(status)
         }

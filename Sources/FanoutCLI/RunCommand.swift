@@ -115,7 +115,8 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let commandStep = CommandStep(
-                command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin, limits: try perFile.limits())
+                command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin,
+                limits: try perFile.limits())
             var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
             try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
             var fanout = Fanout(options: options, s3: storage.s3Client())
@@ -283,7 +284,8 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
     var allowEmpty = false
 
-    @Flag(help: "Print the plan (files, bytes, shards, largest shard) and the command lines of the first files, shell-quoted, and run nothing.")
+    @Flag(help: ArgumentHelp("Print the plan (files, bytes, shards, largest shard) and the command lines of the first "
+        + "files, shell-quoted, and run nothing."))
     var dryRun = false
 
     func validate() throws {

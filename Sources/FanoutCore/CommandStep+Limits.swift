@@ -23,7 +23,8 @@ extension CommandStep {
 
         /// What these limits add to the step's version: nothing with the defaults, so earlier results stay valid.
         var versionParts: [String] {
-            acceptedExitStatuses == [0] ? [] : ["accept=" + acceptedExitStatuses.sorted().map(String.init).joined(separator: ",")]
+            guard acceptedExitStatuses != [0] else { return [] }
+            return ["accept=" + acceptedExitStatuses.sorted().map(String.init).joined(separator: ",")]
         }
 
         /// Whether `result` is a success.

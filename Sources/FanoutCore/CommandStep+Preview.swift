@@ -7,7 +7,9 @@ extension CommandStep {
     ///   - path: what `{}` stands for; for a remote file, a stand-in for the download's temporary path.
     ///   - url: what `{url}` stands for.
     /// - Throws: ``CommandTemplateError`` when ``validate()`` would.
-    public func commandLine(key: String, size: Int64, path: String, url: String) throws(CommandTemplateError) -> [String] {
+    public func commandLine(
+        key: String, size: Int64, path: String, url: String
+    ) throws(CommandTemplateError) -> [String] {
         try CommandTemplate(command).render { Self.value(of: $0, key: key, size: size, path: path, url: url) }
     }
 
