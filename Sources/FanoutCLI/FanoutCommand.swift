@@ -30,6 +30,7 @@ struct FanoutCommand: AsyncParsableCommand {
               fanout run s3://my-bucket/logs/ --detach --reduce sum -- wc -l {}
               fanout logs 20261124-203512-9f3c01ab --shard 3
             """,
+        version: "fanout \(Fanout.version) (Swift \(WorkerImage.swiftRelease))",
         subcommands: [
             RunCommand.self, ListCommand.self, PresignCommand.self, RunsCommand.self, StatusCommand.self,
             AttachCommand.self, ResultsCommand.self, LogsCommand.self, CancelCommand.self, GCCommand.self,

@@ -44,7 +44,7 @@ struct KubernetesOptions: ParsableArguments {
     var waitUnstartable = false
 
     @Flag(help: "A Job per shard, not one Indexed Job (for clusters older than 1.29 or without per-index back-off).")
-    var jobs = false
+    var jobPerShard = false
 
     @Option(help: ArgumentHelp("A Secret whose keys become the workers' environment, for object-store credentials (repeatable).", valueName: "secret"))
     var secretEnv: [String] = []
@@ -82,7 +82,7 @@ struct KubernetesOptions: ParsableArguments {
         options.context = context ?? environment["FANOUT_CONTEXT"]
         options.namespace = namespace ?? environment["FANOUT_NAMESPACE"]
         if let image = image ?? environment["FANOUT_IMAGE"] { options.image = image }
-        options.mode = jobs ? .jobPerShard : .indexed
+        options.mode = jobPerShard ? .jobPerShard : .indexed
         options.parallelism = parallelism
         if let filesInFlight { options.filesInFlight = filesInFlight }
         options.resources = .init(cpu: cpu, memory: memory, gpus: gpu)

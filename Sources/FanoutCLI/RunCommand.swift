@@ -9,8 +9,11 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             For each file, COMMAND runs with placeholders replaced (a command that names none gets the file's path \
             appended, as with xargs and GNU parallel, unless --stdin gives it the file): {} an absolute local path to the file \
-            (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}. The same values are in the \
-            command's environment as FANOUT_FILE, FANOUT_KEY, FANOUT_NAME, FANOUT_URL and FANOUT_SIZE. With --stdin \
+            (downloaded when remote), {key}, {name}, {url} a presigned URL, {size}, and as in GNU parallel, taken \
+            from the key: {.} the key without extension, {/} its last component, {//} its folder, {/.} its last \
+            component without extension. The same values are in the command's environment as FANOUT_FILE, \
+            FANOUT_KEY, FANOUT_NAME, FANOUT_URL, FANOUT_SIZE, FANOUT_KEY_NOEXT, FANOUT_BASENAME, FANOUT_DIRNAME and \
+            FANOUT_STEM. With --stdin \
             the file is its standard input. What the command prints is the file's result; a non-zero exit is the \
             file's failure, with the end of its standard error.
 
@@ -48,6 +51,9 @@ struct RunCommand: AsyncParsableCommand {
               fanout run s3://bucket/json/ --reduce merge-json -- jq -c '{(.status|tostring): 1}' {}
               fanout run s3://bucket/images/ --include '*.png' --reduce jsonl -- identify -format '{"w":%w}' {}
               fanout run ./data --backend processes --workers 8 --tolerate-failures 1% -- ./convert.sh {} {name}
+              fanout run ./photos -j 8 --fail-fast -- convert {} out/{/.}.webp
+              fanout run ./logs --reduce sum --accept-exit 0,1 --timeout 5m -- grep -c ERROR {}
+              git diff --name-only | fanout run . --files-from - -- ./lint.sh
               fanout run s3://bucket/logs/ --stdin --reduce sum -- awk '/ERROR/ {n++} END {print n+0}'
               fanout run ./logs --reduce sum -- sh -c 'grep -c ERROR {} || true'
               fanout run ./data -- sh -c 'gzip -c "$FANOUT_FILE" | wc -c'
@@ -84,9 +90,11 @@ struct RunCommand: AsyncParsableCommand {
     /// The run's digest as it was planned, so the background driver runs only that spec.
     @Option(help: .hidden) var detachedDigest: String?
 
+    @OptionGroup(title: "Per file") var perFile: ParallelOptions
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Which files") var filters: FilterOptions
+    @OptionGroup(title: "Which files") var filesFrom: FilesFromOption
     @OptionGroup(title: "Output") var display: DisplayOptions
     @OptionGroup(title: "S3") var storage: StorageOptions
 
@@ -107,21 +115,23 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let commandStep = CommandStep(command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin)
-            var fanout = Fanout(
-                options: try execution.runOptions(kubernetes: kubernetes, environment: environment),
-                s3: storage.s3Client())
+            let commandStep = CommandStep(
+                command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin,
+                limits: try perFile.limits())
+            var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
+            try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
+            var fanout = Fanout(options: options, s3: storage.s3Client())
             if let detachedRun {
                 try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
                 return
             }
             // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
-            let input = Input(location, filter: try filters.filter())
+            let input = try filesFrom.input(location: location, filter: try filters.filter())
             fanout.options.recordedSettings = RunSettings.recordable(
                 Array(EffectiveArguments.current.drop { $0 != "run" }.dropFirst()), location: location)
             if execution.dryRun {
-                try await printPlan(fanout: fanout, input: input)
+                try await printPlan(fanout: fanout, input: input, step: commandStep)
                 return
             }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
@@ -192,7 +202,7 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    private func printPlan(fanout: Fanout, input: Input) async throws {
+    private func printPlan(fanout: Fanout, input: Input, step: CommandStep) async throws {
         let plan = try await fanout.plan(input)
         if let backend = fanout.options.backend as? KubernetesBackend {
             let state = try fanout.stateLocation(forInput: input.location)
@@ -216,6 +226,7 @@ struct RunCommand: AsyncParsableCommand {
                 "largestShard": ["index": largest?.index ?? 0, "files": largest?.files.count ?? 0,
                                  "bytes": Int(largest?.bytes ?? 0)],
                 "command": command, "backend": fanout.options.backend.name,
+                "commandLines": try DryRunCommands.lines(step: step, plan: plan, location: location),
             ]))
             return
         }
@@ -224,6 +235,9 @@ struct RunCommand: AsyncParsableCommand {
             print("largest shard: #\(largest.index), \(largest.files.count) files, \(ByteCountText.human(largest.bytes))")
         }
         print("command: \(command.joined(separator: " "))")
+        let lines = try DryRunCommands.lines(step: step, plan: plan, location: location)
+        print("the first \(lines.count == 1 ? "file runs" : "\(lines.count) files run"):")
+        for line in lines { print("  \(line)") }
         print("nothing was run (--dry-run)")
     }
 }
@@ -240,7 +254,8 @@ struct ExecutionOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Worker processes for --backend processes (default: cores).")
     var workers: Int?
 
-    @Option(parsing: .unconditional, help: "local and processes: files in flight (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
+    @Option(name: [.customLong("parallelism"), .customShort("j"), .customLong("jobs")], parsing: .unconditional,
+        help: "local and processes: files in flight, as GNU parallel's -j (default: 2 x cores for local, 4 per worker process). kubernetes: pods at once, the Job's parallelism (default: every shard at once, at most 1,000).")
     var parallelism: Int?
 
     @Option(parsing: .unconditional, help: "Cut the files into this many shards.")
@@ -272,7 +287,8 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Accept an input with no files, or none that pass the filters, as a run of nothing (exit 0). Without it, an empty input is an error: it is almost always a mistyped path or prefix.")
     var allowEmpty = false
 
-    @Flag(help: "Print the plan (files, bytes, shards, largest shard) and run nothing.")
+    @Flag(help: ArgumentHelp("Print the plan (files, bytes, shards, largest shard) and the command lines of the first "
+        + "files, shell-quoted, and run nothing."))
     var dryRun = false
 
     func validate() throws {

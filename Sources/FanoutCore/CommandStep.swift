@@ -7,8 +7,11 @@ import Crypto
 ///
 /// Placeholders in the arguments are replaced per file, in one pass: `{}` an absolute local path to the file
 /// (downloaded to a temporary file when remote), `{key}`, `{name}` (last path component), `{url}` (a presigned URL,
-/// or `file://`), `{size}`. The same values are in the program's environment as `FANOUT_FILE`, `FANOUT_KEY`,
-/// `FANOUT_NAME`, `FANOUT_URL` and `FANOUT_SIZE`. No value is ever read as shell code: a placeholder in a shell's
+/// or `file://`), `{size}`, and GNU parallel's `{.}` (the key without its extension), `{/}` (its last component),
+/// `{//}` (its folder) and `{/.}` (its last component without extension), all derived from the key, never from a
+/// downloaded file's temporary path. The same values are in the program's environment as `FANOUT_FILE`,
+/// `FANOUT_KEY`, `FANOUT_NAME`, `FANOUT_URL`, `FANOUT_SIZE`, `FANOUT_KEY_NOEXT`, `FANOUT_BASENAME`,
+/// `FANOUT_DIRNAME` and `FANOUT_STEM`. No value is ever read as shell code: a placeholder in a shell's
 /// `-c` script becomes one quoted word, and one inside double quotes there is refused (``CommandTemplate`` has the
 /// rules). With ``stdin``, the file's bytes are the program's standard input instead.
 public struct CommandStep: Sendable, Hashable, Codable {
@@ -18,11 +21,23 @@ public struct CommandStep: Sendable, Hashable, Codable {
     public var stdin: Bool
     /// How long `{url}` stays valid. Default one hour.
     public var urlLifetimeSeconds: Int
+    /// Per-file limits and accepted exit statuses. Default ``Limits/init()``: no time limit, only 0 succeeds.
+    public var limits: Limits
 
-    public init(command: [String], stdin: Bool = false, urlLifetimeSeconds: Int = 3600) {
+    public init(command: [String], stdin: Bool = false, urlLifetimeSeconds: Int = 3600, limits: Limits = Limits()) {
         self.command = command
         self.stdin = stdin
         self.urlLifetimeSeconds = urlLifetimeSeconds
+        self.limits = limits
+    }
+
+    /// Reads a step recorded before ``limits`` existed with the default limits.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decode([String].self, forKey: .command)
+        stdin = try container.decode(Bool.self, forKey: .stdin)
+        urlLifetimeSeconds = try container.decode(Int.self, forKey: .urlLifetimeSeconds)
+        limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
     }
 
     /// `command` as xargs and GNU parallel would run it: with `{}` appended when it names no placeholder and the
@@ -45,13 +60,16 @@ public struct CommandStep: Sendable, Hashable, Codable {
     /// A command that ``validate()`` refuses makes a step whose every file fails with that message.
     public var step: MapStep<CommandOutput> {
         let template = Result { () throws(CommandTemplateError) in try CommandTemplate(command) }
-        let (stdin, lifetime) = (self.stdin, urlLifetimeSeconds)
-        // "output=bytes": results stored when the output was decoded as text are not reused as bytes.
+        let (stdin, lifetime, limits) = (self.stdin, urlLifetimeSeconds, limits)
+        // Only what changes a stored result changes the version: accepted exit statuses do, a time limit does not
+        // (a file that ran out of time failed, and failures are never reused). "output=bytes": results stored when
+        // the output was decoded as text are not reused as bytes.
         let digest = SHA256.hash(
-            data: Data((command + ["stdin=\(stdin)", "output=bytes"]).joined(separator: "\u{0}").utf8))
+            data: Data(
+                (command + ["stdin=\(stdin)", "output=bytes"] + limits.versionParts).joined(separator: "\u{0}").utf8))
         let version = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
         var step = MapStep("command", version: version) { file in
-            try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, on: file)
+            try await Self.run(try template.get(), stdin: stdin, urlLifetimeSeconds: lifetime, limits: limits, on: file)
         }
         step.parameters = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
         // A file's result is the command's output, whichever build of fanout ran it.
@@ -77,7 +95,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
     }
 
     private static func run(
-        _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, on file: InputFile
+        _ template: CommandTemplate, stdin: Bool, urlLifetimeSeconds: Int, limits: Limits, on file: InputFile
     ) async throws -> CommandOutput {
         guard !template.arguments.isEmpty else { throw ChildProcessError(message: "no command given") }
         let url =
@@ -87,13 +105,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
             ).absoluteString : nil
         func execute(path: String?) async throws -> CommandOutput {
             func value(_ placeholder: CommandTemplate.Placeholder) -> String {
-                switch placeholder {
-                case .path: path ?? ""
-                case .key: file.key
-                case .name: file.name
-                case .url: url ?? ""
-                case .size: String(file.size)
-                }
+                Self.value(of: placeholder, key: file.key, size: file.size, path: path ?? "", url: url ?? "")
             }
             let command = template.render(value)
             var environment = ChildProcess.inheritedEnvironment
@@ -101,10 +113,12 @@ public struct CommandStep: Sendable, Hashable, Codable {
                 if placeholder == .path && path == nil || placeholder == .url && url == nil { continue }
                 environment[placeholder.environmentName] = value(placeholder)
             }
-            let result = try await ChildProcess.run(
-                command[0], arguments: Array(command.dropFirst()), environment: environment,
-                standardInput: stdin ? path : nil)
-            guard result.succeeded else {
+            let result = try await limits.withTimeLimit { [environment] in
+                try await ChildProcess.run(
+                    command[0], arguments: Array(command.dropFirst()), environment: environment,
+                    standardInput: stdin ? path : nil)
+            }
+            guard limits.accepts(result) else {
                 throw ChildProcessError(message: "\(command[0]) \(result)")
             }
             return CommandOutput(bytes: result.standardOutput)

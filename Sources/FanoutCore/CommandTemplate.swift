@@ -21,6 +21,14 @@ struct CommandTemplate: Sendable, Hashable {
         case name = "{name}"
         case url = "{url}"
         case size = "{size}"
+        /// The key without its extension (GNU parallel's `{.}`).
+        case keyWithoutExtension = "{.}"
+        /// The key's last path component (GNU parallel's `{/}`): the same as `{name}`.
+        case basename = "{/}"
+        /// The key's folder, `.` for a key at the top (GNU parallel's `{//}`).
+        case dirname = "{//}"
+        /// The key's last path component without its extension (GNU parallel's `{/.}`).
+        case stem = "{/.}"
 
         /// The environment variable that holds the same value for the command.
         var environmentName: String {
@@ -30,6 +38,31 @@ struct CommandTemplate: Sendable, Hashable {
             case .name: "FANOUT_NAME"
             case .url: "FANOUT_URL"
             case .size: "FANOUT_SIZE"
+            case .keyWithoutExtension: "FANOUT_KEY_NOEXT"
+            case .basename: "FANOUT_BASENAME"
+            case .dirname: "FANOUT_DIRNAME"
+            case .stem: "FANOUT_STEM"
+            }
+        }
+
+        /// The value that the placeholders derived from the key take for `key`; `nil` for the others.
+        ///
+        /// As GNU parallel derives them from an input line: the extension is what follows the last `.` of the last
+        /// path component, unless that `.` starts it (`.bashrc` has none); the folder of a key without `/` is `.`.
+        func derived(fromKey key: String) -> String? {
+            let slash = key.lastIndex(of: "/")
+            let name = slash.map { String(key[key.index(after: $0)...]) } ?? key
+            func withoutExtension(_ text: String, nameLength: Int) -> String {
+                guard let dot = text.lastIndex(of: "."), text.distance(from: dot, to: text.endIndex) < nameLength
+                else { return text }
+                return String(text[..<dot])
+            }
+            switch self {
+            case .keyWithoutExtension: return withoutExtension(key, nameLength: name.count)
+            case .basename: return name
+            case .dirname: return slash.map { String(key[..<$0]) } ?? "."
+            case .stem: return withoutExtension(name, nameLength: name.count)
+            case .path, .key, .name, .url, .size: return nil
             }
         }
     }

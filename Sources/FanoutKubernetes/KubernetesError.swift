@@ -136,7 +136,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return self
         }
         var error = self
-        let advice = "The cluster may be older than 1.29: run with --jobs (a Job per shard; Options.mode .jobPerShard)."
+        let advice = "The cluster may be older than 1.29: run with --job-per-shard (a Job per shard; Options.mode .jobPerShard)."
         error.hint = [hint, advice].compactMap { $0 }.joined(separator: " ")
         return error
     }

@@ -128,4 +128,44 @@ func hostileContent(lines: Int) -> Data { Data(String(repeating: "l\n", count: l
             }
         }
     }
+
+    @Test func gnuParallelPlaceholdersComeFromTheKeyNotTheDownloadedFile() async throws {
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            for key in ["in/sub/app.log.gz", "in/it's $(touch X).txt", "in/.hidden"] {
+                try await client.putObject(bucket: bucket, key: key, data: Data("x\n".utf8))
+            }
+            try await withTemporaryDirectory { folder in
+                let marker = folder.appendingPathComponent("pwned")
+                var environment = try environment(marker: marker)
+                environment["XDG_STATE_HOME"] = folder.path
+                let run = { (command: [String]) in
+                    try await FanoutBinary.run(
+                        ["run", "s3://\(bucket)/in/", "--state", "s3://\(bucket)/state/", "-q", "--"] + command,
+                        environment: environment)
+                }
+                // `{}` makes the file a download; the others still describe the key.
+                let whole = try await run(["printf", "%s|%s|%s|%s|%s\\n", "{.}", "{/}", "{//}", "{/.}", "{}"])
+                #expect(whole.status == 0, "\(whole.stderr)")
+                let fields = whole.lines.map { $0.split(separator: "|", omittingEmptySubsequences: false) }
+                #expect(Set(fields.map { $0.prefix(4).joined(separator: "|") }) == [
+                    "in/sub/app.log|app.log.gz|in/sub|app.log",
+                    "in/it's $(touch X)|it's $(touch X).txt|in|it's $(touch X)",
+                    "in/.hidden|.hidden|in|.hidden",
+                ], "\(whole.stdout)")
+                #expect(fields.allSatisfy { $0.count == 5 && $0[4].hasPrefix("/") && !$0[4].hasPrefix("/in") })
+
+                // In a shell script each is one quoted word; the environment holds the same values.
+                let script = try await run(["sh", "-c", #"printf '%s %s\n' {/.} "$FANOUT_DIRNAME" < {}"#])
+                #expect(script.status == 0, "\(script.stderr)")
+                #expect(Set(script.lines) == ["app.log in/sub", "it's $(touch X) in", ".hidden in"], "\(script.stdout)")
+                let variables = try await run(
+                    ["sh", "-c", #"printf '%s|%s|%s\n' "$FANOUT_KEY_NOEXT" "$FANOUT_BASENAME" "$FANOUT_STEM""#])
+                #expect(Set(variables.lines).contains("in/sub/app.log|app.log.gz|app.log"), "\(variables.stdout)")
+                #expect(!FileManager.default.fileExists(atPath: marker.path), "a key ran as code")
+            }
+            let help = try await FanoutBinary.run(["run", "--help"])
+            #expect(help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("{/.} its last"))
+        }
+    }
 }

@@ -84,4 +84,41 @@ struct CommandTemplateTests {
         #expect(!template.uses(.url))
         #expect(try CommandTemplate(["curl", "-s", "{url}"]).uses(.url))
     }
+
+    @Test(arguments: [
+        ("logs/2024/app.log.gz", "logs/2024/app.log", "app.log.gz", "logs/2024", "app.log"),
+        ("a.txt", "a", "a.txt", ".", "a"),
+        ("dir.d/README", "dir.d/README", "README", "dir.d", "README"),
+        ("home/.bashrc", "home/.bashrc", ".bashrc", "home", ".bashrc"),
+        ("it's $(x).txt", "it's $(x)", "it's $(x).txt", ".", "it's $(x)"),
+    ])
+    func gnuParallelPlaceholdersAreDerivedFromTheKey(
+        key: String, withoutExtension: String, basename: String, dirname: String, stem: String
+    ) throws {
+        #expect(CommandTemplate.Placeholder.keyWithoutExtension.derived(fromKey: key) == withoutExtension)
+        #expect(CommandTemplate.Placeholder.basename.derived(fromKey: key) == basename)
+        #expect(CommandTemplate.Placeholder.dirname.derived(fromKey: key) == dirname)
+        #expect(CommandTemplate.Placeholder.stem.derived(fromKey: key) == stem)
+        #expect(CommandTemplate.Placeholder.key.derived(fromKey: key) == nil)
+    }
+
+    @Test func gnuParallelPlaceholdersAreFoundInOnePassAndQuotedLikeTheOthers() throws {
+        let template = try CommandTemplate(["cp", "{}", "out/{//}/{/.}.bak", "{.}", "{/}"])
+        let values: [CommandTemplate.Placeholder: String] = [
+            .path: "/tmp/x", .dirname: "d", .stem: "{/}", .keyWithoutExtension: "-rf", .basename: "b",
+        ]
+        #expect(template.render { values[$0] ?? "" } == ["cp", "/tmp/x", "out/d/{/}.bak", "-rf", "b"])
+        #expect(template.placeholders == [.path, .dirname, .stem, .keyWithoutExtension, .basename])
+        for name in hostileNames {
+            #expect(try render(["sh", "-c", "mv {} out/{/.}.x {//}"], name)
+                == ["sh", "-c", "mv \(quoted(name)) out/\(quoted(name)).x \(quoted(name))"])
+        }
+        #expect(try render(["sh", "-c", "echo 'at: {//}'"], "it's") == ["sh", "-c", #"echo 'at: it'\''s'"#])
+        let refused = #expect(throws: CommandTemplateError.self) { try CommandTemplate(["sh", "-c", #"cat "{/.}""#]) }
+        #expect(refused?.message.contains("FANOUT_STEM") == true, "\(refused?.message ?? "")")
+        #expect(try CommandTemplate(["sh", "-c", "echo \"$FANOUT_DIRNAME\""]).uses(.dirname))
+    }
+
+    /// `value` as one single-quoted shell word.
+    func quoted(_ value: String) -> String { "'" + value.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
 }

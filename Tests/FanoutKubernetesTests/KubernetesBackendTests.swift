@@ -560,7 +560,7 @@ extension KubernetesTests {
                 }
                 #expect(error?.code == .invalid)
                 #expect(
-                    error?.hint?.contains("older than 1.29: run with --jobs (a Job per shard") == true,
+                    error?.hint?.contains("older than 1.29: run with --job-per-shard (a Job per shard") == true,
                     "\(String(describing: error))")
                 #expect(try await client.list(Job.self).items.isEmpty)
             }

@@ -13,14 +13,14 @@ extension KubernetesTests {
             #expect(hinted.code == .invalid)
             #expect(
                 hinted.hint
-                    == "The cluster may be older than 1.29: run with --jobs (a Job per shard; Options.mode .jobPerShard).")
-            #expect("\(hinted)".contains("older than 1.29: run with --jobs"))
+                    == "The cluster may be older than 1.29: run with --job-per-shard (a Job per shard; Options.mode .jobPerShard).")
+            #expect("\(hinted)".contains("older than 1.29: run with --job-per-shard"))
 
             // Strict field validation on a cluster that does not know the field: a 400.
             let unknown = KubernetesError(
                 code: .badRequest, message: #"strict decoding error: unknown field "spec.backoffLimitPerIndex""#,
                 status: 400)
-            #expect(unknown.hintingAtAnOlderCluster().hint?.contains("--jobs") == true)
+            #expect(unknown.hintingAtAnOlderCluster().hint?.contains("--job-per-shard") == true)
 
             // Other rejections keep their own words.
             let other = KubernetesError(

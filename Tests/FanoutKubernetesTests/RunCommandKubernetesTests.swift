@@ -33,6 +33,13 @@ extension KubernetesTests {
             #expect(dryRun.stdout.contains(fixture.state), "the state prefix the run would use")
             #expect(!dryRun.stdout.contains("--dry-run"), "workers get the run's arguments, not the dry run's")
             #expect(dryRun.stdout.contains("- name: registry"), "the image pull secret")
+            // --job-per-shard (once --jobs) makes a Job per shard; -j/--jobs is GNU parallel's: pods at once.
+            let perShard = try await FanoutBinary.run(
+                ["run", fixture.input, "--dry-run", "--job-per-shard", "--jobs", "2"] + flags + ["--", "wc", "-l"],
+                environment: fixture.environment)
+            #expect(perShard.status == 0, "\(perShard.stderr)")
+            #expect(perShard.stdout.components(separatedBy: "kind: Job").count - 1 == 4, "\(perShard.stdout)")
+            #expect(!perShard.stdout.contains("completionMode: Indexed"))
 
             let run = try await FanoutBinary.run(
                 ["run", fixture.input, "--reduce", "sum", "--json"] + flags + ["--", "wc", "-l", "{}"],
