@@ -4,40 +4,58 @@ import Foundation
 
 /// `--state`, shared by the commands that manage runs.
 struct StateOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The state prefix the runs are under (default: FANOUT_STATE, else `state` in the "
-        + "configuration file, else ./.fanout/).", valueName: "prefix"))
+    @Option(help: ArgumentHelp("The state prefix the run is under (default: for a run started on this machine, "
+        + "where it was started with; else FANOUT_STATE, else `state` in the configuration file, else "
+        + "~/.local/state/fanout/state/).", valueName: "prefix"))
     var state: String?
 
-    /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else `./.fanout/`.
+    /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else the user's state folder.
     func resolved(in environment: [String: String]) -> String {
         Self.prefix(flag: state, environment: environment)
     }
 
-    /// A run-managing command's state prefix: `flag`, else `FANOUT_STATE` in `environment`, else `./.fanout/`.
-    static func prefix(flag: String?, environment: [String: String]) -> String {
-        flag ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
+    /// Where `runID` is: the flag, else where this machine's ``RunIndex`` says, else as ``resolved(in:)``.
+    func resolved(for runID: String, in environment: [String: String]) -> String {
+        Self.prefix(flag: state, runID: runID, environment: environment)
     }
 
-    /// The flag, else the setting in the environment or configuration file, else `./.fanout/`.
+    /// A run-managing command's state prefix: `flag`, else the indexed state of `runID` (when given), else
+    /// `FANOUT_STATE` in `environment`, else ``Fanout/defaultStateLocation(environment:)``.
+    static func prefix(flag: String?, runID: String? = nil, environment: [String: String]) -> String {
+        if let flag { return flag }
+        if let runID, let entry = RunIndex(environment: environment).entry(runID) { return entry.state }
+        return environment["FANOUT_STATE"] ?? Fanout.defaultStateLocation(environment: environment)
+    }
+
+    /// The flag, else the setting in the environment or configuration file, else the user's state folder.
     /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
     func resolved() throws -> String {
         if let state { return state }
         return resolved(in: try ConfigurationFile.effectiveEnvironment())
+    }
+
+    /// Where `runID` is, as ``resolved(for:in:)`` in the environment and configuration file.
+    /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
+    func resolved(for runID: String) throws -> String {
+        if let state { return state }
+        return resolved(for: runID, in: try ConfigurationFile.effectiveEnvironment())
     }
 }
 
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List recent runs under a state prefix, newest first; with --kubernetes, also those on the cluster.",
+        abstract: "List recent runs, newest first; with --kubernetes, also those on the cluster.",
         discussion: """
-            The state prefix holds every run's spec and results. With --kubernetes, the runs that have Jobs in \
+            Without --state, lists the runs started from this machine, wherever their state is (each line ends \
+            with it), and those under the default state prefix. With --state, the runs under that prefix, which \
+            holds every run's spec and results. With --kubernetes, the runs that have Jobs in \
             the namespace are listed too, from the Jobs' fanout.dev/run labels (one list request, whatever the \
             number of pods): their Jobs, pods running, shards done and failed.
 
             Examples:
-              fanout runs --state s3://my-bucket/.fanout/
-              FANOUT_STATE=./data/.fanout/ fanout runs --json
+              fanout runs
+              fanout runs --state s3://my-bucket/fanout-state/ --json
               fanout runs --kubernetes --context prod --namespace batch
             """
     )
@@ -51,27 +69,50 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let prefix = try state.resolved()
-            let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
-            let ids = try await catalog.runIDs().prefix(limit)
-            if ids.isEmpty && !json { print("no runs under \(prefix)") }
-            for id in ids {
+            let environment = try ConfigurationFile.effectiveEnvironment()
+            // Without --state: the runs this machine started, wherever their state is, and the default prefix's.
+            let prefixes = state.state.map { [$0] } ?? Self.knownPrefixes(environment: environment)
+            var listed: [(id: String, catalog: RunCatalog)] = []
+            for prefix in prefixes {
+                let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
+                do {
+                    listed += try await catalog.runIDs().prefix(limit).map { ($0, catalog) }
+                } catch where state.state == nil {
+                    FileHandle.standardError.write(Data("cannot list the runs under \(prefix): \(error)\n".utf8))
+                }
+            }
+            listed = Array(listed.sorted { $0.id > $1.id }.prefix(limit))
+            if listed.isEmpty && !json { print("no runs under \(prefixes.joined(separator: ", "))") }
+            let stateColumn = { (catalog: RunCatalog) in state.state == nil ? "  \(catalog.state)" : "" }
+            for (id, catalog) in listed {
                 let info: RunCatalog.Info
                 do {
                     info = try await catalog.info(id)
                 } catch let error as RunError where error.code == .notFound {
                     // A run whose planning never finished: it holds no spec.
-                    print(json ? JSONLine.encode(["runID": id, "status": "incomplete"]) : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)")
+                    print(json ? JSONLine.encode(["runID": id, "status": "incomplete", "state": catalog.state]) : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)\(stateColumn(catalog))")
                     continue
                 }
                 if json {
-                    print(JSONLine.encode(info))
+                    var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8))) as? [String: Any] ?? [:]
+                    fields["state"] = catalog.state
+                    print(JSONLine.encode(fields))
                 } else {
-                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)")
+                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)\(stateColumn(catalog))")
                 }
             }
             if kubernetes { try await printClusterRuns() }
         }
+    }
+
+    /// The default prefix (`FANOUT_STATE`, else the user's state folder) and those of the runs in this machine's
+    /// ``RunIndex``, each once.
+    static func knownPrefixes(environment: [String: String]) -> [String] {
+        var prefixes = [StateOption.prefix(flag: nil, environment: environment)]
+        for entry in RunIndex(environment: environment).entries() where !prefixes.contains(entry.state) {
+            prefixes.append(entry.state)
+        }
+        return prefixes
     }
 
     private func printClusterRuns() async throws {
@@ -109,7 +150,7 @@ struct StatusCommand: AsyncParsableCommand {
             list request, in --namespace).
 
             Examples:
-              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/fanout-state/
               fanout status 20261124-203512-9f3c01ab --json | jq .done
             """
     )
@@ -122,7 +163,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
             let info = try await catalog.infoExplained(runID)
             let finished = info.finishedAt != nil
             let stored = finished ? nil : try await catalog.storedOutcomes(runID)
@@ -203,7 +244,7 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let fanout = Fanout(s3: storage.s3Client())
-            let prefix = try state.resolved()
+            let prefix = try state.resolved(for: runID)
             let info = try await RunCatalog(state: prefix, s3: fanout.s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
@@ -268,7 +309,7 @@ struct AttachCommand: AsyncParsableCommand {
                 throw UsageError(message: "\(flag) has no meaning for attach: the run's plan is stored; start a new run with `fanout run` to change it")
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let state = StateOption.prefix(flag: execution.state, environment: environment)
+            let state = StateOption.prefix(flag: execution.state, runID: runID, environment: environment)
             let s3 = storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
@@ -362,7 +403,8 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
-            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).infoExplained(runID)
+            let info = try await RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
+                .infoExplained(runID)
             if info.backend == "kubernetes" {
                 let runs = KubernetesRuns(
                     client: try cluster.client(
@@ -384,13 +426,13 @@ struct GCCommand: AsyncParsableCommand {
         commandName: "gc",
         abstract: "Delete the stored state of runs older than a limit.",
         discussion: """
-            Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
-            (runs started with --detach). A run whose background driver still runs is kept, and so is a run whose \
+            Deletes each run's folder under the state prefix, the log of its background driver on this machine \
+            (runs started with --detach) and its entry in this machine's index of runs. A run whose background driver still runs is kept, and so is a run whose \
             driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
             uses, and the cache entries of runs that are gone.
 
             Examples:
-              fanout gc --older-than 7d --state s3://my-bucket/.fanout/
+              fanout gc --older-than 7d --state s3://my-bucket/fanout-state/
               fanout gc --older-than 1d --dry-run
             """
     )
@@ -436,12 +478,20 @@ struct GCCommand: AsyncParsableCommand {
                 deleted += 1
             }
             print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")
+            if !dryRun { Self.prune(RunIndex(), state: catalog.state, keeping: Set(kept)) }
             try await sweep(catalog, keeping: kept)
         }
     }
 }
 
 extension GCCommand {
+    /// Forgets the indexed runs under `state` that are not among `kept`: deleted now, or gone before.
+    static func prune(_ index: RunIndex, state: String, keeping kept: Set<String>) {
+        for entry in index.entries() where entry.state == state && !kept.contains(entry.runID) {
+            index.remove(entry.runID)
+        }
+    }
+
     /// Deletes the shipped executables no kept run uses and the cache entries of runs that are gone.
     private func sweep(_ catalog: RunCatalog, keeping kept: [String]) async throws {
         let sweep = try await catalog.sweepable(keeping: kept)
