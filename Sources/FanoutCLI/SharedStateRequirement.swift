@@ -9,7 +9,9 @@ enum SharedStateRequirement {
     ///   - input: the input location as typed; an `s3://` input's bucket is suggested for the state.
     /// - Throws: ``RunError`` with code ``RunError/Code/invalidInput`` naming the configuration file and its line.
     static func check(_ options: RunOptions, input: String, environment: [String: String]) throws {
-        guard options.backend.needsSharedState, options.state == nil else { return }
+        // A worker (the same command line, in a pod) is handed its run's state prefix: nothing to check.
+        guard options.backend.needsSharedState, options.state == nil, environment["FANOUT_WORKER_RUN"] == nil
+        else { return }
         let file = ConfigurationFile.location(in: environment)?.path ?? "~/.config/fanout/config"
         throw RunError(
             code: .invalidInput,
