@@ -2,46 +2,6 @@ import ArgumentParser
 import Fanout
 import Foundation
 
-/// `--state`, shared by the commands that manage runs.
-struct StateOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The state prefix the run is under (default: for a run started on this machine, "
-        + "where it was started with; else FANOUT_STATE, else `state` in the configuration file, else "
-        + "~/.local/state/fanout/state/).", valueName: "prefix"))
-    var state: String?
-
-    /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else the user's state folder.
-    func resolved(in environment: [String: String]) -> String {
-        Self.prefix(flag: state, environment: environment)
-    }
-
-    /// Where `runID` is: the flag, else where this machine's ``RunIndex`` says, else as ``resolved(in:)``.
-    func resolved(for runID: String, in environment: [String: String]) -> String {
-        Self.prefix(flag: state, runID: runID, environment: environment)
-    }
-
-    /// A run-managing command's state prefix: `flag`, else the indexed state of `runID` (when given), else
-    /// `FANOUT_STATE` in `environment`, else ``Fanout/defaultStateLocation(environment:)``.
-    static func prefix(flag: String?, runID: String? = nil, environment: [String: String]) -> String {
-        if let flag { return flag }
-        if let runID, let entry = RunIndex(environment: environment).entry(runID) { return entry.state }
-        return environment["FANOUT_STATE"] ?? Fanout.defaultStateLocation(environment: environment)
-    }
-
-    /// The flag, else the setting in the environment or configuration file, else the user's state folder.
-    /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
-    func resolved() throws -> String {
-        if let state { return state }
-        return resolved(in: try ConfigurationFile.effectiveEnvironment())
-    }
-
-    /// Where `runID` is, as ``resolved(for:in:)`` in the environment and configuration file.
-    /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
-    func resolved(for runID: String) throws -> String {
-        if let state { return state }
-        return resolved(for: runID, in: try ConfigurationFile.effectiveEnvironment())
-    }
-}
-
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
@@ -83,26 +43,33 @@ struct RunsCommand: AsyncParsableCommand {
             }
             listed = Array(listed.sorted { $0.id > $1.id }.prefix(limit))
             if listed.isEmpty && !json { print("no runs under \(prefixes.joined(separator: ", "))") }
-            let stateColumn = { (catalog: RunCatalog) in state.state == nil ? "  \(catalog.state)" : "" }
-            for (id, catalog) in listed {
-                let info: RunCatalog.Info
-                do {
-                    info = try await catalog.info(id)
-                } catch let error as RunError where error.code == .notFound {
-                    // A run whose planning never finished: it holds no spec.
-                    print(json ? JSONLine.encode(["runID": id, "status": "incomplete", "state": catalog.state]) : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)\(stateColumn(catalog))")
-                    continue
-                }
-                if json {
-                    var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8))) as? [String: Any] ?? [:]
-                    fields["state"] = catalog.state
-                    print(JSONLine.encode(fields))
-                } else {
-                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)\(stateColumn(catalog))")
-                }
-            }
+            for (id, catalog) in listed { try await printRun(id, from: catalog) }
             if kubernetes { try await printClusterRuns() }
         }
+    }
+
+    /// Prints one run's line (or JSON object); without --state, with where its state is.
+    private func printRun(_ id: String, from catalog: RunCatalog) async throws {
+        let column = state.state == nil ? "  \(catalog.state)" : ""
+        let info: RunCatalog.Info
+        do {
+            info = try await catalog.info(id)
+        } catch let error as RunError where error.code == .notFound {
+            // A run whose planning never finished: it holds no spec.
+            print(json
+                ? JSONLine.encode(["runID": id, "status": "incomplete", "state": catalog.state])
+                : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)\(column)")
+            return
+        }
+        guard !json else {
+            var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8)))
+                as? [String: Any] ?? [:]
+            fields["state"] = catalog.state
+            print(JSONLine.encode(fields))
+            return
+        }
+        let status = info.status.padding(toLength: 10, withPad: " ", startingAt: 0)
+        print("\(id)  \(status)  \(String(info.files).leftPadded(to: 8)) files  \(info.step)  \(info.input)\(column)")
     }
 
     /// The default prefix (`FANOUT_STATE`, else the user's state folder) and those of the runs in this machine's
@@ -418,88 +385,6 @@ struct CancelCommand: AsyncParsableCommand {
             guard info.backend == "in-process" || info.backend == "processes" else { return }
             print("run \(runID) ran on the \(info.backend) backend: its workers stopped with its driver; nothing to cancel")
         }
-    }
-}
-
-struct GCCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gc",
-        abstract: "Delete the stored state of runs older than a limit.",
-        discussion: """
-            Deletes each run's folder under the state prefix, the log of its background driver on this machine \
-            (runs started with --detach) and its entry in this machine's index of runs. A run whose background driver still runs is kept, and so is a run whose \
-            driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
-            uses, and the cache entries of runs that are gone.
-
-            Examples:
-              fanout gc --older-than 7d --state s3://my-bucket/fanout-state/
-              fanout gc --older-than 1d --dry-run
-            """
-    )
-
-    @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
-    @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
-    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state). A run whose driver holds its lease is kept even so.")
-    var includeUnfinished = false
-    @OptionGroup var state: StateOption
-    @OptionGroup(title: "S3") var storage: StorageOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
-            let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
-            var deleted = 0
-            var kept: [String] = []
-            for id in try await catalog.runIDs() {
-                kept.append(id)
-                guard let info = try? await catalog.info(id), info.createdAt < cutoff else { continue }
-                let driver = DetachedDriver(runID: id)
-                if let pid = driver.runningProcess() {
-                    print("keeping \(id): its background driver (process \(pid)) still runs it")
-                    continue
-                }
-                // A driver anywhere that holds the run's lease is driving it now, whatever the flags say.
-                if let holder = info.driver {
-                    print("keeping \(id): driven by \(holder) (its lease runs until "
-                        + "\(DateText.iso8601(info.driverLeaseExpiresAt ?? Date())) unless renewed)")
-                    continue
-                }
-                // An unfinished run may still be driven from elsewhere; its workers need its state.
-                if info.finishedAt == nil && !includeUnfinished {
-                    print("keeping \(id): unfinished (--include-unfinished deletes it too)")
-                    continue
-                }
-                print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
-                if !dryRun {
-                    try await catalog.delete(id)
-                    driver.removeFiles()
-                }
-                kept.removeLast()
-                deleted += 1
-            }
-            print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")
-            if !dryRun { Self.prune(RunIndex(), state: catalog.state, keeping: Set(kept)) }
-            try await sweep(catalog, keeping: kept)
-        }
-    }
-}
-
-extension GCCommand {
-    /// Forgets the indexed runs under `state` that are not among `kept`: deleted now, or gone before.
-    static func prune(_ index: RunIndex, state: String, keeping kept: Set<String>) {
-        for entry in index.entries() where entry.state == state && !kept.contains(entry.runID) {
-            index.remove(entry.runID)
-        }
-    }
-
-    /// Deletes the shipped executables no kept run uses and the cache entries of runs that are gone.
-    private func sweep(_ catalog: RunCatalog, keeping kept: [String]) async throws {
-        let sweep = try await catalog.sweepable(keeping: kept)
-        let verb = dryRun ? "would delete" : "deleting"
-        for key in sweep.executables { print("\(verb) the shipped executable \(key): no kept run uses it") }
-        for key in sweep.cacheEntries { print("\(verb) the cache entry \(key): its run is gone") }
-        for key in sweep.unreadable { print("keeping the cache entry \(key): it cannot be read") }
-        if !dryRun { try await catalog.delete(keys: sweep.executables + sweep.cacheEntries) }
     }
 }
 

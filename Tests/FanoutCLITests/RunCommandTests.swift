@@ -201,7 +201,9 @@ import Testing
                     "--reduce", "sum", "--json", "--", "wc", "-l", "{}",
                 ], environment: environment)
                 #expect(run.status == 0, "\(run.stderr)")
-                let summary = run.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                let summary = run.lines.last.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
                 #expect(summary?["result"] as? Double == Double((0..<12).reduce(0, +)))
                 let runID = try #require(summary?["run"] as? String)
                 let keys = try await client.listObjects(bucket: bucket, prefix: "").collect().map(\.key)
@@ -213,14 +215,17 @@ import Testing
                 let info = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
                 #expect(info?["status"] as? String == "complete")
                 #expect(info?["committedShards"] as? Int == 3)
-                let results = try await FanoutBinary.run(["results", runID, "--reduce", "count"], environment: environment)
+                let results = try await FanoutBinary.run(
+                    ["results", runID, "--reduce", "count"], environment: environment)
                 #expect(results.stdout == "12\n")
 
                 // A re-run reuses every stored result.
                 let again = try await FanoutBinary.run(
                     ["run", "s3://\(bucket)/logs/", "--reduce", "sum", "--json", "--", "wc", "-l", "{}"],
                     environment: environment)
-                let cached = again.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                let cached = again.lines.last.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
                 #expect(cached?["cached"] as? Int == 12)
 
                 let gc = try await FanoutBinary.run(["gc", "--older-than", "0s"], environment: environment)

@@ -9,7 +9,8 @@ import Testing
     func corpus(_ folder: URL, count: Int) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for index in 0..<count {
-            try Data("line \(index)\n".utf8).write(to: folder.appendingPathComponent(String(format: "n-%03d.txt", index)))
+            let name = String(format: "n-%03d.txt", index)
+            try Data("line \(index)\n".utf8).write(to: folder.appendingPathComponent(name))
         }
     }
 
@@ -124,7 +125,8 @@ import Testing
             #expect(attach.stdout == "4\n")
 
             let cancel = try await FanoutBinary.run(["cancel", runID], environment: environment)
-            #expect(cancel.status == 0 && cancel.stdout.contains("nothing to cancel"), "\(cancel.stdout)\(cancel.stderr)")
+            #expect(
+                cancel.status == 0 && cancel.stdout.contains("nothing to cancel"), "\(cancel.stdout)\(cancel.stderr)")
 
             // gc deletes the run and forgets it.
             let gc = try await FanoutBinary.run(["gc", "--older-than", "0s"], environment: environment)
@@ -148,8 +150,12 @@ import Testing
             let runID = try #require(lastJSON(run)?["run"] as? String, "\(run.stdout)")
 
             let runs = try await FanoutBinary.run(["runs", "--json"], environment: environment)
-            let listed = runs.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            #expect(listed.contains { $0["runID"] as? String == runID && $0["state"] as? String == elsewhere }, "\(runs.stdout)")
+            let listed = runs.lines.compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            #expect(
+                listed.contains { $0["runID"] as? String == runID && $0["state"] as? String == elsewhere },
+                "\(runs.stdout)")
             let results = try await FanoutBinary.run(["results", runID, "--reduce", "count"], environment: environment)
             #expect(results.stdout == "2\n", "\(results.stderr)")
         }

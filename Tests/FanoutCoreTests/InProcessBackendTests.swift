@@ -223,7 +223,8 @@ extension StateLocationTests {
     @Test func aBackendWhoseWorkersRunElsewhereNeedsAStatePrefix() async throws {
         let corpus = try Corpus.make(count: 2)
         defer { corpus.remove() }
-        let fanout = Fanout(options: RunOptions(backend: RemoteBackend()), environment: ["XDG_STATE_HOME": corpus.state])
+        let fanout = Fanout(
+            options: RunOptions(backend: RemoteBackend()), environment: ["XDG_STATE_HOME": corpus.state])
         let error = await #expect(throws: RunError.self) {
             _ = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         }

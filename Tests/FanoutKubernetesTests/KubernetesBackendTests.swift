@@ -164,7 +164,8 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        state: input.state, retries: fanoutRetries, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                        state: input.state, retries: fanoutRetries,
+                        batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
                 let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
                 let consumer = Task { try await collectOutcomes(run) }
                 let victim = try await podMidShard(client, run, input)

@@ -64,7 +64,8 @@ extension KubernetesTests {
             #expect(run.status != 0)
             let file = (environment["XDG_CONFIG_HOME"] ?? "") + "/fanout/config"
             #expect(run.stderr.contains("Add this line to \(file):"), "\(run.stderr)")
-            #expect(run.stderr.contains("state = s3://\(fixture.bucket)/fanout-state/"), "the line to add: \(run.stderr)")
+            #expect(
+                run.stderr.contains("state = s3://\(fixture.bucket)/fanout-state/"), "the line to add: \(run.stderr)")
             // Nothing was created: no state in the bucket, no Jobs on the cluster.
             let keys = try await makeS3Client().listObjects(bucket: fixture.bucket, prefix: "").collect().map(\.key)
             #expect(keys == ["in/a.txt"], "\(keys)")

@@ -39,7 +39,8 @@ struct LocalObjectStoreTests {
         try await withTemporaryDirectory { folder in
             let store = LocalObjectStore(root: folder)
             let first = try await store.put(key: "runs/r1/lease.json", data: Data("1".utf8))
-            try await store.put(key: "runs/r1/lease.json", data: Data("2".utf8), options: PutOptions(ifMatch: first.etag))
+            try await store.put(
+                key: "runs/r1/lease.json", data: Data("2".utf8), options: PutOptions(ifMatch: first.etag))
             try await store.put(key: "runs/r1/segments/s/0.jsonl", data: Data("x".utf8))
             try await store.put(key: "runs/r2/spec.json", data: Data("{}".utf8))
             try await store.delete(keys: ["runs/r1/lease.json", "runs/r1/segments/s/0.jsonl"])
