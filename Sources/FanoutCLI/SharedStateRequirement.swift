@@ -1,4 +1,5 @@
 import Fanout
+import Foundation
 
 /// A run whose workers run on other machines (Kubernetes) needs a state prefix they can reach: without `--state`,
 /// `FANOUT_STATE` or the configuration file's `state`, it is refused before anything is created, with the line to

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Fanout
+import Foundation
 
 /// `--state`, shared by the commands that manage runs.
 struct StateOption: ParsableArguments {
