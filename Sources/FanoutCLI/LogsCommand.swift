@@ -13,7 +13,7 @@ struct LogsCommand: AsyncParsableCommand {
             the log of the background driver of a run started with --detach on this machine.
 
             Examples:
-              fanout logs 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+              fanout logs 20261124-203512-9f3c01ab --state s3://my-bucket/fanout-state/
               fanout logs 20261124-203512-9f3c01ab --shard 7 --tail 50
               fanout logs 20261124-203512-9f3c01ab --json | jq -r 'select(.type == "failure") | .key'
             """
@@ -36,7 +36,7 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let prefix = state.resolved(in: environment)
+            let prefix = state.resolved(for: runID, in: environment)
             let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
             let info = try await catalog.infoExplained(runID)
             if let shard, shard >= info.shards {

@@ -125,6 +125,7 @@ struct RunCommand: AsyncParsableCommand {
                 try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
                 return
             }
+            try SharedStateRequirement.check(fanout.options, input: location, environment: environment)
             // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
             if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
             let input = try filesFrom.input(location: location, filter: try filters.filter())
@@ -137,6 +138,7 @@ struct RunCommand: AsyncParsableCommand {
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
             let run = try await fanout.map(commandStep.step, over: input)
+            RunIndex(environment: environment).record(runID: run.id, state: run.stateLocation, input: location)
             if detach {
                 // The background driver takes the run over.
                 await run.releaseLease()
@@ -275,7 +277,8 @@ struct ExecutionOptions: ParsableArguments {
     var tolerateFailures: String?
 
     @Option(help: ArgumentHelp("Where run state is kept (default: FANOUT_STATE, else `state` in the configuration "
-        + "file, else .fanout/ at the root of the input's bucket or folder).", valueName: "prefix"))
+        + "file, else ~/.local/state/fanout/state/ on this machine; --backend kubernetes needs one its pods can "
+        + "reach).", valueName: "prefix"))
     var state: String?
 
     @Flag(help: "Recompute every file, ignoring stored results.")

@@ -9,9 +9,9 @@ extension RunCatalog {
         } catch let error as RunError where error.code == .notFound {
             throw RunError(
                 code: .notFound,
-                message: "no run \(runID) under \(state): a run's state stays where it was started with (--state, "
-                    + "FANOUT_STATE, else .fanout/ at the root of its input's folder or bucket); give that prefix "
-                    + "with --state (`fanout runs --state PREFIX` lists the runs there)")
+                message: "no run \(runID) under \(state): runs started on this machine are found without --state "
+                    + "(`fanout runs` lists them); for a run started elsewhere, give the state prefix it was started "
+                    + "with as --state (`fanout runs --state PREFIX` lists the runs there)")
         }
     }
 }

@@ -2,42 +2,20 @@ import ArgumentParser
 import Fanout
 import Foundation
 
-/// `--state`, shared by the commands that manage runs.
-struct StateOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The state prefix the runs are under (default: FANOUT_STATE, else `state` in the "
-        + "configuration file, else ./.fanout/).", valueName: "prefix"))
-    var state: String?
-
-    /// The flag, else the setting in `environment` (see ``ConfigurationFile``), else `./.fanout/`.
-    func resolved(in environment: [String: String]) -> String {
-        Self.prefix(flag: state, environment: environment)
-    }
-
-    /// A run-managing command's state prefix: `flag`, else `FANOUT_STATE` in `environment`, else `./.fanout/`.
-    static func prefix(flag: String?, environment: [String: String]) -> String {
-        flag ?? environment["FANOUT_STATE"] ?? FileManager.default.currentDirectoryPath + "/.fanout/"
-    }
-
-    /// The flag, else the setting in the environment or configuration file, else `./.fanout/`.
-    /// - Throws: ``ConfigurationError`` when the configuration file cannot be used.
-    func resolved() throws -> String {
-        if let state { return state }
-        return resolved(in: try ConfigurationFile.effectiveEnvironment())
-    }
-}
-
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List recent runs under a state prefix, newest first; with --kubernetes, also those on the cluster.",
+        abstract: "List recent runs, newest first; with --kubernetes, also those on the cluster.",
         discussion: """
-            The state prefix holds every run's spec and results. With --kubernetes, the runs that have Jobs in \
+            Without --state, lists the runs started from this machine, wherever their state is (each line ends \
+            with it), and those under the default state prefix. With --state, the runs under that prefix, which \
+            holds every run's spec and results. With --kubernetes, the runs that have Jobs in \
             the namespace are listed too, from the Jobs' fanout.dev/run labels (one list request, whatever the \
             number of pods): their Jobs, pods running, shards done and failed.
 
             Examples:
-              fanout runs --state s3://my-bucket/.fanout/
-              FANOUT_STATE=./data/.fanout/ fanout runs --json
+              fanout runs
+              fanout runs --state s3://my-bucket/fanout-state/ --json
               fanout runs --kubernetes --context prod --namespace batch
             """
     )
@@ -51,28 +29,58 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let prefix = try state.resolved()
-            let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
-            let ids = try await catalog.runIDs().prefix(limit)
-            if ids.isEmpty && !json { print("no runs under \(prefix)") }
-            for id in ids {
-                let info: RunCatalog.Info
+            let environment = try ConfigurationFile.effectiveEnvironment()
+            // Without --state: the runs this machine started, wherever their state is, and the default prefix's.
+            let prefixes = state.state.map { [$0] } ?? Self.knownPrefixes(environment: environment)
+            var listed: [(id: String, catalog: RunCatalog)] = []
+            for prefix in prefixes {
+                let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
                 do {
-                    info = try await catalog.info(id)
-                } catch let error as RunError where error.code == .notFound {
-                    // A run whose planning never finished: it holds no spec.
-                    print(json ? JSONLine.encode(["runID": id, "status": "incomplete"]) : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)")
-                    continue
-                }
-                if json {
-                    print(JSONLine.encode(info))
-                } else {
-                    let what = info.stepParameters.flatMap(CommandStep.decode).map { ShellWords.join($0.command) } ?? info.step
-                    print("\(id)  \(info.status.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(info.files).leftPadded(to: 8)) files  \(what)  \(info.input)")
+                    listed += try await catalog.runIDs().prefix(limit).map { ($0, catalog) }
+                } catch where state.state == nil {
+                    FileHandle.standardError.write(Data("cannot list the runs under \(prefix): \(error)\n".utf8))
                 }
             }
+            listed = Array(listed.sorted { $0.id > $1.id }.prefix(limit))
+            if listed.isEmpty && !json { print("no runs under \(prefixes.joined(separator: ", "))") }
+            for (id, catalog) in listed { try await printRun(id, from: catalog) }
             if kubernetes { try await printClusterRuns() }
         }
+    }
+
+    /// Prints one run's line (or JSON object); without --state, with where its state is.
+    private func printRun(_ id: String, from catalog: RunCatalog) async throws {
+        let column = state.state == nil ? "  \(catalog.state)" : ""
+        let info: RunCatalog.Info
+        do {
+            info = try await catalog.info(id)
+        } catch let error as RunError where error.code == .notFound {
+            // A run whose planning never finished: it holds no spec.
+            print(json
+                ? JSONLine.encode(["runID": id, "status": "incomplete", "state": catalog.state])
+                : "\(id)  incomplete (planning did not finish; `fanout gc` can delete it)\(column)")
+            return
+        }
+        guard !json else {
+            var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8)))
+                as? [String: Any] ?? [:]
+            fields["state"] = catalog.state
+            print(JSONLine.encode(fields))
+            return
+        }
+        let status = info.status.padding(toLength: 10, withPad: " ", startingAt: 0)
+        let what = info.stepParameters.flatMap(CommandStep.decode).map { ShellWords.join($0.command) } ?? info.step
+        print("\(id)  \(status)  \(String(info.files).leftPadded(to: 8)) files  \(what)  \(info.input)\(column)")
+    }
+
+    /// The default prefix (`FANOUT_STATE`, else the user's state folder) and those of the runs in this machine's
+    /// ``RunIndex``, each once.
+    static func knownPrefixes(environment: [String: String]) -> [String] {
+        var prefixes = [StateOption.prefix(flag: nil, environment: environment)]
+        for entry in RunIndex(environment: environment).entries() where !prefixes.contains(entry.state) {
+            prefixes.append(entry.state)
+        }
+        return prefixes
     }
 
     private func printClusterRuns() async throws {
@@ -110,7 +118,7 @@ struct StatusCommand: AsyncParsableCommand {
             list request, in --namespace).
 
             Examples:
-              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/.fanout/
+              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/fanout-state/
               fanout status 20261124-203512-9f3c01ab --json | jq .done
             """
     )
@@ -123,7 +131,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
             let info = try await catalog.infoExplained(runID)
             let finished = info.finishedAt != nil
             let stored = finished ? nil : try await catalog.storedOutcomes(runID)
@@ -216,7 +224,7 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let fanout = Fanout(s3: storage.s3Client())
-            let prefix = try state.resolved()
+            let prefix = try state.resolved(for: runID)
             let info = try await RunCatalog(state: prefix, s3: fanout.s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
@@ -289,7 +297,7 @@ struct AttachCommand: AsyncParsableCommand {
                 throw UsageError(message: "\(flag) has no meaning for attach: the run's plan is stored; start a new run with `fanout run` to change it")
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
-            let state = StateOption.prefix(flag: execution.state, environment: environment)
+            let state = StateOption.prefix(flag: execution.state, runID: runID, environment: environment)
             let s3 = storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
@@ -401,7 +409,8 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
-            let info = try await RunCatalog(state: try state.resolved(), s3: storage.s3Client()).infoExplained(runID)
+            let info = try await RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
+                .infoExplained(runID)
             if info.backend == "kubernetes" {
                 let runs = KubernetesRuns(
                     client: try cluster.client(
@@ -415,80 +424,6 @@ struct CancelCommand: AsyncParsableCommand {
             guard info.backend == "in-process" || info.backend == "processes" else { return }
             print("run \(runID) ran on the \(info.backend) backend: its workers stopped with its driver; nothing to cancel")
         }
-    }
-}
-
-struct GCCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gc",
-        abstract: "Delete the stored state of runs older than a limit.",
-        discussion: """
-            Deletes each run's folder under the state prefix, and the log of its background driver on this machine \
-            (runs started with --detach). A run whose background driver still runs is kept, and so is a run whose \
-            driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
-            uses, and the cache entries of runs that are gone.
-
-            Examples:
-              fanout gc --older-than 7d --state s3://my-bucket/.fanout/
-              fanout gc --older-than 1d --dry-run
-            """
-    )
-
-    @Option(help: "Delete runs created longer ago than this: 12h, 7d.") var olderThan: DurationText
-    @Flag(help: "List what would be deleted, delete nothing.") var dryRun = false
-    @Flag(help: "Also delete unfinished runs (interrupted, or still running elsewhere: their workers need the state). A run whose driver holds its lease is kept even so.")
-    var includeUnfinished = false
-    @OptionGroup var state: StateOption
-    @OptionGroup(title: "S3") var storage: StorageOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(), s3: storage.s3Client())
-            let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
-            var deleted = 0
-            var kept: [String] = []
-            for id in try await catalog.runIDs() {
-                kept.append(id)
-                guard let info = try? await catalog.info(id), info.createdAt < cutoff else { continue }
-                let driver = DetachedDriver(runID: id)
-                if let pid = driver.runningProcess() {
-                    print("keeping \(id): its background driver (process \(pid)) still runs it")
-                    continue
-                }
-                // A driver anywhere that holds the run's lease is driving it now, whatever the flags say.
-                if let holder = info.driver {
-                    print("keeping \(id): driven by \(holder) (its lease runs until "
-                        + "\(DateText.iso8601(info.driverLeaseExpiresAt ?? Date())) unless renewed)")
-                    continue
-                }
-                // An unfinished run may still be driven from elsewhere; its workers need its state.
-                if info.finishedAt == nil && !includeUnfinished {
-                    print("keeping \(id): unfinished (--include-unfinished deletes it too)")
-                    continue
-                }
-                print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
-                if !dryRun {
-                    try await catalog.delete(id)
-                    driver.removeFiles()
-                }
-                kept.removeLast()
-                deleted += 1
-            }
-            print("\(deleted) run\(deleted == 1 ? "" : "s") \(dryRun ? "to delete" : "deleted")")
-            try await sweep(catalog, keeping: kept)
-        }
-    }
-}
-
-extension GCCommand {
-    /// Deletes the shipped executables no kept run uses and the cache entries of runs that are gone.
-    private func sweep(_ catalog: RunCatalog, keeping kept: [String]) async throws {
-        let sweep = try await catalog.sweepable(keeping: kept)
-        let verb = dryRun ? "would delete" : "deleting"
-        for key in sweep.executables { print("\(verb) the shipped executable \(key): no kept run uses it") }
-        for key in sweep.cacheEntries { print("\(verb) the cache entry \(key): its run is gone") }
-        for key in sweep.unreadable { print("keeping the cache entry \(key): it cannot be read") }
-        if !dryRun { try await catalog.delete(keys: sweep.executables + sweep.cacheEntries) }
     }
 }
 

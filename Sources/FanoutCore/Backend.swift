@@ -16,6 +16,10 @@ public protocol Backend: Sendable {
     /// backend's `namespace` and `context`). Default: nothing.
     var placement: [String: String] { get }
 
+    /// Whether workers run on other machines, which cannot read a folder on this one: then a run needs a state
+    /// prefix they can reach (``RunOptions/state`` or `FANOUT_STATE`), and is refused without one. Default `false`.
+    var needsSharedState: Bool { get }
+
     /// Runs the submission's shards.
     /// - Returns: the shards that failed for good, with why.
     /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops workers.
@@ -30,6 +34,8 @@ public protocol Backend: Sendable {
 
 extension Backend {
     public var placement: [String: String] { [:] }
+
+    public var needsSharedState: Bool { false }
 
     public func check() async throws {}
 }

@@ -43,10 +43,12 @@ public struct Fanout: Sendable {
     ///
     /// Listing, filtering, cache look-up, planning and storing the plan happen before this returns; the shards
     /// start when the results are first iterated.
-    /// - Throws: ``RunError`` or ``ObjectStoreError`` when the input or state cannot be used; the backend's error
-    ///   when ``Backend/check()`` finds it cannot run (then nothing is stored).
+    /// - Throws: ``RunError`` or ``ObjectStoreError`` when the input or state cannot be used (with code
+    ///   ``RunError/Code/invalidInput`` when the backend's workers run elsewhere and no state prefix is set); the
+    ///   backend's error when ``Backend/check()`` finds it cannot run. Either way nothing is stored.
     public func map<Output>(_ step: MapStep<Output>, over input: Input) async throws -> MapRun<Output> {
         await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        try checkStateReachable()
         try await options.backend.check()
         let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).prepare(input)
         return MapRun(prepared: prepared, options: options)
@@ -80,8 +82,10 @@ public struct Fanout: Sendable {
     public func plan(_ input: Input) async throws -> ShardPlan {
         let location = try StorageLocation.parse(input.location)
         let store = location.store(s3: s3)
+        let state = try StorageLocation.parse(stateLocation(for: location))
         let files = try await RunPreparation.listFiles(
-            input: input, location: location, store: store, excludingPrefix: ".fanout/",
+            input: input, location: location, store: store,
+            excludingPrefix: RunPreparation.stateKeyPrefix(in: location, state: state),
             allowEmpty: options.allowEmptyInput)
         return Planner.plan(files: files, sharding: options.sharding)
     }
@@ -91,13 +95,30 @@ public struct Fanout: Sendable {
         stateLocation(for: try StorageLocation.parse(input))
     }
 
-    /// The state prefix for an input location: the option, `FANOUT_STATE`, or `.fanout/` at the root of the
-    /// input's bucket or folder.
+    /// The state prefix of this instance's runs: the option, `FANOUT_STATE`, or the user's state folder on this
+    /// machine (``defaultStateLocation(environment:)``), whatever the input. The input is never written to.
     func stateLocation(for input: StorageLocation) -> String {
-        if let state = options.state ?? environment["FANOUT_STATE"] { return state }
-        switch input.kind {
-        case .s3(let bucket): return "s3://\(bucket)/.fanout/"
-        case .local(let root): return root.appendingPathComponent(".fanout").path + "/"
-        }
+        options.state ?? environment["FANOUT_STATE"] ?? Self.defaultStateLocation(environment: environment)
+    }
+
+    /// Where runs keep their state when no prefix is set: `$XDG_STATE_HOME/fanout/state/`, else
+    /// `~/.local/state/fanout/state/` (the temporary folder stands in for a missing `HOME`).
+    public static func defaultStateLocation(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        if let folder = environment["XDG_STATE_HOME"], !folder.isEmpty { return folder + "/fanout/state/" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSTemporaryDirectory()
+        return home + "/.local/state/fanout/state/"
+    }
+
+    /// Refuses, before anything is created, a run whose workers run on other machines (``Backend/needsSharedState``)
+    /// and whose state would default to a folder on this one.
+    func checkStateReachable() throws {
+        guard options.backend.needsSharedState, options.state == nil, environment["FANOUT_STATE"] == nil else { return }
+        throw RunError(
+            code: .invalidInput,
+            message: "the \(options.backend.name) backend's workers cannot reach a state folder on this machine, and "
+                + "no state prefix is set: set RunOptions.state or FANOUT_STATE to a prefix they can reach, such as "
+                + "s3://BUCKET/fanout-state/")
     }
 }

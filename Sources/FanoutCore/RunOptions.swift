@@ -4,8 +4,10 @@ public struct RunOptions: Sendable {
     public var backend: any Backend
     /// How files are cut into shards. Default: 256 files per shard.
     public var sharding: Sharding
-    /// The state prefix (`s3://bucket/.fanout/`, `/data/.fanout/`). Default: `.fanout/` at the root of the
-    /// input's bucket or folder; `FANOUT_STATE` overrides it.
+    /// The state prefix (`s3://bucket/fanout-state/`, `/var/lib/fanout/`). Default: `FANOUT_STATE`, else the
+    /// user's state folder on this machine, `$XDG_STATE_HOME/fanout/state/` (`~/.local/state/fanout/state/`),
+    /// whatever the input: the input is only read. A backend whose workers run elsewhere (Kubernetes) needs a
+    /// prefix they can reach, and a run on it without one is refused (``Backend/needsSharedState``).
     public var state: String?
     /// Reuse stored results of the same step version for unchanged files. Default `true`.
     public var cache: Bool

@@ -258,7 +258,8 @@ struct RunPreparation {
     }
 
     /// Where the state lies among the input's keys, so that listing the input skips it: the state's own prefix in
-    /// the same bucket, its path below a local input folder, else `.fanout/` (the default state folder's name).
+    /// the same bucket, its path below a local input folder, else `.fanout/` (where earlier versions kept the state,
+    /// at the root of the input: such a leftover folder is never input either).
     static func stateKeyPrefix(in input: StorageLocation, state: StorageLocation) -> String {
         switch (input.kind, state.kind) {
         case (.s3(let inputBucket), .s3(let stateBucket)) where inputBucket == stateBucket:

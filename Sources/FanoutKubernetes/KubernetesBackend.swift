@@ -56,6 +56,9 @@ public struct KubernetesBackend: Backend {
 
     public var name: String { "kubernetes" }
 
+    /// Pods run elsewhere: a run needs a state prefix they can reach, unless ``Options/podsShareLocalFiles``.
+    public var needsSharedState: Bool { !options.podsShareLocalFiles }
+
     /// The namespace and kubeconfig context the run's Jobs go to, as resolved now.
     public var placement: [String: String] {
         let configuration = client?.configuration

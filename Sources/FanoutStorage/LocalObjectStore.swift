@@ -106,6 +106,8 @@ public struct LocalObjectStore: ObjectStore {
         }
     }
 
+    /// Deletes the file, the lock file of its conditional writes, and the folders the deletion leaves empty (as
+    /// on S3, a prefix exists only while an object is under it).
     public func delete(key: String) async throws {
         let url = try fileURL(for: key)
         do {
@@ -115,6 +117,21 @@ public struct LocalObjectStore: ObjectStore {
         } catch {
             if !FileManager.default.fileExists(atPath: url.path) { return }
             throw ObjectStoreError(code: .io, message: "cannot delete \(url.path)", key: key, underlying: error)
+        }
+        let folder = url.deletingLastPathComponent()
+        unlink(folder.appendingPathComponent(Self.temporaryPrefix + "lock-" + url.lastPathComponent).path)
+        removeEmptyFolders(from: folder)
+    }
+
+    /// Removes `folder` and then each parent below the root, while they are empty (`rmdir` leaves a folder that
+    /// holds anything, so no object is ever removed this way).
+    private func removeEmptyFolders(from folder: URL) {
+        let rootPath = root.standardizedFileURL.path
+        var current = folder.standardizedFileURL
+        while current.path.count > rootPath.count, current.path.hasPrefix(rootPath + "/"),
+            LocalFileName.withPath(current.path, { rmdir($0) }) == 0
+        {
+            current = current.deletingLastPathComponent()
         }
     }
 

@@ -25,6 +25,7 @@ import Testing
             environment["FANOUT_CONFIG"] = config.path
             environment["FANOUT_BACKEND"] = nil
             environment["FANOUT_STATE"] = nil
+            environment["XDG_STATE_HOME"] = folder.appendingPathComponent("user-state").path
             let command = ["run", input.path, "--json", "--no-cache", "--", "cat", "{}"]
 
             let fromFile = try await FanoutBinary.run(command, environment: environment)
@@ -55,6 +56,7 @@ import Testing
             environment["FANOUT_CONFIG"] = nil
             environment["FANOUT_STATE"] = nil
             environment["XDG_CONFIG_HOME"] = folder.path
+            environment["XDG_STATE_HOME"] = folder.appendingPathComponent("user-state").path
             let runs = try await FanoutBinary.run(["runs"], environment: environment)
             #expect(runs.status == 0, "\(runs.stderr)")
             #expect(runs.stdout == "no runs under \(state)\n")

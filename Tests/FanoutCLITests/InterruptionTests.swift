@@ -14,9 +14,13 @@ import Testing
             // Each command records its own process id and that of a child it waits for; the child waits at a gate.
             let gate = folder.appendingPathComponent("gate").path
             let script = "(while [ ! -e \(gate) ]; do sleep 0.05; done) & echo $$ $! > \(pids.path)/$(basename {}); wait; wc -l < {}"
+            var environment = try FanoutBinary.environment()
+            environment["XDG_STATE_HOME"] = folder.appendingPathComponent("xdg-state").path
+            environment["FANOUT_STATE"] = nil
+            let state = folder.appendingPathComponent("xdg-state").path + "/fanout/state/"
             let running = try RunningFanout(
                 ["run", input.path, "--backend", backend, "--workers", "2", "--", "sh", "-c", script],
-                environment: try FanoutBinary.environment())
+                environment: environment)
 
             var recorded: [Int32] = []
             let deadline = ContinuousClock.now + .seconds(60)
@@ -35,7 +39,7 @@ import Testing
             #expect(result.status == 130, "\(result.stderr)")
             #expect(result.stderr.contains("was cancelled"))
             #expect(result.stderr.contains("fanout attach"))
-            #expect(result.stderr.contains("--state \(input.path)/.fanout/"), "the resume command names the state: \(result.stderr)")
+            #expect(result.stderr.contains("--state \(state)"), "the resume command names the state: \(result.stderr)")
 
             // Not one of the commands, nor the programs they started, outlives the run (the gate is still shut).
             try await Task.sleep(for: .milliseconds(200))
@@ -44,7 +48,6 @@ import Testing
             for pid in survivors { kill(pid, SIGKILL) }
 
             // The interrupted run is kept by gc (it is unfinished) and resumed by attach, on the backend it ran on.
-            let state = input.path + "/.fanout/"
             let kept = try await FanoutBinary.run(["gc", "--older-than", "0s", "--state", state])
             #expect(kept.stdout.contains("0 runs deleted") && kept.stdout.contains("unfinished"), "\(kept.stdout)")
             let runID = try #require(

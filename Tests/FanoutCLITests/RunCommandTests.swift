@@ -230,33 +230,48 @@ import Testing
                 try await client.putObject(
                     bucket: bucket, key: "logs/\(index).log", data: Data(String(repeating: "line\n", count: index).utf8))
             }
-            let state = "s3://\(bucket)/.fanout/"
-            let run = try await FanoutBinary.run([
-                "run", "s3://\(bucket)/logs/", "--backend", "processes", "--workers", "2", "--shards", "3",
-                "--reduce", "sum", "--json", "--", "wc", "-l", "{}",
-            ])
-            #expect(run.status == 0, "\(run.stderr)")
-            let summary = run.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            #expect(summary?["result"] as? Double == Double((0..<12).reduce(0, +)))
-            let runID = try #require(summary?["run"] as? String)
+            try await withTemporaryDirectory { folder in
+                // The state stays on this machine, in the user's state folder: nothing is written to the bucket,
+                // and the run is found without --state.
+                var environment = try FanoutBinary.environment()
+                environment["XDG_STATE_HOME"] = folder.path
+                environment["FANOUT_STATE"] = nil
+                let run = try await FanoutBinary.run([
+                    "run", "s3://\(bucket)/logs/", "--backend", "processes", "--workers", "2", "--shards", "3",
+                    "--reduce", "sum", "--json", "--", "wc", "-l", "{}",
+                ], environment: environment)
+                #expect(run.status == 0, "\(run.stderr)")
+                let summary = run.lines.last.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+                #expect(summary?["result"] as? Double == Double((0..<12).reduce(0, +)))
+                let runID = try #require(summary?["run"] as? String)
+                let keys = try await client.listObjects(bucket: bucket, prefix: "").collect().map(\.key)
+                #expect(keys.allSatisfy { $0.hasPrefix("logs/") }, "only the input is in the bucket: \(keys)")
 
-            let runs = try await FanoutBinary.run(["runs", "--state", state])
-            #expect(runs.stdout.contains(runID))
-            let status = try await FanoutBinary.run(["status", runID, "--state", state, "--json"])
-            let info = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
-            #expect(info?["status"] as? String == "complete")
-            #expect(info?["committedShards"] as? Int == 3)
-            let results = try await FanoutBinary.run(["results", runID, "--state", state, "--reduce", "count"])
-            #expect(results.stdout == "12\n")
+                let runs = try await FanoutBinary.run(["runs"], environment: environment)
+                #expect(runs.stdout.contains(runID))
+                let status = try await FanoutBinary.run(["status", runID, "--json"], environment: environment)
+                let info = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+                #expect(info?["status"] as? String == "complete")
+                #expect(info?["committedShards"] as? Int == 3)
+                let results = try await FanoutBinary.run(
+                    ["results", runID, "--reduce", "count"], environment: environment)
+                #expect(results.stdout == "12\n")
 
-            // A re-run reuses every stored result.
-            let again = try await FanoutBinary.run(["run", "s3://\(bucket)/logs/", "--reduce", "sum", "--json", "--", "wc", "-l", "{}"])
-            let cached = again.lines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            #expect(cached?["cached"] as? Int == 12)
+                // A re-run reuses every stored result.
+                let again = try await FanoutBinary.run(
+                    ["run", "s3://\(bucket)/logs/", "--reduce", "sum", "--json", "--", "wc", "-l", "{}"],
+                    environment: environment)
+                let cached = again.lines.last.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+                #expect(cached?["cached"] as? Int == 12)
 
-            let gc = try await FanoutBinary.run(["gc", "--older-than", "0s", "--state", state])
-            #expect(gc.stdout.contains("2 runs deleted"))
-            #expect(try await FanoutBinary.run(["runs", "--state", state]).stdout.contains("no runs"))
+                let gc = try await FanoutBinary.run(["gc", "--older-than", "0s"], environment: environment)
+                #expect(gc.stdout.contains("2 runs deleted"))
+                #expect(try await FanoutBinary.run(["runs"], environment: environment).stdout.contains("no runs"))
+            }
         }
     }
 

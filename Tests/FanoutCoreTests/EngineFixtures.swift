@@ -25,9 +25,13 @@ struct Corpus {
 
     var path: String { root.path + "/" }
 
-    var state: String { root.appendingPathComponent(".fanout").path + "/" }
+    /// A state prefix of its own, beside the folder (never in it), for tests that look at the stored state.
+    var state: String { root.path + "-state/" }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+        try? FileManager.default.removeItem(atPath: state)
+    }
 
     /// Expected byte counts by key for ``make(count:extra:)``'s numbered files.
     static func expectedSizes(count: Int) -> [String: Int] {

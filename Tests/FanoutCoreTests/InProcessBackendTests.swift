@@ -23,7 +23,9 @@ import FanoutTestSteps
         defer { corpus.remove() }
         // Only the count cuts segments here: no flush by age, however slow the machine.
         let fanout = Fanout(
-            options: RunOptions(sharding: .shards(2), batching: SegmentBatching(maxRecords: 10, maxDelay: .seconds(600))))
+            options: RunOptions(
+                sharding: .shards(2), state: corpus.state,
+                batching: SegmentBatching(maxRecords: 10, maxDelay: .seconds(600))))
         let first = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(first)
         // A second run with the cache off sees the same 50 inputs, not the first run's state files.
@@ -160,7 +162,8 @@ private final class SlowToCleanUpBackend: Backend {
     @Test func aCommittedShardMissingResultsFailsThoseFilesInsteadOfDroppingThem() async throws {
         let corpus = try Corpus.make(count: 10)
         defer { corpus.remove() }
-        let run = try await Fanout(options: RunOptions(batching: SegmentBatching(maxRecords: 5, maxDelay: .seconds(600))))
+        let run = try await Fanout(
+            options: RunOptions(state: corpus.state, batching: SegmentBatching(maxRecords: 5, maxDelay: .seconds(600))))
             .map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(run)
         let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000000/"
@@ -181,8 +184,9 @@ private final class SlowToCleanUpBackend: Backend {
     @Test func deletedCarriedResultsAreAnErrorNotAShortRun() async throws {
         let corpus = try Corpus.make(count: 6)
         defer { corpus.remove() }
-        _ = try await collect(try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path)))
-        let second = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path))
+        let fanout = Fanout(options: RunOptions(state: corpus.state))
+        _ = try await collect(try await fanout.map(TestSteps.byteCount, over: Input(corpus.path)))
+        let second = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(second)
         #expect(second.summary?.cached == 6)
         try FileManager.default.removeItem(atPath: corpus.state + "v1/runs/\(second.id)/segments/carried")
@@ -205,6 +209,46 @@ private final class SlowToCleanUpBackend: Backend {
             let outcomes = try await collect(run)
             #expect(Set(outcomes.keys) == Set(Corpus.expectedSizes(count: 5).keys))
         }
+    }
+}
+
+extension StateLocationTests {
+    @Test func theDefaultStateIsTheUsersStateFolderNeverTheInput() async throws {
+        let corpus = try Corpus.make(count: 3)
+        defer { corpus.remove() }
+        let home = corpus.state
+        let fanout = Fanout(environment: ["XDG_STATE_HOME": home, "HOME": "/nonexistent"])
+        let run = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
+        #expect(try await collect(run).count == 3)
+        #expect(run.stateLocation == home + "/fanout/state/")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted() == [
+            "f00000.txt", "f00001.txt", "f00002.txt",
+        ])
+        #expect(FileManager.default.fileExists(atPath: home + "/fanout/state/v1/runs/\(run.id)/spec.json"))
+    }
+
+    /// A backend whose workers run on other machines; it must never be asked to run anything here.
+    struct RemoteBackend: Backend {
+        var name: String { "remote" }
+        var needsSharedState: Bool { true }
+        func check() async throws { Issue.record("checked before the state was") }
+        func execute(_ submission: Submission) async throws -> BackendReport {
+            Issue.record("executed")
+            return BackendReport()
+        }
+    }
+
+    @Test func aBackendWhoseWorkersRunElsewhereNeedsAStatePrefix() async throws {
+        let corpus = try Corpus.make(count: 2)
+        defer { corpus.remove() }
+        let fanout = Fanout(
+            options: RunOptions(backend: RemoteBackend()), environment: ["XDG_STATE_HOME": corpus.state])
+        let error = await #expect(throws: RunError.self) {
+            _ = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
+        }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.contains("FANOUT_STATE") == true, "\(error?.message ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: corpus.state), "nothing stored")
     }
 }
 

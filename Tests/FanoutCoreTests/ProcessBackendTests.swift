@@ -11,7 +11,7 @@ import FanoutTestSteps
         let counts = Mutex<[Int]>([])
         let fanout = Fanout(
             options: RunOptions(
-                backend: try TestWorker.backend(), sharding: .shards(5),
+                backend: try TestWorker.backend(), sharding: .shards(5), state: corpus.state,
                 onBackendEvent: { event in
                     if case .workers(let running, _) = event { counts.withLock { $0.append(running) } }
                 }))
@@ -29,7 +29,7 @@ import FanoutTestSteps
         let corpus = try Corpus.make(count: 60)
         defer { corpus.remove() }
         let options = RunOptions(
-            backend: try TestWorker.backend(workers: 2), sharding: .shards(2),
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(2), state: corpus.state,
             batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100)))
         let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
 
@@ -109,7 +109,8 @@ import FanoutTestSteps
     @Test func aCorruptSegmentIsReportedOnAttach() async throws {
         let corpus = try Corpus.make(count: 10)
         defer { corpus.remove() }
-        let run = try await Fanout().map(TestSteps.byteCount, over: Input(corpus.path))
+        let run = try await Fanout(options: RunOptions(state: corpus.state))
+            .map(TestSteps.byteCount, over: Input(corpus.path))
         _ = try await collect(run)
         let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-000000/"
         let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
@@ -125,7 +126,8 @@ import FanoutTestSteps
         let corpus = try Corpus.make(count: 40)
         defer { corpus.remove() }
         let options = RunOptions(
-            backend: try TestWorker.backend(workers: 2), sharding: .shards(4), pollInterval: .milliseconds(50))
+            backend: try TestWorker.backend(workers: 2), sharding: .shards(4), state: corpus.state,
+            pollInterval: .milliseconds(50))
         let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
         let collecting = Task { try await collect(run) }
         // Once the workers are storing results, a damaged segment appears: the driver's next look finds it.

@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A temporary folder of small numbered input files; its state prefix is `.fanout/` inside it.
+/// A temporary folder of small numbered input files, with a state prefix of its own beside it.
 struct InputFolder {
     let root: URL
 
@@ -22,11 +22,17 @@ struct InputFolder {
 
     var path: String { root.path + "/" }
 
+    /// A state prefix beside the folder, for tests that look at the stored state.
+    var state: String { root.path + "-state/" }
+
     static func expectedSizes(count: Int) -> [String: Int] {
         Dictionary(uniqueKeysWithValues: (0..<count).map { (String(format: "f%05d.txt", $0), $0 % 13 + 1) })
     }
 
-    func remove() { try? FileManager.default.removeItem(at: root) }
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+        try? FileManager.default.removeItem(atPath: state)
+    }
 }
 
 /// The `FanoutTestWorker` executable, built beside the test bundle: what the pods run.

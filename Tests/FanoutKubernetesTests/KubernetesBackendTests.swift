@@ -17,7 +17,7 @@ extension KubernetesTests {
             let fanout = Fanout(
                 options: RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(shards),
-                    batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                    state: input.state, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
             return try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
         }
 
@@ -29,7 +29,7 @@ extension KubernetesTests {
         {
             var name = ""
             try await eventually(.seconds(60), "a worker in the middle of its shard") {
-                let stored = (try? FileManager.default.subpathsOfDirectory(atPath: input.path + ".fanout")) ?? []
+                let stored = (try? FileManager.default.subpathsOfDirectory(atPath: input.state)) ?? []
                 guard stored.contains(where: { $0.contains("/segments/shard-") }) else { return false }
                 let running = try await runPods(client, run.id).first { $0.phase == "Running" }
                 name = running?.metadata.name ?? ""
@@ -100,7 +100,7 @@ extension KubernetesTests {
                     let fanout = Fanout(
                         options: RunOptions(
                             backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
-                            onBackendEvent: { reported.record($0) }),
+                            state: "s3://\(bucket)/.fanout/", onBackendEvent: { reported.record($0) }),
                         s3: s3)
                     let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
                     let outcomes = try await collectOutcomes(run)
@@ -164,7 +164,8 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                        retries: fanoutRetries, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                        state: input.state, retries: fanoutRetries,
+                        batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
                 let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
                 let consumer = Task { try await collectOutcomes(run) }
                 let victim = try await podMidShard(client, run, input)
@@ -511,8 +512,16 @@ extension KubernetesTests {
                 options.podsShareLocalFiles = false
                 try await KubeTestServer.resetRequests()
                 let backend = KubernetesBackend(options: options, client: client)
+                // No state prefix: refused as such, before the backend is asked anything.
+                let unset = await #expect(throws: RunError.self) {
+                    _ = try await Fanout(options: RunOptions(backend: backend), environment: [:])
+                        .map(TestSteps.byteCount, over: Input(input.path))
+                }
+                #expect(unset?.code == .invalidInput)
+                #expect(unset?.message.contains("FANOUT_STATE") == true, "\(String(describing: unset))")
+
                 let local = await #expect(throws: KubernetesError.self) {
-                    let run = try await Fanout(options: RunOptions(backend: backend))
+                    let run = try await Fanout(options: RunOptions(backend: backend, state: input.state))
                         .map(TestSteps.byteCount, over: Input(input.path))
                     _ = try await collectOutcomes(run)
                 }
@@ -526,14 +535,14 @@ extension KubernetesTests {
                     let s3 = try makeS3Client()
                     let store = S3ObjectStore(client: s3, bucket: bucket)
                     try await putObjects(["in/a.txt"], into: store) { _ in Data("a".utf8) }
-                    let fanout = Fanout(options: RunOptions(backend: backend, state: input.path + ".fanout/"), s3: s3)
+                    let fanout = Fanout(options: RunOptions(backend: backend, state: input.state), s3: s3)
                     let state = await #expect(throws: KubernetesError.self) {
                         let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
                         _ = try await collectOutcomes(run)
                     }
                     #expect(state?.code == .invalidConfiguration)
                     #expect(
-                        state?.message.contains("the state \(input.path).fanout/") == true,
+                        state?.message.contains("the state \(input.state)") == true,
                         "\(String(describing: state))")
                 }
                 // Nothing was shipped, and no Job created.

@@ -59,6 +59,28 @@ extension KubernetesTests {
         }
     }
 
+    @Test func aRunWithoutAStatePrefixItsPodsCanReachIsRefusedBeforeAnythingIsCreated() async throws {
+        try await ClusterRunFixture.with(files: ["a.txt": Data("x\n".utf8)]) { fixture in
+            var environment = fixture.environment
+            environment["FANOUT_STATE"] = nil
+            environment["FANOUT_CONFIG"] = nil
+            environment["XDG_CONFIG_HOME"] = environment["XDG_STATE_HOME"].map { $0 + "/config" }
+            let run = try await FanoutBinary.run(
+                ["run", fixture.input] + (try fixture.kubernetesFlags) + ["--", "wc", "-l", "{}"],
+                environment: environment)
+            #expect(run.status != 0)
+            let file = (environment["XDG_CONFIG_HOME"] ?? "") + "/fanout/config"
+            #expect(run.stderr.contains("Add this line to \(file):"), "\(run.stderr)")
+            #expect(
+                run.stderr.contains("state = s3://\(fixture.bucket)/fanout-state/"), "the line to add: \(run.stderr)")
+            // Nothing was created: no state in the bucket, no Jobs on the cluster.
+            let keys = try await makeS3Client().listObjects(bucket: fixture.bucket, prefix: "").collect().map(\.key)
+            #expect(keys == ["in/a.txt"], "\(keys)")
+            let jobs = try await fixture.kubectl(["get", "jobs", "-o", "name"])
+            #expect(jobs.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(jobs.stdout)")
+        }
+    }
+
     @Test func aMissingKubeconfigContextOrNamespaceIsFoundBeforeAnythingIsStored() async throws {
         try await ClusterRunFixture.with(files: ["a.txt": Data("x\n".utf8)]) { fixture in
             var noKubeconfig = fixture.environment
@@ -466,6 +488,8 @@ struct ClusterRunFixture {
                 var environment = try FanoutBinary.environment()
                 environment["KUBECONFIG"] = try TestEnvironment.value("FANOUT_TEST_KUBECONFIG")
                 environment["XDG_STATE_HOME"] = folder.path
+                // Pods reach the state only in the bucket.
+                environment["FANOUT_STATE"] = "s3://\(bucket)/.fanout/"
                 let fixture = ClusterRunFixture(
                     bucket: bucket, namespace: "cli-\(UUID().uuidString.prefix(8).lowercased())",
                     environment: environment)

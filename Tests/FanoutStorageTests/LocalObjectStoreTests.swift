@@ -34,6 +34,26 @@ struct LocalObjectStoreTests {
         }
     }
 
+    @Test("deleting the last object under a folder removes the folder and its lock files, as a prefix on S3 goes")
+    func deleteLeavesNoEmptyFolders() async throws {
+        try await withTemporaryDirectory { folder in
+            let store = LocalObjectStore(root: folder)
+            let first = try await store.put(key: "runs/r1/lease.json", data: Data("1".utf8))
+            try await store.put(
+                key: "runs/r1/lease.json", data: Data("2".utf8), options: PutOptions(ifMatch: first.etag))
+            try await store.put(key: "runs/r1/segments/s/0.jsonl", data: Data("x".utf8))
+            try await store.put(key: "runs/r2/spec.json", data: Data("{}".utf8))
+            try await store.delete(keys: ["runs/r1/lease.json", "runs/r1/segments/s/0.jsonl"])
+            var prefixes: [String] = []
+            for try await page in store.list(prefix: "runs/", options: ListOptions(delimiter: "/")).pages {
+                prefixes += page.commonPrefixes
+            }
+            #expect(prefixes == ["runs/r2/"])
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs/r1").path))
+            #expect(try files(in: folder) == ["runs/r2/spec.json"])
+        }
+    }
+
     @Test("a write's temporary file is never listed, even one left by a crash")
     func temporaryFilesHidden() async throws {
         try await withTemporaryDirectory { folder in
