@@ -1,5 +1,8 @@
 import Fanout
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How `fanout run` folds the per-file outputs of a command into one result.
 enum ReduceMode: String, CaseIterable, Sendable {
