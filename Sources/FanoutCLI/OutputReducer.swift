@@ -1,3 +1,4 @@
+import CoreFoundation
 import Fanout
 import Foundation
 #if canImport(Glibc)
