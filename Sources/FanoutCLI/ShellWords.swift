@@ -1,14 +1,23 @@
+import Foundation
+
 /// Writes a command's words as a POSIX shell would read them back, for messages a person can copy.
 enum ShellWords {
-    private static let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%{}")
+    private static let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:+@%")
+
+    /// Braces a shell never expands: Fanout's placeholders, shown as users type them.
+    private static let placeholders = ["{}", "{key}", "{name}", "{url}", "{size}", "{.}", "{/}", "{//}", "{/.}"]
 
     /// `words` joined by spaces, each single-quoted unless it is made of characters no shell treats specially.
     static func join(_ words: [String]) -> String {
         words.map(quote).joined(separator: " ")
     }
 
+    /// `word` as is when no shell would change it, else single-quoted. Braces other than whole placeholders
+    /// (`{a,b}`, `{1..3}`) are quoted, since bash would expand them.
     static func quote(_ word: String) -> String {
-        if !word.isEmpty && word.allSatisfy({ plain.contains($0) }) && word != "{" { return word }
+        var rest = word
+        for placeholder in placeholders { rest = rest.replacingOccurrences(of: placeholder, with: "") }
+        if !word.isEmpty && rest.allSatisfy({ plain.contains($0) }) { return word }
         return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: #"'\''"#) + "'"
     }
 }

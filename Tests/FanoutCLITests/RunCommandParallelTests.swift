@@ -118,6 +118,10 @@ import Testing
             #expect(dryRun.stdout.contains(#"  sh -c 'touch \#(marker.path); cp '\''\#(path)'\'' out/'\''a b'\''.bak'"#),
                 "\(dryRun.stdout)")
             #expect(dryRun.stdout.contains("the first 3 files run:"))
+            // Braces bash would expand are quoted; whole placeholders are shown as they are typed.
+            let braces = try await FanoutBinary.run(
+                ["run", input, "--dry-run", "--", "echo", "x{a,b}", "{1..3}", "{name}"], environment: environment)
+            #expect(braces.stdout.contains("  echo 'x{a,b}' '{1..3}' 'a b.txt'"), "\(braces.stdout)")
             #expect(dryRun.lines.filter { $0.hasPrefix("  sh -c") }.count == 3)
             #expect(!FileManager.default.fileExists(atPath: marker.path), "nothing ran")
             let json = try await FanoutBinary.run(
