@@ -77,12 +77,15 @@ struct KubernetesOptions: ParsableArguments {
         shrinkPending ? .shrink : failPending ? .fail : .wait
     }
 
-    func backend(parallelism: Int?, filesInFlight: Int?, environment: [String: String]) throws -> KubernetesBackend {
+    func backend(
+        parallelism: Int?, filesInFlight: Int?, environment: [String: String], arguments: [String]
+    ) throws -> KubernetesBackend {
         var options = KubernetesBackend.Options()
         options.context = context ?? environment["FANOUT_CONTEXT"]
         options.namespace = namespace ?? environment["FANOUT_NAMESPACE"]
         if let image = image ?? environment["FANOUT_IMAGE"] { options.image = image }
         options.mode = jobPerShard ? .jobPerShard : .indexed
+        options.arguments = arguments
         options.parallelism = parallelism
         if let filesInFlight { options.filesInFlight = filesInFlight }
         options.resources = .init(cpu: cpu, memory: memory, gpus: gpu)

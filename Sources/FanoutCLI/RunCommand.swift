@@ -310,8 +310,11 @@ struct ExecutionOptions: ParsableArguments {
         if let leaseDuration, leaseDuration.seconds < 3 { throw ValidationError("--lease-duration must be at least 3s") }
     }
 
+    /// - Parameter workerArguments: what workers (worker processes, pods) are started with: a `fanout run` that
+    ///   reaches the same step. Default: this process's arguments with the configuration file's flags applied.
     func runOptions(
-        kubernetes: KubernetesOptions? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+        kubernetes: KubernetesOptions? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workerArguments: [String] = Array(EffectiveArguments.current.dropFirst())
     ) throws -> RunOptions {
         var options = RunOptions()
         let cores = ProcessInfoCores.count
@@ -322,11 +325,12 @@ struct ExecutionOptions: ParsableArguments {
             let shardsAtOnce = min(cores, files)
             options.backend = InProcessBackend(parallelism: shardsAtOnce, filesPerShardInFlight: files / shardsAtOnce)
         case "processes":
-            options.backend = ProcessBackend(workers: workers ?? cores, filesInFlight: parallelism ?? 4)
+            options.backend = ProcessBackend(
+                workers: workers ?? cores, filesInFlight: parallelism ?? 4, arguments: workerArguments)
         case "kubernetes", "k8s":
             guard let kubernetes else { throw ValidationError("--backend kubernetes is not available here") }
             options.backend = try kubernetes.backend(
-                parallelism: parallelism, filesInFlight: nil, environment: environment)
+                parallelism: parallelism, filesInFlight: nil, environment: environment, arguments: workerArguments)
         case let other:
             throw ValidationError("unknown --backend '\(other)': use local, processes or kubernetes")
         }

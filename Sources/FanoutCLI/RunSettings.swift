@@ -60,6 +60,12 @@ enum RunSettings {
     static func resumed(
         location: String, recorded: [String], given: [String], command: [String]
     ) throws -> RunCommand {
-        try RunCommand.parse([location] + recorded + given + ["--"] + command)
+        try RunCommand.parse(Array(arguments(location: location, recorded: recorded, given: given, command: command)
+            .dropFirst()))
+    }
+
+    /// The arguments of that `fanout run`, `run` first.
+    static func arguments(location: String, recorded: [String], given: [String], command: [String]) -> [String] {
+        ["run", location] + recorded + given + ["--"] + command
     }
 }

@@ -310,7 +310,9 @@ struct AttachCommand: AsyncParsableCommand {
             if execution.backend == nil && environment["FANOUT_BACKEND"] == nil {
                 execution.backend = info.backend == "in-process" ? "local" : info.backend
             }
-            var options = try execution.runOptions(kubernetes: resumed.kubernetes, environment: environment)
+            // Workers are started as the `fanout run` this resumes, which reaches the same step in a pod too.
+            var options = try execution.runOptions(
+                kubernetes: resumed.kubernetes, environment: environment, workerArguments: resumedArguments(info))
             options.state = state
             options.lease.takeOver = takeOver
             if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
@@ -328,11 +330,22 @@ struct AttachCommand: AsyncParsableCommand {
         }
     }
 
-    /// The `fanout run` this attach resumes: the run's recorded flags, then the ones given to attach.
-    private func resumedRun(info: RunCatalog.Info, command: CommandStep) throws -> RunCommand {
-        let given = RunSettings.attachFlags(
+    /// The flags given to this attach that concern the run.
+    private var givenFlags: [String] {
+        RunSettings.attachFlags(
             Array(CommandLine.arguments.drop { $0 != "attach" }.dropFirst()), runID: runID,
             own: ["--run-stored-command", "--take-over"])
+    }
+
+    /// The arguments of the `fanout run` this attach resumes, as workers are started with them.
+    private func resumedArguments(_ info: RunCatalog.Info) -> [String] {
+        let command = info.stepParameters.flatMap(CommandStep.decode)?.command ?? []
+        return RunSettings.arguments(location: info.input, recorded: info.settings ?? [], given: givenFlags, command: command)
+    }
+
+    /// The `fanout run` this attach resumes: the run's recorded flags, then the ones given to attach.
+    private func resumedRun(info: RunCatalog.Info, command: CommandStep) throws -> RunCommand {
+        let given = givenFlags
         do {
             return try RunSettings.resumed(
                 location: info.input, recorded: info.settings ?? [], given: given,

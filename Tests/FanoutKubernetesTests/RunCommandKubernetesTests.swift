@@ -319,6 +319,26 @@ extension KubernetesTests {
         }
     }
 
+    @Test func podsRunWithTheConfigurationFilesRunFlags() async throws {
+        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\ny\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            try await withTemporaryDirectory { folder in
+                // The pods have no configuration file: the flags it adds must reach them in their arguments, or
+                // their step (whose version follows --accept-exit) would not be the run's.
+                let config = folder.appendingPathComponent("config")
+                try Data("accept-exit = 0,1\nreduce = sum\n".utf8).write(to: config)
+                var environment = fixture.environment
+                environment["FANOUT_CONFIG"] = config.path
+                let run = try await FanoutBinary.run(
+                    ["run", fixture.input, "-q"] + (try fixture.kubernetesFlags)
+                        + ["--", "sh", "-c", "wc -l < {}; exit 1"],
+                    environment: environment)
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(run.stdout == "3\n")
+            }
+        }
+    }
+
     @Test func aSecondDriverFromAnotherMachineIsRefusedAndTouchesNoJob() async throws {
         try await withDetachedSleepingRun { fixture, runID, jobs in
 
