@@ -4,6 +4,9 @@ import Foundation
 
 /// Flags for `--backend kubernetes`. Defaults come from `FANOUT_CONTEXT`, `FANOUT_NAMESPACE` and `FANOUT_IMAGE`.
 struct KubernetesOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The kubeconfig file, as kubectl's --kubeconfig (default: KUBECONFIG, else ~/.kube/config).", valueName: "file"))
+    var kubeconfig: String?
+
     @Option(help: ArgumentHelp("The kubeconfig context (default: FANOUT_CONTEXT, else the current one).", valueName: "name"))
     var context: String?
 
@@ -82,10 +85,11 @@ struct KubernetesOptions: ParsableArguments {
     ) throws -> KubernetesBackend {
         var options = KubernetesBackend.Options()
         options.context = context ?? environment["FANOUT_CONTEXT"]
+        options.kubeconfig = kubeconfig.map { [$0] }
         options.namespace = namespace ?? environment["FANOUT_NAMESPACE"]
         if let image = image ?? environment["FANOUT_IMAGE"] { options.image = image }
         options.mode = jobPerShard ? .jobPerShard : .indexed
-        options.arguments = arguments
+        options.arguments = Self.podArguments(arguments)
         options.parallelism = parallelism
         if let filesInFlight { options.filesInFlight = filesInFlight }
         options.resources = .init(cpu: cpu, memory: memory, gpus: gpu)
@@ -115,6 +119,31 @@ struct KubernetesOptions: ParsableArguments {
             options.environment[parts[0]] = parts[1]
         }
         return KubernetesBackend(options: options)
+    }
+
+    /// Flags naming files on this machine, which a pod has not got: its credentials come from the pod's own
+    /// environment, and it never talks to the cluster.
+    static let localFileFlags: Set<String> = ["--profile", "--kubeconfig"]
+
+    /// `arguments` (what workers are started with) without ``localFileFlags`` and their values.
+    static func podArguments(_ arguments: [String]) -> [String] {
+        var kept: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                kept += arguments[index...]
+                break
+            }
+            let name = String(argument.prefix { $0 != "=" })
+            if localFileFlags.contains(name) {
+                index += argument.contains("=") ? 1 : 2
+                continue
+            }
+            kept.append(argument)
+            index += 1
+        }
+        return kept
     }
 
     /// `key=value:Effect`, `key:Effect`, or `key`.

@@ -62,7 +62,8 @@ public struct KubernetesBackend: Backend {
     /// The namespace and kubeconfig context the run's Jobs go to, as resolved now.
     public var placement: [String: String] {
         let configuration = client?.configuration
-            ?? (try? KubernetesConfiguration.resolve(context: options.context, namespace: options.namespace))
+            ?? (try? KubernetesConfiguration.resolve(
+                kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace))
         var placement: [String: String] = [:]
         placement["namespace"] = options.namespace ?? configuration?.namespace
         placement["context"] = options.context ?? configuration?.contextName
@@ -160,6 +161,9 @@ public struct KubernetesBackend: Backend {
         public var namespace: String?
         /// The kubeconfig context, when the backend resolves its own client. Default `nil`: the current one.
         public var context: String?
+        /// The kubeconfig files to read, as kubectl's `--kubeconfig`, when the backend resolves its own client.
+        /// Default `nil`: `KUBECONFIG`'s files, else `~/.kube/config`, else the in-cluster service account.
+        public var kubeconfig: [String]?
         /// The worker container's image. Default ``WorkerImage/swiftRuntime`` (`swift:6.3.1-noble-slim` for a
         /// build by Swift 6.3.1): the Swift runtime, Foundation and libcurl that a shipped executable loads. An
         /// image of your own must carry the same, or the shipped executable must be built with
@@ -301,7 +305,7 @@ public struct KubernetesBackend: Backend {
         try checkReachable(submission)
         let base =
             try client
-            ?? KubernetesClient(context: options.context, namespace: options.namespace)
+            ?? KubernetesClient(kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace)
         let counter = RequestCounter()
         let client = base.counting(into: counter)
         let session = KubernetesRunSession(
