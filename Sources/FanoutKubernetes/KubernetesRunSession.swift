@@ -53,6 +53,8 @@ final class KubernetesRunSession: Sendable {
         case .podFailed(let pod, let shard, let reason, let logTail):
             let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
+        case .podsRefused(let failure):
+            return "Job \(failure.job) cannot create pods: \(failure.message). \(failure.advice(namespace: namespace))"
         case .podCannotStart(let failure):
             let head =
                 "\(shardText(failure.shard)): pod \(failure.pod) cannot start its container \(failure.container)"
@@ -295,6 +297,20 @@ final class KubernetesRunSession: Sendable {
                     hint: failure.advice(namespace: namespace)
                         + " The run's Jobs were deleted; to wait for a fix instead, run with --wait-unstartable "
                         + "(startFailurePolicy .wait).")
+            case .readCreationFailures(let jobs):
+                let failures = await creationFailures(of: jobs)
+                try await perform(tracker.withLock { $0!.creationFailed(failures) })
+            case .cannotCreate(let failure):
+                logger.error(
+                    "the cluster refuses to create the Job's pods",
+                    metadata: ["job": "\(failure.job)", "message": "\(failure.message)"])
+                emit(.podsRefused(failure))
+            case .abortCannotCreate(let failure):
+                throw KubernetesError(
+                    code: .podsCannotStart, message: failure.description,
+                    hint: failure.advice(namespace: namespace)
+                        + " The run's Jobs were deleted; to wait for a fix instead, run with --wait-unstartable "
+                        + "(startFailurePolicy .wait).")
             case .abort(let message, let hint):
                 throw KubernetesError(
                     code: .podsPending, message: message,
@@ -322,6 +338,30 @@ final class KubernetesRunSession: Sendable {
             "pods could not be scheduled: lowered the Job's parallelism to the pods running",
             metadata: ["job": "\(job)", "parallelism": "\(parallelism)"])
         emit(.shrunk(job: job, parallelism: parallelism))
+    }
+
+    /// The `FailedCreate` events of `jobs`, read with one list request. Without the permission to list events, the
+    /// Jobs are left to the Pending watchdog.
+    private func creationFailures(of jobs: [String]) async -> [PodCreationFailure] {
+        let wanted = Set(jobs)
+        do {
+            let events = try await client.list(
+                Event.self, namespace: namespace, fieldSelector: "involvedObject.kind=Job,reason=FailedCreate"
+            ).items
+            return events.compactMap { event in
+                guard let job = event.involvedObject?.name, wanted.contains(job), let message = event.message else {
+                    return nil
+                }
+                return PodCreationFailure(job: job, eventMessage: message)
+            }
+        } catch let error as KubernetesError where error.code == .forbidden {
+            logger.notice(
+                "cannot read the Jobs' events to say why they have no pods", metadata: ["error": "\(error)"])
+            tracker.withLock { $0!.stopCreationReads() }
+        } catch {
+            logger.debug("cannot read the Jobs' events", metadata: ["error": "\(error)"])
+        }
+        return []
     }
 
     private func logTail(pod: String, container: String) async -> String {
