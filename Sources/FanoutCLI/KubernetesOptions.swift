@@ -61,6 +61,9 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A Secret to pull a private --image with (repeatable).", valueName: "secret"))
     var imagePullSecret: [String] = []
 
+    @Option(help: ArgumentHelp("The user id, also the group id, the pods run as (default \(KubernetesBackend.Options.nonRootUser), a non-root user, so that they pass Pod Security's restricted level). Give the id an --image needs for its files; 0 runs as root, which a namespace enforcing restricted refuses.", valueName: "uid"))
+    var runAsUser: Int?
+
     func validate() throws {
         if let cpu, !ResourceQuantity.isValid(cpu) {
             throw ValidationError("--cpu '\(cpu)' is not a quantity: write cores (2, 0.5) or millicores (500m)")
@@ -69,6 +72,9 @@ struct KubernetesOptions: ParsableArguments {
             throw ValidationError("--memory '\(memory)' is not a quantity: write 512Mi, 4Gi or a number of bytes")
         }
         if let gpu, gpu < 0 { throw ValidationError("--gpu must be 0 or more") }
+        if let runAsUser, !(0...Int(Int32.max)).contains(runAsUser) {
+            throw ValidationError("--run-as-user must be a user id from 0 to \(Int32.max)")
+        }
         if shrinkPending && failPending {
             throw ValidationError(
                 "--shrink-pending and --fail-pending exclude each other: choose one, or neither to wait")
@@ -113,6 +119,7 @@ struct KubernetesOptions: ParsableArguments {
         options.secretEnvironment = secretEnv
         options.serviceAccountName = serviceAccount
         options.imagePullSecrets = imagePullSecret
+        if let runAsUser { options.runAsUser = runAsUser }
         for pair in env {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--env takes key=value, not '\(pair)'") }
