@@ -83,6 +83,28 @@ import Testing
         }
     }
 
+    @Test func ctrlCMessagesHaveLinesOfTheirOwn() async throws {
+        try await withTemporaryDirectory { folder in
+            let files = ["early-0": "result early-0\n", "early-1": "result early-1\n", "late-0": "", "late-1": ""]
+            let arguments = ["run", try input(folder, files).path, "-j", "8", "--"]
+                + gated(folder.appendingPathComponent("never"))
+            try await TerminalSession.run(
+                try FanoutBinary.location(), arguments, environment: try environment(folder)
+            ) { terminal in
+                try await terminal.waitForScreen { $0.last?.hasPrefix("2/4 files, ") == true }
+                try await terminal.sendKeys("C-c")
+                let status = try await terminal.waitForExit()
+                let screen = try await terminal.screen()
+                #expect(status == 130, "\(screen)")
+                #expect(screen.contains("result early-0") && screen.contains("result early-1"), "\(screen)")
+                #expect(screen.contains { $0.hasPrefix("stopping run ") && $0.hasSuffix("(Ctrl-C again quits at once)") })
+                #expect(screen.last?.hasPrefix("run ") == true && screen.last?.contains(" was cancelled;") == true)
+                let statusLines = screen.filter(ProgressLine.mentions)
+                #expect(statusLines.count == 1 && statusLines.allSatisfy(ProgressLine.isFinal), "\(screen)")
+            }
+        }
+    }
+
     @Test func theETAShowsOnlyOnceTenFilesAndThreeSecondsHaveGone() async throws {
         try await withTemporaryDirectory { folder in
             var files: [String: String] = [:]

@@ -38,13 +38,14 @@ public final class TerminalSession: Sendable {
         }
     }
 
-    /// The program runs in `sh`, which records its exit status and then waits, so the screen stays to be read.
+    /// The program runs in `sh`, which records its exit status and then waits, so the screen stays to be read; a
+    /// Ctrl-C typed for the program does not stop it.
     ///
     /// The tmux server is started with no descriptor but the standard three: on Linux, `Process` learns that a child
     /// ended when a socket it handed down closes, and a server that kept it would keep the client that started
     /// it from ever being seen to end.
     private func start(_ executable: URL, _ arguments: [String], width: Int, height: Int) async throws {
-        let script = #"status=$1; shift; "$@"; echo $? > "$status.partial" && mv "$status.partial" "$status"; exec sleep 600"#
+        let script = #"trap : INT; status=$1; shift; "$@"; echo $? > "$status.partial" && mv "$status.partial" "$status"; exec sleep 600"#
         let closingDescriptors = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@""#
         let started = try await runProcess(
             URL(fileURLWithPath: "/bin/bash"),
@@ -80,6 +81,12 @@ public final class TerminalSession: Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Types `keys` as tmux names them: `C-c` is Ctrl-C.
+    public func sendKeys(_ keys: String...) async throws {
+        let sent = try await tmux(["send-keys", "-t", "test"] + keys)
+        guard sent.status == 0 else { throw Failure(description: "tmux send-keys: \(sent.stderr)") }
     }
 
     /// Waits for the program to exit and returns its exit status.
