@@ -32,7 +32,8 @@ final class Terminal: Sendable {
 
     private init() {
         errorIsTerminal = isatty(STDERR_FILENO) == 1
-        outputSharesScreen = errorIsTerminal && isatty(STDOUT_FILENO) == 1 && Self.sameDevice(STDOUT_FILENO, STDERR_FILENO)
+        outputSharesScreen =
+            errorIsTerminal && isatty(STDOUT_FILENO) == 1 && Self.sameDevice(STDOUT_FILENO, STDERR_FILENO)
     }
 
     /// Draws `line` as the status line, in place of the one shown; cut to the terminal's width, so it never wraps.

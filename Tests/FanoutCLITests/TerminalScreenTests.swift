@@ -97,7 +97,8 @@ import Testing
                 let screen = try await terminal.screen()
                 #expect(status == 130, "\(screen)")
                 #expect(screen.contains("result early-0") && screen.contains("result early-1"), "\(screen)")
-                #expect(screen.contains { $0.hasPrefix("stopping run ") && $0.hasSuffix("(Ctrl-C again quits at once)") })
+                let stopping = screen.filter { $0.hasPrefix("stopping run ") }
+                #expect(stopping.count == 1 && stopping[0].hasSuffix("(Ctrl-C again quits at once)"), "\(screen)")
                 #expect(screen.last?.hasPrefix("run ") == true && screen.last?.contains(" was cancelled;") == true)
                 let statusLines = screen.filter(ProgressLine.mentions)
                 #expect(statusLines.count == 1 && statusLines.allSatisfy(ProgressLine.isFinal), "\(screen)")
@@ -114,7 +115,8 @@ import Testing
             let (second, third) = (folder.appendingPathComponent("second"), folder.appendingPathComponent("third"))
             let script = #"wait_for() { while [ ! -e "$1" ]; do sleep 0.05; done; }; case "$FANOUT_NAME" in "#
                 + #"2-*) wait_for '\#(second.path)';; 3-*) wait_for '\#(third.path)';; esac"#
-            let arguments = ["run", try input(folder, files).path, "--reduce", "count", "-j", "8", "--", "sh", "-c", script]
+            let arguments =
+                ["run", try input(folder, files).path, "--reduce", "count", "-j", "8", "--", "sh", "-c", script]
             try await TerminalSession.run(
                 try FanoutBinary.location(), arguments, environment: try environment(folder)
             ) { terminal in
@@ -154,7 +156,8 @@ import Testing
                 #expect(screen.first?.hasSuffix(": 1 file in 1 shard on in-process") == true, "\(screen)")
                 #expect(screen.last?.hasPrefix("1/1 file, ") == true && ProgressLine.isFinal(screen.last ?? ""))
             }
-            let dryRun = try await FanoutBinary.run(["run", input.path, "--dry-run", "--", "cat"], environment: environment)
+            let dryRun = try await FanoutBinary.run(
+                ["run", input.path, "--dry-run", "--", "cat"], environment: environment)
             #expect(dryRun.lines.first == "1 file, 2 B, 1 shard on in-process", "\(dryRun.stdout)")
             #expect(dryRun.lines.contains("largest shard: #0, 1 file, 2 B"), "\(dryRun.stdout)")
             let runs = try await FanoutBinary.run(["runs"], environment: environment)

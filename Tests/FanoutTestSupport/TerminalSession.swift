@@ -45,8 +45,10 @@ public final class TerminalSession: Sendable {
     /// ended when a socket it handed down closes, and a server that kept it would keep the client that started
     /// it from ever being seen to end.
     private func start(_ executable: URL, _ arguments: [String], width: Int, height: Int) async throws {
-        let script = #"trap : INT; status=$1; shift; "$@"; echo $? > "$status.partial" && mv "$status.partial" "$status"; exec sleep 600"#
-        let closingDescriptors = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@""#
+        let script = #"trap : INT; status=$1; shift; "$@"; echo $? > "$status.partial" && "#
+            + #"mv "$status.partial" "$status"; exec sleep 600"#
+        let closingDescriptors =
+            #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@""#
         let started = try await runProcess(
             URL(fileURLWithPath: "/bin/bash"),
             ["-c", closingDescriptors, "bash"] + tmuxCommand
@@ -77,7 +79,8 @@ public final class TerminalSession: Sendable {
             let lines = try await screen()
             if condition(lines) { return lines }
             guard ContinuousClock.now < deadline else {
-                throw Failure(description: "the screen did not show what was awaited:\n" + lines.joined(separator: "\n"))
+                throw Failure(
+                    description: "the screen did not show what was awaited:\n" + lines.joined(separator: "\n"))
             }
             try await Task.sleep(for: .milliseconds(100))
         }
