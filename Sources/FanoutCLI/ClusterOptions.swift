@@ -1,8 +1,11 @@
 import ArgumentParser
 import Fanout
 
-/// `--context` and `--namespace` for commands that read or change a run's Jobs and pods on the cluster.
+/// `--kubeconfig`, `--context` and `--namespace` for commands that read or change a run's Jobs and pods on the cluster.
 struct ClusterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Kubernetes: the kubeconfig file, as kubectl's --kubeconfig (default: KUBECONFIG, else "
+        + "~/.kube/config).", valueName: "file"))
+    var kubeconfig: String?
     @Option(help: ArgumentHelp("Kubernetes: the kubeconfig context (default: FANOUT_CONTEXT, else the current one).",
         valueName: "name"))
     var context: String?
@@ -15,6 +18,7 @@ struct ClusterOptions: ParsableArguments {
     func client(environment: [String: String], placement: [String: String]? = nil) throws -> KubernetesClient {
         try KubernetesClient(
             configuration: .resolve(
+                kubeconfig: kubeconfig.map { [$0] },
                 context: context ?? placement?["context"] ?? environment["FANOUT_CONTEXT"],
                 namespace: namespace ?? placement?["namespace"] ?? environment["FANOUT_NAMESPACE"],
                 environment: environment))

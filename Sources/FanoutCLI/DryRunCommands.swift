@@ -10,13 +10,17 @@ enum DryRunCommands {
         let parsed = try StorageLocation.parse(location)
         let files = plan.shards.flatMap(\.files).sorted { $0.ordinal < $1.ordinal }.prefix(count)
         return try files.map { file in
-            let path: String
-            switch parsed.kind {
-            case .local(let root): path = root.appendingPathComponent(file.key).path
-            case .s3: path = "$TMPDIR/" + (file.key.split(separator: "/").last.map(String.init) ?? file.key)
-            }
-            let url = parsed.url(for: file.key)
-            return ShellWords.join(try step.commandLine(key: file.key, size: file.size, path: path, url: url))
+            ShellWords.join(try commandLine(step: step, key: file.key, size: file.size, location: parsed))
         }
+    }
+
+    /// The words the file at `key` runs: `{}` is its local path, or `$TMPDIR/NAME` for a download.
+    static func commandLine(step: CommandStep, key: String, size: Int64, location: StorageLocation) throws -> [String] {
+        let path: String
+        switch location.kind {
+        case .local(let root): path = root.appendingPathComponent(key).path
+        case .s3: path = "$TMPDIR/" + (key.split(separator: "/").last.map(String.init) ?? key)
+        }
+        return try step.commandLine(key: key, size: size, path: path, url: location.url(for: key))
     }
 }

@@ -4,6 +4,9 @@ import Foundation
 
 /// Flags for `--backend kubernetes`. Defaults come from `FANOUT_CONTEXT`, `FANOUT_NAMESPACE` and `FANOUT_IMAGE`.
 struct KubernetesOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The kubeconfig file, as kubectl's --kubeconfig (default: KUBECONFIG, else ~/.kube/config).", valueName: "file"))
+    var kubeconfig: String?
+
     @Option(help: ArgumentHelp("The kubeconfig context (default: FANOUT_CONTEXT, else the current one).", valueName: "name"))
     var context: String?
 
@@ -58,6 +61,9 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A Secret to pull a private --image with (repeatable).", valueName: "secret"))
     var imagePullSecret: [String] = []
 
+    @Option(help: ArgumentHelp("The user id, also the group id, the pods run as (default \(KubernetesBackend.Options.nonRootUser), a non-root user, so that they pass Pod Security's restricted level). Give the id an --image needs for its files; 0 runs as root, which a namespace enforcing restricted refuses.", valueName: "uid"))
+    var runAsUser: Int?
+
     func validate() throws {
         if let cpu, !ResourceQuantity.isValid(cpu) {
             throw ValidationError("--cpu '\(cpu)' is not a quantity: write cores (2, 0.5) or millicores (500m)")
@@ -66,6 +72,9 @@ struct KubernetesOptions: ParsableArguments {
             throw ValidationError("--memory '\(memory)' is not a quantity: write 512Mi, 4Gi or a number of bytes")
         }
         if let gpu, gpu < 0 { throw ValidationError("--gpu must be 0 or more") }
+        if let runAsUser, !(0...Int(Int32.max)).contains(runAsUser) {
+            throw ValidationError("--run-as-user must be a user id from 0 to \(Int32.max)")
+        }
         if shrinkPending && failPending {
             throw ValidationError(
                 "--shrink-pending and --fail-pending exclude each other: choose one, or neither to wait")
@@ -82,10 +91,11 @@ struct KubernetesOptions: ParsableArguments {
     ) throws -> KubernetesBackend {
         var options = KubernetesBackend.Options()
         options.context = context ?? environment["FANOUT_CONTEXT"]
+        options.kubeconfig = kubeconfig.map { [$0] }
         options.namespace = namespace ?? environment["FANOUT_NAMESPACE"]
         if let image = image ?? environment["FANOUT_IMAGE"] { options.image = image }
         options.mode = jobPerShard ? .jobPerShard : .indexed
-        options.arguments = arguments
+        options.arguments = Self.podArguments(arguments)
         options.parallelism = parallelism
         if let filesInFlight { options.filesInFlight = filesInFlight }
         options.resources = .init(cpu: cpu, memory: memory, gpus: gpu)
@@ -109,12 +119,38 @@ struct KubernetesOptions: ParsableArguments {
         options.secretEnvironment = secretEnv
         options.serviceAccountName = serviceAccount
         options.imagePullSecrets = imagePullSecret
+        if let runAsUser { options.runAsUser = runAsUser }
         for pair in env {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--env takes key=value, not '\(pair)'") }
             options.environment[parts[0]] = parts[1]
         }
         return KubernetesBackend(options: options)
+    }
+
+    /// Flags naming files on this machine, which a pod has not got: its credentials come from the pod's own
+    /// environment, and it never talks to the cluster.
+    static let localFileFlags: Set<String> = ["--profile", "--kubeconfig"]
+
+    /// `arguments` (what workers are started with) without ``localFileFlags`` and their values.
+    static func podArguments(_ arguments: [String]) -> [String] {
+        var kept: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                kept += arguments[index...]
+                break
+            }
+            let name = String(argument.prefix { $0 != "=" })
+            if localFileFlags.contains(name) {
+                index += argument.contains("=") ? 1 : 2
+                continue
+            }
+            kept.append(argument)
+            index += 1
+        }
+        return kept
     }
 
     /// `key=value:Effect`, `key:Effect`, or `key`.

@@ -34,7 +34,8 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let location = try StorageLocation.parse(self.location)
-            let store = location.store(s3: storage.s3Client())
+            let s3 = try storage.s3Client()
+            let store = location.store(s3: s3)
             let output = LineWriter()
             var count = 0
             var bytes: Int64 = 0

@@ -12,7 +12,12 @@ struct LogsCommand: AsyncParsableCommand {
             each failed file's error with the end of its command's standard error, as stored in the run state, and \
             the log of the background driver of a run started with --detach on this machine.
 
+            With -f (--follow), what is already recorded is shown, then what comes after, until the run finishes \
+            (or no driver has held it for three checks in a row): new failed files, new lines of the background \
+            driver's log, and new lines of each pod's log, each prefixed with [pod NAME].
+
             Examples:
+              fanout logs 20261124-203512-9f3c01ab -f
               fanout logs 20261124-203512-9f3c01ab --state s3://my-bucket/fanout-state/
               fanout logs 20261124-203512-9f3c01ab --shard 7 --tail 50
               fanout logs 20261124-203512-9f3c01ab --json | jq -r 'select(.type == "failure") | .key'
@@ -23,6 +28,7 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this shard's pods and failed files.", valueName: "n")) var shard: Int?
     @Option(help: ArgumentHelp("Only the last lines of each pod's log.", valueName: "lines")) var tail: Int?
     @Flag(help: "Kubernetes: the log of each pod's previous, restarted container.") var previous = false
+    @Flag(name: .shortAndLong, help: "Go on showing what the run records until it finishes.") var follow = false
     @OptionGroup(title: "Kubernetes") var cluster: ClusterOptions
     @Flag(help: "One JSON object a line: {type: pod|failure|driver, ...}.") var json = false
     @OptionGroup var state: StateOption
@@ -37,11 +43,16 @@ struct LogsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let prefix = state.resolved(for: runID, in: environment)
-            let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
+            let catalog = try RunCatalog(state: prefix, s3: try storage.s3Client())
             let info = try await catalog.infoExplained(runID)
             if let shard, shard >= info.shards {
                 throw ValidationError("run \(runID) has \(info.shards) shard\(info.shards == 1 ? "" : "s"), "
                     + "numbered from 0: --shard \(shard) is not one of them")
+            }
+            if follow {
+                try await LogFollower(command: self, catalog: catalog, environment: environment, placement: info.placement,
+                    onKubernetes: info.backend == "kubernetes").run()
+                return
             }
             if info.backend == "kubernetes" {
                 do {
@@ -93,7 +104,7 @@ struct LogsCommand: AsyncParsableCommand {
         }
     }
 
-    private func printFailures(_ failures: [RunCatalog.FailedFile]) {
+    func printFailures(_ failures: [RunCatalog.FailedFile], header: Bool = true) {
         if json {
             for failure in failures {
                 var fields: [String: Any] = [
@@ -105,16 +116,22 @@ struct LogsCommand: AsyncParsableCommand {
             return
         }
         let scope = shard.map { "shard \($0) of run \(runID)" } ?? "run \(runID)"
+        guard header else {
+            for failure in failures { printFailure(failure) }
+            return
+        }
         guard !failures.isEmpty else {
             print("\(scope): no failed files recorded")
             return
         }
         print("\(scope): \(failures.count) failed file\(failures.count == 1 ? "" : "s")")
-        for failure in failures {
-            let origin = failure.shard.map { "shard \($0)" } ?? "carried over"
-            print("==> \(failure.key) (\(origin), attempt \(failure.attempt)) <==")
-            print(failure.message)
-        }
+        for failure in failures { printFailure(failure) }
+    }
+
+    private func printFailure(_ failure: RunCatalog.FailedFile) {
+        let origin = failure.shard.map { "shard \($0)" } ?? "carried over"
+        print("==> \(failure.key) (\(origin), attempt \(failure.attempt)) <==")
+        print(failure.message)
     }
 
     /// The log of the background driver of a detached run, when it ran on this machine.

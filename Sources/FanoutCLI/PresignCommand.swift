@@ -44,7 +44,8 @@ struct PresignCommand: AsyncParsableCommand {
                     code: .invalidArgument, message: "'\(self.location)' names no object",
                     hint: "Give the full key, e.g. s3://bucket/path/file.csv.")
             }
-            let store = location.store(s3: storage.s3Client())
+            let s3 = try storage.s3Client()
+            let store = location.store(s3: s3)
             let url = try await store.presignedURL(
                 key: location.prefix, method: method.method, expires: .seconds(expires.seconds))
             if json {

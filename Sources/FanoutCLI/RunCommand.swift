@@ -81,6 +81,11 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp(
+        "Log each file to FILE as GNU parallel's --joblog does (Seq, Host, Starttime, JobRuntime, Send, Receive, "
+            + "Exitval, Signal, Command), with the shard attempt as a last column.", valueName: "file"))
+    var joblog: String?
+
     @Flag(help: "Store the plan, print the run id and return; a background driver runs and folds the run.")
     var detach = false
 
@@ -120,9 +125,9 @@ struct RunCommand: AsyncParsableCommand {
                 limits: try perFile.limits())
             var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
             try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
-            var fanout = Fanout(options: options, s3: storage.s3Client())
+            var fanout = Fanout(options: options, s3: try storage.s3Client())
             if let detachedRun {
-                try await driveDetached(fanout: fanout, step: commandStep.step, runID: detachedRun)
+                try await driveDetached(fanout: fanout, step: commandStep, runID: detachedRun)
                 return
             }
             try SharedStateRequirement.check(fanout.options, input: location, environment: environment)
@@ -137,6 +142,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
+            let jobLog = try openJobLog(step: commandStep, backend: fanout.options.backend.name)
             let run = try await fanout.map(commandStep.step, over: input)
             RunIndex(environment: environment).record(runID: run.id, state: run.stateLocation, input: location)
             if detach {
@@ -149,9 +155,15 @@ struct RunCommand: AsyncParsableCommand {
                 runID: run.id, shards: run.shardCount, backend: fanout.options.backend.name, files: run.fileCount)
             let (reduce, output, tolerance) = (self.reduce, output ?? (display.json ? "/dev/null" : nil), fanout.options.tolerance)
             try await Interruption.run(runID: run.id, state: run.stateLocation) {
-                try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
+                try await fold(
+                    run, mode: reduce, output: output, tolerance: tolerance, progress: progress, jobLog: jobLog)
             }
         }
+    }
+
+    /// The `--joblog` of this run, created empty with its header; `nil` without the flag.
+    func openJobLog(step: CommandStep, backend: String) throws -> JobLog? {
+        try joblog.map { try JobLog(path: $0, step: step, location: location, backend: backend) }
     }
 
     /// Starts the background driver of a stored run and prints how to follow it.
@@ -180,7 +192,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// In the background driver of a detached run: runs and folds the stored run; SIGTERM cancels it.
-    private func driveDetached(fanout: Fanout, step: MapStep<CommandOutput>, runID: String) async throws {
+    private func driveDetached(fanout: Fanout, step: CommandStep, runID: String) async throws {
         var fanout = fanout
         let progress = ProgressReporter(style: .periodic)
         fanout.options.onBackendEvent = { progress.backend($0) }
@@ -194,13 +206,14 @@ struct RunCommand: AsyncParsableCommand {
         let (reduce, output, driver, tolerance) = (self.reduce, self.output ?? "/dev/null", fanout, fanout.options.tolerance)
         // `fanout cancel` sends SIGTERM, from the first moment on: the run stops its workers and deletes its Jobs
         // before this exits.
+        let jobLog = try openJobLog(step: step, backend: fanout.options.backend.name)
         try await Interruption.run(runID: runID, state: state) {
             // A worker started by the backend returns from `attach` only in the driver.
-            let run = try await driver.attach(step, runID: runID, state: state, digest: digest)
+            let run = try await driver.attach(step.step, runID: runID, state: state, digest: digest)
             DetachedDriver.leadProcessGroup()
             progress.started(
                 runID: run.id, shards: run.shardCount, backend: driver.options.backend.name, files: run.fileCount)
-            try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
+            try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress, jobLog: jobLog)
         }
     }
 

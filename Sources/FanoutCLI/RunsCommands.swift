@@ -34,7 +34,7 @@ struct RunsCommand: AsyncParsableCommand {
             let prefixes = state.state.map { [$0] } ?? Self.knownPrefixes(environment: environment)
             var listed: [(id: String, catalog: RunCatalog)] = []
             for prefix in prefixes {
-                let catalog = try RunCatalog(state: prefix, s3: storage.s3Client())
+                let catalog = try RunCatalog(state: prefix, s3: try storage.s3Client())
                 do {
                     listed += try await catalog.runIDs().prefix(limit).map { ($0, catalog) }
                 } catch where state.state == nil {
@@ -109,94 +109,6 @@ struct RunsCommand: AsyncParsableCommand {
     }
 }
 
-struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Show one run: files done and failed, shards, pods, elapsed time, throughput.",
-        discussion: """
-            A finished run shows its summary. An unfinished one shows what its workers have stored so far (read \
-            from its segments) and how long it has been going; a Kubernetes run also shows its pods by phase (one \
-            list request, in --namespace).
-
-            Examples:
-              fanout status 20261124-203512-9f3c01ab --state s3://my-bucket/fanout-state/
-              fanout status 20261124-203512-9f3c01ab --json | jq .done
-            """
-    )
-
-    @Argument(help: "The run id.") var runID: String
-    @OptionGroup var state: StateOption
-    @Flag(help: "Print JSON.") var json = false
-    @OptionGroup(title: "Kubernetes") var cluster: ClusterOptions
-    @OptionGroup(title: "S3") var storage: StorageOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
-            let info = try await catalog.infoExplained(runID)
-            let finished = info.finishedAt != nil
-            let stored = finished ? nil : try await catalog.storedOutcomes(runID)
-            let done = stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0)
-            let failed = stored?.failed ?? info.failed ?? 0
-            let elapsed = (info.finishedAt ?? Date()).timeIntervalSince(info.createdAt)
-            let pods = info.backend == "kubernetes" ? await podPhases(placement: info.placement) : nil
-            if json {
-                var fields = (try? JSONSerialization.jsonObject(with: Data(JSONLine.encode(info).utf8))) as? [String: Any] ?? [:]
-                fields["done"] = done
-                fields["failedSoFar"] = failed
-                fields["elapsedSeconds"] = (elapsed * 10).rounded() / 10
-                if case .success(let phases)? = pods { fields["pods"] = phases }
-                print(JSONLine.encode(fields))
-                return
-            }
-            print("run        \(info.runID)")
-            print("status     \(info.status)")
-            if let command = info.stepParameters.flatMap(CommandStep.decode) {
-                print("command    \(ShellWords.join(command.command))\(command.stdin ? " (with --stdin)" : "")")
-            } else {
-                print("step       \(info.step) (version \(info.stepVersion))")
-            }
-            print("input      \(info.input)")
-            print("backend    \(info.backend)")
-            print("files      \(done)/\(info.files) done" + (failed > 0 ? ", \(failed) failed" : ""))
-            print("shards     \(info.committedShards)/\(info.shards) committed")
-            if let succeeded = info.succeeded, let failed = info.failed {
-                print("results    \(succeeded) succeeded, \(failed) failed, \(info.cached ?? 0) cached")
-            }
-            switch pods {
-            case .success(let phases)?:
-                let text = phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-                print("pods       \(text.isEmpty ? "none on the cluster" : text)")
-            case .failure(let error)?:
-                print("pods       unknown: \(error)")
-            case nil:
-                break
-            }
-            print("created    \(DateText.iso8601(info.createdAt))")
-            if let finishedAt = info.finishedAt {
-                print("finished   \(DateText.iso8601(finishedAt)) (\(String(format: "%.1f", elapsed))s)")
-            } else {
-                print("elapsed    \(String(format: "%.0f", elapsed))s")
-            }
-            if done > 0, elapsed > 0 {
-                print("throughput \(String(format: "%.1f", Double(done) / max(0.001, elapsed))) files/s")
-            }
-        }
-    }
-
-    /// The run's pods by phase, or why they could not be listed.
-    private func podPhases(placement: [String: String]?) async -> Result<[String: Int], any Error> {
-        do {
-            let client = try cluster.client(
-                environment: try ConfigurationFile.effectiveEnvironment(), placement: placement)
-            let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
-            return .success(pods.reduce(into: [:]) { counts, pod in counts[pod.phase, default: 0] += 1 })
-        } catch {
-            return .failure(error)
-        }
-    }
-}
-
 struct ResultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "results",
@@ -224,7 +136,7 @@ struct ResultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let fanout = Fanout(s3: storage.s3Client())
+            let fanout = Fanout(s3: try storage.s3Client())
             let prefix = try state.resolved(for: runID)
             let info = try await RunCatalog(state: prefix, s3: fanout.s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
@@ -277,6 +189,7 @@ struct AttachCommand: AsyncParsableCommand {
 
     @Option(help: "How to fold outputs (as for fanout run).") var reduce: ReduceMode = .lines
     @Option(name: .shortAndLong, help: "Write the result to this file.") var output: String?
+    @Option(help: ArgumentHelp("Log each file to FILE (as for fanout run).", valueName: "file")) var joblog: String?
     @OptionGroup(title: "Where it runs") var execution: ExecutionOptions
     @OptionGroup(title: "Kubernetes (--backend kubernetes)") var kubernetes: KubernetesOptions
     @OptionGroup(title: "Output") var display: DisplayOptions
@@ -299,7 +212,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
             let state = StateOption.prefix(flag: execution.state, runID: runID, environment: environment)
-            let s3 = storage.s3Client()
+            let s3 = try storage.s3Client()
             let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
             guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
@@ -317,16 +230,18 @@ struct AttachCommand: AsyncParsableCommand {
             options.state = state
             options.lease.takeOver = takeOver
             if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
-            var fanout = Fanout(options: options, s3: resumed.storage.s3Client())
+            var fanout = Fanout(options: options, s3: try resumed.storage.s3Client())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
+            let jobLog = try resumed.openJobLog(step: command, backend: options.backend.name)
             let run = try await fanout.attach(command.step, runID: runID, state: state)
             progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name, files: run.fileCount)
             let (reduce, output, tolerance) = (
                 resumed.reduce, resumed.output ?? (display.json ? "/dev/null" : nil), options.tolerance
             )
             try await Interruption.run(runID: run.id, state: state) {
-                try await fold(run, mode: reduce, output: output, tolerance: tolerance, progress: progress)
+                try await fold(
+                    run, mode: reduce, output: output, tolerance: tolerance, progress: progress, jobLog: jobLog)
             }
         }
     }
@@ -424,7 +339,7 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
-            let info = try await RunCatalog(state: try state.resolved(for: runID), s3: storage.s3Client())
+            let info = try await RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
                 .infoExplained(runID)
             if info.backend == "kubernetes" {
                 let runs = KubernetesRuns(
@@ -449,7 +364,7 @@ struct CancelCommand: AsyncParsableCommand {
 /// written to `output` and the command fails. Exits 3 when some files failed within the tolerance.
 func fold(
     _ run: MapRun<CommandOutput>, mode: ReduceMode, output: String?, tolerance: FailureTolerance,
-    progress: ProgressReporter
+    progress: ProgressReporter, jobLog: JobLog? = nil
 ) async throws {
     let sink = try OutputSink(path: output)
     var reducer = OutputReducer(mode: mode, sink: sink)
@@ -466,6 +381,7 @@ func fold(
                 }
             }
             progress.file(key: outcome.key, failure: failure, cached: outcome.cached)
+            jobLog?.record(outcome)
         }
         if !unreadable.isEmpty {
             let shown = unreadable.prefix(5).map { "  " + $0 }.joined(separator: "\n")

@@ -12,6 +12,11 @@ struct StorageOptions: ParsableArguments {
         valueName: "name"))
     var region: String?
 
+    @Option(help: ArgumentHelp("The AWS profile for credentials, region and endpoint, as the AWS CLI's --profile "
+        + "(default: AWS_PROFILE, else default). Pods on Kubernetes get their credentials from --secret-env or "
+        + "--service-account instead.", valueName: "name"))
+    var profile: String?
+
     @Flag(help: "Send unsigned requests, for public buckets.")
     var anonymous = false
 
@@ -21,8 +26,10 @@ struct StorageOptions: ParsableArguments {
         }
     }
 
-    func s3Client() -> S3Client {
-        var configuration = S3Configuration.fromEnvironment(anonymous: anonymous)
+    /// - Throws: ``CredentialError`` when `--profile` names a profile that the AWS files do not hold.
+    func s3Client(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Client {
+        if let profile, !anonymous { try AWSEnvironment(variables: environment, profile: profile).checkProfile() }
+        var configuration = S3Configuration.fromEnvironment(environment, profile: profile, anonymous: anonymous)
         if let endpoint { configuration.endpoint = URL(string: endpoint) }
         if let region { configuration.region = region }
         return S3Client(configuration: configuration)

@@ -114,9 +114,12 @@ public struct CommandStep: Sendable, Hashable, Codable {
                 environment[placeholder.environmentName] = value(placeholder)
             }
             let result = try await limits.withTimeLimit { [environment] in
-                try await ChildProcess.run(
+                let result = try await ChildProcess.run(
                     command[0], arguments: Array(command.dropFirst()), environment: environment,
                     standardInput: stdin ? path : nil)
+                // Recorded here, so a program stopped for running out of time is recorded with its signal too.
+                ProgramExitRecorder.current?.record(ProgramExit(result))
+                return result
             }
             guard limits.accepts(result) else {
                 throw ChildProcessError(message: "\(command[0]) \(result)")

@@ -1,8 +1,12 @@
+public import Foundation
+
 /// What became of one file: its value or its error, and how it got there.
 public struct FileOutcome<Output: Sendable>: Sendable {
     public let key: String
     public let ordinal: Int
     public let etag: String
+    /// The file's size in bytes, as listed; `nil` for results stored by earlier versions of Fanout.
+    public let size: Int64?
     public let result: Result<Output, FileFailure>
     /// Which attempt of the file's shard produced this.
     public let attempt: Int
@@ -10,6 +14,11 @@ public struct FileOutcome<Output: Sendable>: Sendable {
     public let duration: Duration
     /// Whether the result was reused from an earlier run of the same step version.
     public let cached: Bool
+    /// When the step started on this file; `nil` for a failure no step produced (its shard failed as a whole) and
+    /// for results stored by earlier versions of Fanout.
+    public let startedAt: Date?
+    /// How the program the step ran ended, for steps that run one (``CommandStep``).
+    public let exit: ProgramExit?
 
     public var value: Output? { try? result.get() }
 

@@ -2,37 +2,60 @@ import Foundation
 
 /// One line of a result segment: the outcome of one file, as JSON.
 ///
-/// `{"o":ORDINAL,"k":KEY,"e":ETAG,"a":ATTEMPT,"d":SECONDS,"v":VALUE}` for a value, with `"x":MESSAGE` in place
-/// of `"v"` for a failure. The ordinal always comes first, so carried-over lines can be renumbered cheaply.
+/// `{"o":ORDINAL,"k":KEY,"e":ETAG,"z":SIZE,"a":ATTEMPT,"d":SECONDS,"t":START,"v":VALUE}` for a value, with `"x":MESSAGE`
+/// in place of `"v"` for a failure. `"t"` is when the step started on the file, in Unix milliseconds; a step that
+/// ran a program adds its exit status `"s"` and signal `"g"` after it. The ordinal always comes first, so
+/// carried-over lines can be renumbered cheaply.
 struct RecordLine: Sendable {
     let bytes: [UInt8]
 
+    /// When and how the step ran on a file.
+    struct Run: Sendable {
+        var attempt: Int
+        var seconds: Double
+        /// Unix milliseconds; `nil` for a record no step produced (a shard that failed as a whole).
+        var startedMillis: Int64? = nil
+        var exit: ProgramExit? = nil
+    }
+
     static func success(file: PlannedFile, attempt: Int, seconds: Double, value: [UInt8]) -> RecordLine {
-        var line = header(file: file, attempt: attempt, seconds: seconds)
+        success(file: file, run: Run(attempt: attempt, seconds: seconds), value: value)
+    }
+
+    static func failure(file: PlannedFile, attempt: Int, seconds: Double, message: String) -> RecordLine {
+        failure(file: file, run: Run(attempt: attempt, seconds: seconds), message: message)
+    }
+
+    static func success(file: PlannedFile, run: Run, value: [UInt8]) -> RecordLine {
+        var line = header(file: file, run: run)
         line += Array(",\"v\":".utf8)
         line += value
         line.append(UInt8(ascii: "}"))
         return RecordLine(bytes: line)
     }
 
-    static func failure(file: PlannedFile, attempt: Int, seconds: Double, message: String) -> RecordLine {
-        var line = header(file: file, attempt: attempt, seconds: seconds)
+    static func failure(file: PlannedFile, run: Run, message: String) -> RecordLine {
+        var line = header(file: file, run: run)
         line += Array(",\"x\":".utf8)
         line += RecordCoding.jsonString(message)
         line.append(UInt8(ascii: "}"))
         return RecordLine(bytes: line)
     }
 
-    private static func header(file: PlannedFile, attempt: Int, seconds: Double) -> [UInt8] {
+    private static func header(file: PlannedFile, run: Run) -> [UInt8] {
+        let (attempt, seconds) = (run.attempt, run.seconds)
         var line = Array("{\"o\":\(file.ordinal),\"k\":".utf8)
         line += RecordCoding.jsonString(file.key)
         line += Array(",\"e\":".utf8)
         line += RecordCoding.jsonString(file.etag)
+        line += Array(",\"z\":\(file.size)".utf8)
         // Microseconds are plenty, and formatting by hand avoids String(format:) on the hot path.
         let micros = Int((max(0, seconds) * 1_000_000).rounded())
         let fraction = String(micros % 1_000_000)
         line += Array(",\"a\":\(attempt),\"d\":\(micros / 1_000_000).".utf8)
         line += Array(repeating: UInt8(ascii: "0"), count: 6 - fraction.utf8.count) + Array(fraction.utf8)
+        if let started = run.startedMillis { line += Array(",\"t\":\(started)".utf8) }
+        if let exit = run.exit { line += Array(",\"s\":\(exit.status),\"g\":\(exit.signal)".utf8) }
         return line
     }
 
@@ -58,8 +81,12 @@ struct TypedRecord<Output: Decodable>: Decodable {
     let o: Int
     let k: String
     let e: String
+    let z: Int64?
     let a: Int
     let d: Double
+    let t: Int64?
+    let s: Int32?
+    let g: Int32?
     let v: Output?
     let x: String?
 }

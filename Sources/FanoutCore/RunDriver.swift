@@ -305,8 +305,10 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             result = .failure(FileFailure(message: "the stored result has no value"))
         }
         await channel.send(FileOutcome(
-            key: decoded.k, ordinal: decoded.o, etag: decoded.e, result: result, attempt: decoded.a,
-            duration: .milliseconds(Int64(decoded.d * 1000)), cached: cached))
+            key: decoded.k, ordinal: decoded.o, etag: decoded.e, size: decoded.z, result: result, attempt: decoded.a,
+            duration: .milliseconds(Int64(decoded.d * 1000)), cached: cached,
+            startedAt: decoded.t.map { Date(timeIntervalSince1970: Double($0) / 1000) },
+            exit: decoded.s.map { ProgramExit(status: $0, signal: decoded.g ?? 0) }))
     }
 
     /// Stops the run with `error` at the next check of the watcher.

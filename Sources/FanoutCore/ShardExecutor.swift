@@ -62,17 +62,21 @@ struct ShardExecutor: Sendable {
     private func process(_ file: PlannedFile) async throws -> RecordLine {
         let clock = ContinuousClock()
         let start = clock.now
+        let startedMillis = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let input = InputFile(
             info: ObjectInfo(key: file.key, size: file.size, etag: file.etag, lastModified: Date(timeIntervalSince1970: file.modified)),
             ordinal: file.ordinal, store: self.input, url: inputLocation.url(for: file.key))
+        let exits = ProgramExitRecorder()
+        func run() -> RecordLine.Run {
+            RecordLine.Run(
+                attempt: attempt, seconds: (clock.now - start).inSeconds, startedMillis: startedMillis, exit: exits.exit)
+        }
         do {
-            let value = try await step.run(input)
-            return .success(file: file, attempt: attempt, seconds: (clock.now - start).inSeconds, value: value)
+            let value = try await ProgramExitRecorder.$current.withValue(exits) { try await step.run(input) }
+            return .success(file: file, run: run(), value: value)
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            return .failure(
-                file: file, attempt: attempt, seconds: (clock.now - start).inSeconds,
-                message: SystemErrorText.describe(error))
+            return .failure(file: file, run: run(), message: SystemErrorText.describe(error))
         }
     }
 }

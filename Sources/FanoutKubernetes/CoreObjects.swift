@@ -51,3 +51,24 @@ public struct Namespace: KubernetesObject, Hashable {
         self.metadata = ObjectMeta(name: name)
     }
 }
+
+/// A core/v1 Event: what a controller or the kubelet reports about an object (a Job's `FailedCreate`).
+struct Event: KubernetesObject, Hashable {
+    static let resource = KubernetesResource.events
+
+    var apiVersion: String?
+    var kind: String?
+    var metadata: ObjectMeta
+    var involvedObject: InvolvedObject?
+    /// `FailedCreate`, `SuccessfulCreate`, `Failed`...
+    var reason: String?
+    var message: String?
+    /// `Normal` or `Warning`.
+    var type: String?
+
+    struct InvolvedObject: Codable, Sendable, Hashable {
+        var kind: String?
+        var name: String?
+        var uid: String?
+    }
+}

@@ -9,7 +9,7 @@ extension KubernetesBackend {
     /// - Throws: ``KubernetesError``: ``KubernetesError/Code/invalidConfiguration`` for the kubeconfig or context,
     ///   ``KubernetesError/Code/notFound`` naming the namespace and the context, or the API's error.
     public func check() async throws {
-        let client = try client ?? KubernetesClient(context: options.context, namespace: options.namespace)
+        let client = try client ?? KubernetesClient(kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace)
         let namespace = options.namespace ?? client.namespace
         do {
             _ = try await client.get(Namespace.self, name: namespace)

@@ -250,6 +250,7 @@ extension KubernetesBackend {
             fetch.env = fetchEnv
             fetch.volumeMounts = [VolumeMount(name: "fanout-bin", mountPath: Self.binaryFolder)]
             fetch.resources = Self.fetchResources
+            fetch.securityContext = Self.containerSecurityContext
             initContainers = [fetch]
             volumes = [Volume(name: "fanout-bin", emptyDir: .init())]
             worker.command = [path]
@@ -270,9 +271,11 @@ extension KubernetesBackend {
             worker.envFrom = options.secretEnvironment.map { EnvFromSource(secretRef: .init(name: $0)) }
         }
         worker.resources = resourceRequirements()
+        worker.securityContext = Self.containerSecurityContext
 
         var spec = PodSpec(containers: [worker])
         spec.restartPolicy = "Never"
+        spec.securityContext = podSecurityContext()
         spec.initContainers = initContainers
         spec.volumes = volumes
         var nodeSelector = options.scheduling.nodeSelector
@@ -325,6 +328,22 @@ extension KubernetesBackend {
             env.append(.secretKey(name, secret: reference.secret, key: reference.key))
         }
         return env
+    }
+
+    /// Every container's: no privilege escalation, no capabilities, as Pod Security's `restricted` level requires.
+    static let containerSecurityContext = SecurityContext(
+        allowPrivilegeEscalation: false, capabilities: .init(drop: ["ALL"]))
+
+    /// The user of ``Options/runAsUser`` (its id also the group's; verified non-root unless it is 0) and the
+    /// runtime's default seccomp filter.
+    private func podSecurityContext() -> PodSecurityContext {
+        var context = PodSecurityContext(seccompProfile: .runtimeDefault)
+        if let user = options.runAsUser {
+            context.runAsUser = user
+            context.runAsGroup = user
+            context.runAsNonRoot = user == 0 ? nil : true
+        }
+        return context
     }
 
     static func looksLikeCredential(_ name: String) -> Bool {

@@ -62,7 +62,8 @@ public struct KubernetesBackend: Backend {
     /// The namespace and kubeconfig context the run's Jobs go to, as resolved now.
     public var placement: [String: String] {
         let configuration = client?.configuration
-            ?? (try? KubernetesConfiguration.resolve(context: options.context, namespace: options.namespace))
+            ?? (try? KubernetesConfiguration.resolve(
+                kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace))
         var placement: [String: String] = [:]
         placement["namespace"] = options.namespace ?? configuration?.namespace
         placement["context"] = options.context ?? configuration?.contextName
@@ -98,7 +99,8 @@ public struct KubernetesBackend: Backend {
         /// What happens when a pod's container cannot start: a Secret, ConfigMap or key it names is missing
         /// (`CreateContainerConfigError`), its image cannot be pulled (`ErrImagePull`, `ImagePullBackOff`, after
         /// ``KubernetesRunTracker/pullTriesBeforeFailing`` tries unless the registry says the image is missing or
-        /// not allowed) or is no valid name (`InvalidImageName`).
+        /// not allowed) or is no valid name (`InvalidImageName`); or when the cluster refuses to create the pods
+        /// for a reason waiting does not cure: Pod Security admission (``PodCreationFailure``).
         public enum StartFailurePolicy: String, Sendable, Hashable {
             /// Report it, with the Secret or image named and what to do, delete the run's Jobs and throw
             /// ``KubernetesError/Code/podsCannotStart``.
@@ -160,6 +162,9 @@ public struct KubernetesBackend: Backend {
         public var namespace: String?
         /// The kubeconfig context, when the backend resolves its own client. Default `nil`: the current one.
         public var context: String?
+        /// The kubeconfig files to read, as kubectl's `--kubeconfig`, when the backend resolves its own client.
+        /// Default `nil`: `KUBECONFIG`'s files, else `~/.kube/config`, else the in-cluster service account.
+        public var kubeconfig: [String]?
         /// The worker container's image. Default ``WorkerImage/swiftRuntime`` (`swift:6.3.1-noble-slim` for a
         /// build by Swift 6.3.1): the Swift runtime, Foundation and libcurl that a shipped executable loads. An
         /// image of your own must carry the same, or the shipped executable must be built with
@@ -195,6 +200,13 @@ public struct KubernetesBackend: Backend {
         public var scheduling: Scheduling
         /// Default `nil`: the namespace's `default` service account.
         public var serviceAccountName: String?
+        /// The user id, and group id, every container of the pods runs as. Default ``nonRootUser`` (65532): with
+        /// it, privilege escalation off, every capability dropped and the `RuntimeDefault` seccomp filter (always
+        /// set), the pods pass Pod Security's `restricted` level. An image whose files belong to another user
+        /// needs that user's id; 0 runs as root, which a namespace enforcing `restricted` refuses (the run then
+        /// fails with ``KubernetesError/Code/podsCannotStart``). `nil`: each image's own user, not checked to be
+        /// non-root.
+        public var runAsUser: Int?
         /// Extra labels of the Jobs and pods; `fanout.dev/run` is always set. Default empty.
         public var labels: [String: String]
         /// Extra annotations of the Jobs and pods. Default empty.
@@ -247,6 +259,11 @@ public struct KubernetesBackend: Backend {
         /// Where the backend logs pods that fail or wait. Default: a logger labelled `fanout.kubernetes`.
         public var logger: Logger
 
+        /// The user pods run as by default: 65532, the `nonroot` user of distroless images, which no common image
+        /// gives a home or files to. The pods need none: the executable goes into an `emptyDir`, temporary files
+        /// into `/tmp`.
+        public static let nonRootUser = 65532
+
         /// A variable taken from a key of a Secret.
         public struct SecretKey: Sendable, Hashable {
             public var secret: String
@@ -274,6 +291,7 @@ public struct KubernetesBackend: Backend {
             secretEnvironment = []
             secretKeyEnvironment = [:]
             imagePullSecrets = []
+            runAsUser = Self.nonRootUser
             podsShareLocalFiles = false
             shipExecutable = true
             executable = ProcessBackend.currentExecutable
@@ -301,7 +319,7 @@ public struct KubernetesBackend: Backend {
         try checkReachable(submission)
         let base =
             try client
-            ?? KubernetesClient(context: options.context, namespace: options.namespace)
+            ?? KubernetesClient(kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace)
         let counter = RequestCounter()
         let client = base.counting(into: counter)
         let session = KubernetesRunSession(
@@ -353,6 +371,9 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     /// A Job has had no pod at all for `waited`: the cluster refuses to create them (a ResourceQuota, Pod Security
     /// admission), as the Job's `FailedCreate` events say.
     case jobCreatedNoPods(name: String, waited: Duration)
+    /// The cluster refuses to create a Job's pods, as its `FailedCreate` events say (read when the Job has had no
+    /// pod for a few seconds). Reported once per distinct reason.
+    case podsRefused(PodCreationFailure)
     /// A pod failed: its exit reason and the last lines of its log.
     case podFailed(pod: String, shard: Int?, reason: String, logTail: String)
     /// A pod was disrupted (preempted, evicted, drained); this does not count against retries.

@@ -80,11 +80,13 @@ public final class KubernetesClient: Sendable {
     /// A client resolved as kubectl resolves one; see
     /// ``KubernetesConfiguration/resolve(kubeconfig:context:namespace:environment:serviceAccountDirectory:)``.
     public convenience init(
-        context: String? = nil, namespace: String? = nil, logger: Logger = HTTPClient.noLogger
+        kubeconfig: [String]? = nil, context: String? = nil, namespace: String? = nil,
+        logger: Logger = HTTPClient.noLogger
     )
         throws
     {
-        self.init(configuration: try .resolve(context: context, namespace: namespace), logger: logger)
+        self.init(
+            configuration: try .resolve(kubeconfig: kubeconfig, context: context, namespace: namespace), logger: logger)
     }
 
     private init(copying other: KubernetesClient, adding counter: RequestCounter) {

@@ -47,8 +47,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let invalidResponse = Code(kind: .invalidResponse)
         /// The run's pods stayed Pending longer than the backend allows.
         public static let podsPending = Code(kind: .podsPending)
-        /// A pod of the run cannot start: a Secret, ConfigMap or key it names is missing, or its image cannot be
-        /// pulled or is no valid name.
+        /// A pod of the run cannot start: a Secret, ConfigMap or key it names is missing, its image cannot be
+        /// pulled or is no valid name, or the cluster refuses to create it (Pod Security admission).
         public static let podsCannotStart = Code(kind: .podsCannotStart)
         /// An operation did not finish in the time allowed.
         public static let timedOut = Code(kind: .timedOut)

@@ -56,6 +56,7 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
     public static let secrets = KubernetesResource(group: "", version: "v1", plural: "secrets", kind: "Secret")
     public static let namespaces = KubernetesResource(
         group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
+    static let events = KubernetesResource(group: "", version: "v1", plural: "events", kind: "Event")
 }
 
 /// Standard object metadata (the fields Fanout reads and writes).

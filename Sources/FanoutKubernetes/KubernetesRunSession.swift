@@ -1,4 +1,3 @@
-import Crypto
 import FanoutCore
 import FanoutStorage
 import Foundation
@@ -60,6 +59,8 @@ final class KubernetesRunSession: Sendable {
         case .podFailed(let pod, let shard, let reason, let logTail):
             let tail = logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
             return "\(shardText(shard)): pod \(pod) failed: \(reason)" + (tail.isEmpty ? "" : "\n" + tail)
+        case .podsRefused(let failure):
+            return "Job \(failure.job) cannot create pods: \(failure.message). \(failure.advice(namespace: namespace))"
         case .podCannotStart(let failure):
             let head =
                 "\(shardText(failure.shard)): pod \(failure.pod) cannot start its container \(failure.container)"
@@ -304,6 +305,20 @@ final class KubernetesRunSession: Sendable {
                     hint: failure.advice(namespace: namespace)
                         + " The run's Jobs were deleted; to wait for a fix instead, run with --wait-unstartable "
                         + "(startFailurePolicy .wait).")
+            case .readCreationFailures(let jobs):
+                let failures = await creationFailures(of: jobs)
+                try await perform(tracker.withLock { $0!.creationFailed(failures) })
+            case .cannotCreate(let failure):
+                logger.error(
+                    "the cluster refuses to create the Job's pods",
+                    metadata: ["job": "\(failure.job)", "message": "\(failure.message)"])
+                emit(.podsRefused(failure))
+            case .abortCannotCreate(let failure):
+                throw KubernetesError(
+                    code: .podsCannotStart, message: failure.description,
+                    hint: failure.advice(namespace: namespace)
+                        + " The run's Jobs were deleted; to wait for a fix instead, run with --wait-unstartable "
+                        + "(startFailurePolicy .wait).")
             case .abort(let message, let hint):
                 throw KubernetesError(
                     code: .podsPending, message: message,
@@ -331,6 +346,30 @@ final class KubernetesRunSession: Sendable {
             .notice, "pods could not be scheduled: lowered the Job's parallelism to the pods running",
             metadata: ["job": "\(job)", "parallelism": "\(parallelism)"])
         emit(.shrunk(job: job, parallelism: parallelism))
+    }
+
+    /// The `FailedCreate` events of `jobs`, read with one list request. Without the permission to list events, the
+    /// Jobs are left to the Pending watchdog.
+    private func creationFailures(of jobs: [String]) async -> [PodCreationFailure] {
+        let wanted = Set(jobs)
+        do {
+            let events = try await client.list(
+                Event.self, namespace: namespace, fieldSelector: "involvedObject.kind=Job,reason=FailedCreate"
+            ).items
+            return events.compactMap { event in
+                guard let job = event.involvedObject?.name, wanted.contains(job), let message = event.message else {
+                    return nil
+                }
+                return PodCreationFailure(job: job, eventMessage: message)
+            }
+        } catch let error as KubernetesError where error.code == .forbidden {
+            logger.notice(
+                "cannot read the Jobs' events to say why they have no pods", metadata: ["error": "\(error)"])
+            tracker.withLock { $0!.stopCreationReads() }
+        } catch {
+            logger.debug("cannot read the Jobs' events", metadata: ["error": "\(error)"])
+        }
+        return []
     }
 
     private func logTail(pod: String, container: String) async -> String {
@@ -421,71 +460,5 @@ func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws
         let finished = try await group.next() ?? false
         group.cancelAll()
         if !finished { throw KubernetesError(code: .timedOut, message: "did not finish within \(limit)") }
-    }
-}
-
-/// Puts the executable in the state store once, named by its SHA-256, and presigns a download URL for pods.
-struct ExecutableShipper: Sendable {
-    let store: any ObjectStore
-    let root: String
-    let executable: String
-
-    struct Shipped: Sendable {
-        let key: String
-        let url: URL
-        let sha256: String
-        let bytes: Int64
-        let uploaded: Bool
-
-        /// Whether the URL was signed with temporary credentials (SSO, an assumed role, a web identity): it stops
-        /// working when their session ends, whatever its own lifetime.
-        var signedWithSessionToken: Bool {
-            URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems?
-                .contains { $0.name == "X-Amz-Security-Token" } ?? false
-        }
-    }
-
-    /// Digests of executables already hashed by this process, by path, size and modification time.
-    private static let digests = Mutex<[String: String]>([:])
-
-    func ship(lifetime: Duration) async throws -> Shipped {
-        let url = URL(fileURLWithPath: executable)
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: executable)
-        } catch {
-            throw KubernetesError(
-                code: .invalidConfiguration, message: "cannot read the executable to ship, \(executable)",
-                underlying: error)
-        }
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let cacheKey = "\(executable)|\(size)|\(modified)"
-        let digest: String
-        if let known = Self.digests.withLock({ $0[cacheKey] }) {
-            digest = known
-        } else {
-            digest = try Self.sha256(of: url)
-            Self.digests.withLock { $0[cacheKey] = digest }
-        }
-        let key = "\(root)v1/bin/\(digest)"
-        var uploaded = false
-        let existing = try? await store.head(key: key)
-        if existing?.size != size {
-            try await store.put(key: key, file: url, options: PutOptions(contentType: "application/octet-stream"))
-            uploaded = true
-        }
-        let presigned = try await store.presignedURL(key: key, method: .get, expires: lifetime)
-        return Shipped(key: key, url: presigned, sha256: digest, bytes: size, uploaded: uploaded)
-    }
-
-    static func sha256(of url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -24,6 +24,14 @@ struct KubernetesRunTracker: Sendable {
         case cannotStart(PodStartFailure)
         /// Stop the run: a pod cannot start, and the start-failure policy is to fail.
         case abortCannotStart(PodStartFailure)
+        /// Read the `FailedCreate` events of these Jobs, which have had no pod for a while: why the cluster refuses
+        /// their pods.
+        case readCreationFailures(jobs: [String])
+        /// The cluster refuses a Job's pods: report it, once per distinct reason.
+        case cannotCreate(PodCreationFailure)
+        /// Stop the run: the cluster refuses the pods for a reason waiting does not cure (Pod Security admission),
+        /// and the start-failure policy is to fail.
+        case abortCannotCreate(PodCreationFailure)
     }
 
     struct JobRecord: Sendable {
@@ -87,9 +95,17 @@ struct KubernetesRunTracker: Sendable {
     let startFailurePolicy: KubernetesBackend.Options.StartFailurePolicy
     /// Start failures already reported, by reason and message: many pods failing for one cause make one report.
     private var reportedStartFailures = Set<String>()
-    private var aborted = false
+    /// Whether the run has been told to stop: one abort per run.
+    var aborted = false
     /// Whether the pod watch has listed the run's pods: only then does a Job without pods lack them.
-    private var podsListed = false
+    var podsListed = false
+    /// When the events of Jobs without pods may be read again, and how long to wait after that read.
+    var nextCreationRead: ContinuousClock.Instant?
+    var creationReadInterval = Self.creationReadDelay
+    /// Whether the Jobs' events cannot be read (no permission): then only the Pending watchdog reports them.
+    var creationReadsStopped = false
+    /// Creation failures already reported, by reason.
+    var reportedCreationFailures = Set<String>()
 
     /// - Parameter now: when the Jobs were created or adopted, from which a Job without pods waits.
     init(
@@ -299,7 +315,7 @@ struct KubernetesRunTracker: Sendable {
                     pod: name, shard: record.shard, waited: waited,
                     message: record.schedulerMessage ?? "the pod is Pending"))
         }
-        var actions = withoutPods + pending
+        var actions = creationReads(now: now) + withoutPods + pending
         if pendingPolicy == .fail, !aborted {
             if case .noPods(let job, let waited)? = withoutPods.first {
                 aborted = true

@@ -49,6 +49,7 @@ public struct PodSpec: Codable, Sendable, Hashable {
     public var imagePullSecrets: [LocalObjectReference]?
     public var terminationGracePeriodSeconds: Int?
     public var nodeName: String?
+    public var securityContext: PodSecurityContext?
 
     public init(containers: [Container]) {
         self.containers = containers
@@ -65,6 +66,7 @@ public struct Container: Codable, Sendable, Hashable {
     public var resources: ResourceRequirements?
     public var volumeMounts: [VolumeMount]?
     public var workingDir: String?
+    public var securityContext: SecurityContext?
 
     public init(name: String, image: String? = nil, command: [String]? = nil, args: [String]? = nil) {
         self.name = name

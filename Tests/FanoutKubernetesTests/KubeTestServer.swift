@@ -35,14 +35,17 @@ enum KubeTestServer {
                 kubeconfig: [kubeconfig], context: context, namespace: namespace))
     }
 
-    /// Runs `body` in a new namespace of its own, deleted afterwards.
+    /// Runs `body` in a new namespace of its own, with `labels`, deleted afterwards.
     static func withNamespace<T>(
+        labels: [String: String] = [:],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (String, KubernetesClient) async throws -> T
     ) async throws -> T {
         let name = "t-" + UUID().uuidString.lowercased().prefix(8)
         let client = try client(namespace: name)
-        _ = try await client.create(Namespace(name: name))
+        var namespace = Namespace(name: name)
+        namespace.metadata.labels = labels.isEmpty ? nil : labels
+        _ = try await client.create(namespace)
         try await post("reset")
         defer { Task { [client] in try? await client.delete(Namespace.self, name: name) } }
         return try await body(name, client)

@@ -261,10 +261,11 @@ extension KubernetesTests {
                 _ = try await log.wait(for: "jobCreatedNoPods") {
                     if case .jobCreatedNoPods = $0 { true } else { false }
                 }
-                // Noticing it took no request beyond creating the Job and watching.
+                // Noticing it took no request beyond creating the Job and watching, and reading its events to say why.
                 let requests = try await KubeTestServer.requests()
                 let expected: Set = [
                     "get namespaces", "list jobs", "create jobs", "list pods", "watch jobs", "watch pods",
+                    "list events",
                 ]
                 #expect(Set(requests.keys).isSubset(of: expected), "\(requests)")
                 try await KubeTestServer.refusePods(false)

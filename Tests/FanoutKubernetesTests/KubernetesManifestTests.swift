@@ -136,6 +136,35 @@ extension KubernetesTests {
             #expect(pod.volumes == [Volume(name: "fanout-bin", emptyDir: .init())])
         }
 
+        @Test func podsPassPodSecuritysRestrictedLevelByDefault() throws {
+            let jobs = try KubernetesBackend(options: fullOptions()).manifests(for: plan(shards: 2), namespace: "batch")
+            let pod = try #require(jobs.first?.spec?.template.spec)
+            #expect(
+                pod.securityContext
+                    == PodSecurityContext(
+                        runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, seccompProfile: .runtimeDefault))
+            let hardened = SecurityContext(allowPrivilegeEscalation: false, capabilities: .init(drop: ["ALL"]))
+            #expect(pod.containers.map(\.securityContext) == [hardened])
+            #expect(pod.initContainers?.map(\.securityContext) == [hardened])
+            #expect(pod.volumes?.allSatisfy { $0.emptyDir != nil } == true, "the only volume type needed, and allowed")
+        }
+
+        @Test func anotherUserRootOrEachImagesOwn() throws {
+            func podContext(_ user: Int?) throws -> PodSecurityContext? {
+                var options = fullOptions()
+                options.runAsUser = user
+                let jobs = try KubernetesBackend(options: options).manifests(for: plan(shards: 1), namespace: "n")
+                return jobs.first?.spec?.template.spec.securityContext
+            }
+            #expect(
+                try podContext(1000)
+                    == .init(runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, seccompProfile: .runtimeDefault))
+            #expect(
+                try podContext(0) == .init(runAsUser: 0, runAsGroup: 0, seccompProfile: .runtimeDefault),
+                "root does not claim to be non-root, which the kubelet would refuse")
+            #expect(try podContext(nil) == .init(seccompProfile: .runtimeDefault))
+        }
+
         @Test func aJobPerShardFailsAtOnceOnEveryExitNoAttemptCanChange() throws {
             var options = fullOptions()
             options.mode = .jobPerShard
@@ -292,26 +321,43 @@ extension KubernetesTests {
             }
         }
 
-        @Test func kubectlAcceptsTheManifests() async throws {
-            try await KubeTestServer.withNamespace { namespace, _ in
+        /// `kubectl create --dry-run=server` of the manifests in `namespace`: its output and its warnings.
+        private func kubectlCreate(_ options: KubernetesBackend.Options, namespace: String) async throws -> (
+            created: String, warnings: String
+        ) {
+            let yaml = try KubernetesBackend(options: options).manifestYAML(for: plan(shards: 4), namespace: namespace)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fanout-kubectl-\(UUID().uuidString).yaml")
+            try Data(yaml.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let result = try await ChildProcess.run(
+                "kubectl",
+                arguments: [
+                    "--kubeconfig", try KubeTestServer.kubeconfig, "create", "--dry-run=server", "-o", "name", "-f",
+                    file.path,
+                ])
+            #expect(result.succeeded, "\(result)")
+            return (String(decoding: result.standardOutput, as: UTF8.self), result.errorTail)
+        }
+
+        /// In a namespace that warns of pods violating Pod Security's `restricted` level, as the API server warns
+        /// of a Job's pod template.
+        @Test func kubectlAcceptsTheManifestsAndRestrictedHasNothingToSay() async throws {
+            try await KubeTestServer.withNamespace(labels: ["pod-security.kubernetes.io/warn": "restricted"]) {
+                namespace, _ in
                 var options = fullOptions()
                 options.scheduling = .init()
-                let yaml = try KubernetesBackend(options: options).manifestYAML(
-                    for: plan(shards: 4), namespace: namespace)
-                let file = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "fanout-kubectl-\(UUID().uuidString).yaml")
-                try Data(yaml.utf8).write(to: file)
-                defer { try? FileManager.default.removeItem(at: file) }
-                let result = try await ChildProcess.run(
-                    "kubectl",
-                    arguments: [
-                        "--kubeconfig", try KubeTestServer.kubeconfig, "create", "--dry-run=server", "-o", "name", "-f",
-                        file.path,
-                    ])
-                #expect(result.succeeded, "\(result)")
+                let (created, warnings) = try await kubectlCreate(options, namespace: namespace)
+                #expect(created.contains("job.batch/fanout-20261124-203512-9f3c01ab-k3x9z"))
+                #expect(!warnings.contains("PodSecurity"), "\(warnings)")
+
+                options.runAsUser = 0
+                let (_, root) = try await kubectlCreate(options, namespace: namespace)
                 #expect(
-                    String(decoding: result.standardOutput, as: UTF8.self).contains(
-                        "job.batch/fanout-20261124-203512-9f3c01ab-k3x9z"))
+                    root.contains(
+                        #"Warning: would violate PodSecurity "restricted:latest": runAsNonRoot != true (pod or "#
+                            + #"containers "fetch-worker", "worker" must set securityContext.runAsNonRoot=true), "#
+                            + "runAsUser=0 (pod must not set runAsUser=0)"), "\(root)")
             }
         }
     }

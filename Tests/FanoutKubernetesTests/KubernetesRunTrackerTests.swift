@@ -123,10 +123,12 @@ extension KubernetesTests {
             // Until the pod watch has listed the pods, a Job without any is not known to lack them.
             #expect(tracker.checkPending(now: start + .seconds(11)).isEmpty)
             _ = tracker.podsSynced([pod("p", index: 0, offset: 2, phase: "Running")], now: start + .seconds(11))
-            #expect(tracker.checkPending(now: start + .seconds(9)).isEmpty)
+            // Its events are read first, to say why (next read due 2 s later).
+            #expect(tracker.checkPending(now: start + .seconds(9)) == [.readCreationFailures(jobs: ["job-0"])])
             let actions = tracker.checkPending(now: start + .seconds(12))
             #expect(
                 actions == [
+                    .readCreationFailures(jobs: ["job-0"]),
                     .noPods(job: "job-0", waited: .seconds(12)),
                     .abort(
                         "Job job-0 has created no pods in 12 s: the cluster refuses them",
@@ -144,6 +146,62 @@ extension KubernetesTests {
             counted.status = try status(#"{"succeeded":1}"#)
             _ = waiting.jobChanged(counted)
             #expect(waiting.checkPending(now: start + .seconds(11)).isEmpty)
+        }
+
+        @Test func theEventsOfJobsWithoutPodsAreReadWithBackOffAndEachReasonReportedOnce() throws {
+            let start = ContinuousClock.now
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2), indexedJob(offset: 2, completions: 2)],
+                pendingTimeout: .seconds(300), pendingPolicy: .wait, now: start)
+            _ = tracker.podsSynced([pod("p", index: 0, offset: 2, phase: "Running")], now: start)
+            #expect(tracker.checkPending(now: start + .seconds(1)).isEmpty, "the Job controller may still be at work")
+            #expect(tracker.checkPending(now: start + .seconds(2)) == [.readCreationFailures(jobs: ["job-0"])])
+            #expect(tracker.checkPending(now: start + .seconds(3)).isEmpty)
+            #expect(tracker.checkPending(now: start + .seconds(4)) == [.readCreationFailures(jobs: ["job-0"])])
+            #expect(tracker.checkPending(now: start + .seconds(7)).isEmpty, "the wait doubles")
+            #expect(tracker.checkPending(now: start + .seconds(8)) == [.readCreationFailures(jobs: ["job-0"])])
+
+            // A quota that is used up may admit the pods later: reported once, and the run waits.
+            let quota = PodCreationFailure(
+                job: "job-0",
+                eventMessage: #"Error creating: pods "job-0-0-" is forbidden: exceeded quota: q, requested: pods=1"#)
+            #expect(tracker.creationFailed([quota]) == [.cannotCreate(quota)])
+            let sameReason = PodCreationFailure(
+                job: "job-0",
+                eventMessage: #"Error creating: pods "job-0-1-" is forbidden: exceeded quota: q, requested: pods=1"#)
+            #expect(tracker.creationFailed([sameReason]).isEmpty, "one report per reason, whichever pod it names")
+            #expect(tracker.creationFailed([PodCreationFailure(job: "job-2", eventMessage: "x")]).isEmpty, "has pods")
+
+            // Once the Job has a pod, its events are not read again.
+            _ = tracker.podChanged(pod("q", index: 0, offset: 0, phase: "Pending"), now: start + .seconds(20))
+            #expect(tracker.checkPending(now: start + .seconds(100)).isEmpty)
+        }
+
+        @Test func podSecurityAdmissionStopsTheRunUnlessToldToWait() throws {
+            let start = ContinuousClock.now
+            let refused = PodCreationFailure(
+                job: "job-0",
+                eventMessage: #"Error creating: pods "job-0-0-" is forbidden: "#
+                    + #"violates PodSecurity "restricted:latest": runAsNonRoot != true (pod or containers "#
+                    + #""fetch-worker", "worker" must set "#
+                    + "securityContext.runAsNonRoot=true), runAsUser=0 (pod must not set runAsUser=0)")
+            var failing = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(300), pendingPolicy: .wait,
+                now: start)
+            _ = failing.podsSynced([], now: start)
+            #expect(failing.checkPending(now: start + .seconds(2)) == [.readCreationFailures(jobs: ["job-0"])])
+            #expect(failing.creationFailed([refused]) == [.cannotCreate(refused), .abortCannotCreate(refused)])
+            #expect(failing.checkPending(now: start + .seconds(100)).isEmpty, "nothing more once stopping")
+
+            var waiting = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 2)], pendingTimeout: .seconds(300), pendingPolicy: .wait,
+                startFailurePolicy: .wait, now: start)
+            _ = waiting.podsSynced([], now: start)
+            #expect(waiting.creationFailed([refused, refused]) == [.cannotCreate(refused)])
+            // Without the permission to read events, the Pending watchdog alone reports the Job.
+            waiting.stopCreationReads()
+            #expect(waiting.checkPending(now: start + .seconds(299)).isEmpty)
+            #expect(waiting.checkPending(now: start + .seconds(301)) == [.noPods(job: "job-0", waited: .seconds(301))])
         }
 
         /// A pod the scheduler has not placed: PodScheduled=False, no node.

@@ -875,7 +875,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Audit-Id", str(uuid.uuid4()))
         for warning in getattr(self, "_warnings", []):
-            self.send_header("Warning", '299 - "' + warning.replace('"', "'") + '"')
+            # RFC 7234's quoted-string, as the API server writes it: kubectl unescapes it.
+            quoted = warning.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()

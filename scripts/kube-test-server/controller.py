@@ -12,8 +12,9 @@ the kube-controller-manager's job controller in 1.32:
   deletions are not failures, and their indexes are re-created only within the new parallelism;
 - the 1.31+ condition order: FailureTarget or SuccessCriteriaMet first, remaining pods terminated, then Failed or
   Complete with the same reason and message; completionTime only with Complete;
-- pods the cluster refuses (refuse_pods(), as a ResourceQuota or Pod Security admission would): no pod, no condition
-  on the Job, a FailedCreate Warning event, and another attempt every second.
+- pods the cluster refuses (Pod Security admission of the namespace's enforced level, or refuse_pods(), as a
+  ResourceQuota would): no pod, no condition on the Job, a FailedCreate Warning event, and another attempt every
+  second.
 
 Pods get the labels, annotations, ownerReference, generateName and hostname real Job pods get. There is no
 job-tracking finalizer: the controller learns the final state of a removed pod from the DELETED event's object.
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from errors import ApiError
 from indexes import format_indexes, parse_indexes
 from meta import condition, controller_owner, has_true_condition, parse_rfc3339, rfc3339
 from registry import TERMINAL_PHASES, Registry
@@ -559,7 +561,6 @@ class JobController:
         refusing = self._refusing
         if refusing is not None:
             raise PodCreationRefused(refusing.replace("{pod}", generate_name))
-        state.refused = None
         if index is not None:
             labels[INDEX_KEY] = str(index)
             annotations[INDEX_KEY] = str(index)
@@ -594,7 +595,13 @@ class JobController:
         }
         if annotations:
             pod_metadata["annotations"] = annotations
-        pod = self.registry.create_pod({"metadata": pod_metadata, "spec": spec})
+        try:
+            pod = self.registry.create_pod({"metadata": pod_metadata, "spec": spec})
+        except ApiError as error:
+            if error.code != 403:
+                raise
+            raise PodCreationRefused(error.message) from None
+        state.refused = None
         state.created += 1
         state.creation_order[pod["metadata"]["uid"]] = state.created
         self.registry.record_event(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import patch as patching
+import podsecurity
 import validation
 from errors import ApiError
 from labels import FieldSelector, LabelSelector
@@ -83,9 +84,26 @@ class Registry:
             metadata["name"] = metadata["generateName"] + random_suffix()
         metadata["uid"] = str(uuid.uuid4())
         self._prepare_new(resource, obj)
+        warnings += self._admit(resource, namespace, obj)
         if resource.namespaced and not dry_run:
             self.ensure_namespace(namespace)
         return self.store.create(resource.name, obj, dry_run=dry_run), warnings
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        found = self.store.get("namespaces", "", namespace)
+        return dict(((found or {}).get("metadata") or {}).get("labels") or {})
+
+    def _admit(self, resource: ResourceType, namespace: str, obj: dict[str, Any]) -> list[str]:
+        """Pod Security admission of a new pod (refused with 403 under the enforced level) or Job (warnings only);
+        returns the warnings."""
+        if resource.name == "pods":
+            return podsecurity.check_pod(self.namespace_labels(namespace), obj)
+        if resource.name == "jobs":
+            template = obj["spec"].get("template") or {}
+            return podsecurity.warnings(
+                self.namespace_labels(namespace), template.get("metadata") or {}, template.get("spec") or {}
+            )
+        return []
 
     def _prepare_new(self, resource: ResourceType, obj: dict[str, Any]) -> None:
         """Defaults, validation and server-set state for a new object."""
@@ -135,10 +153,12 @@ class Registry:
                 obj["type"] = obj.get("type") or "Opaque"
 
     def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
-        """Creates a pod on behalf of a controller: defaults applied, no field checks."""
+        """Creates a pod on behalf of a controller: defaults applied, no field checks, but Pod Security admission
+        (an ApiError, 403, when the namespace's enforced level refuses it)."""
         pod = copy.deepcopy(pod)
         pod["apiVersion"], pod["kind"] = "v1", "Pod"
         validation.default_pod_spec(pod["spec"])
+        podsecurity.check_pod(self.namespace_labels(pod["metadata"]["namespace"]), pod)
         pod["metadata"]["generation"] = 1
         pod["status"] = {"phase": "Pending", "qosClass": _qos_class(pod["spec"])}
         return self.store.create("pods", pod)
@@ -193,6 +213,7 @@ class Registry:
             raise ApiError.bad_request("the name of the object does not match the name on the URL")
         expected_rv = body.get("metadata", {}).get("resourceVersion") or None
         updated = self._merge_update(resource, current, body, subresource)
+        warnings += self._namespace_warnings(resource, current, updated)
         stored = self.store.replace(resource.name, updated, expected_rv=expected_rv, dry_run=dry_run)
         return stored, warnings
 
@@ -224,7 +245,23 @@ class Registry:
         if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
             expected_rv = body["metadata"].get("resourceVersion") or None
         updated = self._merge_update(resource, current, patched, subresource)
+        warnings += self._namespace_warnings(resource, current, updated)
         return self.store.replace(resource.name, updated, expected_rv=expected_rv, dry_run=dry_run), warnings
+
+    def _namespace_warnings(
+        self, resource: ResourceType, current: dict[str, Any], updated: dict[str, Any]
+    ) -> list[str]:
+        """A namespace update that makes its enforced Pod Security level stricter warns of the existing pods that
+        violate it, as the real admission plugin does (they keep running)."""
+        if resource.name != "namespaces":
+            return []
+        old = podsecurity.level_version(current["metadata"].get("labels") or {}, "enforce")
+        new = podsecurity.level_version(updated["metadata"].get("labels") or {}, "enforce")
+        if not podsecurity.stricter(new, old):
+            return []
+        name = current["metadata"]["name"]
+        pods, _ = self.store.list("pods", name)
+        return podsecurity.namespace_warnings(name, new, pods)
 
     def _merge_update(
         self, resource: ResourceType, current: dict[str, Any], body: dict[str, Any], subresource: str

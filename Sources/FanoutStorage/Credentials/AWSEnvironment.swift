@@ -68,6 +68,13 @@ public struct AWSEnvironment: Sendable, Hashable {
     ///
     /// - Throws: ``CredentialError`` when a file cannot be read or parsed, or when a profile that was chosen
     ///   explicitly is in neither file.
+    /// Checks that the profile in use can be read, and that it exists when it was chosen explicitly.
+    /// - Throws: ``CredentialError`` with code ``CredentialError/Code/profileNotFound`` naming both files, or the
+    ///   error of a file that cannot be read.
+    public func checkProfile() throws {
+        _ = try loadProfile()
+    }
+
     func loadProfile() throws -> AWSProfile {
         let name = profileName
         let credentialsPath = credentialsFilePath

@@ -54,9 +54,10 @@ public struct S3Configuration: Sendable {
     /// profile; endpoint from `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` or the profile.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
+        profile: String? = nil,
         anonymous: Bool = false
     ) -> S3Configuration {
-        let aws = AWSEnvironment(variables: environment)
+        let aws = AWSEnvironment(variables: environment, profile: profile)
         return S3Configuration(
             region: (try? aws.region())?.rawValue ?? "us-east-1",
             endpoint: (try? aws.endpointURL(for: "s3")) ?? nil,
