@@ -1,6 +1,7 @@
 import ArgumentParser
 import Fanout
 import Foundation
+import Logging
 import Synchronization
 
 @main
@@ -38,14 +39,16 @@ struct FanoutCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        let level = TerminalLogHandler.level(environment: ProcessInfo.processInfo.environment)
+        LoggingSystem.bootstrap { _ in TerminalLogHandler(level: level) }
         let arguments: [String]
         do {
             arguments = try ConfigurationFile.applyingRunFlags(to: CommandLine.arguments)
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Terminal.shared.note("error: \(error.message)")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Terminal.shared.note("error: \(error)")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         EffectiveArguments.value.withLock { $0 = arguments }

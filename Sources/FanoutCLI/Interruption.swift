@@ -23,15 +23,16 @@ enum Interruption {
                     return first
                 }
                 guard let first else {
-                    FileHandle.standardError.write(Data(
-                        "\nstopping run \(runID): its workers stop and are cleaned up (Ctrl-C again quits at once)\n".utf8))
+                    Terminal.shared.note(
+                        "stopping run \(runID): its workers stop and are cleaned up (Ctrl-C again quits at once)",
+                        afterKeypress: true)
                     task.cancel()
                     return
                 }
                 // Only a person pressing Ctrl-C again quits without cleaning up: a second SIGTERM, or a signal sent
                 // twice at once (as `timeout` does, to the process and to its group), waits for the clean-up.
                 guard number == SIGINT, now - first >= .seconds(1) else { return }
-                FileHandle.standardError.write(Data("\nstopped without cleaning up\n".utf8))
+                Terminal.shared.endStatus(with: "stopped without cleaning up", afterKeypress: true)
                 exit(130)
             }
             source.resume()
@@ -44,9 +45,9 @@ enum Interruption {
             try await task.value
         } catch where task.isCancelled {
             // Whatever the cancelled work threw, this is what happened.
-            FileHandle.standardError.write(Data((
+            Terminal.shared.note(
                 "run \(runID) was cancelled; its stored results stay, and `fanout attach \(runID) --state \(state)` "
-                    + "resumes it\n").utf8))
+                    + "resumes it")
             throw ExitCode(130)
         }
     }

@@ -153,11 +153,13 @@ struct ReduceError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Where the reduced result goes: standard output, or a file written atomically when the run ends.
+/// Where the reduced result goes: standard output (through ``Terminal``, a line at a time on a terminal), or a file
+/// written atomically when the run ends.
 final class OutputSink {
     private let path: String?
     private let temporary: String?
-    private var handle: FileHandle
+    /// `nil` for standard output.
+    private var handle: FileHandle?
     private var buffer = Data()
 
     init(path: String?) throws {
@@ -187,7 +189,7 @@ final class OutputSink {
             self.handle = handle
         } else {
             self.temporary = nil
-            self.handle = FileHandle.standardOutput
+            self.handle = nil
         }
     }
 
@@ -228,21 +230,23 @@ final class OutputSink {
 
     func write(_ bytes: Data) {
         buffer.append(bytes)
-        if buffer.count >= 64 * 1024 || path == nil && bytes.contains(UInt8(ascii: "\n")) && buffer.count >= 4096 {
+        let lineBuffered = path == nil && (buffer.count >= 4096 || handle == nil && Terminal.shared.outputSharesScreen)
+        if buffer.count >= 64 * 1024 || lineBuffered && bytes.contains(UInt8(ascii: "\n")) {
             flush()
         }
     }
 
     func flush() {
         guard !buffer.isEmpty else { return }
-        handle.write(buffer)
+        if let handle { handle.write(buffer) } else { Terminal.shared.output(buffer) }
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes, and for a file renames the partial file into place.
     func commit() throws {
         flush()
-        guard let path, let temporary else { return }
+        if handle == nil { Terminal.shared.flushOutput() }
+        guard let path, let temporary, let handle else { return }
         try handle.close()
         guard rename(temporary, path) == 0 else {
             throw ReduceError(message: "cannot move the result into \(path): \(String(cString: strerror(errno)))")
@@ -252,7 +256,7 @@ final class OutputSink {
     /// Removes a partial output file after a failure, so nothing half-written is left.
     func abandon() {
         guard let temporary else { return }
-        try? handle.close()
+        try? handle?.close()
         unlink(temporary)
     }
 }

@@ -4,7 +4,10 @@ import Synchronization
 
 /// Shows how a run is going on standard error: a live line on a terminal (redrawn every second even while no file
 /// finishes, so pending pods and a growing elapsed time show), a plain line every few seconds otherwise, nothing with
-/// `--quiet`, and JSON events on standard output with `--json`.
+/// `--quiet`, and JSON events on standard output with `--json`. Everything goes through ``Terminal``, so the live
+/// line never shares a line with results, notices or log lines.
+///
+/// The live line shows an ETA only once it means something (``estimatedRemaining(computed:remaining:elapsed:)``).
 final class ProgressReporter: Sendable {
     enum Style { case live, periodic, quiet, json }
 
@@ -32,7 +35,28 @@ final class ProgressReporter: Sendable {
     static func style(quiet: Bool, json: Bool) -> Style {
         if json { return .json }
         if quiet { return .quiet }
-        return isatty(STDERR_FILENO) == 1 ? .live : .periodic
+        return Terminal.shared.errorIsTerminal ? .live : .periodic
+    }
+
+    /// Files computed in this run (results reused from the cache arrive at once and say nothing of the pace) before
+    /// an ETA is shown.
+    static let etaMinimumFiles = 10
+    /// How long a run goes before an ETA is shown: the first files' pace includes starting the workers.
+    static let etaMinimumElapsed = Duration.seconds(3)
+
+    /// The time the `remaining` files should take at the pace of the `computed` ones so far; `nil` until at least
+    /// ``etaMinimumFiles`` were computed and ``etaMinimumElapsed`` has passed, and when nothing remains.
+    static func estimatedRemaining(computed: Int, remaining: Int, elapsed: Duration) -> Duration? {
+        guard computed >= etaMinimumFiles, elapsed >= etaMinimumElapsed, remaining > 0 else { return nil }
+        return elapsed * (Double(remaining) / Double(computed))
+    }
+
+    /// `45s`, `2m05s`, `1h02m`: a duration as a person reads it.
+    static func clock(_ duration: Duration) -> String {
+        let seconds = Int(duration.inSeconds.rounded())
+        if seconds < 60 { return "\(seconds)s" }
+        if seconds < 3600 { return "\(seconds / 60)m" + String(format: "%02ds", seconds % 60) }
+        return "\(seconds / 3600)h" + String(format: "%02dm", seconds / 60 % 60)
     }
 
     var failed: Int { state.withLock { $0.failed } }
@@ -45,7 +69,8 @@ final class ProgressReporter: Sendable {
         case .json:
             event(["event": "start", "run": runID, "files": total, "shards": shards, "backend": backend])
         case .live, .periodic:
-            write("run \(runID): \(total) files in \(shards) shard\(shards == 1 ? "" : "s") on \(backend)\n")
+            Terminal.shared.note(
+                "run \(runID): \(CountText.of(total, "file")) in \(CountText.of(shards, "shard")) on \(backend)")
             startTicking()
         case .quiet:
             break
@@ -85,8 +110,7 @@ final class ProgressReporter: Sendable {
         case .notice(let message):
             switch style {
             case .json: event(["event": "notice", "message": message])
-            case .live: write("\r\u{1B}[K" + message + "\n")
-            case .periodic: write(message + "\n")
+            case .live, .periodic: Terminal.shared.note(message)
             case .quiet: break
             }
         }
@@ -104,7 +128,7 @@ final class ProgressReporter: Sendable {
         case .json:
             var fields: [String: Any] = [
                 "event": "summary", "files": snapshot.total, "done": snapshot.done, "failed": snapshot.failed,
-                "cached": snapshot.cached, "seconds": elapsed,
+                "cached": snapshot.cached, "seconds": elapsed.inSeconds,
             ]
             fields.merge(extra) { _, new in new }
             event(fields)
@@ -129,19 +153,28 @@ final class ProgressReporter: Sendable {
         state.withLock { $0.ticker = ticker }
     }
 
-    private var elapsed: Double {
-        (ContinuousClock.now - start).inSeconds
+    private var elapsed: Duration {
+        ContinuousClock.now - start
     }
 
+    /// Draws the line; under the state's lock, so that no redraw of the ticker lands after the last line.
     private func draw(final: Bool) {
-        let snapshot = state.withLock { state in
+        state.withLock { state in
             state.lastDraw = .now
-            return state
+            if state.finished && !final { return }
+            let line = self.line(state, final: final)
+            switch style {
+            case .live where final: Terminal.shared.endStatus(with: line)
+            case .live: Terminal.shared.showStatus(line)
+            default: Terminal.shared.note(line)
+            }
         }
-        if snapshot.finished && !final { return }
+    }
+
+    private func line(_ snapshot: State, final: Bool) -> String {
         let elapsed = elapsed
-        let rate = elapsed > 0 ? Double(snapshot.done) / elapsed : 0
-        var line = "\(snapshot.done)/\(snapshot.total) files"
+        let rate = elapsed > .zero ? Double(snapshot.done) / elapsed.inSeconds : 0
+        var line = "\(snapshot.done)/\(snapshot.total) \(CountText.noun(snapshot.total, "file"))"
         if snapshot.failed > 0 { line += ", \(snapshot.failed) failed" }
         if snapshot.cached > 0 { line += ", \(snapshot.cached) cached" }
         if !final, let workers = snapshot.workers {
@@ -149,22 +182,17 @@ final class ProgressReporter: Sendable {
             if workers.pending > 0 { line += ", \(workers.pending) pending" }
         }
         line += String(format: ", %.0f files/s", rate)
-        if !final, rate > 0, snapshot.done < snapshot.total {
-            line += String(format: ", ETA %.0fs", Double(snapshot.total - snapshot.done) / rate)
+        if !final, let eta = Self.estimatedRemaining(
+            computed: snapshot.done - snapshot.cached, remaining: snapshot.total - snapshot.done, elapsed: elapsed)
+        {
+            line += ", ETA " + Self.clock(eta)
         }
-        line += String(format: final ? ", %.1fs" : ", %.0fs elapsed", elapsed)
+        line += final ? String(format: ", %.1fs", elapsed.inSeconds) : ", \(Self.clock(elapsed)) elapsed"
         if final, let detail = snapshot.detail { line += ", " + detail }
-        switch style {
-        case .live: write("\r\u{1B}[K" + line + (final ? "\n" : ""))
-        default: write(line + "\n")
-        }
+        return line
     }
 
     private func event(_ fields: [String: Any]) {
-        FileHandle.standardOutput.write(Data((JSONLine.encode(fields) + "\n").utf8))
-    }
-
-    private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        Terminal.shared.output(Data((JSONLine.encode(fields) + "\n").utf8))
     }
 }

@@ -182,8 +182,8 @@ struct RunCommand: AsyncParsableCommand {
         print(run.id)
         if !display.quiet {
             FileHandle.standardError.write(Data("""
-                run \(run.id): \(run.fileCount) files in \(run.shardCount) shard\(run.shardCount == 1 ? "" : "s") on \(backend), driven in the \
-                background (process \(pid), log \(driver.logPath))
+                run \(run.id): \(CountText.of(run.fileCount, "file")) in \(CountText.of(run.shardCount, "shard")) \
+                on \(backend), driven in the background (process \(pid), log \(driver.logPath))
                 follow it:  fanout status \(run.id) --state \(run.stateLocation)
                 results:    fanout results \(run.id) --state \(run.stateLocation) --reduce \(reduce.rawValue)
 
@@ -245,9 +245,11 @@ struct RunCommand: AsyncParsableCommand {
             ]))
             return
         }
-        print("\(plan.fileCount) files, \(ByteCountText.human(plan.byteCount)), \(plan.shards.count) shards on \(fanout.options.backend.name)")
+        let (files, shards) = (CountText.of(plan.fileCount, "file"), CountText.of(plan.shards.count, "shard"))
+        print("\(files), \(ByteCountText.human(plan.byteCount)), \(shards) on \(fanout.options.backend.name)")
         if let largest {
-            print("largest shard: #\(largest.index), \(largest.files.count) files, \(ByteCountText.human(largest.bytes))")
+            let files = CountText.of(largest.files.count, "file")
+            print("largest shard: #\(largest.index), \(files), \(ByteCountText.human(largest.bytes))")
         }
         print("command: \(command.joined(separator: " "))")
         let lines = try DryRunCommands.lines(step: step, plan: plan, location: location)
@@ -282,7 +284,7 @@ struct ExecutionOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Cut the files into shards of about this many bytes: 512MiB, 2GB, ...", valueName: "size"))
     var bytesPerShard: ByteSize?
 
-    @Option(parsing: .unconditional, help: "Extra attempts for a shard whose worker died (default 2).")
+    @Option(parsing: .unconditional, help: "Extra attempts for a shard whose worker died.")
     var retries: Int = 2
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Failed files allowed before the run fails: a count or a percentage (5%). Default 0.",

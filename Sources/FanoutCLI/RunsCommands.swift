@@ -70,7 +70,8 @@ struct RunsCommand: AsyncParsableCommand {
         }
         let status = info.status.padding(toLength: 10, withPad: " ", startingAt: 0)
         let what = info.stepParameters.flatMap(CommandStep.decode).map { ShellWords.join($0.command) } ?? info.step
-        print("\(id)  \(status)  \(String(info.files).leftPadded(to: 8)) files  \(what)  \(info.input)\(column)")
+        let files = String(info.files).leftPadded(to: 8) + " " + CountText.noun(info.files, "file ", plural: "files")
+        print("\(id)  \(status)  \(files)  \(what)  \(info.input)\(column)")
     }
 
     /// The default prefix (`FANOUT_STATE`, else the user's state folder) and those of the runs in this machine's
@@ -285,7 +286,8 @@ struct AttachCommand: AsyncParsableCommand {
             throw UsageError(message: """
                 run \(runID) would run, as stored in its state:
                   command  \(storedText)
-                  input    \(info.input) (\(info.files) files in \(info.shards) shards, \(info.committedShards) done)
+                  input    \(info.input) (\(CountText.of(info.files, "file")) in \
+                \(CountText.of(info.shards, "shard")), \(info.committedShards) done)
                   backend  \(info.backend)\((info.placement ?? [:]).sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
                   flags    \(info.settings.map { $0.isEmpty ? "none" : ShellWords.join($0) } ?? "not recorded")
                 To run it, repeat the command: fanout attach \(runID) -- \(ShellWords.join(stored.command))
@@ -384,9 +386,14 @@ func fold(
         if !unreadable.isEmpty {
             let shown = unreadable.prefix(5).map { "  " + $0 }.joined(separator: "\n")
             let more = unreadable.count > 5 ? "\n  ... and \(unreadable.count - 5) more" : ""
-            FileHandle.standardError.write(Data("\(unreadable.count) file outputs could not be folded by --reduce \(mode.rawValue):\n\(shown)\(more)\n".utf8))
+            Terminal.shared.note(
+                "\(CountText.of(unreadable.count, "file output")) could not be folded by --reduce \(mode.rawValue):\n"
+                    + shown + more)
             guard tolerance.allows(failed: progress.failed, total: run.fileCount) else {
-                throw ReduceError(message: "\(progress.failed) of \(run.fileCount) files failed or printed what --reduce \(mode.rawValue) cannot take, more than the run tolerates; fix the command or choose another --reduce")
+                throw ReduceError(
+                    message: "\(progress.failed) of \(CountText.of(run.fileCount, "file")) failed or printed what "
+                        + "--reduce \(mode.rawValue) cannot take, more than the run tolerates; fix the command or "
+                        + "choose another --reduce")
             }
         }
         try run.checkTolerance(tolerance)

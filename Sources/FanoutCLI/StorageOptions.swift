@@ -79,6 +79,6 @@ extension CommandStep {
 }
 
 private func fail(_ message: String, exitCode: ExitCode = .failure) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    Terminal.shared.note("error: \(message)")
     return exitCode
 }

@@ -6,9 +6,11 @@ struct DurationText: ExpressibleByArgument, Sendable {
     let seconds: Int
     let text: String
 
+    /// `seconds` in the largest unit that divides it: 3600 is `1h`, 90 is `90s`.
     init(seconds: Int) {
         self.seconds = seconds
-        self.text = "\(seconds)s"
+        let unit = [("d", 86400), ("h", 3600), ("m", 60)].first { seconds > 0 && seconds % $0.1 == 0 }
+        text = unit.map { "\(seconds / $0.1)\($0.0)" } ?? "\(seconds)s"
     }
 
     init?(argument: String) {
@@ -26,6 +28,20 @@ struct DurationText: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .list(["30s", "15m", "1h", "1d"]) }
+
+    /// As typed, for help's `(default: 1h)`.
+    var defaultValueDescription: String { text }
+}
+
+/// A count and its noun, singular for one: "1 shard", "3 shards".
+enum CountText {
+    static func of(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(count) \(noun(count, singular, plural: plural))"
+    }
+
+    static func noun(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+        count == 1 ? singular : plural ?? singular + "s"
+    }
 }
 
 enum ByteCountText {

@@ -89,6 +89,10 @@ public struct Submission: Sendable {
         onEvent?(event)
     }
 
+    /// Whether the caller hears ``report(_:)``: a backend that also logs what it reports logs it at debug level
+    /// then, so that nothing is told twice.
+    public var isObserved: Bool { onEvent != nil }
+
     /// The environment a worker process needs to run `shard`, beyond the caller's own.
     public func workerEnvironment(shard: Int, attempt: Int) -> [String: String] {
         var assignment = WorkerAssignment(

@@ -129,7 +129,8 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
         guard tolerance.allows(failed: summary.failed, total: summary.files) else {
             throw RunError(
                 code: .tooManyFailures,
-                message: "\(summary.failed) of \(summary.files) files failed, more than the run tolerates "
+                message: "\(summary.failed) of \(summary.files) file\(summary.files == 1 ? "" : "s") failed, more than "
+                    + "the run tolerates "
                     + "(\(tolerance)); raise the tolerance or fix the failing files, then re-run "
                     + "(stored results are reused)",
                 failedFiles: summary.failures.map { ($0.key, $0.message) })

@@ -379,7 +379,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     private func tooManyFailures(_ progress: Progress) -> RunError {
         RunError(
             code: .tooManyFailures,
-            message: "\(progress.failed) of \(prepared.spec.fileCount) files failed, more than the run tolerates "
+            message: "\(progress.failed) of \(prepared.spec.fileCount) file\(prepared.spec.fileCount == 1 ? "" : "s") "
+                + "failed, more than the run tolerates "
                 + "(\(options.tolerance)), so the run stopped before its other files; raise the tolerance or fix "
                 + "the failing files, then re-run (stored results are reused)",
             failedFiles: progress.failures.map { ($0.key, $0.message) })

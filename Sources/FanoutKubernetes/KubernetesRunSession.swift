@@ -32,6 +32,12 @@ final class KubernetesRunSession: Sendable {
         KubernetesLabels.selector(runID: submission.runID, token: token)
     }
 
+    /// Logs what is also reported to the caller: at debug level when the caller hears reports, so that each
+    /// thing is said once.
+    private func logReported(_ level: Logger.Level, _ message: Logger.Message, metadata: Logger.Metadata? = nil) {
+        logger.log(level: submission.isObserved ? .debug : level, message, metadata: metadata)
+    }
+
     /// Tells the options' observer, and the caller what a person should see.
     private func emit(_ event: KubernetesBackendEvent) {
         options.onEvent?(event)
@@ -114,7 +120,7 @@ final class KubernetesRunSession: Sendable {
                 let warning =
                     "the state store's credentials are temporary (a session token): pods can download the executable "
                     + "only while that session lasts, however long its URL's lifetime"
-                logger.notice("\(warning)")
+                logReported(.notice, "\(warning)")
                 submission.report(.notice(warning))
             }
             plan.executableURL = shipped.url.absoluteString
@@ -139,8 +145,9 @@ final class KubernetesRunSession: Sendable {
             created.append(job.metadata.name ?? "")
         }
         emit(.jobsCreated(names: created))
+        let (createdJobs, shards) = (created.count, submission.shards.count)
         logger.info(
-            "created \(created.count) Job(s) for \(submission.shards.count) shard(s)",
+            "created \(createdJobs) Job\(createdJobs == 1 ? "" : "s") for \(shards) shard\(shards == 1 ? "" : "s")",
             metadata: ["namespace": "\(namespace)", "selector": "\(selector)"])
 
         try await follow()
@@ -174,7 +181,7 @@ final class KubernetesRunSession: Sendable {
         }
         let names = jobs.compactMap(\.metadata.name)
         emit(.jobsAdopted(names: names))
-        logger.info("following the run's Jobs an earlier driver started", metadata: ["jobs": "\(names)"])
+        logReported(.info, "following the run's Jobs an earlier driver started", metadata: ["jobs": "\(names)"])
         return true
     }
 
@@ -262,21 +269,22 @@ final class KubernetesRunSession: Sendable {
                 var detail = "pod \(pod): \(reason)"
                 if !tail.isEmpty { detail += "; last log lines:\n" + tail }
                 tracker.withLock { $0!.recordFailure(shard: shard, detail: detail) }
-                logger.warning(
-                    "pod failed",
+                logReported(
+                    .warning, "pod failed",
                     metadata: ["pod": "\(pod)", "shard": "\(shard.map(String.init) ?? "?")", "reason": "\(reason)"])
                 emit(.podFailed(pod: pod, shard: shard, reason: reason, logTail: tail))
             case .disrupted(let pod, let shard, let reason):
-                logger.info("pod disrupted; its shard runs again", metadata: ["pod": "\(pod)", "reason": "\(reason)"])
+                logReported(
+                    .info, "pod disrupted; its shard runs again", metadata: ["pod": "\(pod)", "reason": "\(reason)"])
                 emit(.podDisrupted(pod: pod, shard: shard, reason: reason))
             case .pending(let pod, let shard, let waited, let message):
-                logger.warning(
-                    "pod is still Pending",
+                logReported(
+                    .warning, "pod is still Pending",
                     metadata: ["pod": "\(pod)", "waited": "\(waited)", "reason": "\(message)"])
                 emit(.podPending(pod: pod, shard: shard, waited: waited, message: message))
             case .noPods(let job, let waited):
-                logger.warning(
-                    "the Job has created no pods: the cluster refuses them",
+                logReported(
+                    .warning, "the Job has created no pods: the cluster refuses them",
                     metadata: ["job": "\(job)", "waited": "\(waited)"])
                 emit(.jobCreatedNoPods(name: job, waited: waited))
             case .shrink(let job, let parallelism):
@@ -284,8 +292,8 @@ final class KubernetesRunSession: Sendable {
             case .jobFinished(let name, let succeeded, let reason):
                 emit(.jobFinished(name: name, succeeded: succeeded, reason: reason))
             case .cannotStart(let failure):
-                logger.error(
-                    "a pod cannot start",
+                logReported(
+                    .error, "a pod cannot start",
                     metadata: [
                         "pod": "\(failure.pod)", "container": "\(failure.container)", "reason": "\(failure.reason)",
                         "message": "\(failure.message)",
@@ -334,8 +342,8 @@ final class KubernetesRunSession: Sendable {
                 "cannot shrink a Job whose pods wait for nodes", metadata: ["job": "\(job)", "error": "\(error)"])
             return
         }
-        logger.notice(
-            "pods could not be scheduled: lowered the Job's parallelism to the pods running",
+        logReported(
+            .notice, "pods could not be scheduled: lowered the Job's parallelism to the pods running",
             metadata: ["job": "\(job)", "parallelism": "\(parallelism)"])
         emit(.shrunk(job: job, parallelism: parallelism))
     }
