@@ -1,13 +1,15 @@
 public import FanoutStorage
 
-/// Where shards run. A backend is handed a submitted run whose spec and plan are already stored, runs the
-/// shards it is asked to, and returns once each has committed or failed for good.
+/// Where shards run. The run's scheduler (``AttemptScheduler``, in the caller's process) decides every attempt:
+/// which shard runs when, its retries, backups and memory. A backend only starts the attempts it is asked to, stops
+/// the ones it is told to, and reports each attempt's life (pending, running, how it exited) as typed events.
 ///
-/// Backends never talk to the driver except through the run's state in object storage (the in-process backend
-/// also hands records over directly, as an optimisation). To add one (a cluster, a batch service), implement
-/// ``execute(_:)``: start workers that run the same executable with the environment from
-/// ``Submission/workerEnvironment(shard:attempt:)``, wait for them, retry failed shards up to
-/// ``Submission/retries`` times, and report what could not be done.
+/// To add one (a cluster, a batch service), implement ``serve(_:attempts:)``: read ``AttemptQueue/requests``; for
+/// each launch start a worker that runs the same executable with the environment from
+/// ``Submission/workerEnvironment(shard:attempt:)``, report ``AttemptEvent/running(_:)`` and then
+/// ``AttemptEvent/exited(_:_:)`` with the cause as well as the backend can tell it; stop the attempts named by a
+/// cancel; return once the requests have ended and every attempt has stopped. Say what it can do in
+/// ``capabilities``. ``Submission/serveLocally(_:run:)`` does all of that for workers that are async functions.
 public protocol Backend: Sendable {
     /// A short name for messages and the run spec: `in-process`, `processes`, `kubernetes`.
     var name: String { get }
@@ -20,15 +22,20 @@ public protocol Backend: Sendable {
     /// prefix they can reach (``RunOptions/state`` or `FANOUT_STATE`), and is refused without one. Default `false`.
     var needsSharedState: Bool { get }
 
-    /// Runs the submission's shards.
-    /// - Returns: the shards that failed for good, with why.
-    /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops workers.
-    func execute(_ submission: Submission) async throws -> BackendReport
+    /// What the scheduler may ask of this backend. Default ``BackendCapabilities/init(slots:handsRecordsOver:runsAttemptsSideBySide:memoryBytes:)``
+    /// with one slot per core.
+    var capabilities: BackendCapabilities { get }
+
+    /// Starts and stops the run's attempts as `attempts` asks, until its requests end.
+    /// - Returns: what the backend counted (its control-plane requests).
+    /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops every attempt
+    ///   before it returns.
+    func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport
 
     /// Finds what would stop the backend before anything of a run is stored, so that a mistake in its settings
     /// (no cluster configuration, an unknown context or namespace) leaves no unfinished run behind. Called by
     /// ``Fanout/map(_:over:)`` before the plan is stored. Default: nothing to check.
-    /// - Throws: the error ``execute(_:)`` would throw for the same mistake.
+    /// - Throws: the error ``serve(_:attempts:)`` would throw for the same mistake.
     func check() async throws
 }
 
@@ -37,7 +44,34 @@ extension Backend {
 
     public var needsSharedState: Bool { false }
 
+    public var capabilities: BackendCapabilities { BackendCapabilities() }
+
     public func check() async throws {}
+}
+
+/// What a backend can do, which the scheduler and the driver plan with.
+public struct BackendCapabilities: Sendable, Hashable {
+    /// Attempts it runs at once. Default: the number of cores.
+    public var slots: Int
+    /// Whether its workers run in the caller's process and hand records straight to the driver
+    /// (``Submission/executeInProcess(shard:attempt:concurrency:)``), so the driver need not read them back from
+    /// the store. Default `false`.
+    public var handsRecordsOver: Bool
+    /// Whether two attempts of one shard may run at once (needed for backups). Default `true`.
+    public var runsAttemptsSideBySide: Bool
+    /// The memory limit of an attempt in bytes, when the backend sets one per attempt and can raise it for an
+    /// attempt after an OOM kill (``AttemptLaunch/memoryBytes``); `nil` when it cannot. Default `nil`.
+    public var memoryBytes: Int64?
+
+    public init(
+        slots: Int = ProcessInfoCores.count, handsRecordsOver: Bool = false, runsAttemptsSideBySide: Bool = true,
+        memoryBytes: Int64? = nil
+    ) {
+        self.slots = max(1, slots)
+        self.handsRecordsOver = handsRecordsOver
+        self.runsAttemptsSideBySide = runsAttemptsSideBySide
+        self.memoryBytes = memoryBytes
+    }
 }
 
 /// A run handed to a backend.
@@ -46,14 +80,13 @@ public struct Submission: Sendable {
     /// The state prefix as a location string (`s3://bucket/.fanout/`, `/data/.fanout/`).
     public let stateLocation: String
     public let stepName: String
-    /// Shards to run: those not committed yet.
-    public let shards: [Int]
+    /// Shards to run: those not committed yet (a backend serving a launch narrows it to the launch's shards).
+    public var shards: [Int]
     /// Files per shard, for backends that size workers.
     public let shardFileCounts: [Int: Int]
-    /// Extra attempts per shard after the first.
+    /// Extra attempts per shard after failures, for a backend that still retries some failures itself; the
+    /// scheduler's budgets are the ones enforced.
     public let retries: Int
-    /// The wait before each attempt of a shard after its first. Default: ``RunOptions/shardBackoff``'s default.
-    public var backoff = ShardBackoff()
     /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
     /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance = .none
@@ -69,7 +102,7 @@ public struct Submission: Sendable {
     let input: any ObjectStore
     let inputLocation: StorageLocation
     let batching: SegmentBatching
-    let onRecord: (@Sendable (RecordLine) async -> Void)?
+    let onRecord: (@Sendable (_ shard: Int, RecordLine) async -> Void)?
     /// Where ``report(_:)`` sends events: ``RunOptions/onBackendEvent``.
     var onEvent: (@Sendable (BackendEvent) -> Void)?
 
@@ -101,36 +134,6 @@ public struct Submission: Sendable {
         return assignment.environment
     }
 
-    /// Runs every shard with at most `parallelism` at once, each up to ``retries`` + 1 attempts, backing off with
-    /// jitter (``backoff``) before each attempt after the first.
-    ///
-    /// - Parameter attempt: runs one attempt of a shard; returns `nil` on success or why it failed. Throwing
-    ///   stops the whole submission (cancellation, a backend that cannot work).
-    /// - Returns: the shards whose every attempt failed, with the last reason.
-    public func runShards(
-        parallelism: Int,
-        attempt: @escaping @Sendable (_ shard: Int, _ attempt: Int) async throws -> String?
-    ) async throws -> BackendReport {
-        var failed: [Int: String] = [:]
-        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            var pending = shards.makeIterator()
-            func launch(_ shard: Int) {
-                group.addTask { [backoff, retries] in
-                    (shard, try await backoff.run(attempts: retries + 1) { number in try await attempt(shard, number) })
-                }
-            }
-            for _ in 0..<max(1, parallelism) {
-                guard let shard = pending.next() else { break }
-                launch(shard)
-            }
-            while let (shard, error) = try await group.next() {
-                if let error { failed[shard] = error }
-                if let next = pending.next() { launch(next) }
-            }
-        }
-        return BackendReport(failedShards: failed)
-    }
-
     /// Runs one shard attempt in this process.
     func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
         let shard = try await state.readShard(index, digests: shardDigests)
@@ -149,10 +152,12 @@ public enum BackendEvent: Sendable, Hashable {
     case notice(String)
 }
 
-/// What a backend could not do.
+/// What a backend counted while it served a run, and (filled in by the driver) what could not be done.
 public struct BackendReport: Sendable {
     /// Shards that exhausted their attempts, with the last reason.
     public var failedShards: [Int: String]
+    /// What happened to each shard that did not simply succeed at its first attempt, from the scheduler.
+    public var shardHistories: [Int: String] = [:]
     /// Requests made to the control plane, when the backend has one.
     public var apiRequests: Int?
 

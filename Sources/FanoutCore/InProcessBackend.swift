@@ -12,18 +12,23 @@ public struct InProcessBackend: Backend {
 
     public var name: String { "in-process" }
 
-    public func execute(_ submission: Submission) async throws -> BackendReport {
+    public var capabilities: BackendCapabilities {
+        BackendCapabilities(slots: parallelism, handsRecordsOver: true, runsAttemptsSideBySide: true)
+    }
+
+    public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
         let filesInFlight = filesPerShardInFlight
-        return try await submission.runShards(parallelism: parallelism) { shard, attempt in
+        await submission.serveLocally(attempts) { launch in
             do {
-                try await submission.executeInProcess(shard: shard, attempt: attempt, concurrency: filesInFlight)
-                return nil
-            } catch is CancellationError {
-                throw CancellationError()
+                try await submission.executeInProcess(
+                    shard: launch.id.shard, attempt: launch.id.number, concurrency: filesInFlight)
+                return .succeeded
             } catch {
-                return SystemErrorText.describe(error)
+                if Task.isCancelled { return .cancelled }
+                return .failed(SystemErrorText.describe(error))
             }
         }
+        return BackendReport()
     }
 }
 

@@ -1,12 +1,13 @@
+import FanoutStorage
 import Foundation
 import Synchronization
 
 /// Runs each shard in a worker process started from the same executable, talking to the driver only through
 /// the object store, exactly as pods do: the rehearsal of the cluster path on one machine.
 ///
-/// A worker that exits non-zero or is killed is started again for the same shard, up to the submission's
-/// retries and after the submission's backoff (``Submission/backoff``); the new attempt skips files the killed one
-/// already stored.
+/// A worker that exits non-zero or is killed is a failed attempt; the scheduler decides whether the shard runs
+/// again, and a new attempt skips files the killed one already stored. Two attempts of a shard may run at once
+/// (a backup).
 public struct ProcessBackend: Backend {
     /// Worker processes at once. Default: the number of cores.
     public var workers: Int
@@ -41,21 +42,15 @@ public struct ProcessBackend: Backend {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    public func execute(_ submission: Submission) async throws -> BackendReport {
+    public var capabilities: BackendCapabilities { BackendCapabilities(slots: workers) }
+
+    public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
         let (executable, arguments, filesInFlight) = (self.executable, self.arguments, self.filesInFlight)
         let extraEnvironment = self.environment
-        let running = Mutex(0)
-        /// Counts a worker in or out and tells the caller.
-        let count: @Sendable (Int) -> Void = { change in
-            let now = running.withLock { count in
-                count += change
-                return count
-            }
-            submission.report(.workers(running: now, pending: 0))
-        }
-        return try await submission.runShards(parallelism: workers) { shard, attempt in
-            count(1)
-            defer { count(-1) }
+        let missing = Mutex<String?>(nil)
+        await submission.serveLocally(attempts, onCount: { submission.report(.workers(running: $0, pending: 0)) }) {
+            launch in
+            let (shard, attempt) = (launch.id.shard, launch.id.number)
             var environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, extra in extra }
             var assignment = WorkerAssignment(
                 runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
@@ -71,17 +66,27 @@ public struct ProcessBackend: Backend {
                 // No attempt can start a program that is not there; a passing shortage (processes, descriptors)
                 // costs this attempt only.
                 guard FileManager.default.isExecutableFile(atPath: executable) else {
-                    throw RunError(code: .backendFailed, message: error.message)
+                    missing.withLock { $0 = error.message }
+                    return .misconfigured(error.message)
                 }
-                return "cannot start the worker for shard \(shard): \(error.message) (attempt \(attempt))"
+                return .failed("cannot start the worker for shard \(shard): \(error.message) (attempt \(attempt))")
+            } catch {
+                return Task.isCancelled ? .cancelled : .failed(SystemErrorText.describe(error))
             }
-            guard result.succeeded else { return "worker for shard \(shard) \(result) (attempt \(attempt))" }
+            if Task.isCancelled { return .cancelled }
+            if !result.signaled && result.status == WorkerExit.misconfigured {
+                return .misconfigured("worker for shard \(shard) \(result) (attempt \(attempt))")
+            }
+            guard result.succeeded else { return .failed("worker for shard \(shard) \(result) (attempt \(attempt))") }
             // A program that exits 0 without ever reaching Fanout.map or Fanout.bootstrap did not run the shard.
-            guard try await submission.state.isCommitted(shard) else {
-                return "worker for shard \(shard) exited without running it: does \(executable) call Fanout.map or "
-                    + "Fanout.bootstrap before anything else? (attempt \(attempt))"
+            guard (try? await submission.state.isCommitted(shard)) == true else {
+                return .failed(
+                    "worker for shard \(shard) exited without running it: does \(executable) call Fanout.map or "
+                        + "Fanout.bootstrap before anything else? (attempt \(attempt))")
             }
-            return nil
+            return .succeeded
         }
+        if let message = missing.withLock({ $0 }) { throw RunError(code: .backendFailed, message: message) }
+        return BackendReport()
     }
 }

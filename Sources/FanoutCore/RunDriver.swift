@@ -31,6 +31,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var firstOpenShard = 0
         /// Shards at or above ``firstOpenShard`` known to be closed the same way.
         var closedShards = Set<Int>()
+        /// Files each shard has stored in this run so far, for the scheduler.
+        var storedPerShard: [Int: Int] = [:]
     }
 
     init(
@@ -114,15 +116,17 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         }
     }
 
-    /// Runs the shards that have not committed, tailing their results unless the backend hands them over.
+    /// Runs the shards that have not committed: the scheduler decides each attempt and the backend runs it, while
+    /// the results are tailed (unless the backend hands them over) and fed back to the scheduler as progress.
     private func runPendingShards() async throws -> BackendReport {
         guard !prepared.pendingShards.isEmpty else { return BackendReport() }
-        let inProcess = options.backend is InProcessBackend
-        var onRecord: (@Sendable (RecordLine) async -> Void)?
-        if inProcess {
-            onRecord = { [self] record in
+        let backend = options.backend
+        let capabilities = backend.capabilities
+        var onRecord: (@Sendable (Int, RecordLine) async -> Void)?
+        if capabilities.handsRecordsOver {
+            onRecord = { [self] shard, record in
                 do {
-                    try await emit(record, cached: false)
+                    try await emit(record, cached: false, shard: shard)
                 } catch {
                     abort(with: error)
                 }
@@ -139,12 +143,12 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         draft.runDigest = prepared.digest
         draft.shardDigests = prepared.spec.shardDigests
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
-        draft.backoff = options.shardBackoff
         let submission = draft
-        let backend = options.backend
+        let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)
+        let queue = AttemptQueue { feed.yield(.attempt($0)) }
         let watcher = Task {
             do {
-                try await self.watch(tailing: !inProcess)
+                try await self.watch(tailing: !capabilities.handsRecordsOver)
             } catch {
                 // Kept before the backend is cancelled, so that its cancellation cannot stand in for this cause.
                 if !(error is CancellationError) { self.abort(with: error) }
@@ -156,25 +160,36 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 try await withThrowingTaskGroup(of: BackendReport?.self) { group in
                     group.addTask {
                         do {
-                            return try await backend.execute(submission)
+                            return try await backend.serve(submission, attempts: queue)
                         } catch {
                             // Kept, so that the watcher's cancellation error cannot stand in for it.
                             self.progress.withLock { $0.backendError = error }
-                            // The watcher is not a child of this group: stop it, or the group waits for it forever.
-                            watcher.cancel()
+                            feed.yield(.tick)
                             throw error
                         }
                     }
                     group.addTask {
-                        try await watcher.value
+                        // Time passing, for backoffs and stragglers; ends with the inputs.
+                        while !Task.isCancelled, case .enqueued = feed.yield(.tick) {
+                            try? await Task.sleep(for: .milliseconds(200))
+                        }
                         return nil
                     }
-                    // The watcher ends first only by throwing (too many failures), which cancels the backend.
-                    let report = try await group.next()!
+                    let histories = try await schedule(submission, capabilities: capabilities, inputs: inputs, queue: queue)
+                    feed.finish()
+                    queue.finish()
+                    var report = BackendReport()
+                    while let served = try await group.next() {
+                        if let served { report.apiRequests = served.apiRequests }
+                    }
+                    // A cancelled run is not over: it never records a summary, and can be attached again.
+                    try Task.checkCancellation()
+                    report.failedShards = histories.failed
+                    report.shardHistories = histories.notable
                     // Stop the watcher between two polls, never in the middle of handing results over.
                     progress.withLock { $0.stopWatching = true }
-                    try await group.waitForAll()
-                    return report ?? BackendReport()
+                    _ = try? await watcher.value
+                    return report
                 }
             } onCancel: {
                 watcher.cancel()
@@ -187,6 +202,55 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             if let backendError = progress.withLock({ $0.backendError }) { throw backendError }
             throw error
         }
+    }
+
+    /// Feeds the scheduler until every shard has succeeded or failed for good and no attempt is left, performing
+    /// what it asks on the backend. A run stopped early (too many failures) cancels every attempt and waits for
+    /// them; a backend that stopped working ends it at once.
+    private func schedule(
+        _ submission: Submission, capabilities: BackendCapabilities, inputs: AsyncStream<AttemptScheduler.Input>,
+        queue: AttemptQueue
+    ) async throws -> (failed: [Int: String], notable: [Int: String]) {
+        let place = AttemptScheduler.Place(
+            slots: capabilities.slots, runsAttemptsSideBySide: capabilities.runsAttemptsSideBySide,
+            memoryBytes: capabilities.memoryBytes)
+        let backoff = options.shardBackoff
+        var scheduler = AttemptScheduler(
+            files: prepared.pendingShards.reduce(into: [:]) { $0[$1] = prepared.shardFileCounts[$1] ?? 0 },
+            places: [place], policy: options.schedulingPolicy,
+            backoff: { failures in backoff.delay(beforeAttempt: failures + 1).inSeconds })
+        let clock = ContinuousClock()
+        let start = clock.now
+        var stored: [Int: Int] = [:]
+        var stopping = false
+        func perform(_ actions: [AttemptScheduler.Action]) {
+            for action in actions {
+                switch action {
+                case .launch(let launches): queue.send(.launch(launches))
+                case .cancel(let ids): queue.send(.cancel(ids))
+                case .notice(let text): options.onBackendEvent?(.notice(text))
+                }
+            }
+        }
+        perform(scheduler.handle(.tick, now: 0))
+        for await input in inputs {
+            let now = (clock.now - start).inSeconds
+            let (aborted, backendFailed, current) = progress.withLock { ($0.abort != nil, $0.backendError != nil, $0.storedPerShard) }
+            if backendFailed { break }
+            if aborted && !stopping {
+                stopping = true
+                perform(scheduler.cancelAll())
+            }
+            if case .tick = input {
+                for (shard, count) in current where stored[shard] != count {
+                    stored[shard] = count
+                    perform(scheduler.handle(.progress(shard: shard, filesStored: count), now: now))
+                }
+            }
+            perform(scheduler.handle(input, now: now))
+            if scheduler.isFinished { break }
+        }
+        return (scheduler.failedShards, scheduler.shardHistories)
     }
 
     /// Until asked to stop: tails remote workers' results, and stops the run once too many files failed.
@@ -255,8 +319,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
             let records = try await prepared.state.readSegment(key)
             progress.withLock { _ = $0.seenSegments.insert(key) }
+            let shard = prepared.state.layout.shard(ofKey: key)
             for record in records {
-                try await emit(record, cached: key.hasPrefix(carriedPrefix))
+                try await emit(record, cached: key.hasPrefix(carriedPrefix), shard: shard)
             }
         }
         progress.withLock { progress in
@@ -266,7 +331,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     /// Hands one record to the consumer unless its file already has a result.
-    private func emit(_ record: RecordLine, cached: Bool) async throws {
+    private func emit(_ record: RecordLine, cached: Bool, shard: Int? = nil) async throws {
         let decoded: TypedRecord<Output>
         do {
             decoded = try RecordCoding.decoder.decode(TypedRecord<Output>.self, from: Data(record.bytes))
@@ -293,6 +358,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 progress.succeeded += 1
             }
             if cached { progress.cached += 1 }
+            if let shard { progress.storedPerShard[shard, default: 0] += 1 }
             return true
         }
         guard isNew else { return }

@@ -21,9 +21,19 @@ public struct RunOptions: Sendable {
     public var lease = LeaseSettings()
     /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance
-    /// Extra attempts of a shard whose worker died. Default 2.
+    /// Extra attempts of a shard whose worker failed. Default 2. Disruptions and OOM kills have budgets of their
+    /// own (``disruptionBudget``, ``memoryGrowth``).
     public var retries: Int
-    /// The wait before each extra attempt of a shard. Default ``ShardBackoff/init(baseDelay:maxDelay:random:clock:)``:
+    /// Disruptions (preemption, eviction, node drain) a shard may suffer before it fails; they never use a retry.
+    /// Default 10.
+    public var disruptionBudget: Int = 10
+    /// When a shard far behind the others gets a backup attempt; `nil` for never. Backups run only on backends
+    /// that can run two attempts of a shard at once. Default ``SchedulingPolicy/Backups/init(slowdown:minimumFinished:)``.
+    public var backups: SchedulingPolicy.Backups? = SchedulingPolicy.Backups()
+    /// How an OOM-killed shard's memory grows, on backends that set memory per attempt.
+    /// Default ``SchedulingPolicy/MemoryGrowth/init(factor:maximumBytes:)``.
+    public var memoryGrowth = SchedulingPolicy.MemoryGrowth()
+    /// The wait before each extra attempt of a shard. Default ``ShardBackoff/init(baseDelay:maxDelay:random:)``:
     /// up to 1 s before the second attempt, doubling to at most 30 s.
     public var shardBackoff: ShardBackoff
     /// When workers write their results out. Default ``SegmentBatching/init(maxRecords:maxBytes:maxDelay:)``.
@@ -56,6 +66,13 @@ public struct RunOptions: Sendable {
         self.batching = batching
         self.pollInterval = pollInterval
         self.onBackendEvent = onBackendEvent
+    }
+}
+
+extension RunOptions {
+    /// The scheduler's rules, from these options.
+    public var schedulingPolicy: SchedulingPolicy {
+        SchedulingPolicy(retries: retries, disruptionBudget: disruptionBudget, backups: backups, memory: memoryGrowth)
     }
 }
 

@@ -17,7 +17,7 @@ struct ShardExecutor: Sendable {
     let concurrency: Int
     let batching: SegmentBatching
     /// Called with each record as soon as it is made; the in-process backend hands it to the driver.
-    let onRecord: (@Sendable (RecordLine) async -> Void)?
+    let onRecord: (@Sendable (_ shard: Int, RecordLine) async -> Void)?
 
     func run() async throws {
         var done = Set<Int>()
@@ -46,7 +46,7 @@ struct ShardExecutor: Sendable {
                 }
                 while let record = try await files.next() {
                     try await writer.append(record)
-                    await onRecord?(record)
+                    await onRecord?(shard.index, record)
                     if let file = iterator.next() { files.addTask { try await process(file) } }
                 }
             }

@@ -1,5 +1,6 @@
 public import FanoutCore
 import Foundation
+import Synchronization
 public import Logging
 
 /// Runs a run's shards as pods of a Kubernetes cluster: by default one Indexed Job whose completion index is
@@ -315,7 +316,71 @@ public struct KubernetesBackend: Backend {
         return try LinuxExecutable(path: options.executable).architecture
     }
 
-    public func execute(_ submission: Submission) async throws -> BackendReport {
+    /// One Indexed Job (or a Job per shard) runs every shard of a launch at once, up to ``Options/parallelism``;
+    /// the Job controller retries a failed pod (`backoffLimitPerIndex`, the run's retries), and an index runs one
+    /// pod at a time, so there are no backups here, and memory is the run's `--memory`.
+    public var capabilities: BackendCapabilities {
+        BackendCapabilities(slots: 1_000_000, runsAttemptsSideBySide: false)
+    }
+
+    /// Runs each launch the scheduler asks for as one submission of Jobs, and reports its shards' outcomes when
+    /// the Jobs are done: succeeded, or ``AttemptExit/exhausted(_:)`` once the Job controller used the shard's
+    /// retries. A cancel stops the Jobs of the launch it names (deleting them and waiting out their pods).
+    public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
+        let batches = Mutex<[(ids: Set<AttemptID>, task: Task<BackendReport, any Error>)]>([])
+        let total = Mutex(BackendReport())
+        do {
+            await withTaskCancellationHandler {
+                for await request in attempts.requests {
+                    switch request {
+                    case .launch(let launches):
+                        var batch = submission
+                        batch.shards = launches.map(\.id.shard)
+                        for launch in launches { attempts.report(.running(launch.id)) }
+                        let task = Task {
+                            do {
+                                let report = try await execute(batch)
+                                for launch in launches {
+                                    let exit = report.failedShards[launch.id.shard].map(AttemptExit.exhausted) ?? .succeeded
+                                    attempts.report(.exited(launch.id, exit))
+                                }
+                                return report
+                            } catch {
+                                if Task.isCancelled {
+                                    for launch in launches { attempts.report(.exited(launch.id, .cancelled)) }
+                                } else {
+                                    // The backend cannot go on (no permission, pods that cannot start): no more
+                                    // requests are taken, and this error ends the run.
+                                    attempts.finish()
+                                }
+                                throw error
+                            }
+                        }
+                        batches.withLock { $0.append((Set(launches.map(\.id)), task)) }
+                    case .cancel(let ids):
+                        for batch in batches.withLock({ $0 }) where !batch.ids.isDisjoint(with: ids) { batch.task.cancel() }
+                    }
+                }
+            } onCancel: {
+                for batch in batches.withLock({ $0 }) { batch.task.cancel() }
+            }
+            if Task.isCancelled { for batch in batches.withLock({ $0 }) { batch.task.cancel() } }
+            var failure: (any Error)?
+            for batch in batches.withLock({ $0 }) {
+                do {
+                    let report = try await batch.task.value
+                    total.withLock { $0.apiRequests = ($0.apiRequests ?? 0) + (report.apiRequests ?? 0) }
+                } catch {
+                    // The cause wins over the cancellations it brought about.
+                    if failure == nil || failure is CancellationError { failure = error }
+                }
+            }
+            if let failure { throw failure }
+        }
+        return total.withLock { $0 }
+    }
+
+    func execute(_ submission: Submission) async throws -> BackendReport {
         try checkReachable(submission)
         let base =
             try client

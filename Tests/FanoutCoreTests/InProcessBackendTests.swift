@@ -125,7 +125,7 @@ private final class SlowToCleanUpBackend: Backend {
     let cleanedUp = Mutex(false)
     var name: String { "slow-to-clean-up" }
 
-    func execute(_ submission: Submission) async throws -> BackendReport {
+    func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
         do {
             try await Task.sleep(for: .seconds(60))
         } catch {
@@ -232,7 +232,7 @@ extension StateLocationTests {
         var name: String { "remote" }
         var needsSharedState: Bool { true }
         func check() async throws { Issue.record("checked before the state was") }
-        func execute(_ submission: Submission) async throws -> BackendReport {
+        func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
             Issue.record("executed")
             return BackendReport()
         }

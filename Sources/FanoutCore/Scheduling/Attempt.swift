@@ -45,6 +45,8 @@ public enum AttemptExit: Sendable, Hashable {
     case oomKilled(String)
     /// The worker can never run this shard as set up (another build, changed state): fails the shard at once.
     case misconfigured(String)
+    /// The backend retried the shard itself, as far as the run's retries allow, and gave up: fails the shard at once.
+    case exhausted(String)
     /// The attempt was stopped because the scheduler asked (a backup that lost, a cancelled run).
     case cancelled
 }

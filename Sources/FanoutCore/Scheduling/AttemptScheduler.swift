@@ -217,9 +217,9 @@ extension AttemptScheduler {
                 let why = memory == nil ? "OOMKilled: \(reason)" : "OOMKilled\(at), the most memory allowed"
                 return actions + ended(afterCounting: id, as: why, shard: &shard, now: now)
             }
-        case .misconfigured(let reason):
+        case .misconfigured(let reason), .exhausted(let reason):
             shard.isNotable = true
-            shard.history.append("\(name) cannot run: \(reason)")
+            shard.history.append("\(name) failed for good: \(reason)")
             shard.phase = .failed(reason)
             let others = shard.live.keys.sorted()
             if !others.isEmpty { actions.append(.cancel(others)) }
