@@ -10,6 +10,9 @@ first; main containers run together. restartPolicy Never and OnFailure are honou
 Pod lifecycle: Pending (PodScheduled) -> Running (Ready) -> Succeeded or Failed, with container states,
 restartCount, exit codes and reasons. A deleted running pod gets SIGTERM, SIGKILL after its grace period (capped by
 --max-grace), ends Failed (or Succeeded) and is then removed from the store.
+
+A container's `resources.limits.memory` is enforced by the memory watch (memory.py): over it, the container's processes
+are killed and it ends OOMKilled with exit code 137.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from typing import Any
 
 from errors import ApiError
 from images import ensure_image
+from memory import MemoryWatch
 from meta import rfc3339
+from quantity import quantity_bytes
 from registry import TERMINAL_PHASES, Registry
 from runtime import ContainerRun, LogFile, Outcome
 from store import Store
@@ -62,6 +67,7 @@ class Kubelet:
         base_env: dict[str, str] | None = None,
         restart_backoff: float = 0.2,
         clock: Callable[[], float] = time.time,
+        memory: MemoryWatch | None = None,
     ):
         self.store = store
         self.registry = registry
@@ -75,12 +81,14 @@ class Kubelet:
         self._holding: str | None = None  # the Unschedulable message while scheduling is held
         self._capacity: int | None = None  # while held: pods the node still fits at once (None: none at all)
         self._scheduling = threading.Lock()
+        self.memory = memory or MemoryWatch()
         self._watcher = store.subscribe(["pods"])
         self._thread = threading.Thread(target=self._loop, name="kubelet", daemon=True)
         self._stopping = threading.Event()
 
     def start(self) -> None:
         os.makedirs(self.pods_dir, exist_ok=True)
+        self.memory.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -93,6 +101,7 @@ class Kubelet:
             worker.kill_all()
         for worker in workers:
             worker.join(timeout=5)
+        self.memory.stop()
 
     # MARK: - Events
 
@@ -565,12 +574,15 @@ class PodWorker(threading.Thread):
         attempt = len(self.logs.get(name, []))
         log_file = LogFile(os.path.join(self.directory, "logs", f"{name}-{attempt}.log"))
         run = ContainerRun(argv, env, cwd, log_file, self.kubelet.clock)
+        limit = self._memory_limit(container)
         with self._lock:
             if self._halt.is_set():
                 return None
             self.logs.setdefault(name, []).append(log_file)
             self._runs[name] = run
             run.start()
+            if run.running and limit is not None:
+                self.kubelet.memory.watch(run, limit)
         started = rfc3339(run.started_at)
         container_id = f"fanout://{self.uid[:8]}-{name}-{attempt}"
 
@@ -583,6 +595,18 @@ class PodWorker(threading.Thread):
         self._update(change)
         threading.Thread(target=self._notify_exit, args=(run,), daemon=True).start()
         return run
+
+    def _memory_limit(self, container: dict[str, Any]) -> int | None:
+        """The container's memory limit in bytes, if it has one."""
+        value = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if value is None:
+            return None
+        try:
+            limit = quantity_bytes(value)
+        except ValueError as error:
+            log(f"pod {self.pod_name}: container {container['name']}: memory limit not enforced: {error}")
+            return None
+        return limit if limit > 0 else None
 
     def _event(
         self, group: str, index: int, container: dict[str, Any], kind: str, reason: str, message: str

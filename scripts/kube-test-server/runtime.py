@@ -1,5 +1,7 @@
-"""The container runtime: one container run is one local process (its own process group), with stdout and stderr
-captured to a log file, line by line, each line's arrival time remembered for `timestamps` and `sinceSeconds`."""
+"""The container runtime: one container run is one local process (its own session and process group: the container's
+processes are that group), with stdout and stderr captured to a log file, line by line, each line's arrival time
+remembered for `timestamps` and `sinceSeconds`. A run OOM-killed by the memory watch (memory.py) ends with reason
+OOMKilled, as containerd reports a container whose cgroup ran out of memory."""
 
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ class LogFile:
 @dataclass
 class Outcome:
     exit_code: int
-    reason: str  # Completed, Error or StartError
+    reason: str  # Completed, Error, OOMKilled or StartError
     message: str = ""
     signal: int | None = None
 
@@ -94,6 +96,7 @@ class ContainerRun:
         self.finished_at = 0.0
         self.outcome: Outcome | None = None
         self.killed_by: int | None = None
+        self.oom_killed = False
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
@@ -141,7 +144,10 @@ class ContainerRun:
             self._reader.join()
         self.finished_at = self.clock()
         self.log.complete.set()
-        if code < 0:
+        if self.oom_killed:
+            # The runtime names the OOM kill whatever the main process's status (137 when it was among the killed).
+            self.outcome = Outcome(128 - code if code < 0 else code, "OOMKilled")
+        elif code < 0:
             self.outcome = Outcome(128 - code, "Error", signal=-code)
         else:
             self.outcome = Outcome(code, "Completed" if code == 0 else "Error")
@@ -150,6 +156,18 @@ class ContainerRun:
     @property
     def running(self) -> bool:
         return self.process is not None and self.outcome is None and self.process.poll() is None
+
+    @property
+    def group(self) -> int | None:
+        """The process group id of the container's processes (the first process's pid), once started."""
+        return self.process.pid if self.process is not None else None
+
+    def oom_kill(self, usage: int) -> None:
+        """Kills every process of the container, as the OOM killer does to a cgroup over its memory limit."""
+        if not self.running:
+            return
+        self.oom_killed = True
+        self.send(signal.SIGKILL)
 
     def send(self, signum: int) -> None:
         """Signals the whole process group (a shell and its children)."""
