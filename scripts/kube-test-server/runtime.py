@@ -1,11 +1,13 @@
 """The container runtime: one container run is one local process (its own session and process group: the container's
 processes are that group), with stdout and stderr captured to a log file, line by line, each line's arrival time
 remembered for `timestamps` and `sinceSeconds`. A run OOM-killed by the memory watch (memory.py) ends with reason
-OOMKilled, as containerd reports a container whose cgroup ran out of memory."""
+OOMKilled, as containerd reports a container whose cgroup ran out of memory. A run with a start delay (a pod on the
+slow node) is a shell that sleeps, then execs the command: same process, same group, the command started late."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meta import rfc3339_nano
+
+SLEEP = shutil.which("sleep") or "/bin/sleep"  # this host's, whatever PATH the container has
 
 
 class LogFile:
@@ -85,12 +89,14 @@ class ContainerRun:
         cwd: str,
         log: LogFile,
         clock: Callable[[], float] = time.time,
+        start_delay: float = 0.0,
     ):
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.log = log
         self.clock = clock
+        self.start_delay = start_delay
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.finished_at = 0.0
@@ -102,9 +108,13 @@ class ContainerRun:
     def start(self) -> None:
         """Starts the process; a command that cannot be run becomes a StartError outcome (exit code 128)."""
         self.started_at = self.clock()
+        argv = self.argv
+        if self.start_delay > 0 and _executable(argv, self.env, self.cwd):
+            # A command that cannot run is not delayed: it fails as StartError at once, as without a delay.
+            argv = ["/bin/sh", "-c", '"$0" "$1" && shift && exec "$@"', SLEEP, f"{self.start_delay:.3f}", *argv]
         try:
             self.process = subprocess.Popen(
-                self.argv,
+                argv,
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
@@ -179,3 +189,12 @@ class ContainerRun:
             os.killpg(self.process.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _executable(argv: list[str], env: dict[str, str], cwd: str) -> bool:
+    """Whether argv[0] names an executable, looked up as the process start looks it up (the child's PATH)."""
+    if not argv or not argv[0]:
+        return False
+    if "/" in argv[0]:
+        return os.access(os.path.join(cwd, argv[0]), os.X_OK)
+    return shutil.which(argv[0], path=env.get("PATH", os.defpath)) is not None
