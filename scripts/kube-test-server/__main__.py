@@ -32,6 +32,7 @@ from controller import JobController  # noqa: E402
 from faults import FaultRule, Faults  # noqa: E402
 from kubelet import Kubelet  # noqa: E402
 from registry import Registry  # noqa: E402
+from slowness import SlowRule  # noqa: E402
 from store import Store  # noqa: E402
 
 
@@ -62,6 +63,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME", help="pass this variable to pods")
     parser.add_argument("--hold-scheduling", action="store_true", help="start with new pods held Pending")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON", help='e.g. {"status": 429, "count": 2}')
+    parser.add_argument(
+        "--slow-pod", action="append", default=[], metavar="JSON", help='e.g. {"selector": "a=b", "factor": 10}'
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -120,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     if arguments.hold_scheduling:
         kubelet.hold_scheduling()
+    for text in arguments.slow_pod:
+        kubelet.slow_pods.add(SlowRule.from_json(json.loads(text)))
     kubelet.start()
     controller.start()
     threads = [

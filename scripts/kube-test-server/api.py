@@ -34,6 +34,7 @@ from meta import parse_rfc3339
 from openapi import openapi_document, openapi_v2_protobuf
 from registry import Registry
 from resources import RESOURCES, SERVER_VERSION, ResourceType, resource_for
+from slowness import Slowness, SlowRule
 from store import ABRUPT, Store, WatchFilter
 
 CONTROL_PREFIX = "/__test/"
@@ -788,6 +789,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.send_json(200, {"refusing": True})
                 api.controller.allow_pods()
                 return self.send_json(200, {"refusing": False})
+            if (method, route) == ("POST", "slow-pods"):
+                specs = body.get("rules", [body]) if isinstance(body, dict) else body
+                slow_rules = [SlowRule.from_json(spec) for spec in specs]
+                for slow_rule in slow_rules:
+                    api.kubelet.slow_pods.add(slow_rule)
+                return self.send_json(200, {"pending": api.kubelet.slow_pods.pending()})
+            if (method, route) == ("GET", "slow-pods"):
+                slow_pods = api.kubelet.slow_pods
+                return self.send_json(200, {"pending": slow_pods.pending(), "slowed": slow_pods.slowed()})
+            if (method, route) in (("POST", "slow-pods/reset"), ("DELETE", "slow-pods")):
+                api.kubelet.slow_pods.clear()
+                return self.send_json(200, {})
             if (method, route) == ("GET", "state"):
                 return self.send_json(
                     200,
@@ -796,6 +809,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "holdingScheduling": api.kubelet.holding,
                         "schedulingCapacity": api.kubelet.capacity,
                         "refusingPods": api.controller is not None and api.controller.refusing,
+                        "slowPods": api.kubelet.slow_pods.pending(),
                         "faults": api.faults.pending(),
                         "requests": api.faults.requests(),
                     },
@@ -804,11 +818,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 api.faults.clear()
                 api.faults.reset_requests()
                 api.kubelet.release_scheduling()
+                api.kubelet.slow_pods.clear()
                 if api.controller is not None:
                     api.controller.allow_pods()
                 return self.send_json(200, {})
-            if method == "POST" and len(parts) == 4 and parts[0] == "pods" and parts[3] in ("kill", "disrupt"):
+            if method == "POST" and len(parts) == 4 and parts[0] == "pods" and parts[3] in ("kill", "disrupt", "slow"):
                 namespace, name = parts[1], parts[2]
+                if parts[3] == "slow":
+                    slowness = Slowness.from_json(body, "holdSeconds")
+                    api.kubelet.slow(namespace, name, slowness)
+                    return self.send_json(200, {"pod": name, **slowness.to_json("holdSeconds")})
                 if parts[3] == "kill":
                     killed = api.kubelet.kill(namespace, name, body.get("container"))
                     return self.send_json(200, {"killed": killed})
@@ -901,8 +920,12 @@ CONTROL_ROUTES = [
     "POST /__test/expire",
     "POST /__test/scheduling {hold: true|false, message, capacity}",
     "POST /__test/pod-creation {refuse: true|false, message}",
+    "POST /__test/slow-pods {namespace, selector, count, factor, periodSeconds, startDelaySeconds} or {rules: [...]}",
+    "GET /__test/slow-pods",
+    "POST /__test/slow-pods/reset",
     "POST /__test/pods/NAMESPACE/NAME/kill {container}",
     "POST /__test/pods/NAMESPACE/NAME/disrupt {mode: evict|delete, reason, message}",
+    "POST /__test/pods/NAMESPACE/NAME/slow {factor, periodSeconds, holdSeconds}",
     "GET /__test/state",
     "POST /__test/reset",
 ]

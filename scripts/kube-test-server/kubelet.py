@@ -10,6 +10,10 @@ first; main containers run together. restartPolicy Never and OnFailure are honou
 Pod lifecycle: Pending (PodScheduled) -> Running (Ready) -> Succeeded or Failed, with container states,
 restartCount, exit codes and reasons. A deleted running pod gets SIGTERM, SIGKILL after its grace period (capped by
 --max-grace), ends Failed (or Succeeded) and is then removed from the store.
+
+A container's `resources.limits.memory` is enforced by the memory watch (memory.py): over it, the container's processes
+are killed and it ends OOMKilled with exit code 137. Pods that a slow-pod rule picks (slowness.py) are bound to the
+slow node and throttled there.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from typing import Any
 
 from errors import ApiError
 from images import ensure_image
+from memory import MemoryWatch
 from meta import rfc3339
+from quantity import quantity_bytes
 from registry import TERMINAL_PHASES, Registry
 from runtime import ContainerRun, LogFile, Outcome
+from slowness import SLOW_NODE_NAME, Slowness, SlowPods, Throttle
 from store import Store
 
 NODE_NAME = "fanout-test-node"
@@ -62,6 +69,7 @@ class Kubelet:
         base_env: dict[str, str] | None = None,
         restart_backoff: float = 0.2,
         clock: Callable[[], float] = time.time,
+        memory: MemoryWatch | None = None,
     ):
         self.store = store
         self.registry = registry
@@ -75,12 +83,16 @@ class Kubelet:
         self._holding: str | None = None  # the Unschedulable message while scheduling is held
         self._capacity: int | None = None  # while held: pods the node still fits at once (None: none at all)
         self._scheduling = threading.Lock()
+        self.memory = memory or MemoryWatch()
+        self.slow_pods = SlowPods()
+        self._slowness: dict[str, Slowness] = {}  # by pod uid: pods bound to the slow node whose worker is to start
         self._watcher = store.subscribe(["pods"])
         self._thread = threading.Thread(target=self._loop, name="kubelet", daemon=True)
         self._stopping = threading.Event()
 
     def start(self) -> None:
         os.makedirs(self.pods_dir, exist_ok=True)
+        self.memory.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -93,6 +105,7 @@ class Kubelet:
             worker.kill_all()
         for worker in workers:
             worker.join(timeout=5)
+        self.memory.stop()
 
     # MARK: - Events
 
@@ -112,6 +125,8 @@ class Kubelet:
         with self._lock:
             worker = self._workers.get(uid)
         if kind == "DELETED":
+            with self._lock:
+                self._slowness.pop(uid, None)
             if worker is not None:
                 worker.kill_all()
                 with self._lock:
@@ -133,8 +148,8 @@ class Kubelet:
         if not pod["spec"].get("nodeName"):
             self._schedule(pod)
             return
-        worker = PodWorker(self, pod)
         with self._lock:
+            worker = PodWorker(self, pod, self._slowness.pop(uid, None))
             self._workers[uid] = worker
         worker.start()
 
@@ -155,7 +170,11 @@ class Kubelet:
                 if holding is not None:
                     _set_condition(status, "PodScheduled", "False", now, "Unschedulable", holding)
                     return None
-                current["spec"]["nodeName"] = NODE_NAME
+                slowness = self.slow_pods.take(current)
+                if slowness is not None:
+                    with self._lock:
+                        self._slowness[metadata["uid"]] = slowness
+                current["spec"]["nodeName"] = NODE_NAME if slowness is None else SLOW_NODE_NAME
                 _set_condition(status, "PodScheduled", "True", now)
                 return None
 
@@ -227,6 +246,10 @@ class Kubelet:
         """SIGKILLs the pod's running container processes (or one container's); they exit with 137."""
         return self._worker_for(namespace, name).kill_all(container)
 
+    def slow(self, namespace: str, name: str, slowness: Slowness) -> None:
+        """Throttles a running pod's processes from now (a factor of 1 and no hold: full speed again)."""
+        self._worker_for(namespace, name).slow(slowness)
+
     def disrupt(self, namespace: str, name: str, reason: str, message: str, mode: str) -> dict[str, Any]:
         """Adds DisruptionTarget=True, then either evicts the pod in place (mode "evict": containers killed, pod
         Failed with status.reason Evicted, as kubelet node-pressure eviction does) or deletes it gracefully (mode
@@ -292,7 +315,7 @@ class Kubelet:
 class PodWorker(threading.Thread):
     """Runs one pod from scheduling to its end, writing the pod's status as it goes."""
 
-    def __init__(self, kubelet: Kubelet, pod: dict[str, Any]):
+    def __init__(self, kubelet: Kubelet, pod: dict[str, Any], slowness: Slowness | None = None):
         metadata = pod["metadata"]
         super().__init__(name=f"pod-{metadata['name']}", daemon=True)
         self.kubelet = kubelet
@@ -310,6 +333,11 @@ class PodWorker(threading.Thread):
         self._exits: queue.Queue[str] = queue.Queue()
         self._kill_timer: threading.Timer | None = None
         self._events: dict[tuple[str, str, str, str], str] = {}  # (container, type, reason, message): event name
+        self._start_delay = slowness.start_delay if slowness is not None else 0.0
+        self._throttle: Throttle | None = None
+        if slowness is not None and slowness.throttles:
+            self._throttle = Throttle(slowness, name=f"throttle-{self.pod_name}")
+            self._throttle.start()
 
     # MARK: - Control from other threads
 
@@ -323,6 +351,7 @@ class PodWorker(threading.Thread):
             runs = list(self._runs.values())
         for run in runs:
             run.send(signal.SIGTERM)
+        self._release_throttle()  # a stopped process handles SIGTERM once continued
         delay = max(0.0, min(float(grace), self.kubelet.max_grace))
         self._kill_timer = threading.Timer(delay, self.kill_all)
         self._kill_timer.daemon = True
@@ -336,8 +365,28 @@ class PodWorker(threading.Thread):
             runs = [(name, run) for name, run in self._runs.items() if container in (None, name) and run.running]
         for _, run in runs:
             run.send(signal.SIGKILL)
+        if container is None:
+            self._release_throttle()
         self._exits.put("")
         return [name for name, _ in runs]
+
+    def slow(self, slowness: Slowness) -> None:
+        """Throttles the pod's processes from now on (after a hold, if any), its restarted containers included."""
+        with self._lock:
+            if self._halt.is_set():
+                raise ApiError(409, "Conflict", f'pod "{self.pod_name}" has no running containers')
+            if self._throttle is not None:
+                self._throttle.change(slowness)
+                return
+            self._throttle = Throttle(slowness, name=f"throttle-{self.pod_name}")
+            self._throttle.start()
+            for run in self._runs.values():
+                self._throttle.add(run)
+
+    def _release_throttle(self) -> None:
+        throttle = self._throttle
+        if throttle is not None:
+            throttle.release()
 
     def evict(self, message: str) -> None:
         self._evicted = message
@@ -360,6 +409,9 @@ class PodWorker(threading.Thread):
                 )
             )
         finally:
+            with self._lock:
+                self._halt.set()  # the pod has ended: nothing more starts, nor is slowed
+            self._release_throttle()
             if self._kill_timer is not None:
                 self._kill_timer.cancel()
 
@@ -564,13 +616,19 @@ class PodWorker(threading.Thread):
                     return None
         attempt = len(self.logs.get(name, []))
         log_file = LogFile(os.path.join(self.directory, "logs", f"{name}-{attempt}.log"))
-        run = ContainerRun(argv, env, cwd, log_file, self.kubelet.clock)
+        run = ContainerRun(argv, env, cwd, log_file, self.kubelet.clock, self._start_delay)
+        limit = self._memory_limit(container)
         with self._lock:
             if self._halt.is_set():
                 return None
             self.logs.setdefault(name, []).append(log_file)
             self._runs[name] = run
             run.start()
+            if run.running:
+                if self._throttle is not None:
+                    self._throttle.add(run)
+                if limit is not None:
+                    self.kubelet.memory.watch(run, limit)
         started = rfc3339(run.started_at)
         container_id = f"fanout://{self.uid[:8]}-{name}-{attempt}"
 
@@ -583,6 +641,18 @@ class PodWorker(threading.Thread):
         self._update(change)
         threading.Thread(target=self._notify_exit, args=(run,), daemon=True).start()
         return run
+
+    def _memory_limit(self, container: dict[str, Any]) -> int | None:
+        """The container's memory limit in bytes, if it has one."""
+        value = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if value is None:
+            return None
+        try:
+            limit = quantity_bytes(value)
+        except ValueError as error:
+            log(f"pod {self.pod_name}: container {container['name']}: memory limit not enforced: {error}")
+            return None
+        return limit if limit > 0 else None
 
     def _event(
         self, group: str, index: int, container: dict[str, Any], kind: str, reason: str, message: str

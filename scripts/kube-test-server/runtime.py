@@ -1,9 +1,13 @@
-"""The container runtime: one container run is one local process (its own process group), with stdout and stderr
-captured to a log file, line by line, each line's arrival time remembered for `timestamps` and `sinceSeconds`."""
+"""The container runtime: one container run is one local process (its own session and process group: the container's
+processes are that group), with stdout and stderr captured to a log file, line by line, each line's arrival time
+remembered for `timestamps` and `sinceSeconds`. A run OOM-killed by the memory watch (memory.py) ends with reason
+OOMKilled, as containerd reports a container whose cgroup ran out of memory. A run with a start delay (a pod on the
+slow node) is a shell that sleeps, then execs the command: same process, same group, the command started late."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -12,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meta import rfc3339_nano
+
+SLEEP = shutil.which("sleep") or "/bin/sleep"  # this host's, whatever PATH the container has
 
 
 class LogFile:
@@ -68,7 +74,7 @@ class LogFile:
 @dataclass
 class Outcome:
     exit_code: int
-    reason: str  # Completed, Error or StartError
+    reason: str  # Completed, Error, OOMKilled or StartError
     message: str = ""
     signal: int | None = None
 
@@ -83,25 +89,32 @@ class ContainerRun:
         cwd: str,
         log: LogFile,
         clock: Callable[[], float] = time.time,
+        start_delay: float = 0.0,
     ):
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.log = log
         self.clock = clock
+        self.start_delay = start_delay
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.finished_at = 0.0
         self.outcome: Outcome | None = None
         self.killed_by: int | None = None
+        self.oom_killed = False
         self._reader: threading.Thread | None = None
 
     def start(self) -> None:
         """Starts the process; a command that cannot be run becomes a StartError outcome (exit code 128)."""
         self.started_at = self.clock()
+        argv = self.argv
+        if self.start_delay > 0 and _executable(argv, self.env, self.cwd):
+            # A command that cannot run is not delayed: it fails as StartError at once, as without a delay.
+            argv = ["/bin/sh", "-c", '"$0" "$1" && shift && exec "$@"', SLEEP, f"{self.start_delay:.3f}", *argv]
         try:
             self.process = subprocess.Popen(
-                self.argv,
+                argv,
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
@@ -141,7 +154,10 @@ class ContainerRun:
             self._reader.join()
         self.finished_at = self.clock()
         self.log.complete.set()
-        if code < 0:
+        if self.oom_killed:
+            # The runtime names the OOM kill whatever the main process's status (137 when it was among the killed).
+            self.outcome = Outcome(128 - code if code < 0 else code, "OOMKilled")
+        elif code < 0:
             self.outcome = Outcome(128 - code, "Error", signal=-code)
         else:
             self.outcome = Outcome(code, "Completed" if code == 0 else "Error")
@@ -150,6 +166,18 @@ class ContainerRun:
     @property
     def running(self) -> bool:
         return self.process is not None and self.outcome is None and self.process.poll() is None
+
+    @property
+    def group(self) -> int | None:
+        """The process group id of the container's processes (the first process's pid), once started."""
+        return self.process.pid if self.process is not None else None
+
+    def oom_kill(self, usage: int) -> None:
+        """Kills every process of the container, as the OOM killer does to a cgroup over its memory limit."""
+        if not self.running:
+            return
+        self.oom_killed = True
+        self.send(signal.SIGKILL)
 
     def send(self, signum: int) -> None:
         """Signals the whole process group (a shell and its children)."""
@@ -161,3 +189,12 @@ class ContainerRun:
             os.killpg(self.process.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _executable(argv: list[str], env: dict[str, str], cwd: str) -> bool:
+    """Whether argv[0] names an executable, looked up as the process start looks it up (the child's PATH)."""
+    if not argv or not argv[0]:
+        return False
+    if "/" in argv[0]:
+        return os.access(os.path.join(cwd, argv[0]), os.X_OK)
+    return shutil.which(argv[0], path=env.get("PATH", os.defpath)) is not None
