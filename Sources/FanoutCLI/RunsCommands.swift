@@ -406,6 +406,13 @@ func fold(
     var extra: [String: Any] = ["run": run.id, "result": reducer.jsonValue as Any]
     let requests = run.summary?.controlPlaneRequests
     if let requests { extra["apiRequests"] = requests }
-    progress.finished(extra: extra, detail: requests.map { "\($0) Kubernetes API requests" })
+    let histories = run.summary?.shardHistories ?? [:]
+    if !histories.isEmpty {
+        extra["shards"] = Dictionary(uniqueKeysWithValues: histories.map { (String($0.key), $0.value) })
+    }
+    let shardText = histories.sorted { $0.key < $1.key }.prefix(3).map { "shard \($0.key): \($0.value)" }
+        + (histories.count > 3 ? ["\(histories.count - 3) more shards in `fanout status`"] : [])
+    let detail = (requests.map { ["\($0) Kubernetes API requests"] } ?? []) + shardText
+    progress.finished(extra: extra, detail: detail.isEmpty ? nil : detail.joined(separator: "; "))
     if progress.failed > 0 { throw ExitCode(3) }
 }

@@ -133,6 +133,11 @@ struct StatusCommand: AsyncParsableCommand {
         if let succeeded = info.succeeded, let failed = info.failed {
             lines.append("results    \(succeeded) succeeded, \(failed) failed, \(info.cached ?? 0) cached")
         }
+        for (shard, history) in (info.shardHistories ?? [:]).sorted(by: { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) })
+            .prefix(20)
+        {
+            lines.append("shard \(shard)\(String(repeating: " ", count: max(1, 5 - shard.count)))\(history)")
+        }
         switch snapshot.pods {
         case .success(let phases)?:
             let text = phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")

@@ -43,6 +43,9 @@ public struct RunCatalog: Sendable {
         public var driver: String?
         /// When the live driver's lease runs out unless renewed.
         public var driverLeaseExpiresAt: Date?
+        /// What happened to each shard that did not simply succeed at its first attempt, once the run finished;
+        /// keyed by the shard's index as text, so it stays an object in JSON.
+        public var shardHistories: [String: String]?
     }
 
     /// Every run id under the prefix, newest first.
@@ -69,7 +72,8 @@ public struct RunCatalog: Sendable {
             createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
             finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement,
-            settings: spec.settings, driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt)
+            settings: spec.settings, driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt,
+            shardHistories: summary?.shards)
     }
 
     /// Deletes every object of a run.

@@ -98,7 +98,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 runID: prepared.spec.runID, files: prepared.spec.fileCount, succeeded: result.succeeded,
                 failed: result.failed, cached: result.cached, failures: result.failures,
                 shards: prepared.spec.shardCount, elapsedSeconds: (clock.now - start).inSeconds,
-                controlPlaneRequests: report.apiRequests)
+                controlPlaneRequests: report.apiRequests, shardHistories: report.shardHistories)
             self.summary.set(summary)
             if !replayOnly { try await record(summary, complete: complete) }
             guard accounted || replayOnly else {
@@ -430,7 +430,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             RunSummaryRecord(
                 runID: summary.runID, succeeded: summary.succeeded, failed: summary.failed, cached: summary.cached,
                 finishedAt: Date(), outcome: !complete ? "incomplete"
-                    : options.tolerance.allows(failed: summary.failed, total: summary.files) ? "complete" : "failed"),
+                    : options.tolerance.allows(failed: summary.failed, total: summary.files) ? "complete" : "failed",
+                shards: summary.shardHistories.isEmpty ? nil
+                    : Dictionary(uniqueKeysWithValues: summary.shardHistories.map { (String($0.key), $0.value) })),
             to: state.layout.summary)
         if complete && options.cache {
             try await state.write(

@@ -121,6 +121,8 @@ struct RunSummaryRecord: Codable, Sendable {
     var cached: Int
     var finishedAt: Date
     var outcome: String
+    /// What happened to each shard that did not simply succeed at its first attempt, by shard index.
+    var shards: [String: String]? = nil
 }
 
 /// Points at the newest complete run of a step version over an input.

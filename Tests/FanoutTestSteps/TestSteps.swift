@@ -23,6 +23,14 @@ public enum TestSteps {
         return try await file.bytes().count
     }
 
+    /// 1 for each file, at once, except in the first attempt of a shard holding a file whose key contains
+    /// "straggler": there it waits a minute (or until cancelled), as on a slow machine.
+    public static let firstAttemptStraggles = MapStep("first-attempt-straggles", version: "1") { file -> Int in
+        let attempt = ProcessInfo.processInfo.environment["FANOUT_WORKER_ATTEMPT"] ?? "1"
+        if file.key.contains("straggler") && attempt == "1" { try await Task.sleep(for: .seconds(60)) }
+        return 1
+    }
+
     /// Fails on files whose key contains "bad", 1 otherwise.
     public static let failOnBad = MapStep("fail-on-bad", version: "1") { file -> Int in
         if file.key.contains("bad") { throw TestStepError(message: "refusing \(file.key)") }

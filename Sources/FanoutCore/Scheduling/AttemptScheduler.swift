@@ -161,7 +161,10 @@ extension AttemptScheduler {
         let at = memory.map { " at \(MemoryText.describe($0))" } ?? ""
         let name = attempt.launch.isBackup ? "backup attempt \(id.number)" : "attempt \(id.number)"
         // Another attempt already decided the shard: what this one did no longer matters.
-        guard !shard.phase.isDone else { return [] }
+        guard !shard.phase.isDone else {
+            if exit == .cancelled { shard.history.append("\(name) cancelled") }
+            return []
+        }
         var actions: [Action] = []
         func settle(failingWith reason: String?) {
             guard shard.live.isEmpty else { return }
