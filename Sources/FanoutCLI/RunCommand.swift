@@ -296,6 +296,9 @@ struct ExecutionOptions: ParsableArguments {
         + "reach).", valueName: "prefix"))
     var state: String?
 
+    @Flag(help: "Never start a backup attempt for a shard far behind the others (by default one starts when the shard's projected time is over twice the median shard's; the first attempt to finish wins, the other is stopped).")
+    var noBackups = false
+
     @Flag(help: "Recompute every file, ignoring stored results.")
     var noCache = false
 
@@ -356,6 +359,7 @@ struct ExecutionOptions: ParsableArguments {
         if let tolerateFailures { options.tolerance = FailureTolerance(text: tolerateFailures) ?? .none }
         options.state = state ?? environment["FANOUT_STATE"]
         options.cache = !noCache
+        if noBackups { options.backups = nil }
         options.allowEmptyInput = allowEmpty
         if let leaseDuration { options.lease.duration = .seconds(leaseDuration.seconds) }
         return options

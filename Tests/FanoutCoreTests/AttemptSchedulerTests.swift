@@ -99,37 +99,83 @@ import Testing
         #expect(scheduler.shardHistories[0]?.hasSuffix("attempt 4 succeeded at 3Gi") == true, "\(scheduler.shardHistories)")
     }
 
+    /// What a simulated run did.
+    struct Simulation {
+        var end = 0.0
+        var launched: [(at: Double, launch: AttemptLaunch)] = []
+        var cancelled: [AttemptID] = []
+    }
+
+    /// Runs `scheduler` against simulated attempts, each taking `duration` seconds from its launch (`nil`: until
+    /// cancelled) and storing its shard's 10 files at an even pace, until it is finished.
+    func simulate(_ scheduler: inout AttemptScheduler, duration: (AttemptLaunch) -> Double?) -> Simulation {
+        var simulation = Simulation()
+        var ends: [(at: Double, id: AttemptID, exit: AttemptExit)] = []
+        var paces: [AttemptID: (start: Double, seconds: Double)] = [:]
+        var now = 0.0
+        func perform(_ actions: [AttemptScheduler.Action]) {
+            for launch in launches(actions) {
+                simulation.launched.append((now, launch))
+                _ = scheduler.handle(.attempt(.running(launch.id)), now: now)
+                if let seconds = duration(launch) {
+                    ends.append((now + seconds, launch.id, .succeeded))
+                    paces[launch.id] = (now, seconds)
+                }
+            }
+            for id in cancels(actions) {
+                simulation.cancelled.append(id)
+                ends.removeAll { $0.id == id }
+                ends.append((now, id, .cancelled))
+            }
+        }
+        perform(scheduler.handle(.tick, now: 0))
+        while !scheduler.isFinished, now < 1000 {
+            ends.sort { $0.at < $1.at }
+            if let next = ends.first, next.at <= now + 0.1 {
+                ends.removeFirst()
+                now = max(now, next.at)
+                perform(scheduler.handle(.attempt(.exited(next.id, next.exit)), now: now))
+            } else {
+                now += 0.1
+                for (id, pace) in paces where scheduler.liveAttempts.contains(id) {
+                    let stored = Int((now - pace.start) / pace.seconds * 10)
+                    perform(scheduler.handle(.progress(shard: id.shard, filesStored: min(10, stored)), now: now))
+                }
+                perform(scheduler.handle(.tick, now: now))
+            }
+        }
+        simulation.end = now
+        return simulation
+    }
+
     @Test func aStragglerGetsABackupThatWinsAndTheOriginalIsCancelled() {
         var scheduler = AttemptScheduler(files: files(5), places: [.init(slots: 2)], policy: .init())
-        var running = launches(scheduler.handle(.tick, now: 0))
-        for launch in running { _ = scheduler.handle(.attempt(.running(launch.id)), now: 0) }
-        let straggler = running[0].id
-        // Shards 1 to 4 take 1 s each on the other slot; shard 0 stores 1 file of 10.
-        var other = running[1]
-        _ = scheduler.handle(.progress(shard: 0, filesStored: 1), now: 0.5)
-        var now = 0.0
-        var actions: [AttemptScheduler.Action] = []
-        for _ in 1...4 {
-            now += 1
-            actions = scheduler.handle(.attempt(.exited(other.id, .succeeded)), now: now)
-            running = launches(actions).filter { !$0.isBackup }
-            guard let next = running.first else { break }
-            _ = scheduler.handle(.attempt(.running(next.id)), now: now)
-            other = next
-        }
-        // Once the last other shard is done, no shard waits and a slot is free: shard 0 projects to about 40 s
-        // (1 file of 10 in 4 s) where the median shard took 1 s, so it gets a backup.
-        let backup = launches(actions)
-        #expect(backup.map(\.id) == [AttemptID(shard: 0, number: 2)] && backup.first?.isBackup == true, "\(actions)")
-        #expect(notices(actions).first?.contains("backup attempt 2") == true)
-        #expect(scheduler.liveAttempts == [straggler, backup[0].id])
-        _ = scheduler.handle(.attempt(.running(backup[0].id)), now: now + 0.2)
-        #expect(launches(scheduler.handle(.tick, now: now + 5)).isEmpty, "one backup per shard")
-        let won = scheduler.handle(.attempt(.exited(backup[0].id, .succeeded)), now: now + 1.5)
-        #expect(cancels(won) == [straggler])
-        #expect(!scheduler.isFinished, "until the cancelled attempt has stopped")
-        _ = scheduler.handle(.attempt(.exited(straggler, .cancelled)), now: now + 1.6)
+        // Shard 0's first attempt never ends by itself; every other attempt takes 1 s.
+        let simulation = simulate(&scheduler) { $0.id == AttemptID(shard: 0, number: 1) ? nil : 1 }
+        // Shards 1 to 4 run one after another on the other slot; once the last has finished at 4 s, no shard
+        // waits, and shard 0 (4 s so far, the median 1 s) gets a backup that finishes at 5 s.
+        let backups = simulation.launched.filter(\.launch.isBackup)
+        #expect(backups.map(\.launch.id) == [AttemptID(shard: 0, number: 2)])
+        #expect(abs((backups.first?.at ?? 0) - 4) < 0.01, "\(simulation.launched)")
+        #expect(simulation.cancelled == [AttemptID(shard: 0, number: 1)])
+        #expect(abs(simulation.end - 5) < 0.01, "\(simulation.end)")
         #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
+        #expect(scheduler.shardHistories[0] == "backup attempt 2 succeeded; attempt 1 cancelled")
+    }
+
+    @Test func aStragglerThatWouldFinishLastIsBackedUpBeforeTheShardsThatWait() {
+        // 16 shards on 4 slots, shard 3's first attempt 10 times slower (10 s, files stored as it goes).
+        var scheduler = AttemptScheduler(files: files(16), places: [.init(slots: 4)], policy: .init())
+        let simulation = simulate(&scheduler) { $0.id == AttemptID(shard: 3, number: 1) ? 10 : 1 }
+        let backup = simulation.launched.first(where: \.launch.isBackup)
+        #expect(backup?.launch.id.shard == 3)
+        #expect((backup?.at ?? 99) < 4, "backed up while shards still waited: \(simulation.launched)")
+        #expect(simulation.end <= 5.01, "no-straggler time is 4 s: \(simulation.end)")
+        #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
+
+        var without = AttemptScheduler(
+            files: files(16), places: [.init(slots: 4)], policy: .init(backups: nil))
+        #expect(simulate(&without) { $0.id == AttemptID(shard: 3, number: 1) ? 10 : 1 }.end >= 10)
     }
 
     @Test func noBackupWhileShardsWaitOrWhereAttemptsCannotRunSideBySide() {

@@ -108,8 +108,9 @@ public struct AttemptScheduler: Sendable {
             break
         }
         guard !cancelled else { return actions }
-        actions += launchReady(now: now)
+        // A straggler's backup goes before shards that wait: by the rule it would otherwise finish last.
         actions += launchBackups(now: now)
+        actions += launchReady(now: now)
         return actions
     }
 }
@@ -283,18 +284,21 @@ extension AttemptScheduler {
     /// Backups for stragglers, by the rule of ``SchedulingPolicy/Backups``.
     private mutating func launchBackups(now: Double) -> [Action] {
         guard let rule = policy.backups else { return [] }
-        let waiting = shards.values.contains { if case .waiting = $0.phase { $0.live.isEmpty } else { false } }
-        guard !waiting else { return [] }
+        let waiting = shards.values.filter { if case .waiting = $0.phase { $0.live.isEmpty } else { false } }.count
         let durations = shards.values.compactMap(\.duration).sorted()
         guard durations.count >= rule.minimumFinished else { return [] }
         let median = durations[durations.count / 2]
+        // When the shards that wait would be done, at the median pace, on every slot.
+        let slots = places.filter(\.runsAttemptsSideBySide).map(\.slots).reduce(0, +)
+        let drained = now + (Double(waiting) / Double(max(1, slots)) + 1) * median
         var candidates: [(shard: Int, projected: Double)] = []
         for (index, shard) in shards where !shard.backedUp && shard.live.count == 1 {
             guard case .running = shard.phase, let started = shard.live.values.first?.runningSince else { continue }
             let elapsed = now - started
             let projected =
                 shard.filesStored > 0 ? elapsed * Double(shard.files) / Double(shard.filesStored) : elapsed
-            if elapsed >= median && projected > rule.slowdown * median { candidates.append((index, projected)) }
+            guard elapsed >= median && projected > rule.slowdown * median else { continue }
+            if waiting == 0 || started + projected > drained { candidates.append((index, projected)) }
         }
         var free = freeSlots
         var launches: [AttemptLaunch] = []

@@ -19,10 +19,13 @@ public struct SchedulingPolicy: Sendable, Hashable {
     }
 
     /// MapReduce's backup tasks. A running shard gets one backup attempt when all of these hold:
-    /// - no shard waits to start, and a place that can run two attempts of a shard at once has a free slot;
+    /// - a place that can run two attempts of a shard at once has a free slot;
     /// - at least ``minimumFinished`` shards have succeeded, giving the median shard time `m`;
     /// - the shard has run at least `m`, and its projected time (its time so far, scaled by the share of its files
-    ///   stored; its time so far when none is stored) is over ``slowdown`` × `m`.
+    ///   stored; its time so far when none is stored) is over ``slowdown`` × `m`;
+    /// - no shard waits to start, or the shard's projected finish is later than the moment the waiting shards
+    ///   would all be done at the median pace on every slot (then the backup goes before them: the straggler
+    ///   would otherwise finish last).
     /// The shard furthest behind goes first. The first attempt to succeed wins and the other is cancelled.
     public struct Backups: Sendable, Hashable {
         /// Default 2.
