@@ -88,17 +88,21 @@ struct StatusCommand: AsyncParsableCommand {
         var failed: Int
         var elapsed: TimeInterval
         var pods: Result<[String: Int], any Error>?
+        /// The first failed files, when any failed.
+        var failures: [RunCatalog.FailedFile] = []
     }
 
     private func snapshot(_ catalog: RunCatalog) async throws -> Snapshot {
         let info = try await catalog.infoExplained(runID)
         let finished = info.finishedAt != nil
         let stored = finished ? nil : try await catalog.storedOutcomes(runID)
-        return Snapshot(
+        var snapshot = Snapshot(
             info: info, done: stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0),
             failed: stored?.failed ?? info.failed ?? 0,
             elapsed: (info.finishedAt ?? Date()).timeIntervalSince(info.createdAt),
             pods: info.backend == "kubernetes" ? await podPhases(placement: info.placement) : nil)
+        if snapshot.failed > 0 { snapshot.failures = Array(try await catalog.failures(runID).prefix(3)) }
+        return snapshot
     }
 
     /// Prints the snapshot; on a terminal, over `previousLines`.
@@ -110,6 +114,9 @@ struct StatusCommand: AsyncParsableCommand {
             fields["failedSoFar"] = snapshot.failed
             fields["elapsedSeconds"] = (snapshot.elapsed * 10).rounded() / 10
             if case .success(let phases)? = snapshot.pods { fields["pods"] = phases }
+            if !snapshot.failures.isEmpty {
+                fields["failures"] = snapshot.failures.map { ["key": $0.key, "message": $0.message] }
+            }
             print(JSONLine.encode(fields))
             return
         }
@@ -130,6 +137,13 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("backend    \(info.backend)")
         lines.append("files      \(done)/\(info.files) done" + (failed > 0 ? ", \(failed) failed" : ""))
         lines.append("shards     \(info.committedShards)/\(info.shards) committed")
+        for failure in snapshot.failures {
+            let reason = failure.message.split(separator: "\n").first.map(String.init) ?? ""
+            lines.append("failed     \(failure.key): \(reason)")
+        }
+        if snapshot.failed > snapshot.failures.count {
+            lines.append("           ... `fanout logs \(info.runID)` lists every failed file")
+        }
         if let succeeded = info.succeeded, let failed = info.failed {
             lines.append("results    \(succeeded) succeeded, \(failed) failed, \(info.cached ?? 0) cached")
         }

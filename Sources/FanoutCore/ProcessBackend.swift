@@ -44,6 +44,23 @@ public struct ProcessBackend: Backend {
 
     public var capabilities: BackendCapabilities { BackendCapabilities(slots: workers) }
 
+    /// Signals a process gets from its own fault: a trap (`fatalError`, a failed precondition), an abort, a bad
+    /// memory access, an arithmetic fault. A `SIGKILL` or `SIGTERM` came from elsewhere and is a plain failure.
+    static let crashSignals: Set<Int32> = [SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE]
+
+    /// The line of a crashed worker's standard error that says why: the Swift runtime's "Fatal error: ...",
+    /// "Precondition failed: ..." or "Assertion failed: ..." (after the file and line), rather than its stack trace.
+    static func crashLine(in standardError: Data) -> String? {
+        let markers = ["Fatal error", "Precondition failed", "Assertion failed"]
+        return String(decoding: standardError, as: UTF8.self).split(separator: "\n").last { line in
+            markers.contains { line.contains($0) }
+        }.map { line in
+            let text = String(line)
+            guard let start = markers.compactMap({ text.range(of: $0)?.lowerBound }).min() else { return text }
+            return String(text[start...])
+        }
+    }
+
     public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
         let (executable, arguments, filesInFlight) = (self.executable, self.arguments, self.filesInFlight)
         let extraEnvironment = self.environment
@@ -57,7 +74,11 @@ public struct ProcessBackend: Backend {
                 shard: shard, attempt: attempt)
             assignment.concurrency = filesInFlight
             assignment.runDigest = submission.runDigest
+            assignment.isolation = launch.isolation
             environment.merge(assignment.environment) { _, new in new }
+            // A crash's own message ("Fatal error: ...") is what the file's failure should say; the runtime's
+            // backtrace would push it out of the end of standard error that is kept. Unless asked for.
+            if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
             let result: ChildProcess.Result
             do {
                 result = try await ChildProcess.run(
@@ -76,6 +97,10 @@ public struct ProcessBackend: Backend {
             if Task.isCancelled { return .cancelled }
             if !result.signaled && result.status == WorkerExit.misconfigured {
                 return .misconfigured("worker for shard \(shard) \(result) (attempt \(attempt))")
+            }
+            if result.signaled && Self.crashSignals.contains(result.status) {
+                let cause = Self.crashLine(in: result.standardError).map { ": \($0)" } ?? ""
+                return .crashed("worker for shard \(shard) crashed (signal \(result.status))\(cause) (attempt \(attempt))")
             }
             guard result.succeeded else { return .failed("worker for shard \(shard) \(result) (attempt \(attempt))") }
             // A program that exits 0 without ever reaching Fanout.map or Fanout.bootstrap did not run the shard.

@@ -18,6 +18,9 @@ struct ShardExecutor: Sendable {
     let batching: SegmentBatching
     /// Called with each record as soon as it is made; the in-process backend hands it to the driver.
     let onRecord: (@Sendable (_ shard: Int, RecordLine) async -> Void)?
+    /// After a crash: files one at a time in plan order, each stored at once; the file the last isolated attempt
+    /// crashed on fails with its message.
+    var isolation: CrashIsolation? = nil
 
     func run() async throws {
         var done = Set<Int>()
@@ -28,8 +31,25 @@ struct ShardExecutor: Sendable {
                 }
             }
         }
-        let remaining = shard.files.filter { !done.contains($0.ordinal) }
+        var remaining = shard.files.filter { !done.contains($0.ordinal) }
+        var concurrency = concurrency
+        var batching = batching
+        var blamed: RecordLine?
+        if let isolation {
+            concurrency = 1
+            batching.maxRecords = 1
+            if let message = isolation.crashMessage, let culprit = remaining.first {
+                blamed = .failure(
+                    file: culprit, attempt: attempt, seconds: 0,
+                    message: "the step crashed the worker on this file: \(message)")
+                remaining.removeFirst()
+            }
+        }
         let writer = SegmentWriter(state: state, shard: shard.index, attempt: attempt, batching: batching)
+        if let blamed {
+            try await writer.append(blamed)
+            await onRecord?(shard.index, blamed)
+        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [batching] in

@@ -75,7 +75,7 @@ enum Worker {
         try await ShardExecutor(
             step: step, shard: shard, attempt: assignment.attempt, state: state,
             input: inputLocation.store(s3: s3), inputLocation: inputLocation, concurrency: assignment.concurrency,
-            batching: spec.segmentBatching, onRecord: nil
+            batching: spec.segmentBatching, onRecord: nil, isolation: assignment.isolation
         ).run()
     }
 

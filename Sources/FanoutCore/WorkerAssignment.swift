@@ -12,6 +12,8 @@ public import Foundation
 /// | `FANOUT_WORKER_ATTEMPT` | the attempt number (default 1) |
 /// | `FANOUT_WORKER_CONCURRENCY` | files in flight (default 4) |
 /// | `FANOUT_WORKER_RUN_DIGEST` | the ``RunDigest`` the stored spec must hash to |
+/// | `FANOUT_WORKER_ISOLATE` | `1`: files one at a time after a crash (``CrashIsolation``) |
+/// | `FANOUT_WORKER_CRASH` | what the last isolated attempt died of: its first file without a result is failed with it |
 public struct WorkerAssignment: Sendable, Hashable {
     public var runID: String
     public var stateLocation: String
@@ -21,6 +23,8 @@ public struct WorkerAssignment: Sendable, Hashable {
     public var concurrency: Int = 4
     /// The SHA-256 of the run's stored spec (``RunDigest``); a worker refuses a spec that hashes otherwise.
     public var runDigest: String?
+    /// Files one at a time after a crash, and what the last isolated attempt died of (``CrashIsolation``).
+    public var isolation: CrashIsolation?
 
     public init(runID: String, stateLocation: String, stepName: String, shard: Int, attempt: Int) {
         self.runID = runID
@@ -40,6 +44,10 @@ public struct WorkerAssignment: Sendable, Hashable {
             "FANOUT_WORKER_CONCURRENCY": String(concurrency),
         ]
         variables["FANOUT_WORKER_RUN_DIGEST"] = runDigest
+        if let isolation {
+            variables["FANOUT_WORKER_ISOLATE"] = "1"
+            variables["FANOUT_WORKER_CRASH"] = isolation.crashMessage
+        }
         return variables
     }
 
@@ -65,6 +73,9 @@ public struct WorkerAssignment: Sendable, Hashable {
             attempt: Int(environment["FANOUT_WORKER_ATTEMPT"] ?? "1") ?? 1)
         assignment.concurrency = Int(environment["FANOUT_WORKER_CONCURRENCY"] ?? "4") ?? 4
         assignment.runDigest = environment["FANOUT_WORKER_RUN_DIGEST"]
+        if environment["FANOUT_WORKER_ISOLATE"] == "1" {
+            assignment.isolation = CrashIsolation(crashMessage: environment["FANOUT_WORKER_CRASH"])
+        }
         return assignment
     }
 }

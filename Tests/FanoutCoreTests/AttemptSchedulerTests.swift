@@ -152,11 +152,12 @@ import Testing
         var scheduler = AttemptScheduler(files: files(5), places: [.init(slots: 2)], policy: .init())
         // Shard 0's first attempt never ends by itself; every other attempt takes 1 s.
         let simulation = simulate(&scheduler) { $0.id == AttemptID(shard: 0, number: 1) ? nil : 1 }
-        // Shards 1 to 4 run one after another on the other slot; once the last has finished at 4 s, no shard
-        // waits, and shard 0 (4 s so far, the median 1 s) gets a backup that finishes at 5 s.
+        // Shards 1 to 3 run one after another on the other slot. At 3 s the median is 1 s and shard 0 has run 3 s
+        // with nothing stored: taken as at most half done, it would finish at 6 s, after shard 4 (waiting) would
+        // at 4.5 s, so its backup goes first; shard 4 runs once the backup has won, at 4 s.
         let backups = simulation.launched.filter(\.launch.isBackup)
         #expect(backups.map(\.launch.id) == [AttemptID(shard: 0, number: 2)])
-        #expect(abs((backups.first?.at ?? 0) - 4) < 0.01, "\(simulation.launched)")
+        #expect(abs((backups.first?.at ?? 0) - 3) < 0.01, "\(simulation.launched)")
         #expect(simulation.cancelled == [AttemptID(shard: 0, number: 1)])
         #expect(abs(simulation.end - 5) < 0.01, "\(simulation.end)")
         #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
@@ -229,5 +230,21 @@ import Testing
         let attempt = launches(scheduler.handle(.tick, now: 0))[0]
         #expect(launches(scheduler.handle(.attempt(.exited(attempt.id, .misconfigured("another build"))), now: 1)).isEmpty)
         #expect(scheduler.failedShards[0] == "another build" && scheduler.isFinished)
+    }
+}
+
+extension AttemptSchedulerTests {
+    @Test func aCrashIsolatesTheShardsFilesAndEachCrashAfterThatBlamesAFileWithoutARetry() {
+        var scheduler = AttemptScheduler(files: files(1), places: [.init(slots: 1)], policy: .init(retries: 1))
+        let first = launches(scheduler.handle(.tick, now: 0))[0]
+        #expect(first.isolation == nil)
+        let second = launches(scheduler.handle(.attempt(.exited(first.id, .crashed("signal 4"))), now: 1))[0]
+        #expect(second.isolation == CrashIsolation(), "files one at a time; no file blamed yet")
+        let third = launches(scheduler.handle(.attempt(.exited(second.id, .crashed("signal 4: boom"))), now: 2))[0]
+        #expect(third.isolation == CrashIsolation(crashMessage: "signal 4: boom"))
+        let fourth = launches(scheduler.handle(.attempt(.exited(third.id, .crashed("signal 4: again"))), now: 3))[0]
+        #expect(fourth.isolation == CrashIsolation(crashMessage: "signal 4: again"), "isolated crashes use no retry")
+        _ = scheduler.handle(.attempt(.exited(fourth.id, .succeeded)), now: 4)
+        #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
     }
 }

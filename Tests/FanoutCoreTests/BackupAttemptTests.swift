@@ -1,4 +1,5 @@
 import FanoutTestSteps
+import FanoutTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -105,5 +106,35 @@ import Testing
         #expect(outcomes["straggler.txt"]?.attempt == 2, "the backup's result")
         #expect(ChildProcess.running.withLock({ TestWorker.pids(in: $0) }).isEmpty, "the losing worker was stopped")
         #expect(run.summary?.shardHistories.values.contains { $0.contains("backup attempt 2 succeeded") } == true)
+    }
+}
+
+/// A step that crashes its worker process on one file.
+@Suite(.serialized) struct CrashingStepTests {
+    @Test func aFileThatCrashesTheWorkerFailsWithTheCrashAndTheOthersOfItsShardStillRun() async throws {
+        let corpus = try Corpus.make(count: 6, extra: ["crash-me.txt": "x"])
+        defer { corpus.remove() }
+        let options = RunOptions(
+            backend: try TestWorker.backend(workers: 1), sharding: .shards(1), cache: false, tolerance: .count(1))
+        let run = try await Fanout(options: options, environment: ["XDG_STATE_HOME": corpus.state])
+            .map(TestSteps.crashOnSome, over: Input(corpus.path))
+        let outcomes = try await collect(run)
+        #expect(outcomes.count == 7)
+        #expect(outcomes.values.filter { $0.value == 1 }.count == 6, "the other files of the shard ran: \(outcomes)")
+        let failure = try #require(outcomes["crash-me.txt"]?.failure?.message)
+        #expect(failure.contains("the step crashed the worker on this file"), "\(failure)")
+        #expect(failure.contains("Fatal error: cannot digest crash-me.txt"), "\(failure)")
+        #expect(run.summary?.shardHistories[0]?.contains("crashed") == true, "\(String(describing: run.summary))")
+
+        // `fanout logs` and `fanout status` name the file that crashed the worker.
+        var environment = try FanoutBinary.environment()
+        environment["XDG_STATE_HOME"] = corpus.state
+        let logs = try await FanoutBinary.run(["logs", run.id, "--state", run.stateLocation], environment: environment)
+        #expect(logs.stdout.contains("==> crash-me.txt (shard 0"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("cannot digest crash-me.txt"), "\(logs.stdout)")
+        let status = try await FanoutBinary.run(["status", run.id, "--state", run.stateLocation], environment: environment)
+        #expect(status.stdout.contains("failed     crash-me.txt: the step crashed the worker on this file"),
+            "\(status.stdout)")
+        #expect(status.stdout.contains("crashed"), "the shard's history: \(status.stdout)")
     }
 }

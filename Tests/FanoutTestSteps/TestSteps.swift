@@ -31,6 +31,12 @@ public enum TestSteps {
         return 1
     }
 
+    /// Crashes the process (`fatalError`) on files whose key contains "crash", 1 otherwise.
+    public static let crashOnSome = MapStep("crash-on-some", version: "1") { file -> Int in
+        if file.key.contains("crash") { fatalError("cannot digest \(file.key)") }
+        return 1
+    }
+
     /// Fails on files whose key contains "bad", 1 otherwise.
     public static let failOnBad = MapStep("fail-on-bad", version: "1") { file -> Int in
         if file.key.contains("bad") { throw TestStepError(message: "refusing \(file.key)") }

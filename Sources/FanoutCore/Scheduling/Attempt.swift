@@ -23,12 +23,19 @@ public struct AttemptLaunch: Sendable, Hashable {
     public let memoryBytes: Int64?
     /// Whether this attempt backs up a running one that is far behind the others.
     public let isBackup: Bool
+    /// After a worker crashed on the shard: run its files one at a time in plan order, storing each result at
+    /// once, so the next crash shows which file caused it (``CrashIsolation``). `nil` normally.
+    public let isolation: CrashIsolation?
 
-    public init(id: AttemptID, place: Int = 0, memoryBytes: Int64? = nil, isBackup: Bool = false) {
+    public init(
+        id: AttemptID, place: Int = 0, memoryBytes: Int64? = nil, isBackup: Bool = false,
+        isolation: CrashIsolation? = nil
+    ) {
         self.id = id
         self.place = place
         self.memoryBytes = memoryBytes
         self.isBackup = isBackup
+        self.isolation = isolation
     }
 }
 
@@ -41,6 +48,9 @@ public enum AttemptExit: Sendable, Hashable {
     /// The worker was taken away (preempted, evicted, its node drained): counts against the disruption budget,
     /// never against retries.
     case disrupted(String)
+    /// The worker died of a signal of its own making (a crash in the step: `fatalError`, a bad access), as told
+    /// by the message. The shard runs again with its files isolated (``CrashIsolation``).
+    case crashed(String)
     /// The worker went over its memory limit: run again with more memory, up to the cap.
     case oomKilled(String)
     /// The worker can never run this shard as set up (another build, changed state): fails the shard at once.
@@ -57,4 +67,17 @@ public enum AttemptEvent: Sendable, Hashable {
     case pending(AttemptID, reason: String?)
     case running(AttemptID)
     case exited(AttemptID, AttemptExit)
+}
+
+/// How an attempt runs after a worker crashed on its shard: files one at a time, in plan order, each result stored
+/// at once. When such an attempt crashes too, the first file of the shard without a stored result is the one that
+/// crashed it: the next attempt records that file as failed with ``crashMessage`` and runs the others.
+public struct CrashIsolation: Sendable, Hashable {
+    /// What the isolated attempt before this one died of, or `nil` when the crash came from an attempt that ran
+    /// files side by side (then no file can be blamed yet).
+    public var crashMessage: String?
+
+    public init(crashMessage: String? = nil) {
+        self.crashMessage = crashMessage
+    }
 }

@@ -148,6 +148,8 @@ extension AttemptScheduler {
         var disruptions = 0
         /// The memory of the next attempt, once an OOM kill raised it.
         var memoryBytes: Int64?
+        /// How the next attempt runs after a crash.
+        var isolation: CrashIsolation?
         var backedUp = false
         var history: [String] = []
         var isNotable = false
@@ -221,6 +223,23 @@ extension AttemptScheduler {
                 let why = memory == nil ? "OOMKilled: \(reason)" : "OOMKilled\(at), the most memory allowed"
                 return actions + ended(afterCounting: id, as: why, shard: &shard, now: now)
             }
+        case .crashed(let reason):
+            shard.isNotable = true
+            shard.history.append("\(name) crashed: \(reason)")
+            if attempt.launch.isolation != nil {
+                // Files ran one at a time: the next attempt blames the first file without a result, and each such
+                // crash removes one file, so it uses no retry.
+                shard.isolation = CrashIsolation(crashMessage: reason)
+                settle(failingWith: nil)
+            } else {
+                shard.isolation = CrashIsolation()
+                shard.failures += 1
+                if shard.failures > policy.retries {
+                    settle(failingWith: "\(reason) (crashed; \(policy.retries) retries allowed)")
+                } else if shard.live.isEmpty {
+                    shard.phase = .waiting(readyAt: now)
+                }
+            }
         case .misconfigured(let reason), .exhausted(let reason):
             shard.isNotable = true
             shard.history.append("\(name) failed for good: \(reason)")
@@ -269,7 +288,8 @@ extension AttemptScheduler {
         var shard = shards[index]!
         let memory = places[place].memoryBytes.map { shard.memoryBytes ?? $0 }
         let launch = AttemptLaunch(
-            id: AttemptID(shard: index, number: shard.nextNumber), place: place, memoryBytes: memory, isBackup: backup)
+            id: AttemptID(shard: index, number: shard.nextNumber), place: place, memoryBytes: memory, isBackup: backup,
+            isolation: shard.isolation)
         shard.nextNumber += 1
         shard.live[launch.id] = ShardState.Live(launch: launch, launchedAt: now)
         shard.phase = .running
@@ -295,9 +315,16 @@ extension AttemptScheduler {
         for (index, shard) in shards where !shard.backedUp && shard.live.count == 1 {
             guard case .running = shard.phase, let started = shard.live.values.first?.runningSince else { continue }
             let elapsed = now - started
-            let projected =
-                shard.filesStored > 0 ? elapsed * Double(shard.files) / Double(shard.filesStored) : elapsed
-            guard elapsed >= median && projected > rule.slowdown * median else { continue }
+            let projected: Double
+            if shard.filesStored > 0 {
+                projected = elapsed * Double(shard.files) / Double(shard.filesStored)
+                guard elapsed >= median && projected > rule.slowdown * median else { continue }
+            } else {
+                // Nothing stored yet to judge its pace by: overdue once past the rule's multiple of the median,
+                // and taken to be at most half done.
+                guard elapsed > rule.slowdown * median else { continue }
+                projected = 2 * elapsed
+            }
             if waiting == 0 || started + projected > drained { candidates.append((index, projected)) }
         }
         var free = freeSlots

@@ -21,8 +21,9 @@ public struct SchedulingPolicy: Sendable, Hashable {
     /// MapReduce's backup tasks. A running shard gets one backup attempt when all of these hold:
     /// - a place that can run two attempts of a shard at once has a free slot;
     /// - at least ``minimumFinished`` shards have succeeded, giving the median shard time `m`;
-    /// - the shard has run at least `m`, and its projected time (its time so far, scaled by the share of its files
-    ///   stored; its time so far when none is stored) is over ``slowdown`` × `m`;
+    /// - when some of its files are stored: the shard has run at least `m`, and its projected time (its time so far,
+    ///   scaled by the share of its files stored) is over ``slowdown`` × `m`; when none is stored yet: it has run
+    ///   over ``slowdown`` × `m`, and its projected time is taken as twice its time so far;
     /// - no shard waits to start, or the shard's projected finish is later than the moment the waiting shards
     ///   would all be done at the median pace on every slot (then the backup goes before them: the straggler
     ///   would otherwise finish last).
