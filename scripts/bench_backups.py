@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from bench_markdown import write_section
+
 SECTION_START = "<!-- backups:start -->"
 SECTION_END = "<!-- backups:end -->"
 
@@ -81,24 +83,16 @@ def main():
         lines += [
             "",
             f"Goal: with backups at most 1.3x the no-straggler time; measured "
-            f"{medians['one straggler, backups (default)'] / base:.2f}x. The straggler stores its files slowly, so "
-            "once three shards have finished its projected time is far over twice the median shard's and its "
-            "projected finish is later than the waiting shards would take; its backup starts before them, and "
-            "the first attempt is stopped when the backup commits.",
+            f"{medians['one straggler, backups (default)'] / base:.2f}x. Once three shards have finished, the straggler "
+            "is overdue (over twice the median shard time, nothing or little of it stored) and its projected "
+            "finish is later than the waiting shards would take, so its backup starts before them; the first "
+            "attempt is stopped when the backup commits.",
             SECTION_END,
         ]
         text = "\n".join(lines) + "\n"
         print(text)
         if args.write:
-            existing = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
-            if SECTION_START in existing:
-                head, rest = existing.split(SECTION_START, 1)
-                tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
-                existing = head + text + tail
-            else:
-                existing = existing.rstrip("\n") + "\n\n" + text
-            with open(args.write, "w") as handle:
-                handle.write(existing)
+            write_section(args.write, SECTION_START, SECTION_END, text)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from bench_markdown import write_section
+
 SECTION_START = "<!-- engine-benchmarks:start -->"
 SECTION_END = "<!-- engine-benchmarks:end -->"
 
@@ -133,15 +135,7 @@ def main():
         text = "\n".join(lines) + "\n"
         print(text)
         if args.write:
-            existing = open(args.write).read() if os.path.exists(args.write) else "# Benchmarks\n\n"
-            if SECTION_START in existing:
-                head, rest = existing.split(SECTION_START, 1)
-                tail = rest.split(SECTION_END, 1)[1].lstrip("\n")
-                existing = head + text + tail
-            else:
-                existing = existing.rstrip("\n") + "\n\n" + text
-            with open(args.write, "w") as handle:
-                handle.write(existing)
+            write_section(args.write, SECTION_START, SECTION_END, text)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
