@@ -123,7 +123,10 @@ struct RunCommand: AsyncParsableCommand {
             let commandStep = CommandStep(
                 command: CommandStep.appendingFile(to: command, stdin: stdin), stdin: stdin,
                 limits: try perFile.limits())
-            var options = try execution.runOptions(kubernetes: kubernetes, environment: environment)
+            // Workers get the run's arguments; a dry run's show what the real run's would get.
+            var options = try execution.runOptions(
+                kubernetes: kubernetes, environment: environment,
+                workerArguments: Array(EffectiveArguments.current.dropFirst()).filter { $0 != "--dry-run" })
             try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
             var fanout = Fanout(options: options, s3: try storage.s3Client())
             if let detachedRun {
@@ -131,8 +134,8 @@ struct RunCommand: AsyncParsableCommand {
                 return
             }
             try SharedStateRequirement.check(fanout.options, input: location, environment: environment)
-            // On Kubernetes the command runs in the image, where this machine's PATH says nothing.
-            if !(fanout.options.backend is KubernetesBackend) { try commandStep.checkProgramForUsage() }
+            // Workers on other machines (pods) run the command in their image, where this PATH says nothing.
+            if !fanout.options.backend.needsSharedState { try commandStep.checkProgramForUsage() }
             let input = try filesFrom.input(location: location, filter: try filters.filter())
             fanout.options.recordedSettings = RunSettings.recordable(
                 Array(EffectiveArguments.current.drop { $0 != "run" }.dropFirst()), location: location)
@@ -218,20 +221,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func printPlan(fanout: Fanout, input: Input, step: CommandStep) async throws {
-        let plan = try await fanout.plan(input)
-        if let backend = fanout.options.backend as? KubernetesBackend {
-            let state = try fanout.stateLocation(forInput: input.location)
-            // What the real run's workers get: the same arguments, without --dry-run.
-            var options = backend.options
-            options.arguments.removeAll { $0 == "--dry-run" }
-            let backend = KubernetesBackend(options: options)
-            let jobPlan = KubernetesJobPlan(
-                runID: "dry-run", stateLocation: state, stepName: "command",
-                shards: plan.shards.map(\.index), retries: fanout.options.retries,
-                executableURL: "https://presigned.example/worker", executableSHA256: String(repeating: "0", count: 64),
-                executableArchitecture: try backend.shippedExecutableArchitecture())
-            // The namespace a real run would use: the flag, FANOUT_NAMESPACE, else the kubeconfig context's.
-            print(try backend.manifestYAML(for: jobPlan, namespace: backend.placement["namespace"] ?? "default"), terminator: "")
+        let (plan, objects) = try await fanout.preview(step.step, over: input)
+        if let objects {
+            // What the backend would create (Kubernetes: the Jobs, for `kubectl apply --dry-run=server -f -`).
+            print(objects, terminator: objects.hasSuffix("\n") ? "" : "\n")
             return
         }
         let largest = plan.largestShard

@@ -229,7 +229,7 @@ struct AttachCommand: AsyncParsableCommand {
                 kubernetes: resumed.kubernetes, environment: environment, workerArguments: resumedArguments(info))
             options.state = state
             options.lease.takeOver = takeOver
-            if !(options.backend is KubernetesBackend) { try command.checkProgramForUsage() }
+            if !options.backend.needsSharedState { try command.checkProgramForUsage() }
             var fanout = Fanout(options: options, s3: try resumed.storage.s3Client())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onBackendEvent = { progress.backend($0) }
@@ -410,9 +410,7 @@ func fold(
     if !histories.isEmpty {
         extra["shards"] = Dictionary(uniqueKeysWithValues: histories.map { (String($0.key), $0.value) })
     }
-    let shardText = histories.sorted { $0.key < $1.key }.prefix(3).map { "shard \($0.key): \($0.value)" }
-        + (histories.count > 3 ? ["\(histories.count - 3) more shards in `fanout status`"] : [])
-    let detail = (requests.map { ["\($0) Kubernetes API requests"] } ?? []) + shardText
-    progress.finished(extra: extra, detail: detail.isEmpty ? nil : detail.joined(separator: "; "))
+    // Shards' histories go to --json and `fanout status`; the terminal saw them as notices while they happened.
+    progress.finished(extra: extra, detail: requests.map { "\($0) Kubernetes API requests" })
     if progress.failed > 0 { throw ExitCode(3) }
 }

@@ -37,9 +37,18 @@ public protocol Backend: Sendable {
     /// ``Fanout/map(_:over:)`` before the plan is stored. Default: nothing to check.
     /// - Throws: the error ``serve(_:attempts:)`` would throw for the same mistake.
     func check() async throws
+
+    /// What the backend would create for a run, as text for a person or a tool (the Kubernetes backend's Job
+    /// manifests, which `kubectl apply --dry-run=server -f -` takes), made by the same code as the real objects,
+    /// with the values known only once the run is stored shown as marked placeholders; `nil` when it creates
+    /// nothing worth showing. Default `nil`.
+    /// - Throws: what ``serve(_:attempts:)`` would refuse the run for (a local input for workers elsewhere).
+    func preview(_ submission: SubmissionPreview) throws -> String?
 }
 
 extension Backend {
+    public func preview(_ submission: SubmissionPreview) throws -> String? { nil }
+
     public var placement: [String: String] { [:] }
 
     public var needsSharedState: Bool { false }

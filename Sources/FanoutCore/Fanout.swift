@@ -90,6 +90,21 @@ public struct Fanout: Sendable {
         return Planner.plan(files: files, sharding: options.sharding)
     }
 
+    /// The plan of a run of `step` over `input` and what its backend would create for it (``Backend/preview(_:)``),
+    /// without storing or starting anything: what `--dry-run` shows.
+    /// - Throws: what ``map(_:over:)`` would refuse the run for before storing it, and the backend's refusals.
+    public func preview<Output>(
+        _ step: MapStep<Output>, over input: Input
+    ) async throws -> (plan: ShardPlan, backend: String?) {
+        let plan = try await self.plan(input)
+        let preview = SubmissionPreview(
+            stateLocation: try stateLocation(forInput: input.location), inputLocation: input.location,
+            stepName: step.name,
+            shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }),
+            retries: options.retries, tolerance: options.tolerance)
+        return (plan, try options.backend.preview(preview))
+    }
+
     /// The state prefix a run over `input` (a location as users type it) keeps its state under.
     public func stateLocation(forInput input: String) throws -> String {
         stateLocation(for: try StorageLocation.parse(input))

@@ -409,8 +409,12 @@ extension KubernetesBackend {
     /// Refuses a run whose input or state prefix pods cannot read: a local folder, unless
     /// ``Options/podsShareLocalFiles``.
     func checkReachable(_ submission: Submission) throws {
+        try checkReachable(input: submission.inputLocationDescription, state: submission.stateLocation)
+    }
+
+    func checkReachable(input: String, state: String) throws {
         guard !options.podsShareLocalFiles else { return }
-        let locations = [("input", submission.inputLocationDescription), ("state", submission.stateLocation)]
+        let locations = [("input", input), ("state", state)]
         guard let (what, location) = locations.first(where: { !$0.1.hasPrefix("s3://") }) else { return }
         throw KubernetesError(
             code: .invalidConfiguration,

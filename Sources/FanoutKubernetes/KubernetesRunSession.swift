@@ -96,13 +96,14 @@ final class KubernetesRunSession: Sendable {
             try await follow()
             return await finishing()
         }
-        var plan = KubernetesJobPlan(
+        var plan = try KubernetesBackend(options: options).jobPlan(
             runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
-            shards: submission.shards, retries: submission.retries, maxFailedShards: maxFailedShards(), token: token)
+            shardFileCounts: Dictionary(
+                uniqueKeysWithValues: submission.shards.map { ($0, submission.shardFileCounts[$0] ?? 0) }),
+            retries: submission.retries, tolerance: submission.tolerance, token: token)
         plan.runDigest = submission.runDigest
         if options.shipExecutable {
             let executable = try LinuxExecutable(path: options.executable)
-            plan.executableArchitecture = executable.architecture
             if executable.needsSwiftRuntime && options.image != WorkerImage.swiftRuntime {
                 let advice =
                     "the shipped executable loads the Swift runtime libraries: the image \(options.image) must carry "
@@ -380,17 +381,6 @@ final class KubernetesRunSession: Sendable {
         } catch {
             logger.debug("cannot read the log of a failed pod", metadata: ["pod": "\(pod)", "error": "\(error)"])
             return ""
-        }
-    }
-
-    private func maxFailedShards() -> Int? {
-        if let explicit = options.maxFailedShards { return max(0, explicit) }
-        switch submission.tolerance {
-        case .none: return 0
-        case .count(let files): return files
-        case .fraction(let fraction):
-            let files = submission.shardFileCounts.values.reduce(0, +)
-            return Int((fraction * Double(files)).rounded(.down))
         }
     }
 

@@ -4,9 +4,10 @@ import Testing
 
 /// `fanout status RUN --watch` and `fanout logs RUN -f`: following a run driven in the background until it ends.
 @Suite(.serialized) struct FollowingARunTests {
-    /// A detached run over `count` files, each taking a moment, one at a time; `bad.txt` fails.
+    /// A detached run over `count` files, each taking a moment, one at a time; `bad.txt` fails. With `gate`, no
+    /// file runs before that file exists.
     func detachedRun(
-        count: Int, under root: URL, tolerate: String = "1"
+        count: Int, under root: URL, tolerate: String = "1", gate: URL? = nil
     ) async throws -> (runID: String, environment: [String: String]) {
         let input = root.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
@@ -16,7 +17,8 @@ import Testing
         environment["XDG_STATE_HOME"] = root.path
         let detached = try await FanoutBinary.run(
             ["run", input.path, "--detach", "-j", "1", "--tolerate-failures", tolerate, "--", "sh", "-c",
-             "sleep 0.5; case {/} in bad.txt) echo 'no number in here' >&2; exit 4;; esac; cat {}"],
+             (gate.map { "while [ ! -e \($0.path) ]; do sleep 0.1; done; " } ?? "")
+                + "sleep 0.5; case {/} in bad.txt) echo 'no number in here' >&2; exit 4;; esac; cat {}"],
             environment: environment)
         #expect(detached.status == 0, "\(detached.stderr)")
         return (detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines), environment)
@@ -24,8 +26,15 @@ import Testing
 
     @Test func statusWatchShowsTheRunUntilItEndsAndExitsAsItDid() async throws {
         try await withTemporaryDirectory { root in
-            let (runID, environment) = try await detachedRun(count: 5, under: root)
-            let watch = try await FanoutBinary.run(["status", runID, "--watch", "--interval", "1s"], environment: environment)
+            let gate = root.appendingPathComponent("gate")
+            let (runID, environment) = try await detachedRun(count: 5, under: root, gate: gate)
+            let watching = try RunningFanout(["status", runID, "--watch", "--interval", "1s"], environment: environment)
+            // The files run only once the watch has shown the run unfinished.
+            for _ in 0..<1200 where !watching.standardOutput.contains("status     unfinished") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try Data().write(to: gate)
+            let watch = try await watching.wait()
             #expect(watch.status == 3, "one file failed, within the tolerance: \(watch.stderr)")
             let statuses = watch.lines.filter { $0.hasPrefix("status ") }
             #expect(statuses.first == "status     unfinished", "the run was shown while it ran: \(watch.stdout)")

@@ -33,6 +33,24 @@ extension KubernetesTests {
             #expect(dryRun.stdout.contains(fixture.state), "the state prefix the run would use")
             #expect(!dryRun.stdout.contains("--dry-run"), "workers get the run's arguments, not the dry run's")
             #expect(dryRun.stdout.contains("- name: registry"), "the image pull secret")
+            // From the backend's own code: the plan as comments first, the Jobs' limits, placeholders for what only
+            // the run makes; and the API server takes it as it is.
+            #expect(dryRun.stdout.hasPrefix("# what this fanout run would create on Kubernetes (nothing was created)\n# 20 files in 4 shards"),
+                "\(dryRun.stdout.prefix(300))")
+            #expect(dryRun.stdout.contains("maxFailedIndexes: 0"), "as the real Job: no shard may fail")
+            #expect(dryRun.stdout.contains("<a presigned URL of the shipped executable, made when the run starts>"))
+            let manifests = try #require(fixture.environment["XDG_STATE_HOME"]) + "/dry-run.yaml"
+            try Data(dryRun.stdout.utf8).write(to: URL(fileURLWithPath: manifests))
+            let applied = try await fixture.kubectl(["create", "--dry-run=server", "-o", "name", "-f", manifests])
+            #expect(applied.status == 0 && applied.stdout.contains("job.batch/"), "\(applied.stderr)")
+            let tolerant = try await FanoutBinary.run(
+                ["run", fixture.input, "--dry-run", "--tolerate-failures", "3"] + flags + ["--", "wc", "-l", "{}"],
+                environment: fixture.environment)
+            #expect(tolerant.stdout.contains("maxFailedIndexes: 3"), "three failed files may be three shards")
+            let local = try await FanoutBinary.run(
+                ["run", "/tmp", "--dry-run", "--state", fixture.state] + flags + ["--", "wc", "-l", "{}"],
+                environment: fixture.environment)
+            #expect(local.status != 0 && local.stderr.contains("where pods cannot read it"), "\(local.stderr)")
             // --job-per-shard (once --jobs) makes a Job per shard; -j/--jobs is GNU parallel's: pods at once.
             let perShard = try await FanoutBinary.run(
                 ["run", fixture.input, "--dry-run", "--job-per-shard", "--jobs", "2"] + flags + ["--", "wc", "-l"],

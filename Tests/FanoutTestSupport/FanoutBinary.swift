@@ -116,6 +116,11 @@ public final class RunningFanout: @unchecked Sendable {
 
     public var pid: Int32 { process.processIdentifier }
 
+    /// What it has printed on standard output so far.
+    public var standardOutput: String {
+        (try? String(contentsOf: folder.appendingPathComponent("stdout"), encoding: .utf8)) ?? ""
+    }
+
     /// What it has printed on standard error so far.
     public var standardError: String {
         (try? String(contentsOf: folder.appendingPathComponent("stderr"), encoding: .utf8)) ?? ""
