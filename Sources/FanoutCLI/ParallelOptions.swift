@@ -16,8 +16,9 @@ struct ParallelOptions: ParsableArguments {
     var acceptExit: String?
 
     @Option(help: ArgumentHelp(
-        "Stop the run as soon as N files have failed, as GNU parallel's --halt now,fail=N: the running commands are "
-            + "stopped and the run fails (exit 1). Results stored so far stay.", valueName: "now,fail=N"))
+        "Stop the run once N files have failed, as GNU parallel's --halt: now,fail=N stops the running commands at "
+            + "once; soon,fail=N starts no more shards and lets the running ones finish. The run fails (exit 1); "
+            + "results stored so far stay, and `fanout attach` can finish it.", valueName: "now|soon,fail=N"))
     var halt: String?
 
     @Flag(help: "Stop the run at the first failed file: --halt now,fail=1.")
@@ -29,37 +30,36 @@ struct ParallelOptions: ParsableArguments {
         _ = try haltAfterFailures()
     }
 
-    /// After how many failed files the run stops at once, or `nil` to run every file.
-    func haltAfterFailures() throws -> Int? {
+    /// After how many failed files the run stops, and how; `nil` to run every file.
+    func haltAfterFailures() throws -> (count: Int, mode: RunOptions.Halt)? {
         if failFast {
             guard halt == nil else { throw ValidationError("--fail-fast is --halt now,fail=1: give one of them") }
-            return 1
+            return (1, .now)
         }
         guard let halt else { return nil }
         let parts = halt.split(separator: ",", maxSplits: 1).map(String.init)
-        if parts.first == "soon" {
-            throw ValidationError(
-                "--halt soon (finish the running files first) is not supported; use --halt now,fail=N")
-        }
-        guard parts.count == 2, parts[0] == "now", parts[1].hasPrefix("fail="),
+        let modes: [String: RunOptions.Halt] = ["now": .now, "soon": .soon]
+        guard parts.count == 2, let mode = modes[parts[0]], parts[1].hasPrefix("fail="),
             let count = Int(parts[1].dropFirst("fail=".count)), count >= 1
         else {
             throw ValidationError(
-                "--halt takes now,fail=N with N at least 1 (now,fail=1 stops at the first failure), not '\(halt)'")
+                "--halt takes now,fail=N or soon,fail=N with N at least 1 (now,fail=1 stops at the first failure), "
+                    + "not '\(halt)'")
         }
-        return count
+        return (count, mode)
     }
 
     /// `options` with the failure tolerance that stops the run at ``haltAfterFailures()``.
     /// - Throws: ``ValidationError`` when `--tolerate-failures` was given too.
     func applyHalt(to options: inout RunOptions, tolerateFailures: String?) throws {
-        guard let count = try haltAfterFailures() else { return }
+        guard let (count, mode) = try haltAfterFailures() else { return }
         guard tolerateFailures == nil else {
             throw ValidationError(
                 "--halt and --fail-fast stop at a number of failures, as --tolerate-failures does: give one of them")
         }
         // A count tolerance is checked as each file fails, and the run stops once it is exceeded.
         options.tolerance = .count(count - 1)
+        options.halt = mode
     }
 
     /// What the flags ask of each file's command.

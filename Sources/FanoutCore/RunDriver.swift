@@ -22,6 +22,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var cached = 0
         var failures: [RunSummary.FailedFile] = []
         var abort: RunError?
+        /// Why the run stops once its running attempts have finished (``RunOptions/Halt/soon``).
+        var halting: RunError?
         var stopWatching = false
         /// The last error reading new results while workers run, reported once.
         var tailProblem: String?
@@ -194,7 +196,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             } onCancel: {
                 watcher.cancel()
             }
-            if let abort = progress.withLock({ $0.abort }) { throw abort }
+            if let abort = progress.withLock({ $0.abort ?? $0.halting }) { throw abort }
             return report
         } catch {
             watcher.cancel()
@@ -235,11 +237,16 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         perform(scheduler.handle(.tick, now: 0))
         for await input in inputs {
             let now = (clock.now - start).inSeconds
-            let (aborted, backendFailed, current) = progress.withLock { ($0.abort != nil, $0.backendError != nil, $0.storedPerShard) }
+            let (aborted, halting, backendFailed, current) = progress.withLock {
+                ($0.abort != nil, $0.halting != nil, $0.backendError != nil, $0.storedPerShard)
+            }
             if backendFailed { break }
             if aborted && !stopping {
                 stopping = true
                 perform(scheduler.cancelAll())
+            } else if halting && !stopping {
+                stopping = true
+                perform(scheduler.drain())
             }
             if case .tick = input {
                 for (shard, count) in current where stored[shard] != count {
@@ -349,10 +356,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 if progress.failures.count < 100 {
                     progress.failures.append(.init(key: decoded.k, message: failure.message))
                 }
-                if progress.abort == nil, case .count = options.tolerance,
+                if progress.abort == nil, progress.halting == nil, case .count = options.tolerance,
                     !options.tolerance.allows(failed: progress.failed, total: prepared.spec.fileCount)
                 {
-                    progress.abort = tooManyFailures(progress)
+                    switch options.halt {
+                    case .now: progress.abort = tooManyFailures(progress)
+                    case .soon: progress.halting = tooManyFailures(progress)
+                    }
                 }
             } else {
                 progress.succeeded += 1
@@ -445,11 +455,14 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
 
     /// The run stopped early: more files failed than a ``FailureTolerance/count(_:)`` tolerance allows.
     private func tooManyFailures(_ progress: Progress) -> RunError {
-        RunError(
+        let stop = options.halt == .soon
+            ? "so the run started nothing more and stopped once its running shards had finished"
+            : "so the run stopped before its other files"
+        return RunError(
             code: .tooManyFailures,
             message: "\(progress.failed) of \(prepared.spec.fileCount) file\(prepared.spec.fileCount == 1 ? "" : "s") "
                 + "failed, more than the run tolerates "
-                + "(\(options.tolerance)), so the run stopped before its other files; raise the tolerance or fix "
+                + "(\(options.tolerance)), \(stop); raise the tolerance or fix "
                 + "the failing files, then re-run (stored results are reused)",
             failedFiles: progress.failures.map { ($0.key, $0.message) })
     }

@@ -21,6 +21,17 @@ public struct RunOptions: Sendable {
     public var lease = LeaseSettings()
     /// Failed files allowed before the run fails. Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance
+    /// What a ``FailureTolerance/count(_:)`` tolerance exceeded while the run goes on does, as GNU parallel's
+    /// `--halt now` and `--halt soon`. Default ``Halt/now``.
+    public var halt: Halt = .now
+
+    /// How a run stops once more files failed than a count tolerance allows.
+    public enum Halt: Sendable, Hashable {
+        /// Cancel the running attempts at once.
+        case now
+        /// Start no more attempts; let the running ones finish and store their files' results.
+        case soon
+    }
     /// Extra attempts of a shard whose worker failed. Default 2. Disruptions and OOM kills have budgets of their
     /// own (``disruptionBudget``, ``memoryGrowth``).
     public var retries: Int

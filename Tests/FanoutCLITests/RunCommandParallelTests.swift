@@ -194,14 +194,42 @@ extension RunCommandParallelTests {
 
     @Test func haltIsCheckedBeforeAnythingRuns() async throws {
         for (flags, message) in [
-            (["--halt", "soon,fail=1"], "--halt soon"), (["--halt", "now,fail=0"], "--halt takes now,fail=N"),
+            (["--halt", "later,fail=1"], "--halt takes now,fail=N or soon,fail=N"),
+            (["--halt", "now,fail=0"], "--halt takes now,fail=N"),
             (["--fail-fast", "--tolerate-failures", "2"], "give one of them"),
         ] {
             let run = try await FanoutBinary.run(["run", "."] + flags + ["--", "true"])
             #expect(run.status == 64 && run.stderr.contains(message), "\(flags): \(run.stderr)")
         }
         let help = try await FanoutBinary.run(["run", "--help"])
-        #expect(help.stdout.contains("--fail-fast") && help.stdout.contains("--halt <now,fail=N>"))
+        #expect(help.stdout.contains("--fail-fast") && help.stdout.contains("--halt <now|soon,fail=N>"))
+    }
+
+    @Test func haltSoonStartsNothingMoreAndLetsTheRunningFilesFinish() async throws {
+        try await withTemporaryDirectory { root in
+            let files = Dictionary(uniqueKeysWithValues: (0..<8).map { (String(format: "%02d.txt", $0), "\($0)\n") })
+                .merging(["bad.txt": "x\n"]) { first, _ in first }
+            let (input, environment) = try input(files, under: root)
+            let marks = root.appendingPathComponent("marks")
+            try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
+            // Each file marks its start and, a moment later, its end; bad.txt fails at once. A shard a file, two
+            // at a time.
+            let script = "touch \(marks.path)/{/}.started; case {/} in bad.txt) exit 7;; esac; sleep 1; "
+                + "touch \(marks.path)/{/}.finished; cat {}"
+            let run = try await FanoutBinary.run(
+                ["run", input, "-j", "2", "--files-per-shard", "1", "--halt", "soon,fail=1", "-q", "--", "sh", "-c",
+                 script], environment: environment)
+            #expect(run.status == 1, "\(run.stderr)")
+            #expect(run.stderr.contains("started nothing more and stopped once its running shards had finished"),
+                "\(run.stderr)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: marks.path)
+            let started = Set(names.filter { $0.hasSuffix(".started") }.map { $0.dropLast(".started".count) })
+            let finished = Set(names.filter { $0.hasSuffix(".finished") }.map { $0.dropLast(".finished".count) })
+            #expect(started.contains("bad.txt") && started.count < 9, "nothing more started: \(names)")
+            #expect(started.subtracting(["bad.txt"]) == finished, "every file that started finished: \(names)")
+            let status = try await FanoutBinary.run(["runs"], environment: environment)
+            #expect(status.stdout.contains("unfinished"), "`fanout attach` can finish it: \(status.stdout)")
+        }
     }
 }
 

@@ -248,3 +248,17 @@ extension AttemptSchedulerTests {
         #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
     }
 }
+
+extension AttemptSchedulerTests {
+    @Test func drainingStartsNothingMoreAndWaitsForTheLiveAttempts() {
+        var scheduler = AttemptScheduler(
+            files: files(4), places: [.init(slots: 2)], policy: .init(retries: 3, backups: nil))
+        let first = launches(scheduler.handle(.tick, now: 0))
+        #expect(cancels(scheduler.drain()).isEmpty, "nothing is stopped")
+        #expect(launches(scheduler.handle(.attempt(.exited(first[0].id, .failed("exit 1"))), now: 1)).isEmpty,
+            "no retry, no next shard")
+        #expect(!scheduler.isFinished)
+        _ = scheduler.handle(.attempt(.exited(first[1].id, .succeeded)), now: 2)
+        #expect(scheduler.isFinished && scheduler.liveAttempts.isEmpty)
+    }
+}

@@ -48,7 +48,8 @@ public struct AttemptScheduler: Sendable {
     private var shards: [Int: ShardState]
     /// Shards in the order they first wait to start.
     private let order: [Int]
-    private var cancelled = false
+    /// Set once the run starts nothing more (drained or cancelled).
+    private var stopped = false
 
     /// - Parameters:
     ///   - files: each shard to run, with its number of files.
@@ -68,7 +69,7 @@ public struct AttemptScheduler: Sendable {
 
     /// Whether every shard has succeeded or failed for good and no attempt is left running.
     public var isFinished: Bool {
-        shards.values.allSatisfy { $0.live.isEmpty && ($0.phase.isDone || cancelled) }
+        shards.values.allSatisfy { $0.live.isEmpty && ($0.phase.isDone || stopped) }
     }
 
     /// The shards that failed for good, with why.
@@ -85,9 +86,16 @@ public struct AttemptScheduler: Sendable {
     /// Attempts running or waiting to start now.
     public var liveAttempts: [AttemptID] { shards.values.flatMap(\.live.keys).sorted() }
 
+    /// Starts nothing more (no shard, retry or backup) and lets the live attempts finish: GNU parallel's
+    /// `--halt soon`. The scheduler is finished once they have.
+    public mutating func drain() -> [Action] {
+        stopped = true
+        return []
+    }
+
     /// Stops the run: cancels every live attempt and starts nothing more.
     public mutating func cancelAll() -> [Action] {
-        cancelled = true
+        stopped = true
         let live = liveAttempts
         return live.isEmpty ? [] : [.cancel(live)]
     }
@@ -107,7 +115,7 @@ public struct AttemptScheduler: Sendable {
         case .tick:
             break
         }
-        guard !cancelled else { return actions }
+        guard !stopped else { return actions }
         // A straggler's backup goes before shards that wait: by the rule it would otherwise finish last.
         actions += launchBackups(now: now)
         actions += launchReady(now: now)
