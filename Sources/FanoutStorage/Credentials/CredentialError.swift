@@ -9,6 +9,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         enum Kind: Hashable, Sendable {
             case noCredentials, incompleteCredentials, profileNotFound, invalidConfigFile, unreadableFile
             case unsupportedConfiguration, invalidEndpoint, stsRequestFailed, stsRejected, invalidSTSResponse
+            case metadataRequestFailed, invalidMetadataResponse
         }
 
         let kind: Kind
@@ -33,6 +34,11 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         public static let stsRejected = Code(kind: .stsRejected)
         /// STS answered with something that is not a credentials document.
         public static let invalidSTSResponse = Code(kind: .invalidSTSResponse)
+
+        /// A credentials endpoint (container credentials, instance metadata) could not be reached or refused.
+        public static let metadataRequestFailed = Code(kind: .metadataRequestFailed)
+        /// A credentials endpoint answered with something that is not a credentials document.
+        public static let invalidMetadataResponse = Code(kind: .invalidMetadataResponse)
 
         public var description: String { "\(kind)" }
     }
