@@ -6,13 +6,15 @@ public import Logging
 ///
 /// The profile is ``AWSEnvironment/profileName`` (`AWS_PROFILE`, else `default`). In order:
 /// 1. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
-/// 2. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
-/// 3. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
+/// 2. `credential_process` in the profile (config file, else credentials file), run by
+///    ``ProcessCredentialProvider``;
+/// 3. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
+/// 4. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
 ///    assumed with ``WebIdentityCredentialProvider``, through the profile's STS endpoint and region.
 ///
 /// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
 /// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
-/// incomplete, or the profile uses a mechanism Fanout does not implement (SSO, `credential_process`,
+/// incomplete, a `credential_process` fails, or the profile uses a mechanism Fanout does not implement (SSO,
 /// `source_profile`), with the AWS CLI command that exports usable credentials.
 public struct ProfileCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
@@ -36,6 +38,12 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
                 in: section, describedAs: "profile '\(profile.name)' in \(profile.credentialsFilePath)")
         {
             return credentials
+        }
+        let process = profile.configSection?["credential_process"] ?? profile.credentialsSection?["credential_process"]
+        if let command = process, !command.isEmpty {
+            return try await ProcessCredentialProvider(
+                command: command, profileName: profile.name, environment: environment.variables, logger: logger
+            ).credentials()
         }
         guard let section = profile.configSection else { return nil }
         let place = "profile '\(profile.name)' in \(profile.configFilePath)"
@@ -64,11 +72,6 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
                 code: .unsupportedConfiguration,
                 message: "\(place) assumes a role with source_profile or credential_source, which Fanout does not "
                     + "support: use web_identity_token_file, or \(export)")
-        }
-        if value("credential_process") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) uses credential_process, which Fanout does not support: \(export)")
         }
         if value("sso_session") != nil || value("sso_start_url") != nil {
             throw CredentialError(
