@@ -23,9 +23,25 @@ enum BotocoreCredentialOracle {
             print(json.dumps({"method": None, "accessKey": None, "error": f"{type(error).__name__}: {error}"}))
         """
 
+    /// Runs a Python `script` with `arguments`, `variables` and `HOME` set to `home`, and returns its standard
+    /// output without the final line break.
+    static func run(
+        script: String, arguments: [String] = [], variables: [String: String] = [:], home: String? = nil
+    ) async throws -> String {
+        let data = try await python(script, arguments: arguments, variables: variables, home: home ?? NSTemporaryDirectory())
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+    }
+
     /// Resolves credentials with `variables` and `HOME` set to `home`; instance metadata is disabled unless the
     /// variables enable it.
     static func resolve(variables: [String: String], home: String) async throws -> Answer {
+        let data = try await python(script, arguments: [], variables: variables, home: home)
+        return try JSONDecoder().decode(Answer.self, from: data)
+    }
+
+    private static func python(
+        _ script: String, arguments: [String], variables: [String: String], home: String
+    ) async throws -> Data {
         var environment = variables
         environment["HOME"] = home
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -35,7 +51,7 @@ enum BotocoreCredentialOracle {
         let output = Pipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
+        process.arguments = ["python3", "-c", script] + arguments
         process.environment = environment
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -44,7 +60,7 @@ enum BotocoreCredentialOracle {
             do { try process.run() } catch { continuation.resume(throwing: error) }
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        try #require(status == 0, "botocore exited with \(status): \(String(decoding: data, as: UTF8.self))")
-        return try JSONDecoder().decode(Answer.self, from: data)
+        try #require(status == 0, "python3 exited with \(status): \(String(decoding: data, as: UTF8.self))")
+        return data
     }
 }

@@ -110,9 +110,8 @@ struct CredentialProviderTests {
         let home = try CredentialTempDirectory()
         try home.write(
             ".aws/config",
-            "[profile sso]\nsso_session = corp\n"
-                + "[profile chained]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n")
-        for (name, mechanism) in [("sso", "SSO"), ("chained", "source_profile")] {
+            "[profile sso]\nsso_session = corp\n")
+        for (name, mechanism) in [("sso", "SSO")] {
             let provider = ProfileCredentialProvider(
                 environment: AWSEnvironment(variables: [:], homeDirectory: home.path, profile: name))
             let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }

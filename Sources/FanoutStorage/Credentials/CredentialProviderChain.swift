@@ -26,11 +26,13 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     /// 1. `explicit` credentials, when given;
     /// 2. ``EnvironmentCredentialProvider`` (skipped when ``AWSEnvironment/profile`` is set, as `--profile` does
     ///    in the AWS CLI);
-    /// 3. ``ProfileCredentialProvider``: the credentials file, then the config file, including web identity;
-    /// 4. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
-    /// 5. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
+    /// 3. ``AssumeRoleCredentialProvider``: a profile's role assumed with `source_profile` or `credential_source`;
+    /// 4. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file,
+    ///    including web identity;
+    /// 5. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
+    /// 6. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
     ///    `AWS_CONTAINER_CREDENTIALS_FULL_URI`;
-    /// 6. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
+    /// 7. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
     ///    `AWS_EC2_METADATA_DISABLED` is `true`).
     ///
     /// Anonymous access is never a fallback: unsigned requests are chosen explicitly by the client
@@ -52,6 +54,7 @@ public struct CredentialProviderChain: AWSCredentialProvider {
         if environment.profile == nil {
             providers.append(EnvironmentCredentialProvider(variables: environment.variables))
         }
+        providers.append(AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(ProfileCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(
             WebIdentityCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))

@@ -5,17 +5,18 @@ public import Logging
 /// Credentials from a profile of the shared files: `~/.aws/credentials`, then `~/.aws/config`.
 ///
 /// The profile is ``AWSEnvironment/profileName`` (`AWS_PROFILE`, else `default`). In order:
-/// 1. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
-/// 2. `credential_process` in the profile (config file, else credentials file), run by
+/// 1. a role assumed with `source_profile` or `credential_source`, through ``AssumeRoleCredentialProvider``;
+/// 2. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
+/// 3. `credential_process` in the profile (config file, else credentials file), run by
 ///    ``ProcessCredentialProvider``;
-/// 3. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
-/// 4. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
+/// 4. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
+/// 5. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
 ///    assumed with ``WebIdentityCredentialProvider``, through the profile's STS endpoint and region.
 ///
 /// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
 /// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
-/// incomplete, a `credential_process` fails, or the profile uses a mechanism Fanout does not implement (SSO,
-/// `source_profile`), with the AWS CLI command that exports usable credentials.
+/// incomplete, a `credential_process` fails, or the profile uses a mechanism Fanout does not implement (SSO), with
+/// the AWS CLI command that exports usable credentials.
 public struct ProfileCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
     let httpClient: HTTPClient
@@ -33,6 +34,10 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
 
     public func credentials() async throws -> AWSCredentials? {
         let profile = try environment.loadProfile()
+        if AssumeRoleCredentialProvider.assumesRole(profile) {
+            return try await AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger)
+                .credentials()
+        }
         if let section = profile.credentialsSection,
             let credentials = try Self.keyPair(
                 in: section, describedAs: "profile '\(profile.name)' in \(profile.credentialsFilePath)")
@@ -67,12 +72,6 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
         }
 
         let export = "export credentials with `aws configure export-credentials --profile \(profile.name) --format env`"
-        if value("role_arn") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) assumes a role with source_profile or credential_source, which Fanout does not "
-                    + "support: use web_identity_token_file, or \(export)")
-        }
         if value("sso_session") != nil || value("sso_start_url") != nil {
             throw CredentialError(
                 code: .unsupportedConfiguration,
