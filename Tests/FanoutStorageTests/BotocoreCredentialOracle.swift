@@ -28,7 +28,8 @@ enum BotocoreCredentialOracle {
     static func run(
         script: String, arguments: [String] = [], variables: [String: String] = [:], home: String? = nil
     ) async throws -> String {
-        let data = try await python(script, arguments: arguments, variables: variables, home: home ?? NSTemporaryDirectory())
+        let data = try await python(
+            script, arguments: arguments, variables: variables, home: home ?? NSTemporaryDirectory())
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 

@@ -34,7 +34,8 @@ struct AssumeRoleCall {
         let response: HTTPFullResponse
         do {
             // Each attempt is signed afresh, so a retry after a long wait is not refused as stale.
-            response = try await httpClient.withRetries(request, timeout: timeout, logger: logger) { attempt, remaining in
+            response = try await httpClient.withRetries(request, timeout: timeout, logger: logger) {
+                attempt, remaining in
                 let signed = try signer.signHeaders(
                     method: "POST", url: endpoint,
                     headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
@@ -43,7 +44,8 @@ struct AssumeRoleCall {
                 attemptRequest.headers = HTTPHeaders(signed.map { ($0.name, $0.value) })
                 let answer = try await httpClient.executeOnce(attemptRequest, timeout: remaining, attempt: attempt)
                 let data = try await answer.body.collect(upTo: 1 << 20)
-                let full = HTTPFullResponse(status: answer.status, headers: answer.headers, body: data, attempts: attempt)
+                let full = HTTPFullResponse(
+                    status: answer.status, headers: answer.headers, body: data, attempts: attempt)
                 return answer.status >= 500 || answer.status == 429
                     ? .retryableAnswer(full, status: answer.status, retryAfter: nil) : .success(full)
             }

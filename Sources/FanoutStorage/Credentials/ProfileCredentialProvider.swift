@@ -35,8 +35,9 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
     public func credentials() async throws -> AWSCredentials? {
         let profile = try environment.loadProfile()
         if AssumeRoleCredentialProvider.assumesRole(profile) {
-            return try await AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger)
-                .credentials()
+            let provider = AssumeRoleCredentialProvider(
+                environment: environment, httpClient: httpClient, logger: logger)
+            return try await provider.credentials()
         }
         if let section = profile.credentialsSection,
             let credentials = try Self.keyPair(
