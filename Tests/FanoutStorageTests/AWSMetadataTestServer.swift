@@ -29,6 +29,14 @@ struct AWSMetadataTestServer {
     /// The case's IMDS endpoint, as `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
     var imdsEndpoint: URL { base.appendingPathComponent("imds/\(name)/") }
 
+    /// The case's IAM Identity Center portal, as `AWS_ENDPOINT_URL_SSO`.
+    var ssoEndpoint: URL { base.appendingPathComponent("sso/\(name)") }
+
+    /// Requires `token` as the portal's bearer token.
+    func configureSSO(token: String) async throws {
+        try await configure("sso", ["token": .string(token)])
+    }
+
     /// Requires `token` as the container endpoint's `Authorization`; credentials last `expiresIn` seconds.
     func configureContainer(token: String?, expiresIn: Int = 3600) async throws {
         let token: Value = token.map { .string($0) } ?? .null

@@ -11,6 +11,9 @@ Each test works under a case name of its own, so tests never see each other's re
   latest/meta-data/iam/security-credentials/ (the role name) and .../ROLE (the credentials) need a valid token in
   X-aws-ec2-metadata-token and get 401 without one. POST /__test/imds/CASE with {"role": ..., "expires_in": seconds}
   sets the role and the credentials' lifetime.
+- The IAM Identity Center portal under http://HOST:PORT/sso/CASE: GET federation/credentials?role_name=R&account_id=A
+  needs x-amz-sso_bearer_token to be the case's token (POST /__test/sso/CASE with {"token": ...}) and answers
+  GetRoleCredentials' JSON.
 - GET /__test/requests/CASE lists the requests of a case: method, path and the headers a client must send.
 
 Every answer carries fresh keys (ASIA followed by a counter), so tests can tell a refresh from a cached value.
@@ -25,8 +28,9 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
-RECORDED_HEADERS = ("authorization", "x-aws-ec2-metadata-token", "x-aws-ec2-metadata-token-ttl-seconds", "accept")
+RECORDED_HEADERS = ("authorization", "x-amz-sso_bearer_token", "x-aws-ec2-metadata-token", "x-aws-ec2-metadata-token-ttl-seconds", "accept")
 
 lock = threading.Lock()
 counter = itertools.count(1)
@@ -81,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         parts = self.path.strip("/").split("/")
-        if len(parts) == 3 and parts[0] == "__test" and parts[1] in ("container", "imds"):
+        if len(parts) == 3 and parts[0] == "__test" and parts[1] in ("container", "imds", "sso"):
             settings = self.body_json()
             with lock:
                 state = case_state(parts[2])
@@ -107,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, "not found")
 
     def do_GET(self):
-        parts = self.path.strip("/").split("/")
+        parts = urlsplit(self.path).path.strip("/").split("/")
         if len(parts) == 3 and parts[:2] == ["__test", "requests"]:
             with lock:
                 return self.reply(200, list(case_state(parts[2])["requests"]))
@@ -118,6 +122,17 @@ class Handler(BaseHTTPRequestHandler):
                 if state["token"] is not None and self.headers.get("Authorization") != state["token"]:
                     return self.reply(401, {"message": "Authorization header missing or wrong"})
                 return self.reply(200, credentials(state["expires_in"]))
+        if len(parts) == 4 and parts[0] == "sso" and parts[2:] == ["federation", "credentials"]:
+            with lock:
+                state = case_state(parts[1])
+                self.record(state)
+                if state["token"] is None or self.headers.get("x-amz-sso_bearer_token") != state["token"]:
+                    return self.reply(401, {"message": "Session token not found or invalid"})
+                document = credentials(state["expires_in"])
+                expiration = int((time.time() + state["expires_in"]) * 1000)
+                return self.reply(200, {"roleCredentials": {
+                    "accessKeyId": document["AccessKeyId"], "secretAccessKey": document["SecretAccessKey"],
+                    "sessionToken": document["Token"], "expiration": expiration}})
         prefix = ["latest", "meta-data", "iam", "security-credentials"]
         if len(parts) >= 6 and parts[0] == "imds" and parts[2:6] == prefix:
             with lock:

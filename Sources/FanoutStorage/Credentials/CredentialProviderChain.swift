@@ -27,12 +27,13 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     /// 2. ``EnvironmentCredentialProvider`` (skipped when ``AWSEnvironment/profile`` is set, as `--profile` does
     ///    in the AWS CLI);
     /// 3. ``AssumeRoleCredentialProvider``: a profile's role assumed with `source_profile` or `credential_source`;
-    /// 4. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file,
+    /// 4. ``SSOCredentialProvider``: an IAM Identity Center profile, with the token `aws sso login` cached;
+    /// 5. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file,
     ///    including web identity;
-    /// 5. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
-    /// 6. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
+    /// 6. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
+    /// 7. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
     ///    `AWS_CONTAINER_CREDENTIALS_FULL_URI`;
-    /// 7. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
+    /// 8. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
     ///    `AWS_EC2_METADATA_DISABLED` is `true`).
     ///
     /// Anonymous access is never a fallback: unsigned requests are chosen explicitly by the client
@@ -55,6 +56,7 @@ public struct CredentialProviderChain: AWSCredentialProvider {
             providers.append(EnvironmentCredentialProvider(variables: environment.variables))
         }
         providers.append(AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(ProfileCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(
             WebIdentityCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))

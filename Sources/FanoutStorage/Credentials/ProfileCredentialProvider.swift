@@ -5,7 +5,8 @@ public import Logging
 /// Credentials from a profile of the shared files: `~/.aws/credentials`, then `~/.aws/config`.
 ///
 /// The profile is ``AWSEnvironment/profileName`` (`AWS_PROFILE`, else `default`). In order:
-/// 1. a role assumed with `source_profile` or `credential_source`, through ``AssumeRoleCredentialProvider``;
+/// 1. a role assumed with `source_profile` or `credential_source`, through ``AssumeRoleCredentialProvider``, or
+///    an IAM Identity Center profile, through ``SSOCredentialProvider``;
 /// 2. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
 /// 3. `credential_process` in the profile (config file, else credentials file), run by
 ///    ``ProcessCredentialProvider``;
@@ -15,8 +16,7 @@ public import Logging
 ///
 /// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
 /// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
-/// incomplete, a `credential_process` fails, or the profile uses a mechanism Fanout does not implement (SSO), with
-/// the AWS CLI command that exports usable credentials.
+/// incomplete, or a role, SSO token or `credential_process` cannot give credentials.
 public struct ProfileCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
     let httpClient: HTTPClient
@@ -38,6 +38,10 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
             let provider = AssumeRoleCredentialProvider(
                 environment: environment, httpClient: httpClient, logger: logger)
             return try await provider.credentials()
+        }
+        if SSOCredentialProvider.usesSSO(profile) {
+            return try await SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger)
+                .credentials()
         }
         if let section = profile.credentialsSection,
             let credentials = try Self.keyPair(
@@ -70,14 +74,6 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
                 stsEndpoint: try environment.stsEndpoint())
             return try await WebIdentityCredentialProvider(configuration, httpClient: httpClient, logger: logger)
                 .credentials()
-        }
-
-        let export = "export credentials with `aws configure export-credentials --profile \(profile.name) --format env`"
-        if value("sso_session") != nil || value("sso_start_url") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) uses AWS IAM Identity Center (SSO), which Fanout does not support: run "
-                    + "`aws sso login --profile \(profile.name)`, then \(export)")
         }
         return nil
     }
