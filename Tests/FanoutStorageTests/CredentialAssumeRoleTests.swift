@@ -127,4 +127,17 @@ struct CredentialAssumeRoleTests {
             #expect(error.message.contains(message))
         }
     }
+
+    @Test func refusalSaysWhatToCheck() throws {
+        let body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>"
+        let error = try #require(throws: CredentialError.self) {
+            try WebIdentityCredentialProvider.parseResponse(
+                status: 403, body: body, roleARN: "arn:aws:iam::1:role/r", endpoint: try moto.endpoint,
+                webIdentity: false)
+        }
+        #expect(error.code == .stsRejected)
+        #expect(error.message.contains("refused to let these credentials assume role arn:aws:iam::1:role/r"))
+        #expect(error.message.contains("HTTP 403, AccessDenied: not allowed"))
+        #expect(error.message.contains("sts:AssumeRole"))
+    }
 }

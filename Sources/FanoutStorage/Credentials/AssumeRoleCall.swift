@@ -57,6 +57,7 @@ struct AssumeRoleCall {
                 underlyingError: error)
         }
         return try WebIdentityCredentialProvider.parseResponse(
-            status: response.status, body: response.bodyText, roleARN: roleARN, endpoint: endpoint)
+            status: response.status, body: response.bodyText, roleARN: roleARN, endpoint: endpoint,
+            webIdentity: false)
     }
 }
