@@ -1,6 +1,7 @@
 import ArgumentParser
 import Fanout
 import Foundation
+import Logging
 
 /// Flags that say how to reach S3; shared by every subcommand that touches storage.
 struct StorageOptions: ParsableArguments {
@@ -29,7 +30,8 @@ struct StorageOptions: ParsableArguments {
     /// - Throws: ``CredentialError`` when `--profile` names a profile that the AWS files do not hold.
     func s3Client(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Client {
         if let profile, !anonymous { try AWSEnvironment(variables: environment, profile: profile).checkProfile() }
-        var configuration = S3Configuration.fromEnvironment(environment, profile: profile, anonymous: anonymous)
+        var configuration = S3Configuration.fromEnvironment(
+            environment, profile: profile, anonymous: anonymous, logger: Logger(label: "fanout.credentials"))
         if let endpoint { configuration.endpoint = URL(string: endpoint) }
         if let region { configuration.region = region }
         return S3Client(configuration: configuration)

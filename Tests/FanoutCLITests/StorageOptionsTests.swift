@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    @Test func debugLoggingSaysWhichCredentialProviderAnsweredAndNoSecret() async throws {
+        let client = try makeS3Client()
+        try await withTemporaryBucket(client: client) { bucket in
+            try await client.putObject(bucket: bucket, key: "in/a.txt", data: Data("a\n".utf8))
+            try await withTemporaryDirectory { folder in
+                let credentials = folder.appendingPathComponent("credentials")
+                try Data("[default]\naws_access_key_id = testing\naws_secret_access_key = testing-secret-value\n".utf8)
+                    .write(to: credentials)
+                var environment = try environment(
+                    credentialsFile: credentials.path, configFile: folder.appendingPathComponent("none").path)
+                environment["FANOUT_LOG_LEVEL"] = "debug"
+                let result = try await FanoutBinary.run(["ls", "s3://\(bucket)/in/"], environment: environment)
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.stderr.contains("found AWS credentials"), "\(result.stderr)")
+                #expect(result.stderr.contains("ProfileCredentialProvider"), "\(result.stderr)")
+                #expect(!result.stderr.contains("testing-secret-value"))
+            }
+        }
+    }
+
     @Test func noCredentialsAtAllIsAnErrorThatSaysWhereItLooked() async throws {
         try await withTemporaryDirectory { folder in
             let environment = try environment(

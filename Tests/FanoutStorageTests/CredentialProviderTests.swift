@@ -106,20 +106,17 @@ struct CredentialProviderTests {
         #expect(error.message.contains(home.path + "/.aws/credentials"))
     }
 
-    @Test func unsupportedMechanismsSayHowToExportCredentials() async throws {
+    @Test func ssoProfileWithoutALoginSaysToLogIn() async throws {
         let home = try CredentialTempDirectory()
         try home.write(
             ".aws/config",
-            "[profile sso]\nsso_session = corp\n[profile proc]\ncredential_process = /bin/creds\n"
-                + "[profile chained]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n")
-        for (name, mechanism) in [("sso", "SSO"), ("proc", "credential_process"), ("chained", "source_profile")] {
-            let provider = ProfileCredentialProvider(
-                environment: AWSEnvironment(variables: [:], homeDirectory: home.path, profile: name))
-            let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
-            #expect(error.code == .unsupportedConfiguration)
-            #expect(error.message.contains(mechanism))
-            #expect(error.message.contains("aws configure export-credentials --profile \(name)"))
-        }
+            "[profile sso]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = r\n"
+                + "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n")
+        let provider = ProfileCredentialProvider(
+            environment: AWSEnvironment(variables: [:], homeDirectory: home.path, profile: "sso"))
+        let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
+        #expect(error.code == .unreadableFile)
+        #expect(error.message.contains("aws sso login --profile sso"))
     }
 
     @Test func webIdentityProfileWithoutRoleIsAnError() async throws {

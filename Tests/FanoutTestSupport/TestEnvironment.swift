@@ -15,6 +15,11 @@ public enum TestEnvironment {
         get throws { try url("FANOUT_TEST_FAULT_PROXY") }
     }
 
+    /// The container credentials endpoint and IMDSv2 test server, `aws_metadata.py` (`FANOUT_TEST_AWS_METADATA`).
+    public static var awsMetadata: URL {
+        get throws { try url("FANOUT_TEST_AWS_METADATA") }
+    }
+
     /// The process environment, checked to hold the test servers' variables and the test credentials; what child
     /// processes (the CLI, the AWS CLI) are given.
     public static var variables: [String: String] {

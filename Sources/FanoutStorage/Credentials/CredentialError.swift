@@ -9,6 +9,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         enum Kind: Hashable, Sendable {
             case noCredentials, incompleteCredentials, profileNotFound, invalidConfigFile, unreadableFile
             case unsupportedConfiguration, invalidEndpoint, stsRequestFailed, stsRejected, invalidSTSResponse
+            case metadataRequestFailed, invalidMetadataResponse, credentialProcessFailed
         }
 
         let kind: Kind
@@ -23,7 +24,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfigFile = Code(kind: .invalidConfigFile)
         /// A file that is configured (web identity token, config file) could not be read.
         public static let unreadableFile = Code(kind: .unreadableFile)
-        /// A credential mechanism Fanout does not implement (SSO, `credential_process`, `source_profile`).
+        /// A credential mechanism Fanout does not implement (SSO, `source_profile`).
         public static let unsupportedConfiguration = Code(kind: .unsupportedConfiguration)
         /// A configured endpoint URL is not a valid http(s) URL.
         public static let invalidEndpoint = Code(kind: .invalidEndpoint)
@@ -33,6 +34,14 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         public static let stsRejected = Code(kind: .stsRejected)
         /// STS answered with something that is not a credentials document.
         public static let invalidSTSResponse = Code(kind: .invalidSTSResponse)
+
+        /// A credentials endpoint (container credentials, instance metadata) could not be reached or refused.
+        public static let metadataRequestFailed = Code(kind: .metadataRequestFailed)
+        /// A credentials endpoint answered with something that is not a credentials document.
+        public static let invalidMetadataResponse = Code(kind: .invalidMetadataResponse)
+
+        /// A profile's `credential_process` could not be run, failed, or printed no credentials.
+        public static let credentialProcessFailed = Code(kind: .credentialProcessFailed)
 
         public var description: String { "\(kind)" }
     }

@@ -26,8 +26,15 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     /// 1. `explicit` credentials, when given;
     /// 2. ``EnvironmentCredentialProvider`` (skipped when ``AWSEnvironment/profile`` is set, as `--profile` does
     ///    in the AWS CLI);
-    /// 3. ``ProfileCredentialProvider``: the credentials file, then the config file, including web identity;
-    /// 4. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`.
+    /// 3. ``AssumeRoleCredentialProvider``: a profile's role assumed with `source_profile` or `credential_source`;
+    /// 4. ``SSOCredentialProvider``: an IAM Identity Center profile, with the token `aws sso login` cached;
+    /// 5. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file,
+    ///    including web identity;
+    /// 6. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
+    /// 7. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
+    ///    `AWS_CONTAINER_CREDENTIALS_FULL_URI`;
+    /// 8. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
+    ///    `AWS_EC2_METADATA_DISABLED` is `true`).
     ///
     /// Anonymous access is never a fallback: unsigned requests are chosen explicitly by the client
     /// (`S3Credentials.anonymous`, a `--anonymous` option), never because nothing was found.
@@ -35,7 +42,7 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     /// - Parameters:
     ///   - explicit: Credentials given in code or on the command line. Default `nil`.
     ///   - environment: Variables, home directory and profile. Default: the process's.
-    ///   - httpClient: The client for STS. Default ``HTTPClient/shared``.
+    ///   - httpClient: The client for STS and the credential endpoints. Default ``HTTPClient/shared``.
     ///   - logger: Where the provider that answered is logged, at debug level.
     public static func `default`(
         explicit: AWSCredentials? = nil,
@@ -48,13 +55,19 @@ public struct CredentialProviderChain: AWSCredentialProvider {
         if environment.profile == nil {
             providers.append(EnvironmentCredentialProvider(variables: environment.variables))
         }
+        providers.append(AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(ProfileCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(
             WebIdentityCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(ContainerCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(
+            InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         let searched =
             "looked in: \(environment.profile == nil ? "environment variables, " : "")profile "
             + "'\(environment.profileName)' in \(environment.credentialsFilePath) and \(environment.configFilePath), "
-            + "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"
+            + "web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container credentials (AWS_CONTAINER_CREDENTIALS_*_URI), "
+            + "the instance metadata service"
         return CredentialProviderChain(providers, searched: searched, logger: logger)
     }
 
@@ -62,10 +75,17 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     ///
     /// - Throws: The first provider's error, or ``CredentialError/Code/noCredentials`` when none found any.
     public func credentials() async throws -> AWSCredentials? {
+        try await resolve().credentials
+    }
+
+    /// The first credentials found, with the provider that answered.
+    ///
+    /// - Throws: The first provider's error, or ``CredentialError/Code/noCredentials`` when none found any.
+    public func resolve() async throws -> (credentials: AWSCredentials, provider: any AWSCredentialProvider) {
         for provider in providers {
             if let credentials = try await provider.credentials() {
                 logger.debug("found AWS credentials", metadata: ["provider": "\(type(of: provider))"])
-                return credentials
+                return (credentials, provider)
             }
         }
         throw Self.noCredentialsError(searched: searched)

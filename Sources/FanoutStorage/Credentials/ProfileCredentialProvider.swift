@@ -5,15 +5,18 @@ public import Logging
 /// Credentials from a profile of the shared files: `~/.aws/credentials`, then `~/.aws/config`.
 ///
 /// The profile is ``AWSEnvironment/profileName`` (`AWS_PROFILE`, else `default`). In order:
-/// 1. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
-/// 2. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
-/// 3. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
+/// 1. a role assumed with `source_profile` or `credential_source`, through ``AssumeRoleCredentialProvider``, or
+///    an IAM Identity Center profile, through ``SSOCredentialProvider``;
+/// 2. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
+/// 3. `credential_process` in the profile (config file, else credentials file), run by
+///    ``ProcessCredentialProvider``;
+/// 4. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
+/// 5. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
 ///    assumed with ``WebIdentityCredentialProvider``, through the profile's STS endpoint and region.
 ///
 /// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
 /// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
-/// incomplete, or the profile uses a mechanism Fanout does not implement (SSO, `credential_process`,
-/// `source_profile`), with the AWS CLI command that exports usable credentials.
+/// incomplete, or a role, SSO token or `credential_process` cannot give credentials.
 public struct ProfileCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
     let httpClient: HTTPClient
@@ -31,11 +34,26 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
 
     public func credentials() async throws -> AWSCredentials? {
         let profile = try environment.loadProfile()
+        if AssumeRoleCredentialProvider.assumesRole(profile) {
+            let provider = AssumeRoleCredentialProvider(
+                environment: environment, httpClient: httpClient, logger: logger)
+            return try await provider.credentials()
+        }
+        if SSOCredentialProvider.usesSSO(profile) {
+            return try await SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger)
+                .credentials()
+        }
         if let section = profile.credentialsSection,
             let credentials = try Self.keyPair(
                 in: section, describedAs: "profile '\(profile.name)' in \(profile.credentialsFilePath)")
         {
             return credentials
+        }
+        let process = profile.configSection?["credential_process"] ?? profile.credentialsSection?["credential_process"]
+        if let command = process, !command.isEmpty {
+            return try await ProcessCredentialProvider(
+                command: command, profileName: profile.name, environment: environment.variables, logger: logger
+            ).credentials()
         }
         guard let section = profile.configSection else { return nil }
         let place = "profile '\(profile.name)' in \(profile.configFilePath)"
@@ -56,25 +74,6 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
                 stsEndpoint: try environment.stsEndpoint())
             return try await WebIdentityCredentialProvider(configuration, httpClient: httpClient, logger: logger)
                 .credentials()
-        }
-
-        let export = "export credentials with `aws configure export-credentials --profile \(profile.name) --format env`"
-        if value("role_arn") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) assumes a role with source_profile or credential_source, which Fanout does not "
-                    + "support: use web_identity_token_file, or \(export)")
-        }
-        if value("credential_process") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) uses credential_process, which Fanout does not support: \(export)")
-        }
-        if value("sso_session") != nil || value("sso_start_url") != nil {
-            throw CredentialError(
-                code: .unsupportedConfiguration,
-                message: "\(place) uses AWS IAM Identity Center (SSO), which Fanout does not support: run "
-                    + "`aws sso login --profile \(profile.name)`, then \(export)")
         }
         return nil
     }

@@ -24,15 +24,24 @@ extension WebIdentityCredentialProvider {
     }
 
     /// Credentials from a successful answer, or the error an unsuccessful one describes.
-    static func parseResponse(status: Int, body: String, roleARN: String, endpoint: URL) throws -> AWSCredentials {
+    ///
+    /// - Parameter webIdentity: Whether the call was `AssumeRoleWithWebIdentity` (else `AssumeRole`), for the hint.
+    static func parseResponse(
+        status: Int, body: String, roleARN: String, endpoint: URL, webIdentity: Bool = true
+    ) throws -> AWSCredentials {
         guard (200..<300).contains(status) else {
-            let what = "STS at \(endpoint.absoluteString) refused to let this web identity assume role \(roleARN)"
+            let who = webIdentity ? "this web identity" : "these credentials"
+            let what = "STS at \(endpoint.absoluteString) refused to let \(who) assume role \(roleARN)"
             if let code = xmlElement("Code", in: body) {
                 let detail = xmlElement("Message", in: body).map { ": \($0)" } ?? ""
+                let hint =
+                    webIdentity
+                    ? "Check the role's trust policy, that the token's issuer is registered as an IAM OIDC provider, "
+                        + "and that the token has not expired"
+                    : "Check the role's trust policy and that the source profile's credentials may call "
+                        + "sts:AssumeRole on it"
                 throw CredentialError(
-                    code: .stsRejected,
-                    message: "\(what) (HTTP \(status), \(code)\(detail)). Check the role's trust policy, that the "
-                        + "token's issuer is registered as an IAM OIDC provider, and that the token has not expired")
+                    code: .stsRejected, message: "\(what) (HTTP \(status), \(code)\(detail)). \(hint)")
             }
             throw CredentialError(
                 code: .stsRejected,

@@ -1,4 +1,5 @@
 public import Foundation
+public import Logging
 
 /// Where an ``S3Client`` sends requests and how it signs them.
 public struct S3Configuration: Sendable {
@@ -52,16 +53,20 @@ public struct S3Configuration: Sendable {
 
     /// A configuration resolved as the AWS CLI does: region from `AWS_REGION`, `AWS_DEFAULT_REGION` or the
     /// profile; endpoint from `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` or the profile.
+    ///
+    /// - Parameter logger: Where the credential chain logs, at debug level, which provider answered (never a
+    ///   secret). Default: nowhere.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
         profile: String? = nil,
-        anonymous: Bool = false
+        anonymous: Bool = false,
+        logger: Logger = CredentialProviderChain.noLogger
     ) -> S3Configuration {
         let aws = AWSEnvironment(variables: environment, profile: profile)
         return S3Configuration(
             region: (try? aws.region())?.rawValue ?? "us-east-1",
             endpoint: (try? aws.endpointURL(for: "s3")) ?? nil,
-            credentials: anonymous ? .anonymous : .chain(CredentialProviderChain.default(environment: aws)))
+            credentials: anonymous ? .anonymous : .chain(CredentialProviderChain.default(environment: aws, logger: logger)))
     }
 }
 

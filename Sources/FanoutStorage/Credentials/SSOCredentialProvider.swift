@@ -1,0 +1,142 @@
+import Crypto
+public import FanoutSigV4
+public import FanoutHTTP
+public import Foundation
+public import Logging
+
+/// Credentials of an IAM Identity Center (SSO) profile, from the token `aws sso login` caches.
+///
+/// The profile names `sso_account_id` and `sso_role_name`, with `sso_session` (whose `[sso-session NAME]` section
+/// has `sso_start_url` and `sso_region`) or, in the legacy form, `sso_start_url` and `sso_region` itself. The
+/// token is read from `~/.aws/sso/cache/SHA1.json` (the SHA-1 of the session name, or of the start URL) and traded
+/// for role credentials with the portal's `GetRoleCredentials` (`AWS_ENDPOINT_URL_SSO`, else
+/// `https://portal.sso.REGION.amazonaws.com`). An expired or missing token is an error that says to run
+/// `aws sso login`: Fanout does not refresh it through SSO-OIDC yet. Returns `nil` for profiles without SSO.
+public struct SSOCredentialProvider: AWSCredentialProvider {
+    public let environment: AWSEnvironment
+    let httpClient: HTTPClient
+    let timeout: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        environment: AWSEnvironment = AWSEnvironment(), httpClient: HTTPClient = .shared,
+        timeout: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = CredentialProviderChain.noLogger
+    ) {
+        self.environment = environment
+        self.httpClient = httpClient
+        self.timeout = timeout
+        self.now = now
+        self.logger = logger
+    }
+
+    static func usesSSO(_ profile: AWSProfile) -> Bool {
+        profile.configSection?["sso_session"] != nil || profile.configSection?["sso_start_url"] != nil
+    }
+
+    public func credentials() async throws -> AWSCredentials? {
+        let profile = try environment.loadProfile()
+        guard Self.usesSSO(profile), let section = profile.configSection else { return nil }
+        let place = "profile '\(profile.name)' in \(profile.configFilePath)"
+        let login = "run `aws sso login --profile \(profile.name)`"
+        let value = { (key: String) -> String? in section[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let cacheKey: String
+        let region: String?
+        if let session = value("sso_session") {
+            let sessionSection = try AWSConfigFile.load(path: profile.configFilePath)?["sso-session \(session)"]
+            guard let sessionSection else {
+                throw CredentialError(
+                    code: .invalidConfigFile,
+                    message: "\(place) names sso_session \(session), but there is no [sso-session \(session)] section")
+            }
+            cacheKey = session
+            region = sessionSection["sso_region"]
+        } else {
+            cacheKey = value("sso_start_url") ?? ""
+            region = value("sso_region")
+        }
+        guard let accountID = value("sso_account_id"), let roleName = value("sso_role_name"), let region else {
+            throw CredentialError(
+                code: .incompleteCredentials,
+                message: "\(place) needs sso_account_id, sso_role_name and sso_region: run `aws configure sso`")
+        }
+        let token = try cachedToken(key: cacheKey, login: login)
+        return try await roleCredentials(
+            token: token, accountID: accountID, roleName: roleName, region: region, login: login)
+    }
+
+    private func cachedToken(key: String, login: String) throws -> String {
+        let digest = Insecure.SHA1.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        let path = environment.expandingTilde(in: "~/.aws/sso/cache/\(digest).json")
+        struct Cached: Decodable {
+            let accessToken: String
+            let expiresAt: String
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+            let cached = try? JSONDecoder().decode(Cached.self, from: data)
+        else {
+            throw CredentialError(
+                code: .unreadableFile, message: "no cached SSO token in \(path): \(login)")
+        }
+        guard let expiry = WebIdentityCredentialProvider.parseTimestamp(cached.expiresAt), expiry > now() else {
+            throw CredentialError(
+                code: .noCredentials, message: "the SSO token in \(path) has expired: \(login)")
+        }
+        return cached.accessToken
+    }
+
+    private func roleCredentials(token: String, accountID: String, roleName: String, region: String, login: String)
+        async throws -> AWSCredentials
+    {
+        let base =
+            try environment.endpointURL(for: "sso") ?? URL(string: "https://portal.sso.\(region).amazonaws.com")!
+        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+        components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
+            + "/federation/credentials"
+        components.queryItems = [
+            URLQueryItem(name: "role_name", value: roleName), URLQueryItem(name: "account_id", value: accountID),
+        ]
+        guard let url = components.url else {
+            throw CredentialError(code: .invalidEndpoint, message: "cannot build the SSO portal URL from \(base)")
+        }
+        let response: HTTPFullResponse
+        do {
+            response = try await httpClient.send(
+                HTTPRequest(url: url, headers: ["x-amz-sso_bearer_token": token, "Accept": "application/json"]),
+                timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
+        } catch {
+            throw CredentialError(
+                code: .stsRequestFailed,
+                message: "cannot reach the SSO portal at \(base.absoluteString): check the network or "
+                    + "AWS_ENDPOINT_URL_SSO",
+                underlyingError: error)
+        }
+        guard response.status == 200 else {
+            throw CredentialError(
+                code: .stsRejected,
+                message: "the SSO portal refused role \(roleName) in account \(accountID) (HTTP \(response.status), "
+                    + "\(response.bodyText.prefix(200))): \(login), and check the role and account")
+        }
+        struct Answer: Decodable {
+            struct RoleCredentials: Decodable {
+                let accessKeyId: String
+                let secretAccessKey: String
+                let sessionToken: String?
+                let expiration: Double?
+            }
+            let roleCredentials: RoleCredentials
+        }
+        do {
+            let answer = try JSONDecoder().decode(Answer.self, from: response.body).roleCredentials
+            return AWSCredentials(
+                accessKeyID: answer.accessKeyId, secretAccessKey: answer.secretAccessKey,
+                sessionToken: answer.sessionToken,
+                expiration: answer.expiration.map { Date(timeIntervalSince1970: $0 / 1000) })
+        } catch {
+            throw CredentialError(
+                code: .invalidSTSResponse, message: "the SSO portal answered without role credentials",
+                underlyingError: error)
+        }
+    }
+}
