@@ -208,12 +208,12 @@ extension RunCommandParallelTests {
     @Test func haltSoonStartsNothingMoreAndLetsTheRunningFilesFinish() async throws {
         try await withTemporaryDirectory { root in
             let files = Dictionary(uniqueKeysWithValues: (0..<8).map { (String(format: "%02d.txt", $0), "\($0)\n") })
-                .merging(["bad.txt": "x\n"]) { first, _ in first }
+                .merging(["bad.txt": String(repeating: "x", count: 4096) + "\n"]) { first, _ in first }
             let (input, environment) = try input(files, under: root)
             let marks = root.appendingPathComponent("marks")
             try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
             // Each file marks its start and, a moment later, its end; bad.txt fails at once. A shard a file, two
-            // at a time.
+            // at a time; bad.txt, the largest file, is planned into the first shard.
             let script = "touch \(marks.path)/{/}.started; case {/} in bad.txt) exit 7;; esac; sleep 1; "
                 + "touch \(marks.path)/{/}.finished; cat {}"
             let run = try await FanoutBinary.run(
