@@ -4,7 +4,7 @@ extension KubernetesBackend {
     /// Finds a missing kubeconfig, an unknown context, a cluster that cannot be reached or a namespace that does not
     /// exist before a run stores anything, so none of these mistakes leaves an unfinished run behind.
     ///
-    /// Resolves the configuration as ``execute(_:)`` does, then reads the namespace. A user whom RBAC does not
+    /// Resolves the configuration as ``serve(_:attempts:)`` does, then reads the namespace. A user whom RBAC does not
     /// allow to read namespaces (a `403`) is let through: the namespace may well exist, and the run finds out.
     /// - Throws: ``KubernetesError``: ``KubernetesError/Code/invalidConfiguration`` for the kubeconfig or context,
     ///   ``KubernetesError/Code/notFound`` naming the namespace and the context, or the API's error.

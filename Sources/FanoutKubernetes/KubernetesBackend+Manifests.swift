@@ -102,7 +102,7 @@ extension KubernetesBackend {
     /// ranges are then covered, and their already committed shards finish at once.
     static let maxRanges = 16
 
-    /// The Jobs of a plan, exactly as ``execute(_:)`` creates them.
+    /// The Jobs of a plan, exactly as a run creates them and its preview shows them.
     /// - Throws: ``KubernetesError`` with code ``KubernetesError/Code/invalidConfiguration`` for unusable options
     ///   (a credential in ``Options/environment``, no executable URL or command).
     public func manifests(for plan: KubernetesJobPlan, namespace: String) throws -> [Job] {
