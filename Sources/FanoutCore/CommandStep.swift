@@ -74,6 +74,7 @@ public struct CommandStep: Sendable, Hashable, Codable {
         step.parameters = (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) }
         // A file's result is the command's output, whichever build of fanout ran it.
         step.cacheFollowsBuild = false
+        step.reportsProgramExit = true
         return step
     }
 

@@ -19,6 +19,9 @@ public struct MapStep<Output: Codable & Sendable>: Sendable {
     /// changed closure whose `version` was not bumped never reuses old results. Default `true`; a step whose
     /// result depends only on its ``parameters`` (a command's output, whichever build ran it) sets `false`.
     public var cacheFollowsBuild = true
+    /// Whether the step reports the exit of a program it runs per file (``CommandStep``), so the file's record keeps
+    /// it; other steps skip that bookkeeping.
+    var reportsProgramExit = false
     let body: @Sendable (InputFile) async throws -> Output
 
     public init(
@@ -43,6 +46,7 @@ struct AnyMapStep: Sendable {
     let version: String
     let parameters: String?
     let cacheFollowsBuild: Bool
+    let reportsProgramExit: Bool
     /// Runs the step on a file and returns its result encoded as JSON.
     let run: @Sendable (InputFile) async throws -> [UInt8]
 
@@ -51,6 +55,7 @@ struct AnyMapStep: Sendable {
         version = step.version
         parameters = step.parameters
         cacheFollowsBuild = step.cacheFollowsBuild
+        reportsProgramExit = step.reportsProgramExit
         run = { file in try RecordCoding.encodeValue(try await step.body(file)) }
     }
 }

@@ -86,13 +86,20 @@ struct ShardExecutor: Sendable {
         let input = InputFile(
             info: ObjectInfo(key: file.key, size: file.size, etag: file.etag, lastModified: Date(timeIntervalSince1970: file.modified)),
             ordinal: file.ordinal, store: self.input, url: inputLocation.url(for: file.key))
-        let exits = ProgramExitRecorder()
+        // Only a step that runs a program reports its exit: others pay for no recorder.
+        let exits = step.reportsProgramExit ? ProgramExitRecorder() : nil
         func run() -> RecordLine.Run {
             RecordLine.Run(
-                attempt: attempt, seconds: (clock.now - start).inSeconds, startedMillis: startedMillis, exit: exits.exit)
+                attempt: attempt, seconds: (clock.now - start).inSeconds, startedMillis: startedMillis,
+                exit: exits?.exit)
         }
         do {
-            let value = try await ProgramExitRecorder.$current.withValue(exits) { try await step.run(input) }
+            let value =
+                if let exits {
+                    try await ProgramExitRecorder.$current.withValue(exits) { try await step.run(input) }
+                } else {
+                    try await step.run(input)
+                }
             return .success(file: file, run: run(), value: value)
         } catch {
             if Task.isCancelled { throw CancellationError() }

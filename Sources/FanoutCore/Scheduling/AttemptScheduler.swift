@@ -104,8 +104,9 @@ public struct AttemptScheduler: Sendable {
     public mutating func handle(_ input: Input, now: Double) -> [Action] {
         var actions: [Action] = []
         switch input {
-        case .attempt(.pending(let id, _)):
-            _ = id
+        case .attempt(.pending):
+            // Where it waits is the backend's to report to the person; the budgets do not change.
+            break
         case .attempt(.running(let id)):
             shards[id.shard]?.live[id]?.runningSince = now
         case .attempt(.exited(let id, let exit)):
