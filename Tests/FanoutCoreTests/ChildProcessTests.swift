@@ -90,15 +90,14 @@ struct ChildProcessTests {
     }
 
     @Test func cancellingTheCallerTerminatesTheProgram() async throws {
-        let started = ContinuousClock.now
         let task = Task { try await ChildProcess.run("sleep", arguments: ["30"]) }
         while !ChildProcess.running.withLock({ $0.values.contains { $0.hasSuffix("/sleep") } }) {
             try await Task.sleep(for: .milliseconds(10))
         }
         task.cancel()
         let result = try await task.value
+        // Stopped, not waited out: a sleep that ran its 30 s would have exited 0, not died of SIGTERM.
         #expect(result.signaled && result.status == SIGTERM)
-        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func cancellingStopsWhatTheProgramStartedAndKillsWhatIgnoresIt() async throws {
@@ -111,7 +110,6 @@ struct ChildProcessTests {
             "stubborn": "trap '' TERM; sleep 60 & echo $! > \(folder.path)/stubborn; wait",
         ]
         for (name, script) in scripts {
-            let started = ContinuousClock.now
             let task = Task { try await ChildProcess.run("sh", arguments: ["-c", script]) }
             let file = folder.appendingPathComponent(name)
             while (try? String(contentsOf: file, encoding: .utf8))?.hasSuffix("\n") != true {
@@ -122,8 +120,7 @@ struct ChildProcessTests {
             let result = try await task.value
             #expect(result.signaled, "\(name)")
             #expect(result.status == (name == "polite" ? SIGTERM : SIGKILL), "\(name)")
-            // Stopped, not waited out: well before the 60 s sleep would have ended.
-            #expect(ContinuousClock.now - started < .seconds(50))
+            // Stopped, not waited out: the signal above, where a program that ran on would have exited 0.
             try await Task.sleep(for: .milliseconds(100))
             let stat = (try? String(contentsOfFile: "/proc/\(grandchild)/stat", encoding: .utf8)) ?? ""
             #expect(stat.isEmpty || stat.contains(") Z "), "\(name): the program's child \(grandchild) still runs")
