@@ -8,7 +8,8 @@ public import Foundation
 /// | `FANOUT_WORKER_STATE` | the state prefix, as a location |
 /// | `FANOUT_WORKER_STEP` | the step's name |
 /// | `FANOUT_WORKER_SHARD` | the shard index; on Kubernetes Indexed Jobs `JOB_COMPLETION_INDEX` is used when absent |
-/// | `FANOUT_WORKER_SHARD_OFFSET` | added to `JOB_COMPLETION_INDEX`, when a plan spans several Jobs |
+/// | `FANOUT_WORKER_SHARDS` | with `JOB_COMPLETION_INDEX`: the shards of an Indexed Job (``ShardList``), one per index |
+/// | `FANOUT_WORKER_SHARD_OFFSET` | added to `JOB_COMPLETION_INDEX` when there is no list (Jobs of earlier releases) |
 /// | `FANOUT_WORKER_ATTEMPT` | the attempt number (default 1) |
 /// | `FANOUT_WORKER_CONCURRENCY` | files in flight (default 4) |
 /// | `FANOUT_WORKER_RUN_DIGEST` | the ``RunDigest`` the stored spec must hash to |
@@ -61,11 +62,12 @@ public struct WorkerAssignment: Sendable, Hashable {
             throw RunError(
                 code: .worker, message: "FANOUT_WORKER_RUN is set but FANOUT_WORKER_STATE or FANOUT_WORKER_STEP is not")
         }
-        let shardText = environment["FANOUT_WORKER_SHARD"]
-            ?? environment["JOB_COMPLETION_INDEX"].map { index in
-                String((Int(index) ?? 0) + (Int(environment["FANOUT_WORKER_SHARD_OFFSET"] ?? "0") ?? 0))
+        let shard = environment["FANOUT_WORKER_SHARD"].flatMap { Int($0) }
+            ?? environment["JOB_COMPLETION_INDEX"].flatMap { Int($0) }.flatMap { index in
+                if let list = environment["FANOUT_WORKER_SHARDS"] { return ShardList(parsing: list)?[index] }
+                return index + (Int(environment["FANOUT_WORKER_SHARD_OFFSET"] ?? "0") ?? 0)
             }
-        guard let shardText, let shard = Int(shardText) else {
+        guard let shard else {
             throw RunError(code: .worker, message: "a worker needs FANOUT_WORKER_SHARD or JOB_COMPLETION_INDEX")
         }
         var assignment = WorkerAssignment(

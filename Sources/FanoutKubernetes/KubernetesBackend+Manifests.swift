@@ -1,9 +1,10 @@
-import FanoutCore
+public import FanoutCore
 import Foundation
 import Yams
 
-/// What a run's manifests are made from: the run, its shards, and where the executable can be downloaded.
-/// ``KubernetesBackend/manifests(for:namespace:)`` turns it into Jobs, the same way for a dry run as for a run.
+/// What one launch of attempts is made into: the run, the shards, the attempt they run and how, and where the
+/// executable can be downloaded. ``KubernetesBackend/manifests(for:namespace:)`` turns it into Jobs, the same way
+/// for a dry run as for a run.
 public struct KubernetesJobPlan: Sendable, Hashable {
     public var runID: String
     /// The state prefix as a location, as the workers will read it.
@@ -11,12 +12,19 @@ public struct KubernetesJobPlan: Sendable, Hashable {
     public var stepName: String
     /// The ``Submission/runDigest`` workers check the stored spec against; `nil` in a dry run's manifests.
     public var runDigest: String?
-    /// Shards to run.
+    /// Shards to run, one pod each.
     public var shards: [Int]
-    /// Extra attempts per shard (`backoffLimitPerIndex`, or `backoffLimit` per shard).
-    public var retries: Int
-    /// Shards that may fail for good before the Jobs stop; `nil`: any number.
-    public var maxFailedShards: Int?
+    /// The attempt number of every pod (`FANOUT_WORKER_ATTEMPT`, label `fanout.dev/attempt`).
+    public var attempt: Int
+    /// The worker's memory request and limit in bytes, in place of the options' (a shard run again after an OOM
+    /// kill). Default `nil`.
+    public var memoryBytes: Int64?
+    /// Files one at a time after a crash (``CrashIsolation``). Default `nil`.
+    public var isolation: CrashIsolation?
+    /// Whether the pods are backups of slow attempts (label `fanout.dev/backup`). Default `false`.
+    public var isBackup: Bool
+    /// The launch's number within this execution of the run, which tells its Jobs' names apart: 0 for the first.
+    public var wave: Int
     /// The presigned URL of the shipped executable; needed when shipping it.
     public var executableURL: String?
     /// The executable's SHA-256 (hex), checked by the init container after the download.
@@ -28,16 +36,17 @@ public struct KubernetesJobPlan: Sendable, Hashable {
     public var token: String
 
     public init(
-        runID: String, stateLocation: String, stepName: String, shards: [Int], retries: Int,
-        maxFailedShards: Int? = nil, executableURL: String? = nil, executableSHA256: String? = nil,
-        executableArchitecture: String? = nil, token: String = KubernetesJobPlan.newToken()
+        runID: String, stateLocation: String, stepName: String, shards: [Int], attempt: Int = 1,
+        executableURL: String? = nil, executableSHA256: String? = nil, executableArchitecture: String? = nil,
+        token: String = KubernetesJobPlan.newToken()
     ) {
         self.runID = runID
         self.stateLocation = stateLocation
         self.stepName = stepName
         self.shards = shards
-        self.retries = retries
-        self.maxFailedShards = maxFailedShards
+        self.attempt = attempt
+        self.isBackup = false
+        self.wave = 0
         self.executableURL = executableURL
         self.executableSHA256 = executableSHA256
         self.executableArchitecture = executableArchitecture
@@ -64,8 +73,14 @@ public enum KubernetesLabels {
     public static let submission = "fanout.dev/submission"
     /// The step's name.
     public static let step = "fanout.dev/step"
-    /// Indexed Jobs: added to the completion index to make the shard.
+    /// Indexed Jobs of earlier releases: added to the completion index to make the shard.
     public static let shardOffset = "fanout.dev/shard-offset"
+    /// Indexed Jobs' pods (an annotation): the Job's shards (``ShardList``), one per completion index.
+    public static let shards = "fanout.dev/shards"
+    /// The attempt number a Job's pods run.
+    public static let attempt = "fanout.dev/attempt"
+    /// On the Jobs and pods of backup attempts: `true`.
+    public static let backup = "fanout.dev/backup"
     /// Job-per-shard mode: the shard.
     public static let shard = "fanout.dev/shard"
     /// The completion index the Job controller puts on an Indexed Job's pods.
@@ -98,9 +113,9 @@ extension KubernetesBackend {
         requests: ["cpu": "100m", "memory": "64Mi"], limits: ["cpu": "500m", "memory": "128Mi"])
     /// The well-known node label of a node's CPU architecture.
     static let architectureLabel = "kubernetes.io/arch"
-    /// At most this many Jobs for a plan whose shards are not contiguous (a re-attached run); gaps between
-    /// ranges are then covered, and their already committed shards finish at once.
-    static let maxRanges = 16
+    /// At most this many runs of consecutive shards in one Indexed Job's ``ShardList``, which every pod carries in
+    /// its environment and annotations: a launch of scattered shards is split into Jobs of this many runs.
+    static let maxRunsPerJob = 1000
 
     /// The Jobs of a plan, exactly as a run creates them and its preview shows them.
     /// - Throws: ``KubernetesError`` with code ``KubernetesError/Code/invalidConfiguration`` for unusable options
@@ -114,34 +129,39 @@ extension KubernetesBackend {
         let step = KubernetesLabels.value(plan.stepName)
         if !step.isEmpty { labels[KubernetesLabels.step] = step }
         labels["app.kubernetes.io/managed-by"] = "fanout"
+        labels[KubernetesLabels.attempt] = String(plan.attempt)
+        if plan.isBackup { labels[KubernetesLabels.backup] = "true" }
         let annotations = options.annotations.isEmpty ? nil : options.annotations
 
+        let name = plan.wave == 0 ? baseName : "\(baseName)-\(plan.wave)"
         switch options.mode {
         case .indexed:
-            let ranges = Self.jobRanges(
+            let lists = Self.jobShardLists(
                 shards: plan.shards, maxPerJob: max(1, min(options.maxCompletionsPerJob, 100_000)))
-            let total = ranges.reduce(0) { $0 + $1.count }
+            let total = lists.reduce(0) { $0 + $1.count }
             let parallelism = max(1, options.parallelism ?? min(total, 1000))
-            return ranges.enumerated().map { number, range in
+            return lists.enumerated().map { number, list in
                 var podTemplate = template
-                podTemplate.metadata?.labels?[KubernetesLabels.shardOffset] = String(range.lowerBound)
+                var podAnnotations = podTemplate.metadata?.annotations ?? [:]
+                podAnnotations[KubernetesLabels.shards] = list.description
+                podTemplate.metadata?.annotations = podAnnotations
                 podTemplate.spec.containers[0].env =
                     (podTemplate.spec.containers[0].env ?? []) + [
-                        EnvVar(name: "FANOUT_WORKER_SHARD_OFFSET", value: String(range.lowerBound))
+                        EnvVar(name: "FANOUT_WORKER_SHARDS", value: list.description)
                     ]
                 var spec = JobSpec(template: podTemplate)
                 spec.completionMode = "Indexed"
-                spec.completions = range.count
-                let share = Int((Double(parallelism) * Double(range.count) / Double(max(1, total))).rounded(.up))
-                spec.parallelism = max(1, min(range.count, share))
-                spec.backoffLimitPerIndex = max(0, plan.retries)
-                spec.maxFailedIndexes = plan.maxFailedShards.map { min(max(0, $0), range.count) }
-                spec.podFailurePolicy = podFailurePolicy(failShardAction: "FailIndex")
+                spec.completions = list.count
+                let share = Int((Double(parallelism) * Double(list.count) / Double(max(1, total))).rounded(.up))
+                spec.parallelism = max(1, min(list.count, share))
+                spec.backoffLimitPerIndex = 0
+                spec.podFailurePolicy = podFailurePolicy()
                 spec.ttlSecondsAfterFinished = options.ttlSecondsAfterFinished
                 spec.activeDeadlineSeconds = options.activeDeadlineSeconds
-                let name = ranges.count == 1 ? baseName : "\(baseName)-\(number)"
                 return Job(
-                    metadata: ObjectMeta(name: name, namespace: namespace, labels: labels, annotations: annotations),
+                    metadata: ObjectMeta(
+                        name: lists.count == 1 ? name : "\(name)-\(number)", namespace: namespace, labels: labels,
+                        annotations: annotations),
                     spec: spec)
             }
         case .jobPerShard:
@@ -155,16 +175,15 @@ extension KubernetesBackend {
                 var spec = JobSpec(template: podTemplate)
                 spec.completions = 1
                 spec.parallelism = 1
-                spec.backoffLimit = max(0, plan.retries)
-                spec.podFailurePolicy = podFailurePolicy(failShardAction: "FailJob")
+                spec.backoffLimit = 0
+                spec.podFailurePolicy = podFailurePolicy()
                 spec.ttlSecondsAfterFinished = options.ttlSecondsAfterFinished
                 spec.activeDeadlineSeconds = options.activeDeadlineSeconds
                 var jobLabels = labels
                 jobLabels[KubernetesLabels.shard] = String(shard)
                 return Job(
                     metadata: ObjectMeta(
-                        name: "\(baseName)-s\(shard)", namespace: namespace, labels: jobLabels, annotations: annotations
-                    ),
+                        name: "\(name)-s\(shard)", namespace: namespace, labels: jobLabels, annotations: annotations),
                     spec: spec)
             }
         }
@@ -178,54 +197,37 @@ extension KubernetesBackend {
             .joined(separator: "---\n")
     }
 
-    /// Contiguous ranges of shards, at most ``maxRanges`` of them (merging across the smallest gaps), each cut
-    /// to at most `maxPerJob` shards.
-    static func jobRanges(shards: [Int], maxPerJob: Int) -> [ClosedRange<Int>] {
-        var ranges: [ClosedRange<Int>] = []
+    /// The shards of a launch in Jobs of at most `maxPerJob` shards and ``maxRunsPerJob`` runs each, in order.
+    static func jobShardLists(shards: [Int], maxPerJob: Int) -> [ShardList] {
+        var lists: [ShardList] = []
+        var current: [Int] = []
+        var runs = 0
         for shard in Set(shards).sorted() {
-            if let last = ranges.last, last.upperBound + 1 == shard {
-                ranges[ranges.count - 1] = last.lowerBound...shard
-            } else {
-                ranges.append(shard...shard)
+            let extendsRun = current.last.map { $0 + 1 == shard } ?? false
+            if current.count == maxPerJob || (!extendsRun && runs == maxRunsPerJob) {
+                lists.append(ShardList(current))
+                current = []
+                runs = 0
             }
+            if !(current.last.map { $0 + 1 == shard } ?? false) { runs += 1 }
+            current.append(shard)
         }
-        while ranges.count > maxRanges {
-            var best = 0
-            for index in 1..<(ranges.count - 1) {
-                let gap = ranges[index + 1].lowerBound - ranges[index].upperBound
-                if gap < ranges[best + 1].lowerBound - ranges[best].upperBound { best = index }
-            }
-            ranges[best] = ranges[best].lowerBound...ranges[best + 1].upperBound
-            ranges.remove(at: best + 1)
-        }
-        return ranges.flatMap { range in
-            stride(from: range.lowerBound, through: range.upperBound, by: maxPerJob).map { start in
-                start...min(range.upperBound, start + maxPerJob - 1)
-            }
-        }
+        if !current.isEmpty { lists.append(ShardList(current)) }
+        return lists
     }
 
-    /// Disruptions are ignored (they use no retry); exits that no image or attempt can change fail at once:
-    /// ``Options/failJobExitCodes`` the Job, ``Options/failIndexExitCodes`` the shard (`failShardAction`: the
-    /// index, or the Job of a single shard). Any other failure counts against the shard's retries.
-    private func podFailurePolicy(failShardAction: String) -> PodFailurePolicy {
-        func codes(_ list: [Int32]) -> [Int32] { Array(Set(list.filter { (1...255).contains($0) })).sorted() }
-        func rule(_ action: String, _ values: [Int32]) -> PodFailurePolicyRule {
+    /// Every pod failure ends its attempt: the index fails (`backoffLimitPerIndex` 0, or `backoffLimit` 0 for a
+    /// Job per shard), and the run's scheduler decides whether and how the shard runs again, in a new Job. The
+    /// policy adds one rule: exits that mean the image cannot run the program (``Options/failJobExitCodes``) fail
+    /// the whole Job at once, so that its other pods do not start only to fail the same way.
+    private func podFailurePolicy() -> PodFailurePolicy? {
+        let failJob = Array(Set(options.failJobExitCodes.filter { (1...255).contains($0) })).sorted()
+        guard !failJob.isEmpty else { return nil }
+        return PodFailurePolicy(rules: [
             PodFailurePolicyRule(
-                action: action, onExitCodes: .init(containerName: Self.workerContainer, operator: "In", values: values))
-        }
-        var rules = [
-            PodFailurePolicyRule(action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")])
-        ]
-        let failJob = codes(options.failJobExitCodes)
-        let failShard = codes(options.failIndexExitCodes).filter { !failJob.contains($0) }
-        if failShardAction == "FailJob" {
-            if !(failJob + failShard).isEmpty { rules.append(rule("FailJob", (failJob + failShard).sorted())) }
-        } else {
-            if !failJob.isEmpty { rules.append(rule("FailJob", failJob)) }
-            if !failShard.isEmpty { rules.append(rule(failShardAction, failShard)) }
-        }
-        return PodFailurePolicy(rules: rules)
+                action: "FailJob",
+                onExitCodes: .init(containerName: Self.workerContainer, operator: "In", values: failJob))
+        ])
     }
 
     private func podTemplate(for plan: KubernetesJobPlan) throws -> PodTemplateSpec {
@@ -270,7 +272,7 @@ extension KubernetesBackend {
         if !options.secretEnvironment.isEmpty {
             worker.envFrom = options.secretEnvironment.map { EnvFromSource(secretRef: .init(name: $0)) }
         }
-        worker.resources = resourceRequirements()
+        worker.resources = resourceRequirements(memoryBytes: plan.memoryBytes)
         worker.securityContext = Self.containerSecurityContext
 
         var spec = PodSpec(containers: [worker])
@@ -298,6 +300,8 @@ extension KubernetesBackend {
         labels[KubernetesLabels.submission] = plan.token
         let step = KubernetesLabels.value(plan.stepName)
         if !step.isEmpty { labels[KubernetesLabels.step] = step }
+        labels[KubernetesLabels.attempt] = String(plan.attempt)
+        if plan.isBackup { labels[KubernetesLabels.backup] = "true" }
         return PodTemplateSpec(
             metadata: ObjectMeta(labels: labels, annotations: options.annotations.isEmpty ? nil : options.annotations),
             spec: spec)
@@ -307,9 +311,11 @@ extension KubernetesBackend {
     /// variables of the options, then Secret references.
     private func workerEnvironment(_ plan: KubernetesJobPlan) throws -> [EnvVar] {
         var assignment = WorkerAssignment(
-            runID: plan.runID, stateLocation: plan.stateLocation, stepName: plan.stepName, shard: 0, attempt: 1)
+            runID: plan.runID, stateLocation: plan.stateLocation, stepName: plan.stepName, shard: 0,
+            attempt: plan.attempt)
         assignment.concurrency = max(1, options.filesInFlight)
         assignment.runDigest = plan.runDigest
+        assignment.isolation = plan.isolation
         var variables = assignment.environment
         variables["FANOUT_WORKER_SHARD"] = nil
         for (name, value) in options.environment {
@@ -352,8 +358,9 @@ extension KubernetesBackend {
             .contains { upper.contains($0) }
     }
 
-    private func resourceRequirements() -> ResourceRequirements? {
-        let resources = options.resources
+    private func resourceRequirements(memoryBytes: Int64?) -> ResourceRequirements? {
+        var resources = options.resources
+        if let memoryBytes { resources.memory = ResourceQuantity.describe(bytes: memoryBytes) }
         var requests: [String: String] = [:]
         var limits: [String: String] = [:]
         if let cpu = resources.cpu { requests["cpu"] = cpu }

@@ -177,9 +177,6 @@ public struct KubernetesBackend: Backend {
         public var parallelism: Int?
         /// Files in flight within each worker (`FANOUT_WORKER_CONCURRENCY`). Default 4.
         public var filesInFlight: Int
-        /// Shards that may fail for good before the Jobs stop (`maxFailedIndexes`). Default `nil`: derived from
-        /// the run's failure tolerance (none tolerated: 0; `count(n)`: n; a fraction: that share of the files).
-        public var maxFailedShards: Int?
         /// Exit codes of the worker that fail its shard at once, without retries (`FailIndex`, or `FailJob` in
         /// ``Mode/jobPerShard``). Default `[2]`: ``WorkerExit/misconfigured``, which a worker returns when no
         /// attempt could succeed. Other failures (``WorkerExit/failed``, killed: 137, crashed: 128 + signal) are
@@ -316,71 +313,19 @@ public struct KubernetesBackend: Backend {
         return try LinuxExecutable(path: options.executable).architecture
     }
 
-    /// One Indexed Job (or a Job per shard) runs every shard of a launch at once, up to ``Options/parallelism``;
-    /// the Job controller retries a failed pod (`backoffLimitPerIndex`, the run's retries), and an index runs one
-    /// pod at a time, so there are no backups here, and memory is the run's `--memory`.
+    /// Pods run side by side (a backup is a small Job of its own), as many as the cluster takes: the scheduler
+    /// launches every shard at once and each Job's `parallelism` paces its pods. When ``Options/resources`` sets
+    /// memory, each attempt can run with its own (raised after an OOM kill).
     public var capabilities: BackendCapabilities {
-        BackendCapabilities(slots: 1_000_000, runsAttemptsSideBySide: false)
+        BackendCapabilities(
+            slots: 1_000_000, runsAttemptsSideBySide: true,
+            memoryBytes: options.resources.memory.flatMap(ResourceQuantity.value))
     }
 
-    /// Runs each launch the scheduler asks for as one submission of Jobs, and reports its shards' outcomes when
-    /// the Jobs are done: succeeded, or ``AttemptExit/exhausted(_:)`` once the Job controller used the shard's
-    /// retries. A cancel stops the Jobs of the launch it names (deleting them and waiting out their pods).
+    /// Makes each launch the scheduler asks for into Jobs, and reports every attempt's pod as it runs and ends; a
+    /// cancel deletes the attempts' pods (or their Jobs). Cancellation, or an error, deletes the run's Jobs and
+    /// waits until their pods are gone.
     public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
-        let batches = Mutex<[(ids: Set<AttemptID>, task: Task<BackendReport, any Error>)]>([])
-        let total = Mutex(BackendReport())
-        do {
-            await withTaskCancellationHandler {
-                for await request in attempts.requests {
-                    switch request {
-                    case .launch(let launches):
-                        var batch = submission
-                        batch.shards = launches.map(\.id.shard)
-                        for launch in launches { attempts.report(.running(launch.id)) }
-                        let task = Task {
-                            do {
-                                let report = try await execute(batch)
-                                for launch in launches {
-                                    let exit = report.failedShards[launch.id.shard].map(AttemptExit.exhausted) ?? .succeeded
-                                    attempts.report(.exited(launch.id, exit))
-                                }
-                                return report
-                            } catch {
-                                if Task.isCancelled {
-                                    for launch in launches { attempts.report(.exited(launch.id, .cancelled)) }
-                                } else {
-                                    // The backend cannot go on (no permission, pods that cannot start): no more
-                                    // requests are taken, and this error ends the run.
-                                    attempts.finish()
-                                }
-                                throw error
-                            }
-                        }
-                        batches.withLock { $0.append((Set(launches.map(\.id)), task)) }
-                    case .cancel(let ids):
-                        for batch in batches.withLock({ $0 }) where !batch.ids.isDisjoint(with: ids) { batch.task.cancel() }
-                    }
-                }
-            } onCancel: {
-                for batch in batches.withLock({ $0 }) { batch.task.cancel() }
-            }
-            if Task.isCancelled { for batch in batches.withLock({ $0 }) { batch.task.cancel() } }
-            var failure: (any Error)?
-            for batch in batches.withLock({ $0 }) {
-                do {
-                    let report = try await batch.task.value
-                    total.withLock { $0.apiRequests = ($0.apiRequests ?? 0) + (report.apiRequests ?? 0) }
-                } catch {
-                    // The cause wins over the cancellations it brought about.
-                    if failure == nil || failure is CancellationError { failure = error }
-                }
-            }
-            if let failure { throw failure }
-        }
-        return total.withLock { $0 }
-    }
-
-    func execute(_ submission: Submission) async throws -> BackendReport {
         try checkReachable(submission)
         let base =
             try client
@@ -389,15 +334,15 @@ public struct KubernetesBackend: Backend {
         let client = base.counting(into: counter)
         let session = KubernetesRunSession(
             options: options, client: client, namespace: options.namespace ?? client.namespace,
-            submission: submission)
+            submission: submission, queue: attempts)
         do {
-            var report = try await session.run()
-            report.apiRequests = counter.total
-            options.onEvent?(.finished(failedShards: report.failedShards.keys.sorted(), apiRequests: counter.total))
-            return report
+            try await session.serve()
+            options.onEvent?(.finished(failedShards: session.failedShards, apiRequests: counter.total))
+            return BackendReport(apiRequests: counter.total)
         } catch {
             // Cancelled or failed: nothing of the run may stay behind. The clean-up runs in a task of its own,
             // which this task's cancellation does not reach.
+            attempts.finish()
             let cleanup = Task { await session.cleanUp(reason: error is CancellationError ? "cancelled" : "failed") }
             await cleanup.value
             throw error

@@ -4,25 +4,41 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One execution of a run on the cluster: ships the executable, creates the Jobs, follows them and their pods
-/// with one watch each until every Job has finished, and cleans up after cancellation or failure.
+/// One execution of a run on the cluster: takes the scheduler's launches and cancels, makes each launch into Jobs
+/// (shipping the executable once), follows every Job and pod with one watch each, tells the scheduler how each
+/// attempt goes, and cleans up after cancellation or failure.
 final class KubernetesRunSession: Sendable {
     let options: KubernetesBackend.Options
     let client: KubernetesClient
     let namespace: String
     let submission: Submission
+    let queue: AttemptQueue
     /// This execution's label on its Jobs and pods: new, or that of the earlier execution it adopts.
     private let tokenBox = Mutex(KubernetesJobPlan.newToken())
     var token: String { tokenBox.withLock { $0 } }
-    private let tracker = Mutex<KubernetesRunTracker?>(nil)
+    private let tracker: Mutex<KubernetesRunTracker>
     private let lastPodCounts = Mutex<KubernetesRunTracker.PodCounts?>(nil)
+    /// The shipped executable's URL and digest, once shipped.
+    private let shipped = Mutex<(url: String, sha256: String)?>(nil)
+    /// Launches made into Jobs so far, which number their Jobs' names.
+    private let waves = Mutex(0)
+    private let adopted = Mutex(false)
     private let logger: Logger
 
-    init(options: KubernetesBackend.Options, client: KubernetesClient, namespace: String, submission: Submission) {
+    init(
+        options: KubernetesBackend.Options, client: KubernetesClient, namespace: String, submission: Submission,
+        queue: AttemptQueue
+    ) {
         self.options = options
         self.client = client
         self.namespace = namespace
         self.submission = submission
+        self.queue = queue
+        var tracker = KubernetesRunTracker(
+            jobs: [], pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
+            startFailurePolicy: options.startFailurePolicy)
+        tracker.misconfiguredExitCodes = Set(options.failIndexExitCodes + options.failJobExitCodes)
+        self.tracker = Mutex(tracker)
         var logger = options.logger
         logger[metadataKey: "run"] = "\(submission.runID)"
         self.logger = logger
@@ -80,7 +96,7 @@ final class KubernetesRunSession: Sendable {
 
     /// Reports the pods running and pending when the counts changed.
     private func reportPodCounts() {
-        let counts = tracker.withLock { $0!.podCounts }
+        let counts = tracker.withLock { $0.podCounts }
         let changed = lastPodCounts.withLock { last in
             defer { last = counts }
             return last.map { $0 != counts } ?? true
@@ -88,132 +104,33 @@ final class KubernetesRunSession: Sendable {
         if changed { submission.report(.workers(running: counts.running, pending: counts.pending)) }
     }
 
-    // MARK: - Run
+    // MARK: - Serving
 
-    func run() async throws -> BackendReport {
-        guard !submission.shards.isEmpty else { return BackendReport() }
-        if try await adoptRunningJobs() {
-            try await follow()
-            return await finishing()
-        }
-        var plan = try KubernetesBackend(options: options).jobPlan(
-            runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
-            shardFileCounts: Dictionary(
-                uniqueKeysWithValues: submission.shards.map { ($0, submission.shardFileCounts[$0] ?? 0) }),
-            retries: submission.retries, tolerance: submission.tolerance, token: token)
-        plan.runDigest = submission.runDigest
-        if options.shipExecutable {
-            let executable = try LinuxExecutable(path: options.executable)
-            if executable.needsSwiftRuntime && options.image != WorkerImage.swiftRuntime {
-                let advice =
-                    "the shipped executable loads the Swift runtime libraries: the image \(options.image) must carry "
-                    + "those of the Swift release that built it, as \(WorkerImage.swiftRuntime) does for Swift "
-                    + "\(WorkerImage.swiftRelease), or build it with --static-swift-stdlib"
-                logger.notice("\(advice)")
-            }
-            let shipped = try await ExecutableShipper(
-                store: submission.stateStore, root: submission.stateRoot, executable: options.executable
-            ).ship(lifetime: options.executableURLLifetime)
-            // Marked as this run's, so that `fanout gc` keeps it while it keeps the run.
-            try await submission.recordExecutable(digest: shipped.sha256)
-            emit(.executableShipped(key: shipped.key, bytes: shipped.bytes, uploaded: shipped.uploaded))
-            if shipped.signedWithSessionToken {
-                let warning =
-                    "the state store's credentials are temporary (a session token): pods can download the executable "
-                    + "only while that session lasts, however long its URL's lifetime"
-                logReported(.notice, "\(warning)")
-                submission.report(.notice(warning))
-            }
-            plan.executableURL = shipped.url.absoluteString
-            plan.executableSHA256 = shipped.sha256
-        }
-        let backend = KubernetesBackend(options: options)
-        let jobs = try backend.manifests(for: plan, namespace: namespace)
-        tracker.withLock {
-            $0 = KubernetesRunTracker(
-                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
-                startFailurePolicy: options.startFailurePolicy)
-        }
-        var created: [String] = []
-        for job in jobs {
-            do {
-                _ = try await client.create(job, namespace: namespace)
-            } catch let error as KubernetesError where error.code == .alreadyExists {
-                // Created by an earlier attempt of this request whose answer was lost.
-            } catch let error as KubernetesError {
-                throw error.hintingAtAnOlderCluster()
-            }
-            created.append(job.metadata.name ?? "")
-        }
-        emit(.jobsCreated(names: created))
-        let (createdJobs, shards) = (created.count, submission.shards.count)
-        logger.info(
-            "created \(createdJobs) Job\(createdJobs == 1 ? "" : "s") for \(shards) shard\(shards == 1 ? "" : "s")",
-            metadata: ["namespace": "\(namespace)", "selector": "\(selector)"])
-
-        try await follow()
-        return await finishing()
-    }
-
-    /// Follows the Jobs an earlier execution of this run left running (its driver was killed, or ran on another
-    /// machine) rather than running the same shards again beside them. Finished Jobs of earlier executions are
-    /// deleted; running ones of several executions are deleted too, and the shards start afresh.
-    /// - Returns: whether Jobs were adopted.
-    private func adoptRunningJobs() async throws -> Bool {
-        let earlier = try await client.list(
-            Job.self, namespace: namespace, labelSelector: KubernetesLabels.selector(runID: submission.runID)
-        ).items
-            .filter { $0.metadata.deletionTimestamp == nil }
-        guard !earlier.isEmpty else { return false }
-        let running = earlier.filter { !$0.isFinished }
-        let tokens = Set(running.compactMap { $0.metadata.labels?[KubernetesLabels.submission] })
-        let adopted = tokens.count == 1 ? tokens.first : nil
-        for job in earlier where adopted == nil || job.isFinished {
-            guard let name = job.metadata.name else { continue }
-            try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)
-        }
-        guard let adopted else { return false }
-        let jobs = running.filter { $0.metadata.labels?[KubernetesLabels.submission] == adopted }
-        tokenBox.withLock { $0 = adopted }
-        tracker.withLock {
-            $0 = KubernetesRunTracker(
-                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
-                startFailurePolicy: options.startFailurePolicy)
-        }
-        let names = jobs.compactMap(\.metadata.name)
-        emit(.jobsAdopted(names: names))
-        logReported(.info, "following the run's Jobs an earlier driver started", metadata: ["jobs": "\(names)"])
-        return true
-    }
-
-    /// After the Jobs have finished: the shards that failed for good; pods still there are cleaned up.
-    private func finishing() async -> BackendReport {
-        let (failed, live) = tracker.withLock { tracker in
-            (tracker!.failedShards(among: Set(submission.shards)), tracker!.livePods)
-        }
-        if live > 0 {
-            // A finished run leaves no pods waiting (a failed Job's stragglers, Pending pods).
-            await cleanUp(reason: "finished")
-        }
-        return BackendReport(failedShards: failed)
-    }
-
-    /// Watches the Jobs and pods until every Job has finished and the failures' details are in.
-    private func follow() async throws {
+    /// Serves the scheduler's requests until they end, following the Jobs and pods all along.
+    func serve() async throws {
+        try await adoptRunningJobs()
         try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await request in self.queue.requests {
+                    switch request {
+                    case .launch(let launches): try await self.launch(launches)
+                    case .cancel(let ids): try await self.perform(self.tracker.withLock { $0.cancel(ids) })
+                    }
+                }
+                return true
+            }
             group.addTask {
                 for try await event in self.client.watchChanges(
                     Job.self, namespace: self.namespace, labelSelector: self.selector)
                 {
                     let actions = self.tracker.withLock { tracker -> [KubernetesRunTracker.Action] in
                         switch event {
-                        case .synced(let jobs): tracker!.jobsSynced(jobs)
-                        case .added(let job), .modified(let job): tracker!.jobChanged(job)
-                        case .deleted(let job): tracker!.jobDeleted(job)
+                        case .synced(let jobs): tracker.jobsSynced(jobs)
+                        case .added(let job), .modified(let job): tracker.jobChanged(job)
+                        case .deleted(let job): tracker.jobDeleted(job)
                         }
                     }
                     try await self.perform(actions)
-                    if self.tracker.withLock({ $0!.allJobsFinished }) { return true }
                 }
                 return false
             }
@@ -224,12 +141,9 @@ final class KubernetesRunSession: Sendable {
                     let now = ContinuousClock.now
                     let actions = self.tracker.withLock { tracker -> [KubernetesRunTracker.Action] in
                         switch event {
-                        case .synced(let pods): return tracker!.podsSynced(pods, now: now)
-                        case .added(let pod), .modified(let pod): return tracker!.podChanged(pod, now: now)
-                        case .deleted(let pod):
-                            let actions = tracker!.podChanged(pod, now: now)
-                            tracker!.podDeleted(pod)
-                            return actions
+                        case .synced(let pods): return tracker.podsSynced(pods, now: now)
+                        case .added(let pod), .modified(let pod): return tracker.podChanged(pod, now: now)
+                        case .deleted(let pod): return tracker.podChanged(pod, now: now) + tracker.podDeleted(pod)
                         }
                     }
                     self.reportPodCounts()
@@ -242,34 +156,163 @@ final class KubernetesRunSession: Sendable {
                 let interval = min(max(self.options.pendingTimeout / 4, .milliseconds(50)), .seconds(1))
                 while true {
                     try await Task.sleep(for: interval)
-                    let actions = self.tracker.withLock { $0!.checkPending(now: .now) }
-                    try await self.perform(actions)
+                    try await self.perform(self.tracker.withLock { $0.checkPending(now: .now) })
                 }
             }
-            while let finished = try await group.next() {
-                guard finished else { continue }
-                // The pod watch may lag behind the Jobs': give it a moment to deliver the last pods' ends, so
-                // failures come with their logs and finished pods are not taken for stragglers.
-                let deadline = ContinuousClock.now + .seconds(5)
-                while tracker.withLock({ $0!.awaitingFailureDetails || $0!.livePods > 0 }),
-                    ContinuousClock.now < deadline
-                {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+            while let done = try await group.next() {
+                guard done else { continue }
                 group.cancelAll()
                 return
             }
         }
+        // Pods of Jobs an earlier driver left, for shards done since, are not left waiting.
+        if tracker.withLock({ $0.livePods }) > 0 { await cleanUp(reason: "finished") }
+    }
+
+    /// The shards that failed in a Job and completed in none, for the backend's own event.
+    var failedShards: [Int] {
+        tracker.withLock { $0.failedShards(among: Set(submission.shards)).keys.sorted() }
+    }
+
+    /// Makes launches into Jobs: one Indexed Job (or a few, past API limits) for the attempts that share their
+    /// attempt number, memory and way of running, so a wave of re-runs costs a few requests, whatever its shards.
+    /// Launches whose shards a Job left by an earlier driver still runs are bound to it instead.
+    private func launch(_ launches: [AttemptLaunch]) async throws {
+        var left = launches
+        if adopted.withLock({ $0 }) {
+            let unbound = Set(tracker.withLock { $0.bind(launches.map(\.id)) })
+            left = launches.filter { unbound.contains($0.id) }
+        }
+        guard !left.isEmpty else { return }
+        let executable = try await shipOnce()
+        let defaultMemory = options.resources.memory.flatMap(ResourceQuantity.value)
+        let groups = Dictionary(grouping: left) { launch in
+            LaunchGroup(
+                attempt: launch.id.number, memoryBytes: launch.memoryBytes == defaultMemory ? nil : launch.memoryBytes,
+                isolation: launch.isolation, isBackup: launch.isBackup)
+        }
+        let backend = KubernetesBackend(options: options)
+        for (key, members) in groups.sorted(by: { $0.key < $1.key }) {
+            let wave = waves.withLock { wave in
+                defer { wave += 1 }
+                return wave
+            }
+            var plan = try backend.jobPlan(
+                runID: submission.runID, stateLocation: submission.stateLocation, stepName: submission.stepName,
+                shards: members.map(\.id.shard), token: token)
+            plan.runDigest = submission.runDigest
+            plan.attempt = key.attempt
+            plan.memoryBytes = key.memoryBytes
+            plan.isolation = key.isolation
+            plan.isBackup = key.isBackup
+            plan.wave = wave
+            plan.executableURL = executable?.url
+            plan.executableSHA256 = executable?.sha256
+            let jobs = try backend.manifests(for: plan, namespace: namespace)
+            let ids = members.map(\.id)
+            var created: [String] = []
+            for job in jobs {
+                tracker.withLock { $0.register(job, attempts: ids) }
+                do {
+                    _ = try await client.create(job, namespace: namespace)
+                } catch let error as KubernetesError where error.code == .alreadyExists {
+                    // Created by an earlier try of this request whose answer was lost.
+                } catch let error as KubernetesError {
+                    throw error.hintingAtAnOlderCluster()
+                }
+                created.append(job.metadata.name ?? "")
+            }
+            emit(.jobsCreated(names: created))
+            logger.info(
+                "created \(created.count) Job\(created.count == 1 ? "" : "s") for \(ids.count) shard\(ids.count == 1 ? "" : "s")",
+                metadata: [
+                    "namespace": "\(namespace)", "selector": "\(selector)", "attempt": "\(key.attempt)",
+                    "backup": "\(key.isBackup)",
+                ])
+        }
+    }
+
+    /// Uploads the executable before the first Jobs, and says where pods download it; `nil` when the image holds
+    /// the program.
+    private func shipOnce() async throws -> (url: String, sha256: String)? {
+        guard options.shipExecutable else { return nil }
+        if let done = shipped.withLock({ $0 }) { return done }
+        let executable = try LinuxExecutable(path: options.executable)
+        if executable.needsSwiftRuntime && options.image != WorkerImage.swiftRuntime {
+            let advice =
+                "the shipped executable loads the Swift runtime libraries: the image \(options.image) must carry "
+                + "those of the Swift release that built it, as \(WorkerImage.swiftRuntime) does for Swift "
+                + "\(WorkerImage.swiftRelease), or build it with --static-swift-stdlib"
+            logger.notice("\(advice)")
+        }
+        let result = try await ExecutableShipper(
+            store: submission.stateStore, root: submission.stateRoot, executable: options.executable
+        ).ship(lifetime: options.executableURLLifetime)
+        // Marked as this run's, so that `fanout gc` keeps it while it keeps the run.
+        try await submission.recordExecutable(digest: result.sha256)
+        emit(.executableShipped(key: result.key, bytes: result.bytes, uploaded: result.uploaded))
+        if result.signedWithSessionToken {
+            let warning =
+                "the state store's credentials are temporary (a session token): pods can download the executable "
+                + "only while that session lasts, however long its URL's lifetime"
+            logReported(.notice, "\(warning)")
+            submission.report(.notice(warning))
+        }
+        let done = (url: result.url.absoluteString, sha256: result.sha256)
+        shipped.withLock { $0 = done }
+        return done
+    }
+
+    /// Follows the Jobs an earlier execution of this run left running (its driver was killed, or ran on another
+    /// machine) rather than running the same shards again beside them: launches for their shards are bound to
+    /// them. Finished Jobs of earlier executions are deleted; running ones of several executions are deleted too,
+    /// and the shards start afresh.
+    private func adoptRunningJobs() async throws {
+        let earlier = try await client.list(
+            Job.self, namespace: namespace, labelSelector: KubernetesLabels.selector(runID: submission.runID)
+        ).items
+            .filter { $0.metadata.deletionTimestamp == nil }
+        guard !earlier.isEmpty else { return }
+        let running = earlier.filter { !$0.isFinished }
+        let tokens = Set(running.compactMap { $0.metadata.labels?[KubernetesLabels.submission] })
+        let adopted = tokens.count == 1 ? tokens.first : nil
+        for job in earlier where adopted == nil || job.isFinished {
+            guard let name = job.metadata.name else { continue }
+            try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)
+        }
+        guard let adopted else { return }
+        let jobs = running.filter { $0.metadata.labels?[KubernetesLabels.submission] == adopted }
+        tokenBox.withLock { $0 = adopted }
+        tracker.withLock {
+            var tracker = KubernetesRunTracker(
+                jobs: jobs, pendingTimeout: options.pendingTimeout, pendingPolicy: options.pendingPolicy,
+                startFailurePolicy: options.startFailurePolicy)
+            tracker.misconfiguredExitCodes = $0.misconfiguredExitCodes
+            $0 = tracker
+        }
+        self.adopted.withLock { $0 = true }
+        // New Jobs of this execution must not take the names of the adopted ones.
+        waves.withLock { $0 = jobs.count + 1 }
+        let names = jobs.compactMap(\.metadata.name)
+        emit(.jobsAdopted(names: names))
+        logReported(.info, "following the run's Jobs an earlier driver started", metadata: ["jobs": "\(names)"])
     }
 
     private func perform(_ actions: [KubernetesRunTracker.Action]) async throws {
         for action in actions {
             switch action {
-            case .fetchLogs(let pod, let container, let shard, let reason):
+            case .attempt(let event):
+                queue.report(event)
+            case .deletePod(let pod):
+                await deletePod(pod)
+            case .deleteJob(let job):
+                await deleteJob(job)
+            case .fetchLogs(let pod, let container, let shard, let reason, let attempt, let end):
                 let tail = await logTail(pod: pod, container: container)
                 var detail = "pod \(pod): \(reason)"
                 if !tail.isEmpty { detail += "; last log lines:\n" + tail }
-                tracker.withLock { $0!.recordFailure(shard: shard, detail: detail) }
+                try await perform(
+                    tracker.withLock { $0.recordFailure(attempt: attempt, shard: shard, end: end, detail: detail) })
                 logReported(
                     .warning, "pod failed",
                     metadata: ["pod": "\(pod)", "shard": "\(shard.map(String.init) ?? "?")", "reason": "\(reason)"])
@@ -308,7 +351,7 @@ final class KubernetesRunSession: Sendable {
                         + "(startFailurePolicy .wait).")
             case .readCreationFailures(let jobs):
                 let failures = await creationFailures(of: jobs)
-                try await perform(tracker.withLock { $0!.creationFailed(failures) })
+                try await perform(tracker.withLock { $0.creationFailed(failures) })
             case .cannotCreate(let failure):
                 logger.error(
                     "the cluster refuses to create the Job's pods",
@@ -327,6 +370,26 @@ final class KubernetesRunSession: Sendable {
                         ?? "Check the cluster's capacity and the pods' requests, node selector and tolerations, or "
                         + "raise pendingTimeout.")
             }
+        }
+    }
+
+    /// Deletes a cancelled attempt's pod: its index fails and nothing replaces it (no retries in the Job).
+    private func deletePod(_ name: String) async {
+        do {
+            try await client.delete(Pod.self, name: name, namespace: namespace)
+        } catch let error as KubernetesError where error.code == .notFound {
+        } catch {
+            logger.warning("cannot delete a cancelled attempt's pod", metadata: ["pod": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Deletes a Job whose every attempt was cancelled, with its pods.
+    private func deleteJob(_ name: String) async {
+        do {
+            try await client.delete(Job.self, name: name, namespace: namespace, propagationPolicy: .background)
+        } catch let error as KubernetesError where error.code == .notFound {
+        } catch {
+            logger.warning("cannot delete a cancelled attempt's Job", metadata: ["job": "\(name)", "error": "\(error)"])
         }
     }
 
@@ -366,7 +429,7 @@ final class KubernetesRunSession: Sendable {
         } catch let error as KubernetesError where error.code == .forbidden {
             logger.notice(
                 "cannot read the Jobs' events to say why they have no pods", metadata: ["error": "\(error)"])
-            tracker.withLock { $0!.stopCreationReads() }
+            tracker.withLock { $0.stopCreationReads() }
         } catch {
             logger.debug("cannot read the Jobs' events", metadata: ["error": "\(error)"])
         }
@@ -450,5 +513,18 @@ func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws
         let finished = try await group.next() ?? false
         group.cancelAll()
         if !finished { throw KubernetesError(code: .timedOut, message: "did not finish within \(limit)") }
+    }
+}
+
+/// What the attempts of one launch's Job share.
+struct LaunchGroup: Hashable, Comparable {
+    let attempt: Int
+    let memoryBytes: Int64?
+    let isolation: CrashIsolation?
+    let isBackup: Bool
+
+    static func < (lhs: LaunchGroup, rhs: LaunchGroup) -> Bool {
+        (lhs.isBackup ? 1 : 0, lhs.attempt, lhs.memoryBytes ?? 0, lhs.isolation?.crashMessage ?? "")
+            < (rhs.isBackup ? 1 : 0, rhs.attempt, rhs.memoryBytes ?? 0, rhs.isolation?.crashMessage ?? "")
     }
 }

@@ -1,13 +1,26 @@
+import FanoutCore
 import Foundation
 
-/// What the backend knows of a run's Jobs and pods, updated from watch events: which shards are done or failed
-/// for good, which pods failed (and need their logs read), which wait too long and what to do about it. A pure
-/// state machine: events in, actions out; the session performs the actions.
+/// What the backend knows of a run's Jobs and pods, updated from watch events: how each attempt the scheduler
+/// launched is going (running, and how it ended), which pods failed (and need their logs read), which wait too long
+/// and what to do about it. A pure state machine: events in, actions out; the session performs the actions.
+///
+/// Each pod runs one attempt: the Job's index (or the Job, one per shard) fails with the pod, and the scheduler
+/// decides whether the shard runs again, in a new Job. A failed pod's end is told apart as the scheduler needs it:
+/// disrupted (`DisruptionTarget`), OOM-killed (the worker's `OOMKilled` status), crashed (killed by a signal of its
+/// own making), misconfigured (an exit that no attempt can change), or failed.
 struct KubernetesRunTracker: Sendable {
     /// Something the session must do.
     enum Action: Sendable, Equatable {
-        /// Read the log of a failed pod's container and record the failure for the shard.
-        case fetchLogs(pod: String, container: String, shard: Int?, reason: String)
+        /// Tell the scheduler.
+        case attempt(AttemptEvent)
+        /// Read the log of a failed pod's container, record the failure for the shard, and tell the scheduler the
+        /// attempt's exit (`end`, with the reason and log lines) through ``recordFailure(attempt:shard:end:detail:)``.
+        case fetchLogs(pod: String, container: String, shard: Int?, reason: String, attempt: AttemptID?, end: PodEnd)
+        /// Delete a pod whose attempt was cancelled: its index fails, and nothing replaces it.
+        case deletePod(String)
+        /// Delete a Job whose every attempt was cancelled.
+        case deleteJob(String)
         case disrupted(pod: String, shard: Int?, reason: String)
         case pending(pod: String, shard: Int?, waited: Duration, message: String)
         /// A Job has had no pod at all for `waited`: the cluster refuses to create them (a ResourceQuota, Pod
@@ -34,11 +47,37 @@ struct KubernetesRunTracker: Sendable {
         case abortCannotCreate(PodCreationFailure)
     }
 
+    /// How a failed pod's attempt ended, before its log is read.
+    enum PodEnd: Sendable, Hashable {
+        case failed
+        case crashed
+        case oomKilled
+        case misconfigured
+
+        func exit(_ detail: String) -> AttemptExit {
+            switch self {
+            case .failed: .failed(detail)
+            case .crashed: .crashed(detail)
+            case .oomKilled: .oomKilled(detail)
+            case .misconfigured: .misconfigured(detail)
+            }
+        }
+    }
+
     struct JobRecord: Sendable {
         let name: String
-        /// The shards the Job runs: for Indexed Jobs, shard = offset + completion index.
-        let shards: ClosedRange<Int>
+        /// The shards the Job runs, in completion-index order.
+        let shards: ShardList
         let indexed: Bool
+        /// The attempt each shard's pod runs, by shard: set when the Job is created for a launch, or when a launch
+        /// is bound to a Job an earlier driver left running.
+        var attempts: [Int: AttemptID] = [:]
+        /// Whether the Job watch has shown it: only then does its absence from a listing mean it was deleted.
+        var seen = false
+        /// Why the Job is failing, once it has a `FailureTarget` (or `Failed`) condition.
+        var failing: String?
+        /// Whether the pod failure policy failed it (an image that cannot run the program).
+        var failedByPolicy = false
         /// The Job's `spec.parallelism`: pods it runs at once.
         var parallelism: Int
         /// Whether the Job was shrunk since its pods last all found a node: one shrink per such episode.
@@ -57,7 +96,10 @@ struct KubernetesRunTracker: Sendable {
     struct PodRecord: Sendable {
         let name: String
         var shard: Int?
+        var job: String?
+        var attempt: AttemptID?
         var phase: String
+        var deleteRequested = false
         /// Whether the scheduler has placed the pod on a node.
         var scheduled = false
         var firstSeen: ContinuousClock.Instant
@@ -88,8 +130,14 @@ struct KubernetesRunTracker: Sendable {
     private(set) var pods: [String: PodRecord] = [:]
     /// The last failure of each shard: exit reason and log lines.
     private(set) var failureDetails: [Int: String] = [:]
-    /// Shards whose failure details are being fetched.
-    private var fetching = Set<Int>()
+    /// Attempts whose exit the scheduler has been told, or will be once their failed pod's log is read.
+    private(set) var exited = Set<AttemptID>()
+    /// Attempts told running.
+    private var running = Set<AttemptID>()
+    /// Attempts the scheduler cancelled, which end as ``AttemptExit/cancelled`` unless they already ended.
+    private(set) var cancelling = Set<AttemptID>()
+    /// The exit codes of the worker that mean no attempt can succeed.
+    var misconfiguredExitCodes: Set<Int32> = [WorkerExit.misconfigured, 127, 128]
     let pendingTimeout: Duration
     let pendingPolicy: KubernetesBackend.Options.PendingPolicy
     let startFailurePolicy: KubernetesBackend.Options.StartFailurePolicy
@@ -116,26 +164,70 @@ struct KubernetesRunTracker: Sendable {
         self.pendingPolicy = pendingPolicy
         self.startFailurePolicy = startFailurePolicy
         for job in jobs {
-            guard let name = job.metadata.name, let record = Self.record(for: job, name: name, now: now) else {
+            guard let name = job.metadata.name, var record = Self.record(for: job, name: name, now: now) else {
                 continue
             }
+            record.seen = true
             self.jobs[name] = record
         }
+    }
+
+    /// Starts following a Job created for a launch: its pods run `attempts`.
+    mutating func register(_ job: Job, attempts: [AttemptID], now: ContinuousClock.Instant = .now) {
+        guard let name = job.metadata.name, var record = Self.record(for: job, name: name, now: now) else { return }
+        let wanted = Set(record.shards.shards)
+        for id in attempts where wanted.contains(id.shard) { record.attempts[id.shard] = id }
+        jobs[name] = record
+    }
+
+    /// Binds launches to the unfinished Jobs an earlier driver of the run left running, whose pods run the same
+    /// shards already.
+    /// - Returns: the launches no such Job runs, which need Jobs of their own.
+    mutating func bind(_ ids: [AttemptID]) -> [AttemptID] {
+        var left: [AttemptID] = []
+        for id in ids {
+            let name = jobs.keys.sorted().first { name in
+                let record = jobs[name]!
+                return !record.finished && record.attempts[id.shard] == nil
+                    && !record.completed.contains(id.shard) && !record.failed.contains(id.shard)
+                    && record.shards.shards.contains(id.shard)
+            }
+            guard let name else {
+                left.append(id)
+                continue
+            }
+            jobs[name]!.attempts[id.shard] = id
+        }
+        return left
+    }
+
+    /// Attempts launched here that have not ended.
+    var liveAttempts: [AttemptID] {
+        jobs.values.flatMap(\.attempts.values).filter { !exited.contains($0) }.sorted()
     }
 
     private static func record(for job: Job, name: String, now: ContinuousClock.Instant) -> JobRecord? {
         let template = job.spec?.template.metadata?.labels ?? [:]
         let parallelism = job.spec?.parallelism ?? 1
         if job.spec?.completionMode == "Indexed" {
-            guard let offset = template[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
             let count = max(1, job.spec?.completions ?? 1)
+            let list: ShardList
+            if let listed = job.spec?.template.metadata?.annotations?[KubernetesLabels.shards]
+                .flatMap(ShardList.init(parsing:))
+            {
+                list = listed
+            } else if let offset = template[KubernetesLabels.shardOffset].flatMap(Int.init) {
+                list = ShardList(offset..<(offset + count))
+            } else {
+                return nil
+            }
             return JobRecord(
-                name: name, shards: offset...(offset + count - 1), indexed: true, parallelism: parallelism,
-                since: now, hadPods: job.status?.hasHadPods ?? false)
+                name: name, shards: list, indexed: true, parallelism: parallelism, since: now,
+                hadPods: job.status?.hasHadPods ?? false)
         }
         guard let shard = template[KubernetesLabels.shard].flatMap(Int.init) else { return nil }
         return JobRecord(
-            name: name, shards: shard...shard, indexed: false, parallelism: parallelism, since: now,
+            name: name, shards: ShardList([shard]), indexed: false, parallelism: parallelism, since: now,
             hadPods: job.status?.hasHadPods ?? false)
     }
 
@@ -157,22 +249,13 @@ struct KubernetesRunTracker: Sendable {
     /// Pods that are neither Succeeded nor Failed.
     var livePods: Int { pods.values.filter { $0.phase != "Succeeded" && $0.phase != "Failed" }.count }
 
-    /// Whether a failed shard's details are still on their way (a failed pod not handled yet, or logs being read).
-    var awaitingFailureDetails: Bool {
-        if !fetching.isEmpty { return true }
-        let failedShards = jobs.values.flatMap(\.failed)
-        return failedShards.contains { shard in
-            failureDetails[shard] == nil && pods.values.contains { $0.shard == shard && !$0.failureHandled }
-        }
-    }
-
     // MARK: - Jobs
 
     mutating func jobsSynced(_ listed: [Job]) -> [Action] {
         let names = Set(listed.compactMap(\.metadata.name))
         var actions: [Action] = []
         for job in listed { actions += jobChanged(job) }
-        for name in jobs.keys where !names.contains(name) && !jobs[name]!.finished {
+        for name in jobs.keys where !names.contains(name) && jobs[name]!.seen && !jobs[name]!.finished {
             actions += markDeleted(name)
         }
         return actions
@@ -180,14 +263,20 @@ struct KubernetesRunTracker: Sendable {
 
     mutating func jobChanged(_ job: Job) -> [Action] {
         guard let name = job.metadata.name, var record = jobs[name], !record.finished else { return [] }
+        record.seen = true
         if let parallelism = job.spec?.parallelism { record.parallelism = parallelism }
         if job.status?.hasHadPods == true { record.hadPods = true }
         if record.indexed {
-            let offset = record.shards.lowerBound
-            record.completed = Set(CompletionIndexes.parse(job.status?.completedIndexes).map { $0 + offset })
-            record.failed = Set(CompletionIndexes.parse(job.status?.failedIndexes).map { $0 + offset })
+            let list = record.shards
+            record.completed = Set(CompletionIndexes.parse(job.status?.completedIndexes).compactMap { list[$0] })
+            record.failed = Set(CompletionIndexes.parse(job.status?.failedIndexes).compactMap { list[$0] })
         } else if job.succeeded {
-            record.completed = [record.shards.lowerBound]
+            record.completed = Set(record.shards.shards)
+        }
+        if let failing = job.failedCondition ?? job.condition("FailureTarget") {
+            let reason = [failing.reason, failing.message].compactMap { $0 }.joined(separator: ": ")
+            record.failing = "Job \(name) failed" + (reason.isEmpty ? "" : ": \(reason)")
+            record.failedByPolicy = failing.reason == "PodFailurePolicy"
         }
         var actions: [Action] = []
         if job.succeeded {
@@ -196,12 +285,13 @@ struct KubernetesRunTracker: Sendable {
         } else if let failed = job.failedCondition {
             record.finished = true
             let reason = [failed.reason, failed.message].compactMap { $0 }.joined(separator: ": ")
-            record.failureReason = "Job \(name) failed" + (reason.isEmpty ? "" : ": \(reason)")
+            record.failureReason = record.failing
             // Whatever did not complete has failed.
-            record.failed = Set(record.shards).subtracting(record.completed)
+            record.failed = Set(record.shards.shards).subtracting(record.completed)
             actions.append(.jobFinished(name: name, succeeded: false, reason: reason))
         }
         jobs[name] = record
+        if record.finished { actions += endAttempts(of: name) }
         return actions
     }
 
@@ -214,9 +304,74 @@ struct KubernetesRunTracker: Sendable {
         guard var record = jobs[name] else { return [] }
         record.finished = true
         record.failureReason = "Job \(name) was deleted before it finished"
-        record.failed = Set(record.shards).subtracting(record.completed)
+        record.failing = record.failing ?? record.failureReason
+        record.failed = Set(record.shards.shards).subtracting(record.completed)
         jobs[name] = record
-        return [.jobFinished(name: name, succeeded: false, reason: "deleted")]
+        return [.jobFinished(name: name, succeeded: false, reason: "deleted")] + endAttempts(of: name)
+    }
+
+    /// The attempts of a finished Job whose pods did not say how they ended: succeeded where the Job completed
+    /// their index, cancelled where the scheduler asked, misconfigured where the pod failure policy failed the Job
+    /// (the image cannot run the program), and otherwise failed with the Job's reason (a deadline), or disrupted
+    /// when the Job was deleted by someone else.
+    private mutating func endAttempts(of name: String) -> [Action] {
+        guard let record = jobs[name] else { return [] }
+        var actions: [Action] = []
+        for (shard, id) in record.attempts.sorted(by: { $0.key < $1.key }) where !exited.contains(id) {
+            let reason = record.failing ?? record.failureReason ?? "Job \(name) failed"
+            let exit: AttemptExit
+            if record.completed.contains(shard) {
+                exit = .succeeded
+            } else if cancelling.contains(id) {
+                exit = .cancelled
+            } else if record.failedByPolicy {
+                exit = .misconfigured(reason)
+            } else if record.failureReason?.hasSuffix("was deleted before it finished") == true {
+                exit = .disrupted(reason)
+            } else {
+                exit = .failed(reason)
+            }
+            actions += end(id, exit)
+        }
+        return actions
+    }
+
+    /// Tells the scheduler an attempt ended, once.
+    private mutating func end(_ id: AttemptID, _ exit: AttemptExit) -> [Action] {
+        guard exited.insert(id).inserted else { return [] }
+        running.remove(id)
+        return [.attempt(.exited(id, exit))]
+    }
+
+    // MARK: - Cancelling
+
+    /// Stops attempts: each Job all of whose live attempts are cancelled is deleted; otherwise the attempts' pods
+    /// are, now or as they appear. Each attempt then ends as cancelled, unless it ended first.
+    mutating func cancel(_ ids: [AttemptID]) -> [Action] {
+        let live = Set(ids).subtracting(exited)
+        guard !live.isEmpty else { return [] }
+        cancelling.formUnion(live)
+        var actions: [Action] = []
+        var deletedJobs = Set<String>()
+        for name in jobs.keys.sorted() {
+            guard let record = jobs[name], !record.finished else { continue }
+            let attempts = Set(record.attempts.values).subtracting(exited)
+            guard !attempts.isDisjoint(with: live) else { continue }
+            if attempts.isSubset(of: cancelling), record.attempts.count == record.shards.count {
+                deletedJobs.insert(name)
+                actions.append(.deleteJob(name))
+            }
+        }
+        for name in pods.keys.sorted() {
+            guard var record = pods[name], let attempt = record.attempt, live.contains(attempt),
+                let job = record.job, !deletedJobs.contains(job), !record.deleteRequested,
+                record.phase != "Succeeded" && record.phase != "Failed"
+            else { continue }
+            record.deleteRequested = true
+            pods[name] = record
+            actions.append(.deletePod(name))
+        }
+        return actions
     }
 
     // MARK: - Pods
@@ -230,8 +385,12 @@ struct KubernetesRunTracker: Sendable {
 
     mutating func podChanged(_ pod: Pod, now: ContinuousClock.Instant) -> [Action] {
         guard let name = pod.metadata.name else { return [] }
-        if pods[name] == nil, let job = job(running: shard(of: pod)) { jobs[job]?.hadPods = true }
-        var record = pods[name] ?? PodRecord(name: name, shard: shard(of: pod), phase: pod.phase, firstSeen: now)
+        let shard = shard(of: pod)
+        let job = pod.jobName ?? self.job(running: shard)
+        if pods[name] == nil, let job { jobs[job]?.hadPods = true }
+        var record = pods[name] ?? PodRecord(name: name, shard: shard, phase: pod.phase, firstSeen: now)
+        record.job = job
+        record.attempt = shard.flatMap { shard in job.flatMap { jobs[$0]?.attempts[shard] } }
         record.phase = pod.phase
         record.scheduled = pod.spec?.nodeName != nil || pod.condition("PodScheduled") != nil
         record.schedulerMessage =
@@ -239,32 +398,64 @@ struct KubernetesRunTracker: Sendable {
                 condition.message ?? condition.reason ?? "unschedulable"
             } ?? Self.waitingMessage(pod)
         var actions: [Action] = []
-        if pod.phase == "Pending" || pod.phase == "Running" { actions += checkStart(pod, record: &record) }
+        let attempt = record.attempt
+        let live = pod.phase == "Pending" || pod.phase == "Running"
+        if live, let attempt, cancelling.contains(attempt), !record.deleteRequested {
+            record.deleteRequested = true
+            actions.append(.deletePod(name))
+        }
+        if pod.phase == "Running", let attempt, !exited.contains(attempt), running.insert(attempt).inserted {
+            actions.append(.attempt(.running(attempt)))
+        }
+        if live { actions += checkStart(pod, record: &record) }
+        if pod.phase == "Succeeded", let attempt {
+            actions += end(attempt, .succeeded)
+        }
         if pod.phase == "Failed", !record.failureHandled {
             record.failureHandled = true
-            if let disruption = pod.condition("DisruptionTarget") {
+            if let attempt, cancelling.contains(attempt) {
+                actions += end(attempt, .cancelled)
+            } else if let disruption = pod.condition("DisruptionTarget") {
                 let reason = [disruption.reason, disruption.message].compactMap { $0 }.joined(separator: ": ")
                 actions.append(.disrupted(pod: name, shard: record.shard, reason: reason))
+                if let attempt { actions += end(attempt, .disrupted(reason)) }
+            } else if pod.metadata.deletionTimestamp != nil, let job, let failing = jobs[job]?.failing {
+                // Stopped by its Job's failure: the attempt ends as the Job did.
+                if let attempt {
+                    actions += end(attempt, jobs[job]!.failedByPolicy ? .misconfigured(failing) : .failed(failing))
+                }
             } else {
-                let (container, reason) = Self.failure(of: pod)
-                if let shard = record.shard { fetching.insert(shard) }
-                actions.append(.fetchLogs(pod: name, container: container, shard: record.shard, reason: reason))
+                let (container, reason, end) = Self.failure(of: pod, misconfigured: misconfiguredExitCodes)
+                if let attempt { exited.insert(attempt) }
+                actions.append(
+                    .fetchLogs(
+                        pod: name, container: container, shard: record.shard, reason: reason, attempt: attempt,
+                        end: end))
             }
         }
         pods[name] = record
         return actions
     }
 
-    mutating func podDeleted(_ pod: Pod) {
-        guard let name = pod.metadata.name else { return }
-        pods[name] = nil
+    /// A pod is gone. One that had not ended was deleted before it finished: by the scheduler's cancel, by its
+    /// Job's failure, or by someone else (then the attempt counts as disrupted, not failed).
+    mutating func podDeleted(_ pod: Pod) -> [Action] {
+        guard let name = pod.metadata.name else { return [] }
+        let record = pods.removeValue(forKey: name)
+        guard let attempt = record?.attempt, !exited.contains(attempt) else { return [] }
+        if cancelling.contains(attempt) { return end(attempt, .cancelled) }
+        if let job = record?.job, let failing = jobs[job]?.failing {
+            return end(attempt, jobs[job]!.failedByPolicy ? .misconfigured(failing) : .failed(failing))
+        }
+        return end(attempt, .disrupted("pod \(name) was deleted before it finished"))
     }
 
-    /// Records what a failed pod left: its reason and log lines.
-    mutating func recordFailure(shard: Int?, detail: String) {
-        guard let shard else { return }
-        failureDetails[shard] = detail
-        fetching.remove(shard)
+    /// Records what a failed pod left (its reason and log lines), and tells the scheduler how its attempt ended.
+    mutating func recordFailure(attempt: AttemptID?, shard: Int?, end: PodEnd, detail: String) -> [Action] {
+        if let shard { failureDetails[shard] = detail }
+        guard let attempt else { return [] }
+        running.remove(attempt)
+        return [.attempt(.exited(attempt, end.exit(detail)))]
     }
 
     /// Follows a live pod's containers' waiting reasons: a reason that waiting does not cure, or image pulls that
@@ -360,7 +551,7 @@ struct KubernetesRunTracker: Sendable {
         var unplaced = Set<String>()
         var stuck = Set<String>()
         for record in pods.values where record.phase == "Pending" || record.phase == "Running" {
-            guard let job = job(running: record.shard) else { continue }
+            guard let job = record.job ?? job(running: record.shard) else { continue }
             if record.scheduled {
                 placed[job, default: 0] += 1
             } else {
@@ -386,7 +577,7 @@ struct KubernetesRunTracker: Sendable {
     /// The Job that runs a shard.
     private func job(running shard: Int?) -> String? {
         guard let shard else { return nil }
-        return jobs.values.first { $0.shards.contains(shard) }?.name
+        return jobs.values.sorted { $0.name < $1.name }.first { $0.shards.shards.contains(shard) }?.name
     }
 
     // MARK: - Report
@@ -397,6 +588,7 @@ struct KubernetesRunTracker: Sendable {
         var failed: [Int: String] = [:]
         for record in jobs.values {
             for shard in record.failed.subtracting(record.completed) where requested.contains(shard) {
+                // Each failed pod's own reason; the Job's when none is known.
                 failed[shard] = failureDetails[shard] ?? record.failureReason ?? "shard \(shard) failed on Kubernetes"
             }
         }
@@ -424,20 +616,34 @@ struct KubernetesRunTracker: Sendable {
         }
     }
 
-    /// The container that failed and why: an init container that exited non-zero, else the worker.
-    static func failure(of pod: Pod) -> (container: String, reason: String) {
+    /// The container that failed, why, and how the attempt ended: an init container that exited non-zero (the
+    /// download failed: a failure), else the worker: `OOMKilled`, an exit in `misconfigured`, killed by a signal
+    /// of its own making (a crash: `SIGILL`, `SIGTRAP`, `SIGABRT`, `SIGBUS`, `SIGFPE`, `SIGSEGV`), or failed.
+    static func failure(
+        of pod: Pod, misconfigured: Set<Int32> = [WorkerExit.misconfigured]
+    ) -> (container: String, reason: String, end: PodEnd) {
         for status in pod.status?.initContainerStatuses ?? [] {
             if let terminated = status.state?.terminated, terminated.exitCode != 0 {
-                return (status.name, describe(terminated, container: status.name))
+                return (status.name, describe(terminated, container: status.name), .failed)
             }
         }
         for status in pod.status?.containerStatuses ?? [] {
             if let terminated = status.state?.terminated, terminated.exitCode != 0 {
-                return (status.name, describe(terminated, container: status.name))
+                let end: PodEnd
+                if terminated.reason == "OOMKilled" {
+                    end = .oomKilled
+                } else if misconfigured.contains(terminated.exitCode) {
+                    end = .misconfigured
+                } else if [4, 5, 6, 7, 8, 11].map({ 128 + $0 }).contains(terminated.exitCode) {
+                    end = .crashed
+                } else {
+                    end = .failed
+                }
+                return (status.name, describe(terminated, container: status.name), end)
             }
         }
         let reason = [pod.status?.reason, pod.status?.message].compactMap { $0 }.joined(separator: ": ")
-        return (KubernetesBackend.workerContainer, reason.isEmpty ? "the pod failed" : reason)
+        return (KubernetesBackend.workerContainer, reason.isEmpty ? "the pod failed" : reason, .failed)
     }
 
     private static func describe(_ terminated: ContainerState.Terminated, container: String) -> String {

@@ -1,3 +1,5 @@
+import FanoutCore
+
 extension KubernetesLabels {
     /// The label selector of every Job and pod of a run, whichever execution created them.
     public static func selector(runID: String) -> String { "\(run)=\(value(runID))" }
@@ -9,15 +11,24 @@ extension KubernetesLabels {
 }
 
 extension Pod {
-    /// The shard a run's pod works on: its `fanout.dev/shard` label, or for an Indexed Job its completion index
-    /// plus the Job's `fanout.dev/shard-offset`; `nil` for other pods.
+    /// The shard a run's pod works on: its `fanout.dev/shard` label, or for an Indexed Job the shard at its
+    /// completion index in the Job's `fanout.dev/shards` list (or, for Jobs of earlier releases, the index plus
+    /// `fanout.dev/shard-offset`); `nil` for other pods.
     public var fanoutShard: Int? {
         let labels = metadata.labels ?? [:]
         if let shard = labels[KubernetesLabels.shard].flatMap(Int.init) { return shard }
-        guard let offset = labels[KubernetesLabels.shardOffset].flatMap(Int.init) else { return nil }
         let index =
             (metadata.annotations?[KubernetesLabels.completionIndex] ?? labels[KubernetesLabels.completionIndex])
             .flatMap(Int.init)
-        return index.map { offset + $0 }
+        guard let index else { return nil }
+        if let list = metadata.annotations?[KubernetesLabels.shards].flatMap(ShardList.init(parsing:)) {
+            return list[index]
+        }
+        return labels[KubernetesLabels.shardOffset].flatMap(Int.init).map { $0 + index }
+    }
+
+    /// The name of the Job that made the pod, from the label the Job controller sets.
+    var jobName: String? {
+        metadata.labels?["batch.kubernetes.io/job-name"] ?? metadata.labels?["job-name"]
     }
 }

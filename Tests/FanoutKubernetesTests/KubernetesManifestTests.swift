@@ -42,10 +42,14 @@ extension KubernetesTests {
             return options
         }
 
-        private func plan(shards: Int, retries: Int = 2, maxFailed: Int? = 0) -> KubernetesJobPlan {
+        private func plan(shards: Int) -> KubernetesJobPlan {
+            plan(Array(0..<shards))
+        }
+
+        private func plan(_ shards: [Int], attempt: Int = 1) -> KubernetesJobPlan {
             KubernetesJobPlan(
                 runID: "20261124-203512-9f3c01ab", stateLocation: "s3://bucket/.fanout/", stepName: "word-count",
-                shards: Array(0..<shards), retries: retries, maxFailedShards: maxFailed,
+                shards: shards, attempt: attempt,
                 executableURL: "https://bucket.s3.amazonaws.com/.fanout/v1/bin/abc?X-Amz-Signature=def",
                 executableSHA256: String(repeating: "ab", count: 32), token: "k3x9z")
         }
@@ -83,7 +87,7 @@ extension KubernetesTests {
 
         @Test func anIndexedJobRunsShardsAsCompletionIndexes() throws {
             let jobs = try KubernetesBackend(options: fullOptions()).manifests(
-                for: plan(shards: 20, retries: 3, maxFailed: 2), namespace: "batch")
+                for: plan(shards: 20), namespace: "batch")
             let job = try #require(jobs.first)
             #expect(jobs.count == 1)
             #expect(job.metadata.name == "fanout-20261124-203512-9f3c01ab-k3x9z")
@@ -93,27 +97,25 @@ extension KubernetesTests {
             #expect(spec.completionMode == "Indexed")
             #expect(spec.completions == 20)
             #expect(spec.parallelism == 8)
-            #expect(spec.backoffLimitPerIndex == 3)
+            // Every pod failure ends its attempt: the scheduler decides each re-run, in a new Job.
+            #expect(spec.backoffLimitPerIndex == 0)
             #expect(spec.backoffLimit == nil)
-            #expect(spec.maxFailedIndexes == 2)
+            #expect(spec.maxFailedIndexes == nil)
             #expect(spec.ttlSecondsAfterFinished == 3600)
             #expect(spec.activeDeadlineSeconds == 3600)
             #expect(
                 spec.podFailurePolicy?.rules == [
                     PodFailurePolicyRule(
-                        action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")]),
-                    PodFailurePolicyRule(
                         action: "FailJob",
-                        onExitCodes: .init(containerName: "worker", operator: "In", values: [127, 128])),
-                    PodFailurePolicyRule(
-                        action: "FailIndex", onExitCodes: .init(containerName: "worker", operator: "In", values: [2])),
+                        onExitCodes: .init(containerName: "worker", operator: "In", values: [127, 128]))
                 ])
             let pod = spec.template.spec
             #expect(pod.restartPolicy == "Never")
             #expect(pod.nodeSelector == ["pool": "batch"])
             #expect(pod.priorityClassName == "batch-low")
             #expect(pod.imagePullSecrets == [LocalObjectReference(name: "registry")])
-            #expect(spec.template.metadata?.labels?["fanout.dev/shard-offset"] == "0")
+            #expect(spec.template.metadata?.annotations?["fanout.dev/shards"] == "0-19")
+            #expect(spec.template.metadata?.labels?["fanout.dev/attempt"] == "1")
             let worker = pod.containers[0]
             #expect(worker.command == ["/opt/fanout/bin/worker"])
             #expect(worker.args == ["--input", "s3://bucket/in/"])
@@ -126,7 +128,8 @@ extension KubernetesTests {
             #expect(env["FANOUT_WORKER_RUN"]?.value == "20261124-203512-9f3c01ab")
             #expect(env["FANOUT_WORKER_STATE"]?.value == "s3://bucket/.fanout/")
             #expect(env["FANOUT_WORKER_STEP"]?.value == "word-count")
-            #expect(env["FANOUT_WORKER_SHARD_OFFSET"]?.value == "0")
+            #expect(env["FANOUT_WORKER_SHARDS"]?.value == "0-19")
+            #expect(env["FANOUT_WORKER_ATTEMPT"]?.value == "1")
             #expect(env["FANOUT_WORKER_SHARD"] == nil, "the shard comes from JOB_COMPLETION_INDEX")
             #expect(env["EXTRA_TOKEN"]?.valueFrom?.secretKeyRef == .init(name: "other", key: "token"))
             #expect(worker.envFrom == [EnvFromSource(secretRef: .init(name: "s3-credentials"))])
@@ -165,23 +168,54 @@ extension KubernetesTests {
             #expect(try podContext(nil) == .init(seccompProfile: .runtimeDefault))
         }
 
-        @Test func aJobPerShardFailsAtOnceOnEveryExitNoAttemptCanChange() throws {
+        @Test func aJobPerShardFailsAtOnceOnlyWhenTheImageCannotRunTheProgram() throws {
             var options = fullOptions()
             options.mode = .jobPerShard
-            options.failIndexExitCodes = [2, 127]
             let jobs = try KubernetesBackend(options: options).manifests(for: plan(shards: 2), namespace: "batch")
             #expect(jobs.count == 2)
             #expect(
                 jobs.allSatisfy {
                     $0.spec?.podFailurePolicy?.rules == [
                         PodFailurePolicyRule(
-                            action: "Ignore", onPodConditions: [.init(type: "DisruptionTarget", status: "True")]),
-                        PodFailurePolicyRule(
                             action: "FailJob",
-                            onExitCodes: .init(containerName: "worker", operator: "In", values: [2, 127, 128])),
+                            onExitCodes: .init(containerName: "worker", operator: "In", values: [127, 128]))
                     ]
                 })
-            #expect(jobs.allSatisfy { $0.spec?.backoffLimit == 2 })
+            #expect(jobs.allSatisfy { $0.spec?.backoffLimit == 0 })
+            options.failJobExitCodes = []
+            let bare = try KubernetesBackend(options: options).manifests(for: plan(shards: 1), namespace: "batch")
+            #expect(bare[0].spec?.podFailurePolicy == nil)
+        }
+
+        @Test func aRerunRunsItsShardsAtTheirAttemptWithRaisedMemoryInAJobOfItsOwn() throws {
+            var rerun = plan([3, 7, 8, 9], attempt: 3)
+            rerun.wave = 2
+            rerun.memoryBytes = 2 << 30
+            rerun.isBackup = true
+            rerun.isolation = CrashIsolation(crashMessage: "Fatal error: boom")
+            let jobs = try KubernetesBackend(options: fullOptions()).manifests(for: rerun, namespace: "batch")
+            let job = try #require(jobs.first)
+            #expect(jobs.count == 1)
+            #expect(job.metadata.name == "fanout-20261124-203512-9f3c01ab-k3x9z-2")
+            #expect(job.metadata.labels?["fanout.dev/backup"] == "true")
+            #expect(job.spec?.completions == 4)
+            let template = try #require(job.spec?.template)
+            #expect(template.metadata?.annotations?["fanout.dev/shards"] == "3,7-9")
+            #expect(template.metadata?.labels?["fanout.dev/attempt"] == "3")
+            let worker = template.spec.containers[0]
+            #expect(worker.resources?.requests?["memory"] == "2Gi")
+            #expect(worker.resources?.limits?["memory"] == "2Gi")
+            let env = Dictionary(uniqueKeysWithValues: (worker.env ?? []).map { ($0.name, $0.value ?? "") })
+            #expect(env["FANOUT_WORKER_SHARDS"] == "3,7-9")
+            #expect(env["FANOUT_WORKER_ATTEMPT"] == "3")
+            #expect(env["FANOUT_WORKER_ISOLATE"] == "1")
+            #expect(env["FANOUT_WORKER_CRASH"] == "Fatal error: boom")
+
+            // Each pod finds its shard from its completion index, as a worker reads its environment.
+            var podEnvironment = env
+            podEnvironment["JOB_COMPLETION_INDEX"] = "2"
+            #expect(try WorkerAssignment.current(podEnvironment)?.shard == 8)
+            #expect(try WorkerAssignment.current(podEnvironment)?.attempt == 3)
         }
 
         @Test func theDefaultImagesRunTheShippedExecutable() async throws {
@@ -247,14 +281,13 @@ extension KubernetesTests {
             var options = fullOptions()
             options.maxCompletionsPerJob = 4
             let jobs = try KubernetesBackend(options: options).manifests(
-                for: plan(shards: 10, maxFailed: 3), namespace: "batch")
+                for: plan(shards: 10), namespace: "batch")
             #expect(jobs.map(\.spec?.completions) == [4, 4, 2])
-            #expect(jobs.map(\.spec?.maxFailedIndexes) == [3, 3, 2])
-            #expect(jobs.map { $0.spec?.template.metadata?.labels?["fanout.dev/shard-offset"] } == ["0", "4", "8"])
+            #expect(jobs.map { $0.spec?.template.metadata?.annotations?["fanout.dev/shards"] } == ["0-3", "4-7", "8-9"])
             #expect(
                 jobs.map { job in
-                    job.spec?.template.spec.containers[0].env?.first { $0.name == "FANOUT_WORKER_SHARD_OFFSET" }?.value
-                } == ["0", "4", "8"])
+                    job.spec?.template.spec.containers[0].env?.first { $0.name == "FANOUT_WORKER_SHARDS" }?.value
+                } == ["0-3", "4-7", "8-9"])
             #expect(jobs.compactMap(\.metadata.name) == (0..<3).map { "fanout-20261124-203512-9f3c01ab-k3x9z-\($0)" })
             #expect(jobs.compactMap(\.spec?.parallelism).reduce(0, +) >= 8)
         }
@@ -269,13 +302,25 @@ extension KubernetesTests {
             #expect(jobs[0].spec?.template.spec.containers[0].command == ["/usr/local/bin/tool"])
         }
 
-        @Test func shardRangesSkipGapsUntilThereAreTooMany() {
-            #expect(KubernetesBackend.jobRanges(shards: [9, 0, 1, 2, 5, 6], maxPerJob: 100) == [0...2, 5...6, 9...9])
-            // 20 isolated shards: merged across the smallest gaps down to 16 ranges.
-            let scattered = (0..<20).map { $0 * 3 + ($0 >= 10 ? 10 : 0) }
-            let ranges = KubernetesBackend.jobRanges(shards: scattered, maxPerJob: 100)
-            #expect(ranges.count == KubernetesBackend.maxRanges)
-            #expect(Set(scattered).allSatisfy { shard in ranges.contains { $0.contains(shard) } })
+        @Test func scatteredShardsAreSplitIntoJobsOfBoundedLists() {
+            #expect(
+                KubernetesBackend.jobShardLists(shards: [9, 0, 1, 2, 5, 6], maxPerJob: 100).map(\.description)
+                    == ["0-2,5-6,9"])
+            #expect(KubernetesBackend.jobShardLists(shards: Array(0..<250), maxPerJob: 100).map(\.count) == [100, 100, 50])
+            // Every other shard: a run each, so a Job holds at most maxRunsPerJob of them.
+            let scattered = (0..<2500).map { $0 * 2 }
+            let lists = KubernetesBackend.jobShardLists(shards: scattered, maxPerJob: 100_000)
+            #expect(lists.map(\.count) == [1000, 1000, 500])
+            #expect(lists.flatMap(\.shards) == scattered)
+        }
+
+        @Test func shardListsReadBackAsWritten() {
+            let list = ShardList([0, 1, 2, 5, 9, 10])
+            #expect(list.description == "0-2,5,9-10")
+            #expect(ShardList(parsing: "0-2,5,9-10") == list)
+            #expect((0..<6).map { list[$0] } == [0, 1, 2, 5, 9, 10])
+            #expect(list[6] == nil && list[-1] == nil)
+            for bad in ["", "3-1", "a", "1,,2", "-1", "1-2-3"] { #expect(ShardList(parsing: bad) == nil, "\(bad)") }
         }
 
         @Test func credentialsAreNeverWrittenIntoAManifest() throws {

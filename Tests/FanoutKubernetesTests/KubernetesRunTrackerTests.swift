@@ -1,3 +1,4 @@
+import FanoutCore
 import Foundation
 import Testing
 
@@ -69,12 +70,13 @@ extension KubernetesTests {
                 actions == [
                     .fetchLogs(
                         pod: "p1", container: "worker", shard: 11,
-                        reason: "container worker exited with code 137 (Error)")
+                        reason: "container worker exited with code 137 (Error)", attempt: nil, end: .failed)
                 ])
             #expect(tracker.podChanged(failed, now: .now).isEmpty, "a failure is handled once")
-            #expect(tracker.awaitingFailureDetails)
-            tracker.recordFailure(shard: 11, detail: "pod p1: killed; last log lines:\nboom")
-            #expect(!tracker.awaitingFailureDetails)
+            #expect(
+                tracker.recordFailure(
+                    attempt: nil, shard: 11, end: .failed, detail: "pod p1: killed; last log lines:\nboom"
+                ).isEmpty, "no attempt of this driver's")
 
             var job = indexedJob(offset: 10, completions: 2)
             job.status = try status(
@@ -347,6 +349,138 @@ extension KubernetesTests {
                 jobs: [indexedJob(offset: 0, completions: 1)], pendingTimeout: .seconds(300), pendingPolicy: .wait)
             let notFound = try waiting("a", index: 0, reason: "ErrImagePull", message: "img:1: not found")
             #expect(once.podChanged(notFound, now: .now).count == 2)
+        }
+
+        /// A Job of the scheduler's launch: shards 3, 7 and 8 at attempt 2, as the session registers it.
+        private func launchedJob() -> (KubernetesRunTracker, [AttemptID]) {
+            var spec = JobSpec(
+                template: PodTemplateSpec(
+                    metadata: ObjectMeta(annotations: [KubernetesLabels.shards: "3,7-8"]),
+                    spec: PodSpec(containers: [Container(name: "worker")])))
+            spec.completionMode = "Indexed"
+            spec.completions = 3
+            var tracker = KubernetesRunTracker(jobs: [], pendingTimeout: .seconds(60), pendingPolicy: .wait)
+            let ids = [3, 7, 8].map { AttemptID(shard: $0, number: 2) }
+            tracker.register(Job(metadata: ObjectMeta(name: "wave-1"), spec: spec), attempts: ids)
+            return (tracker, ids)
+        }
+
+        private func launchedPod(_ name: String, index: Int, phase: String, worker: String? = nil) throws -> Pod {
+            var pod = Pod(
+                metadata: ObjectMeta(
+                    name: name, labels: ["batch.kubernetes.io/job-name": "wave-1"],
+                    annotations: [KubernetesLabels.completionIndex: String(index), KubernetesLabels.shards: "3,7-8"]),
+                spec: PodSpec(containers: [Container(name: "worker")]))
+            pod.status = try JSONDecoder().decode(PodStatus.self, from: Data(#"{"phase":"\#(phase)"}"#.utf8))
+            if let worker {
+                pod.status?.containerStatuses = try JSONDecoder().decode(
+                    [ContainerStatus].self,
+                    from: Data(#"[{"name":"worker","state":{"terminated":{\#(worker)}}}]"#.utf8))
+            }
+            return pod
+        }
+
+        @Test func eachPodTellsTheSchedulerHowItsAttemptWent() throws {
+            var (tracker, ids) = launchedJob()
+            #expect(try tracker.podChanged(launchedPod("a", index: 0, phase: "Running"), now: .now) == [
+                .attempt(.running(ids[0]))
+            ])
+            #expect(try tracker.podChanged(launchedPod("a", index: 0, phase: "Running"), now: .now).isEmpty)
+            #expect(try tracker.podChanged(launchedPod("a", index: 0, phase: "Succeeded"), now: .now) == [
+                .attempt(.exited(ids[0], .succeeded))
+            ])
+
+            // Over its memory limit: OOMKilled, which the scheduler answers with more memory.
+            let oom = try launchedPod("b", index: 1, phase: "Failed", worker: #""exitCode":137,"reason":"OOMKilled""#)
+            let actions = tracker.podChanged(oom, now: .now)
+            #expect(actions == [
+                .fetchLogs(
+                    pod: "b", container: "worker", shard: 7,
+                    reason: "container worker exited with code 137 (OOMKilled)", attempt: ids[1], end: .oomKilled)
+            ])
+            #expect(
+                tracker.recordFailure(attempt: ids[1], shard: 7, end: .oomKilled, detail: "pod b: OOMKilled")
+                    == [.attempt(.exited(ids[1], .oomKilled("pod b: OOMKilled")))])
+
+            // A crash in the step (SIGILL from a fatal error), and an exit no attempt can change.
+            #expect(
+                KubernetesRunTracker.failure(
+                    of: try launchedPod("c", index: 2, phase: "Failed", worker: #""exitCode":132"#)
+                ).end == .crashed)
+            #expect(
+                KubernetesRunTracker.failure(
+                    of: try launchedPod("c", index: 2, phase: "Failed", worker: #""exitCode":2"#)
+                ).end == .misconfigured)
+            #expect(
+                KubernetesRunTracker.failure(
+                    of: try launchedPod("c", index: 2, phase: "Failed", worker: #""exitCode":137,"reason":"Error""#)
+                ).end == .failed)
+
+            // Evicted: a disruption, with no log to read.
+            var evicted = try launchedPod("c", index: 2, phase: "Failed")
+            evicted.status?.conditions = try JSONDecoder().decode(
+                [PodCondition].self,
+                from: Data(#"[{"type":"DisruptionTarget","status":"True","reason":"EvictionByEvictionAPI"}]"#.utf8))
+            #expect(tracker.podChanged(evicted, now: .now) == [
+                .disrupted(pod: "c", shard: 8, reason: "EvictionByEvictionAPI"),
+                .attempt(.exited(ids[2], .disrupted("EvictionByEvictionAPI"))),
+            ])
+            #expect(tracker.liveAttempts.isEmpty)
+        }
+
+        @Test func cancelledAttemptsLoseTheirPodsOrTheirJobAndEndCancelled() throws {
+            var (tracker, ids) = launchedJob()
+            _ = try tracker.podChanged(launchedPod("a", index: 0, phase: "Running"), now: .now)
+            // One attempt of three: its pod goes; the index fails, and nothing replaces it.
+            #expect(tracker.cancel([ids[0]]) == [.deletePod("a")])
+            #expect(try tracker.podChanged(launchedPod("a", index: 0, phase: "Failed"), now: .now) == [
+                .attempt(.exited(ids[0], .cancelled))
+            ])
+            // A pod that appears for a cancelled attempt is deleted as it appears.
+            #expect(tracker.cancel([ids[1]]).isEmpty)
+            #expect(try tracker.podChanged(launchedPod("b", index: 1, phase: "Pending"), now: .now) == [.deletePod("b")])
+            #expect(try tracker.podDeleted(launchedPod("b", index: 1, phase: "Pending")) == [
+                .attempt(.exited(ids[1], .cancelled))
+            ])
+            // The last live attempt: the whole Job goes, and its attempts end when the Job does.
+            #expect(tracker.cancel([ids[2]]) == [.deleteJob("wave-1")])
+            #expect(tracker.jobsSynced([]) == [
+                .jobFinished(name: "wave-1", succeeded: false, reason: "deleted"),
+                .attempt(.exited(ids[2], .cancelled)),
+            ])
+        }
+
+        @Test func aJobFailedByThePodFailurePolicyEndsItsOtherAttemptsAsMisconfigured() throws {
+            var (tracker, ids) = launchedJob()
+            _ = try tracker.podChanged(launchedPod("a", index: 0, phase: "Running"), now: .now)
+            var job = Job(metadata: ObjectMeta(name: "wave-1"), spec: JobSpec(template: PodTemplateSpec(spec: PodSpec(containers: []))))
+            job.status = try status(
+                #"{"failedIndexes":"1","conditions":[{"type":"FailureTarget","status":"True","#
+                    + #""reason":"PodFailurePolicy","message":"exit code 127"}]}"#)
+            #expect(tracker.jobChanged(job).isEmpty)
+            // Its running pod is stopped by the Job: the attempt ends as the Job did, not as a failure to retry.
+            var stopped = try launchedPod("a", index: 0, phase: "Failed", worker: #""exitCode":143"#)
+            stopped.metadata.deletionTimestamp = "2026-12-06T10:00:00Z"
+            #expect(tracker.podChanged(stopped, now: .now) == [
+                .attempt(.exited(ids[0], .misconfigured("Job wave-1 failed: PodFailurePolicy: exit code 127")))
+            ])
+            job.status?.conditions?.append(
+                try JSONDecoder().decode(
+                    JobCondition.self,
+                    from: Data(#"{"type":"Failed","status":"True","reason":"PodFailurePolicy","message":"exit code 127"}"#.utf8)))
+            let ended = tracker.jobChanged(job).filter { if case .attempt = $0 { true } else { false } }
+            let expected: [KubernetesRunTracker.Action] = [ids[1], ids[2]].map {
+                .attempt(.exited($0, .misconfigured("Job wave-1 failed: PodFailurePolicy: exit code 127")))
+            }
+            #expect(ended == expected)
+        }
+
+        @Test func launchesAreBoundToTheJobsAnEarlierDriverLeftRunning() {
+            var tracker = KubernetesRunTracker(
+                jobs: [indexedJob(offset: 0, completions: 4)], pendingTimeout: .seconds(60), pendingPolicy: .wait)
+            let ids = [1, 2, 9].map { AttemptID(shard: $0, number: 1) }
+            #expect(tracker.bind(ids) == [ids[2]], "shard 9 is in no running Job")
+            #expect(tracker.liveAttempts == [ids[0], ids[1]])
         }
 
         @Test func aJobDeletedBeforeItFinishedFailsItsShards() {
