@@ -117,6 +117,8 @@ final class KubernetesRunSession: Sendable {
                     case .cancel(let ids): try await self.perform(self.tracker.withLock { $0.cancel(ids) })
                     }
                 }
+                // The requests end early when the run is cancelled: then the Jobs are deleted, not left to finish.
+                try Task.checkCancellation()
                 return true
             }
             group.addTask {
@@ -161,10 +163,17 @@ final class KubernetesRunSession: Sendable {
             }
             while let done = try await group.next() {
                 guard done else { continue }
+                // A Job's status may tell its attempts' ends before the pod watch shows the pods finished: give it
+                // a moment, so that finished pods are not taken for ones left behind.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while tracker.withLock({ $0.livePods > 0 }), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 group.cancelAll()
                 return
             }
         }
+        try Task.checkCancellation()
         // Pods of Jobs an earlier driver left, for shards done since, are not left waiting.
         if tracker.withLock({ $0.livePods }) > 0 { await cleanUp(reason: "finished") }
     }

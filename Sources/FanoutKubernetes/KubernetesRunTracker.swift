@@ -136,6 +136,9 @@ struct KubernetesRunTracker: Sendable {
     private var running = Set<AttemptID>()
     /// Attempts the scheduler cancelled, which end as ``AttemptExit/cancelled`` unless they already ended.
     private(set) var cancelling = Set<AttemptID>()
+    /// Attempts whose pod was deleted before it finished, by someone other than the scheduler or the Job: each
+    /// is disrupted once its Job fails the index.
+    private var deletedUnfinished: [AttemptID: String] = [:]
     /// The exit codes of the worker that mean no attempt can succeed.
     var misconfiguredExitCodes: Set<Int32> = [WorkerExit.misconfigured, 127, 128]
     let pendingTimeout: Duration
@@ -279,6 +282,10 @@ struct KubernetesRunTracker: Sendable {
             record.failedByPolicy = failing.reason == "PodFailurePolicy"
         }
         var actions: [Action] = []
+        for shard in record.failed.sorted() {
+            guard let attempt = record.attempts[shard], let pod = deletedUnfinished[attempt] else { continue }
+            actions += end(attempt, .disrupted("pod \(pod) was deleted before it finished"))
+        }
         if job.succeeded {
             record.finished = true
             actions.append(.jobFinished(name: name, succeeded: true, reason: nil))
@@ -326,6 +333,11 @@ struct KubernetesRunTracker: Sendable {
                 exit = .cancelled
             } else if record.failedByPolicy {
                 exit = .misconfigured(reason)
+            } else if deletedUnfinished[id] == nil, pods.values.contains(where: { $0.attempt == id }) {
+                // Its pod's end is on its way through the pod watch, with the reason the scheduler needs.
+                continue
+            } else if let pod = deletedUnfinished[id] {
+                exit = .disrupted("pod \(pod) was deleted before it finished")
             } else if record.failureReason?.hasSuffix("was deleted before it finished") == true {
                 exit = .disrupted(reason)
             } else {
@@ -378,9 +390,10 @@ struct KubernetesRunTracker: Sendable {
 
     mutating func podsSynced(_ listed: [Pod], now: ContinuousClock.Instant) -> [Action] {
         let names = Set(listed.compactMap(\.metadata.name))
-        for name in pods.keys where !names.contains(name) { pods[name] = nil }
+        var actions: [Action] = []
+        for name in pods.keys.sorted() where !names.contains(name) { actions += podGone(name) }
         podsListed = true
-        return listed.flatMap { podChanged($0, now: now) }
+        return actions + listed.flatMap { podChanged($0, now: now) }
     }
 
     mutating func podChanged(_ pod: Pod, now: ContinuousClock.Instant) -> [Action] {
@@ -424,6 +437,13 @@ struct KubernetesRunTracker: Sendable {
                 if let attempt {
                     actions += end(attempt, jobs[job]!.failedByPolicy ? .misconfigured(failing) : .failed(failing))
                 }
+            } else if pod.metadata.deletionTimestamp != nil, let attempt {
+                // Deleted, then stopped: by the Job lowering its parallelism (the index runs again in the Job), or
+                // by someone else (the Job fails the index: a disruption).
+                deletedUnfinished[attempt] = name
+                if let job, jobs[job]?.failed.contains(attempt.shard) == true {
+                    actions += end(attempt, .disrupted("pod \(name) was deleted before it finished"))
+                }
             } else {
                 let (container, reason, end) = Self.failure(of: pod, misconfigured: misconfiguredExitCodes)
                 if let attempt { exited.insert(attempt) }
@@ -437,17 +457,28 @@ struct KubernetesRunTracker: Sendable {
         return actions
     }
 
-    /// A pod is gone. One that had not ended was deleted before it finished: by the scheduler's cancel, by its
-    /// Job's failure, or by someone else (then the attempt counts as disrupted, not failed).
+    /// A pod is gone. One that had not ended was deleted before it finished: by the scheduler's cancel (the
+    /// attempt ends cancelled), by its Job's failure (it ends as the Job did), by the Job controller lowering the
+    /// Job's parallelism (the index gets a new pod later: the attempt goes on), or by someone else (the Job fails
+    /// the index, and then the attempt counts as disrupted, not failed).
     mutating func podDeleted(_ pod: Pod) -> [Action] {
         guard let name = pod.metadata.name else { return [] }
+        return podGone(name)
+    }
+
+    private mutating func podGone(_ name: String) -> [Action] {
         let record = pods.removeValue(forKey: name)
         guard let attempt = record?.attempt, !exited.contains(attempt) else { return [] }
+        if record?.phase == "Succeeded" || record?.phase == "Failed" { return [] }
         if cancelling.contains(attempt) { return end(attempt, .cancelled) }
         if let job = record?.job, let failing = jobs[job]?.failing {
             return end(attempt, jobs[job]!.failedByPolicy ? .misconfigured(failing) : .failed(failing))
         }
-        return end(attempt, .disrupted("pod \(name) was deleted before it finished"))
+        deletedUnfinished[attempt] = name
+        if let job = record?.job, jobs[job]?.failed.contains(attempt.shard) == true {
+            return end(attempt, .disrupted("pod \(name) was deleted before it finished"))
+        }
+        return []
     }
 
     /// Records what a failed pod left (its reason and log lines), and tells the scheduler how its attempt ended.

@@ -248,8 +248,8 @@ extension KubernetesTests {
             #expect(shrinks(tracker.checkPending(now: start + .seconds(13))).isEmpty)
 
             // The controller deleted them; later the cluster loses more room: a new episode, a new shrink.
-            tracker.podDeleted(try unschedulable("waiting-2", index: 2))
-            tracker.podDeleted(try unschedulable("waiting-3", index: 3))
+            _ = tracker.podDeleted(try unschedulable("waiting-2", index: 2))
+            _ = tracker.podDeleted(try unschedulable("waiting-3", index: 3))
             #expect(tracker.checkPending(now: start + .seconds(14)).isEmpty)
             _ = tracker.jobChanged(indexedJob(offset: 0, completions: 6, parallelism: 2))
             _ = tracker.podChanged(try unschedulable("waiting-4", index: 4), now: start + .seconds(15))
@@ -444,7 +444,9 @@ extension KubernetesTests {
             ])
             // The last live attempt: the whole Job goes, and its attempts end when the Job does.
             #expect(tracker.cancel([ids[2]]) == [.deleteJob("wave-1")])
-            #expect(tracker.jobsSynced([]) == [
+            let deleted = Job(
+                metadata: ObjectMeta(name: "wave-1"), spec: JobSpec(template: PodTemplateSpec(spec: PodSpec(containers: []))))
+            #expect(tracker.jobDeleted(deleted) == [
                 .jobFinished(name: "wave-1", succeeded: false, reason: "deleted"),
                 .attempt(.exited(ids[2], .cancelled)),
             ])
