@@ -31,6 +31,25 @@ public enum TestSteps {
         return 1
     }
 
+    /// 1 for each file, at once, except for files whose key contains "straggler": there every attempt waits a
+    /// minute (or until cancelled).
+    public static let straggles = MapStep("straggles", version: "1") { file -> Int in
+        if file.key.contains("straggler") { try await Task.sleep(for: .seconds(60)) }
+        return 1
+    }
+
+    /// Holds as many MiB as the file's text says, touched, for half a second (as a step that needs that much memory
+    /// would), and returns the number.
+    public static let holdsMemory = MapStep("holds-memory", version: "1") { file -> Int in
+        let mebibytes = Int(try await file.text().trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let bytes = mebibytes << 20
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes), alignment: 4096)
+        defer { memory.deallocate() }
+        memory.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+        try await Task.sleep(for: .milliseconds(500))
+        return mebibytes
+    }
+
     /// Crashes the process (`fatalError`) on files whose key contains "crash", 1 otherwise.
     public static let crashOnSome = MapStep("crash-on-some", version: "1") { file -> Int in
         if file.key.contains("crash") { fatalError("cannot digest \(file.key)") }
