@@ -19,8 +19,11 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("CPU request per pod: 500m, 2.", valueName: "cpu"))
     var cpu: String?
 
-    @Option(help: ArgumentHelp("Memory request per pod: 512Mi, 4Gi.", valueName: "memory"))
+    @Option(help: ArgumentHelp("Memory request and limit per pod: 512Mi, 4Gi. A shard whose pod is OOMKilled runs again with twice as much, up to --max-memory, using no retry.", valueName: "memory"))
     var memory: String?
+
+    @Option(help: ArgumentHelp("The most memory a shard's pod is given after OOM kills (default: four times --memory). A pod OOMKilled at this much uses a retry.", valueName: "memory"))
+    var maxMemory: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("GPUs per pod (nvidia.com/gpu).", valueName: "n"))
     var gpu: Int?
@@ -70,6 +73,17 @@ struct KubernetesOptions: ParsableArguments {
         }
         if let memory, !ResourceQuantity.isValid(memory) {
             throw ValidationError("--memory '\(memory)' is not a quantity: write 512Mi, 4Gi or a number of bytes")
+        }
+        if let maxMemory {
+            guard let most = ResourceQuantity.value(maxMemory) else {
+                throw ValidationError("--max-memory '\(maxMemory)' is not a quantity: write 512Mi, 4Gi or a number of bytes")
+            }
+            guard let memory, let first = ResourceQuantity.value(memory) else {
+                throw ValidationError("--max-memory needs --memory: the memory a shard's pod starts with")
+            }
+            if most < first {
+                throw ValidationError("--max-memory \(maxMemory) is less than --memory \(memory)")
+            }
         }
         if let gpu, gpu < 0 { throw ValidationError("--gpu must be 0 or more") }
         if let runAsUser, !(0...Int(Int32.max)).contains(runAsUser) {

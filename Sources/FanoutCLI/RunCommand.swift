@@ -277,8 +277,11 @@ struct ExecutionOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Cut the files into shards of about this many bytes: 512MiB, 2GB, ...", valueName: "size"))
     var bytesPerShard: ByteSize?
 
-    @Option(parsing: .unconditional, help: "Extra attempts for a shard whose worker died.")
+    @Option(parsing: .unconditional, help: "Extra attempts for a shard whose worker failed. Disruptions (preemption, eviction, a node drained) and OOM kills below --max-memory use none.")
     var retries: Int = 2
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Disruptions (preemption, eviction, a node drained) a shard may suffer before it fails; they never use a retry. Default 10.", valueName: "n"))
+    var disruptionBudget: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Failed files allowed before the run fails: a count or a percentage (5%). Default 0.",
         valueName: "n|p%"))
@@ -317,6 +320,7 @@ struct ExecutionOptions: ParsableArguments {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if retries < 0 { throw ValidationError("--retries must be 0 or more") }
+        if let disruptionBudget, disruptionBudget < 0 { throw ValidationError("--disruption-budget must be 0 or more") }
         if let bytesPerShard, bytesPerShard.bytes < 1 { throw ValidationError("--bytes-per-shard must be at least 1") }
         if let leaseDuration, leaseDuration.seconds < 3 { throw ValidationError("--lease-duration must be at least 3s") }
     }
@@ -342,6 +346,7 @@ struct ExecutionOptions: ParsableArguments {
             guard let kubernetes else { throw ValidationError("--backend kubernetes is not available here") }
             options.backend = try kubernetes.backend(
                 parallelism: parallelism, filesInFlight: nil, environment: environment, arguments: workerArguments)
+            options.memoryGrowth.maximumBytes = kubernetes.maxMemory.flatMap(ResourceQuantity.value)
         case let other:
             throw ValidationError("unknown --backend '\(other)': use local, processes or kubernetes")
         }
@@ -349,6 +354,7 @@ struct ExecutionOptions: ParsableArguments {
         if let filesPerShard { options.sharding = .filesPerShard(filesPerShard) }
         if let bytesPerShard { options.sharding = .bytesPerShard(bytesPerShard.bytes) }
         options.retries = retries
+        if let disruptionBudget { options.disruptionBudget = disruptionBudget }
         if let tolerateFailures { options.tolerance = FailureTolerance(text: tolerateFailures) ?? .none }
         options.state = state ?? environment["FANOUT_STATE"]
         options.cache = !noCache

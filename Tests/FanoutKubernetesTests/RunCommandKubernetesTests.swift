@@ -359,6 +359,36 @@ extension KubernetesTests {
         }
     }
 
+    @Test func aPodOOMKilledRunsAgainWithMoreMemoryAndJSONSaysSo() async throws {
+        let files = ["0.txt": Data("0\n".utf8), "1.txt": Data("100\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            // The command holds as many MiB as its file says: 100 MiB is more than 64Mi, less than 256Mi.
+            let hold = "import sys, time; x = bytearray(int(open(sys.argv[1]).read()) << 20); time.sleep(0.5); print(len(x) >> 20)"
+            let invalid = try await FanoutBinary.run(
+                ["run", fixture.input, "--max-memory", "1Gi"] + (try fixture.kubernetesFlags) + ["--", "true"],
+                environment: fixture.environment)
+            #expect(invalid.status == 64 && invalid.stderr.contains("--max-memory needs --memory"), "\(invalid.stderr)")
+            let run = try await FanoutBinary.run(
+                ["run", fixture.input, "--json", "--shards", "2", "--retries", "0", "--memory", "64Mi",
+                 "--max-memory", "256Mi", "--reduce", "sum"] + (try fixture.kubernetesFlags)
+                    + ["--", "python3", "-c", hold, "{}"],
+                environment: fixture.environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            // The last JSON line is the run's summary.
+            let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "\(run.stdout)")
+            #expect(summary["result"] as? Int == 100)
+            let shards = try #require(summary["shards"] as? [String: String], "\(summary)")
+            let history = try #require(shards.values.first)
+            #expect(shards.count == 1)
+            #expect(history.hasPrefix("attempt 1 OOMKilled at 64Mi;"), "\(history)")
+            #expect(history.hasSuffix("succeeded at 128Mi") || history.hasSuffix("succeeded at 256Mi"), "\(history)")
+            // Told as it happened, as a notice event.
+            #expect(run.stdout.contains("OOMKilled at 64Mi, running again at 128Mi"), "\(run.stdout)")
+        }
+    }
+
     @Test func aSecondDriverFromAnotherMachineIsRefusedAndTouchesNoJob() async throws {
         try await withDetachedSleepingRun { fixture, runID, jobs in
 

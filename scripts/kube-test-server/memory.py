@@ -2,8 +2,9 @@
 the watch that kills a container over its `resources.limits.memory`, as the kernel's OOM killer kills a container
 whose cgroup exceeds its limit (all its processes: memory.oom.group, as the kubelet sets on cgroup v2).
 
-A container's processes are its process group (runtime.py starts each run in a new session). The sum of their
-resident set sizes stands in for the cgroup's charge: shared pages count once per process, the page cache not at all,
+A container's processes are its session (runtime.py starts each run in a new session, whose id is its leader's pid
+and process group; programs in the container may start process groups of their own, which stay in the session). The
+sum of their resident set sizes stands in for the cgroup's charge: shared pages count once per process, the page cache not at all,
 and an allocation faster than the poll interval can overshoot the limit before the kill.
 """
 
@@ -21,7 +22,7 @@ POLL_INTERVAL = 0.05  # seconds between samples while some container has a limit
 
 
 def resident_by_group(proc: str = "/proc") -> dict[int, int]:
-    """The resident bytes of this host's processes, summed per process group id."""
+    """The resident bytes of this host's processes, summed per session id (a container's)."""
     totals: dict[int, int] = {}
     try:
         entries = os.listdir(proc)
@@ -38,11 +39,27 @@ def resident_by_group(proc: str = "/proc") -> dict[int, int]:
         # "pid (comm) state ppid pgrp session ... vsize rss ...": comm may hold spaces and parentheses.
         fields = stat[stat.rfind(b")") + 2 :].split()
         try:
-            group, pages = int(fields[2]), int(fields[21])
+            group, pages = int(fields[3]), int(fields[21])
         except (IndexError, ValueError):
             continue
         totals[group] = totals.get(group, 0) + pages * PAGE_SIZE
     return totals
+
+
+def session_members(session: int, proc: str = "/proc") -> list[int]:
+    """The pids of this host's processes in `session`."""
+    members = []
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "stat"), "rb") as file:
+                stat = file.read()
+            if int(stat[stat.rfind(b")") + 2 :].split()[3]) == session:
+                members.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
 
 
 class Limited(Protocol):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from memory import session_members
 from meta import rfc3339_nano
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"  # this host's, whatever PATH the container has
@@ -177,7 +178,14 @@ class ContainerRun:
         if not self.running:
             return
         self.oom_killed = True
+        group = self.group
         self.send(signal.SIGKILL)
+        # Children that lead process groups of their own are still in the container's session.
+        for pid in session_members(group) if group is not None else []:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def send(self, signum: int) -> None:
         """Signals the whole process group (a shell and its children)."""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import KubeTestServer, job_manifest
-from memory import MemoryWatch, resident_by_group
+from memory import MemoryWatch, resident_by_group, session_members
 from quantity import parse_quantity, quantity_bytes
 
 ALLOCATE = "import time; x = bytearray({mib} * 1024 * 1024); print('allocated', flush=True); time.sleep({sleep})"
@@ -104,9 +104,13 @@ def test_memory_watch_kills_the_group_over_its_limit_and_forgets_ended_runs() ->
     assert watch.watched == 0 and watch.check() == []
 
 
-def test_resident_memory_is_summed_over_the_process_group() -> None:
-    # A shell and its Python child share the group the shell leads; the child holds 48 MiB.
-    script = "import time; x = bytearray(48 * 1024 * 1024); print('ready', flush=True); time.sleep(30)"
+def test_resident_memory_is_summed_over_the_session() -> None:
+    # A shell and its Python child share the session the shell leads; the child holds 48 MiB in a process group
+    # of its own (as a program that runs commands in their own groups does), and still counts.
+    script = (
+        "import os, time; os.setpgid(0, 0); x = bytearray(48 * 1024 * 1024); print('ready', flush=True); "
+        "time.sleep(30)"
+    )
     process = subprocess.Popen(
         ["sh", "-c", f'"{sys.executable}" -c "{script}"; true'],
         stdout=subprocess.PIPE,
@@ -114,10 +118,13 @@ def test_resident_memory_is_summed_over_the_process_group() -> None:
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == b"ready\n"
-        # Counted under the group's id, the shell's pid, though the memory is the child's.
+        # Counted under the session's id, the shell's pid, though the memory is the child's.
         assert resident_by_group()[process.pid] >= 48 * 1024**2
+        members = session_members(process.pid)
+        assert process.pid in members and len(members) == 2
     finally:
-        os.killpg(process.pid, 9)
+        for pid in session_members(process.pid):
+            os.kill(pid, 9)
         process.wait()
 
 
