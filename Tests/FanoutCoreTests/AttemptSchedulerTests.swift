@@ -36,6 +36,46 @@ import Testing
         #expect(!scheduler.isFinished)
     }
 
+    @Test func twoPlacesAtOnceEachWithWhatItCanDo() {
+        // A pool of local workers (one slot, no memory limit, no second attempt of a shard) and a cluster (three
+        // slots, memory per attempt, backups), scheduled together.
+        let gibibyte: Int64 = 1 << 30
+        let places: [AttemptScheduler.Place] = [
+            .init(slots: 1, runsAttemptsSideBySide: false),
+            .init(slots: 3, runsAttemptsSideBySide: true, memoryBytes: gibibyte),
+        ]
+        var scheduler = AttemptScheduler(
+            files: files(3), places: places, policy: .init(backups: .init(slowdown: 2, minimumFinished: 1)))
+        let first = launches(scheduler.handle(.tick, now: 0))
+        #expect(first.map(\.place) == [0, 1, 1])
+        #expect(first.map(\.memoryBytes) == [nil, gibibyte, gibibyte], "memory only where the place sets it")
+        for launch in first { _ = scheduler.handle(.attempt(.running(launch.id)), now: 0) }
+
+        // OOM-killed on the cluster: again there, with twice the memory, and no retry used.
+        let oom = scheduler.handle(.attempt(.exited(first[1].id, .oomKilled("OOMKilled"))), now: 1)
+        let raised = launches(oom)
+        #expect(raised.map(\.id) == [AttemptID(shard: 1, number: 2)])
+        #expect(raised.map(\.place) == [1] && raised.map(\.memoryBytes) == [2 * gibibyte])
+        #expect(notices(oom) == ["shard 1: OOMKilled at 1Gi, running again at 2Gi"])
+        _ = scheduler.handle(.attempt(.running(raised[0].id)), now: 1)
+
+        // The local shard finishes in 2 s; the cluster's shard 2 is still going at 5 s: a backup, on the one place
+        // that can run a shard twice.
+        #expect(launches(scheduler.handle(.attempt(.exited(first[0].id, .succeeded)), now: 2)).isEmpty)
+        _ = scheduler.handle(.attempt(.exited(raised[0].id, .succeeded)), now: 2.5)
+        let backup = launches(scheduler.handle(.tick, now: 5))
+        #expect(backup.map(\.id) == [AttemptID(shard: 2, number: 2)])
+        #expect(backup.map(\.place) == [1] && backup.allSatisfy(\.isBackup))
+
+        // The backup wins: the first attempt, on the same place, is cancelled.
+        _ = scheduler.handle(.attempt(.running(backup[0].id)), now: 5)
+        let won = scheduler.handle(.attempt(.exited(backup[0].id, .succeeded)), now: 5.5)
+        #expect(cancels(won) == [first[2].id])
+        #expect(!scheduler.isFinished, "until the loser has stopped")
+        _ = scheduler.handle(.attempt(.exited(first[2].id, .cancelled)), now: 6)
+        #expect(scheduler.isFinished && scheduler.failedShards.isEmpty)
+    }
+
     @Test func aShardThatFailsForRealUsesExactlyItsRetriesWithBackoff() {
         var scheduler = AttemptScheduler(
             files: files(1), places: [.init(slots: 4)], policy: .init(retries: 2, backups: nil),
