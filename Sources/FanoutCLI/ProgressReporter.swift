@@ -101,9 +101,10 @@ final class ProgressReporter: Sendable {
         }
     }
 
-    /// What the backend reports: worker counts go into the line, notices are printed above it.
-    func backend(_ backendEvent: BackendEvent) {
-        switch backendEvent {
+    /// What the run reports: worker counts go into the line, notices are printed above it; `--json` also gets each
+    /// attempt launched, running and ended.
+    func backend(_ runEvent: RunEvent) {
+        switch runEvent {
         case .workers(let running, let pending):
             state.withLock { $0.workers = (running, pending) }
             if style == .json { event(["event": "workers", "running": running, "pending": pending]) }
@@ -113,6 +114,24 @@ final class ProgressReporter: Sendable {
             case .live, .periodic: Terminal.shared.note(message)
             case .quiet: break
             }
+        case .launched(let launch):
+            guard style == .json else { return }
+            var fields: [String: Any] = [
+                "event": "launched", "shard": launch.id.shard, "attempt": launch.id.number, "backup": launch.isBackup,
+            ]
+            if let memory = launch.memoryBytes { fields["memoryBytes"] = Int(memory) }
+            event(fields)
+        case .attempt(.running(let id)):
+            if style == .json { event(["event": "running", "shard": id.shard, "attempt": id.number]) }
+        case .attempt(.exited(let id, let exit)):
+            guard style == .json else { return }
+            var fields: [String: Any] = [
+                "event": "exited", "shard": id.shard, "attempt": id.number, "outcome": exit.outcome,
+            ]
+            if let reason = exit.reason { fields["reason"] = reason }
+            event(fields)
+        case .attempt(.pending), .backend:
+            break
         }
     }
 

@@ -144,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
                 return
             }
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
-            fanout.options.onBackendEvent = { progress.backend($0) }
+            fanout.options.onEvent = { progress.backend($0) }
             let jobLog = try openJobLog(step: commandStep, backend: fanout.options.backend.name)
             let run = try await fanout.map(commandStep.step, over: input)
             RunIndex(environment: environment).record(runID: run.id, state: run.stateLocation, input: location)
@@ -198,7 +198,7 @@ struct RunCommand: AsyncParsableCommand {
     private func driveDetached(fanout: Fanout, step: CommandStep, runID: String) async throws {
         var fanout = fanout
         let progress = ProgressReporter(style: .periodic)
-        fanout.options.onBackendEvent = { progress.backend($0) }
+        fanout.options.onEvent = { progress.backend($0) }
         // The background driver is always started with the run's state (`DetachedDriver.driverArguments`).
         guard let state = detachedState else {
             throw UsageError(message: "--detached-run needs --detached-state: start runs in the background with --detach")

@@ -232,7 +232,7 @@ struct AttachCommand: AsyncParsableCommand {
             if !options.backend.needsSharedState { try command.checkProgramForUsage() }
             var fanout = Fanout(options: options, s3: try resumed.storage.s3Client())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
-            fanout.options.onBackendEvent = { progress.backend($0) }
+            fanout.options.onEvent = { progress.backend($0) }
             let jobLog = try resumed.openJobLog(step: command, backend: options.backend.name)
             let run = try await fanout.attach(command.step, runID: runID, state: state)
             progress.started(runID: run.id, shards: run.shardCount, backend: options.backend.name, files: run.fileCount)

@@ -112,8 +112,8 @@ public struct Submission: Sendable {
     let inputLocation: StorageLocation
     let batching: SegmentBatching
     let onRecord: (@Sendable (_ shard: Int, RecordLine) async -> Void)?
-    /// Where ``report(_:)`` sends events: ``RunOptions/onBackendEvent``.
-    var onEvent: (@Sendable (BackendEvent) -> Void)?
+    /// Where ``report(_:)`` sends events: ``RunOptions/onEvent``.
+    var onEvent: (@Sendable (RunEvent) -> Void)?
 
     /// The store holding the run's state, for backends that keep files of their own beside it (the
     /// Kubernetes backend's shipped executable).
@@ -126,8 +126,9 @@ public struct Submission: Sendable {
     /// reach every kind of location.
     public var inputLocationDescription: String { inputLocation.description }
 
-    /// Tells the caller how the run is going (workers running and pending, notable messages).
-    public func report(_ event: BackendEvent) {
+    /// Tells the caller how the run is going (workers running and pending, notable messages, the backend's own
+    /// events).
+    public func report(_ event: RunEvent) {
         onEvent?(event)
     }
 
@@ -153,13 +154,27 @@ public struct Submission: Sendable {
     }
 }
 
-/// What a backend tells the caller while a run goes on, through ``RunOptions/onBackendEvent``.
-public enum BackendEvent: Sendable, Hashable {
+/// What the caller hears while a run goes on, through ``RunOptions/onEvent``: the scheduler's attempts, the
+/// backend's workers and notices, and what only one backend knows, in one typed stream. Events come from any
+/// thread, in the order each source made them.
+public enum RunEvent: Sendable {
+    /// The scheduler started an attempt: a shard's first, a re-run, or a backup.
+    case launched(AttemptLaunch)
+    /// The backend reported an attempt waiting, running or ended, and how.
+    case attempt(AttemptEvent)
     /// Workers (pods, processes) running now, and those waiting to start (unscheduled, pulling images).
     case workers(running: Int, pending: Int)
-    /// Something the user should see: a worker pending past its timeout and why, a failed worker's last log lines.
+    /// Something the user should see: a worker pending past its timeout and why, a failed worker's last log lines,
+    /// a shard run again with more memory.
     case notice(String)
+    /// What only one backend can tell (``BackendDetail``): the Kubernetes backend's Jobs created, pods failed with
+    /// their logs, clean-ups.
+    case backend(any BackendDetail)
 }
+
+/// A backend's own event, carried by ``RunEvent/backend(_:)``: a caller who knows the backend casts it to the
+/// backend's type (`KubernetesBackendEvent`); others can print it.
+public protocol BackendDetail: Sendable, CustomStringConvertible {}
 
 /// What a backend counted while it served a run, and (filled in by the driver) what could not be done.
 public struct BackendReport: Sendable {

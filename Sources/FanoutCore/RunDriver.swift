@@ -141,13 +141,17 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)
-        draft.onEvent = options.onBackendEvent
+        draft.onEvent = options.onEvent
         draft.runDigest = prepared.digest
         draft.shardDigests = prepared.spec.shardDigests
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)
-        let queue = AttemptQueue { feed.yield(.attempt($0)) }
+        let observer = options.onEvent
+        let queue = AttemptQueue { event in
+            observer?(.attempt(event))
+            feed.yield(.attempt(event))
+        }
         let watcher = Task {
             do {
                 try await self.watch(tailing: !capabilities.handsRecordsOver)
@@ -228,9 +232,11 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         func perform(_ actions: [AttemptScheduler.Action]) {
             for action in actions {
                 switch action {
-                case .launch(let launches): queue.send(.launch(launches))
+                case .launch(let launches):
+                    for launch in launches { options.onEvent?(.launched(launch)) }
+                    queue.send(.launch(launches))
                 case .cancel(let ids): queue.send(.cancel(ids))
-                case .notice(let text): options.onBackendEvent?(.notice(text))
+                case .notice(let text): options.onEvent?(.notice(text))
                 }
             }
         }
@@ -309,7 +315,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 defer { progress.tailProblem = message }
                 return progress.tailProblem != message
             }
-            if isNew { options.onBackendEvent?(.notice(message)) }
+            if isNew { options.onEvent?(.notice(message)) }
         }
     }
 

@@ -51,9 +51,10 @@ public struct RunOptions: Sendable {
     public var batching: SegmentBatching
     /// How often the driver looks for new results from remote workers. Default 250 ms.
     public var pollInterval: Duration
-    /// Called with what the backend reports while the run goes on (workers running and pending, notices).
-    /// Called from any thread; keep it quick. Default none.
-    public var onBackendEvent: (@Sendable (BackendEvent) -> Void)?
+    /// Called with what happens while the run goes on (``RunEvent``): attempts launched, running and ended,
+    /// workers running and pending, notices, and the backend's own events. Called from any thread; keep it quick.
+    /// Default none.
+    public var onEvent: (@Sendable (RunEvent) -> Void)?
 
     public init(
         backend: any Backend = InProcessBackend(),
@@ -65,7 +66,7 @@ public struct RunOptions: Sendable {
         shardBackoff: ShardBackoff = ShardBackoff(),
         batching: SegmentBatching = SegmentBatching(),
         pollInterval: Duration = .milliseconds(250),
-        onBackendEvent: (@Sendable (BackendEvent) -> Void)? = nil
+        onEvent: (@Sendable (RunEvent) -> Void)? = nil
     ) {
         self.backend = backend
         self.sharding = sharding
@@ -76,7 +77,7 @@ public struct RunOptions: Sendable {
         self.shardBackoff = shardBackoff
         self.batching = batching
         self.pollInterval = pollInterval
-        self.onBackendEvent = onBackendEvent
+        self.onEvent = onEvent
     }
 }
 

@@ -252,8 +252,6 @@ public struct KubernetesBackend: Backend {
         public var logTailLines: Int
         /// How long cancellation waits for the run's pods to be gone. Default 2 minutes.
         public var cleanupTimeout: Duration
-        /// Called with what happens to the run on the cluster, from the backend's tasks. Default `nil`.
-        public var onEvent: (@Sendable (KubernetesBackendEvent) -> Void)?
         /// Where the backend logs pods that fail or wait. Default: a logger labelled `fanout.kubernetes`.
         public var logger: Logger
 
@@ -337,7 +335,8 @@ public struct KubernetesBackend: Backend {
             submission: submission, queue: attempts)
         do {
             try await session.serve()
-            options.onEvent?(.finished(failedShards: session.failedShards, apiRequests: counter.total))
+            submission.report(.backend(KubernetesBackendEvent.finished(
+                failedShards: session.failedShards, apiRequests: counter.total)))
             return BackendReport(apiRequests: counter.total)
         } catch {
             // Cancelled or failed: nothing of the run may stay behind. The clean-up runs in a task of its own,
@@ -369,8 +368,9 @@ extension KubernetesBackend {
     }
 }
 
-/// What happens to a run on the cluster, as ``KubernetesBackend/Options/onEvent`` hears it.
-public enum KubernetesBackendEvent: Sendable, Hashable {
+/// What happens to a run on the cluster, as the caller hears it through `RunOptions.onEvent`, in
+/// ``FanoutCore/RunEvent/backend(_:)``.
+public enum KubernetesBackendEvent: BackendDetail, Hashable {
     /// The executable is in the state store under `key`; `uploaded` is false when it was there already.
     case executableShipped(key: String, bytes: Int64, uploaded: Bool)
     /// The run's Jobs were created.
@@ -402,4 +402,26 @@ public enum KubernetesBackendEvent: Sendable, Hashable {
     /// After cancellation or failure: the Jobs were deleted and `remainingPods` pods were still there when
     /// the wait ended (0 unless the clean-up timed out).
     case cleanedUp(reason: String, remainingPods: Int)
+}
+
+extension KubernetesBackendEvent {
+    public var description: String {
+        switch self {
+        case .executableShipped(let key, let bytes, let uploaded):
+            "executable \(uploaded ? "uploaded to" : "already at") \(key) (\(bytes) bytes)"
+        case .jobsCreated(let names): "created \(names.joined(separator: ", "))"
+        case .jobsAdopted(let names): "following \(names.joined(separator: ", "))"
+        case .podPending(let pod, _, let waited, let message): "pod \(pod) Pending for \(waited): \(message)"
+        case .podCannotStart(let failure): failure.description
+        case .jobCreatedNoPods(let name, let waited): "Job \(name) has created no pods in \(waited)"
+        case .podsRefused(let failure): failure.description
+        case .podFailed(let pod, _, let reason, _): "pod \(pod) failed: \(reason)"
+        case .podDisrupted(let pod, _, let reason): "pod \(pod) disrupted: \(reason)"
+        case .shrunk(let job, let parallelism): "Job \(job) shrunk to parallelism \(parallelism)"
+        case .jobFinished(let name, let succeeded, let reason):
+            "Job \(name) " + (succeeded ? "succeeded" : "failed" + (reason.map { ": \($0)" } ?? ""))
+        case .finished(let failed, let requests): "finished: \(failed.count) shards failed, \(requests) API requests"
+        case .cleanedUp(let reason, let remaining): "cleaned up (\(reason)), \(remaining) pods left"
+        }
+    }
 }

@@ -54,9 +54,9 @@ final class KubernetesRunSession: Sendable {
         logger.log(level: submission.isObserved ? .debug : level, message, metadata: metadata)
     }
 
-    /// Tells the options' observer, and the caller what a person should see.
+    /// Tells the caller, and a person what they should see.
     private func emit(_ event: KubernetesBackendEvent) {
-        options.onEvent?(event)
+        submission.report(.backend(event))
         if let notice = Self.notice(for: event, namespace: namespace) { submission.report(.notice(notice)) }
     }
 

@@ -46,6 +46,6 @@ import Testing
         #expect(expires.hasSuffix("(default: 1h)"), "\(expires)")
         let run = options(try await FanoutBinary.run(["run", "--help"], environment: environment).stdout)
         let retries = try #require(run.first { $0.hasPrefix("--retries") })
-        #expect(retries.hasSuffix("worker died. (default: 2)"), "\(retries)")
+        #expect(retries.hasSuffix("use none. (default: 2)"), "\(retries)")
     }
 }

@@ -9,11 +9,17 @@ import FanoutTestSteps
         let corpus = try Corpus.make(count: 200)
         defer { corpus.remove() }
         let counts = Mutex<[Int]>([])
+        let attempts = Mutex<[String]>([])
         let fanout = Fanout(
             options: RunOptions(
                 backend: try TestWorker.backend(), sharding: .shards(5), state: corpus.state,
-                onBackendEvent: { event in
-                    if case .workers(let running, _) = event { counts.withLock { $0.append(running) } }
+                onEvent: { event in
+                    switch event {
+                    case .workers(let running, _): counts.withLock { $0.append(running) }
+                    case .launched(let launch): attempts.withLock { $0.append("launched \(launch.id)") }
+                    case .attempt(.exited(let id, let exit)): attempts.withLock { $0.append("\(exit.outcome) \(id)") }
+                    default: break
+                    }
                 }))
         let run = try await fanout.map(TestSteps.byteCount, over: Input(corpus.path))
         let outcomes = try await collect(run)
@@ -23,6 +29,12 @@ import FanoutTestSteps
         // The caller saw the workers come and go: never more than two at once, none at the end.
         let seen = counts.withLock { $0 }
         #expect(seen.count == 10 && (seen.max() ?? 0) <= 2 && seen.last == 0, "\(seen)")
+        // And each attempt, in the same stream: launched, then succeeded.
+        let told = attempts.withLock { $0 }
+        for shard in 0..<5 {
+            let id = "shard \(shard) attempt 1"
+            #expect(told.filter { $0.hasSuffix(id) } == ["launched \(id)", "succeeded \(id)"], "\(told)")
+        }
     }
 
     @Test func aKilledWorkerLosesNothingAndCountsNothingTwice() async throws {

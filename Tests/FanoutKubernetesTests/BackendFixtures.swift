@@ -53,47 +53,84 @@ enum WorkerBinary {
     }
 }
 
-/// Collects a backend's events and lets a test wait for one.
+/// What a run told its caller (``RunOptions/onEvent``): the Kubernetes backend's own events in ``all``, and every
+/// event in ``runEvents``. Tests await events as they arrive.
 final class EventLog: Sendable {
-    private let events = Mutex<[KubernetesBackendEvent]>([])
-
-    var all: [KubernetesBackendEvent] { events.withLock { $0 } }
-
-    func record(_ event: KubernetesBackendEvent) { events.withLock { $0.append(event) } }
-
-    /// Waits until an event matching `predicate` has been recorded and returns it.
-    func wait(
-        _ timeout: Duration = .seconds(60), for what: String, _ predicate: (KubernetesBackendEvent) -> Bool
-    ) async throws -> KubernetesBackendEvent {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let event = all.first(where: predicate) { return event }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        Issue.record("no \(what) event within \(timeout); events: \(all)")
-        throw CancellationError()
+    private struct State {
+        var events: [KubernetesBackendEvent] = []
+        var runEvents: [RunEvent] = []
+        var waiters: [(id: Int, predicate: @Sendable (KubernetesBackendEvent) -> Bool,
+            continuation: CheckedContinuation<KubernetesBackendEvent?, Never>)] = []
+        var nextWaiter = 0
     }
-}
 
-/// What a run's backend reported to the caller (``RunOptions/onBackendEvent``).
-final class BackendEventLog: Sendable {
-    private let events = Mutex<[BackendEvent]>([])
+    private let state = Mutex(State())
 
-    var all: [BackendEvent] { events.withLock { $0 } }
+    /// The backend's events, in order.
+    var all: [KubernetesBackendEvent] { state.withLock { $0.events } }
 
-    func record(_ event: BackendEvent) { events.withLock { $0.append(event) } }
+    var runEvents: [RunEvent] { state.withLock { $0.runEvents } }
 
-    var notices: [String] { all.compactMap { if case .notice(let text) = $0 { text } else { nil } } }
+    /// The observer to give ``RunOptions/onEvent``.
+    var observer: @Sendable (RunEvent) -> Void { { [self] in record($0) } }
+
+    func record(_ event: RunEvent) {
+        let woken = state.withLock { state -> [(CheckedContinuation<KubernetesBackendEvent?, Never>, KubernetesBackendEvent)] in
+            state.runEvents.append(event)
+            guard case .backend(let detail) = event, let backendEvent = detail as? KubernetesBackendEvent else {
+                return []
+            }
+            state.events.append(backendEvent)
+            let matched = state.waiters.filter { $0.predicate(backendEvent) }
+            state.waiters.removeAll { $0.predicate(backendEvent) }
+            return matched.map { ($0.continuation, backendEvent) }
+        }
+        for (continuation, backendEvent) in woken { continuation.resume(returning: backendEvent) }
+    }
+
+    var notices: [String] { runEvents.compactMap { if case .notice(let text) = $0 { text } else { nil } } }
 
     var workerCounts: [(running: Int, pending: Int)] {
-        all.compactMap { if case .workers(let running, let pending) = $0 { (running, pending) } else { nil } }
+        runEvents.compactMap { if case .workers(let running, let pending) = $0 { (running, pending) } else { nil } }
+    }
+
+    /// Waits until an event matching `predicate` arrives (or has arrived) and returns it.
+    func wait(
+        _ timeout: Duration = .seconds(60), for what: String,
+        _ predicate: @escaping @Sendable (KubernetesBackendEvent) -> Bool
+    ) async throws -> KubernetesBackendEvent {
+        let found = await withCheckedContinuation { (continuation: CheckedContinuation<KubernetesBackendEvent?, Never>) in
+            let id = state.withLock { state -> Int? in
+                if let event = state.events.first(where: predicate) {
+                    continuation.resume(returning: event)
+                    return nil
+                }
+                state.nextWaiter += 1
+                state.waiters.append((state.nextWaiter, predicate, continuation))
+                return state.nextWaiter
+            }
+            guard let id else { return }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let expired = state.withLock { state in
+                    let waiter = state.waiters.first { $0.id == id }
+                    state.waiters.removeAll { $0.id == id }
+                    return waiter
+                }
+                expired?.continuation.resume(returning: nil)
+            }
+        }
+        guard let found else {
+            Issue.record("no \(what) event within \(timeout); events: \(all)")
+            throw CancellationError()
+        }
+        return found
     }
 }
 
 /// Backend options for the test server: the test worker shipped from the state store, no arguments, quick
-/// timeouts, events recorded in `log`. The test server's pods are processes on this machine, so they read local
-/// folders.
-func testOptions(namespace: String, log: EventLog) throws -> KubernetesBackend.Options {
+/// timeouts. The test server's pods are processes on this machine, so they read local folders.
+func testOptions(namespace: String) throws -> KubernetesBackend.Options {
     var options = KubernetesBackend.Options()
     options.namespace = namespace
     options.podsShareLocalFiles = true
@@ -101,7 +138,6 @@ func testOptions(namespace: String, log: EventLog) throws -> KubernetesBackend.O
     options.arguments = []
     options.filesInFlight = 4
     options.cleanupTimeout = .seconds(30)
-    options.onEvent = { log.record($0) }
     return options
 }
 

@@ -16,15 +16,15 @@ extension KubernetesTests {
         private func run(
             namespace: String, client: KubernetesClient, input: InputFolder,
             configure: (inout KubernetesBackend.Options) -> Void = { _ in }
-        ) async throws -> (run: MapRun<Int>, log: EventLog, reported: BackendEventLog) {
+        ) async throws -> (run: MapRun<Int>, log: EventLog, reported: EventLog) {
             let log = EventLog()
-            let reported = BackendEventLog()
-            var options = try testOptions(namespace: namespace, log: log)
+            let reported = EventLog()
+            var options = try testOptions(namespace: namespace)
             configure(&options)
             let fanout = Fanout(
                 options: RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                    onBackendEvent: { reported.record($0) }))
+                    onEvent: { log.record($0); reported.record($0) }))
             return (try await fanout.map(TestSteps.byteCount, over: Input(input.path)), log, reported)
         }
 

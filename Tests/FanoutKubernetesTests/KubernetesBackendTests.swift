@@ -10,14 +10,16 @@ extension KubernetesTests {
     @Suite struct KubernetesBackendTests {
         /// A slow run: 100 ms a file, one file in flight, results stored every 3 files.
         private func slowRun(
-            _ input: InputFolder, options: KubernetesBackend.Options, client: KubernetesClient, shards: Int = 2
+            _ input: InputFolder, options: KubernetesBackend.Options, client: KubernetesClient, shards: Int = 2,
+            log: EventLog
         ) async throws -> MapRun<Int> {
             var options = options
             options.filesInFlight = 1
             let fanout = Fanout(
                 options: RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(shards),
-                    state: input.state, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                    state: input.state, batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100)),
+                    onEvent: log.observer))
             return try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
         }
 
@@ -44,8 +46,8 @@ extension KubernetesTests {
                 defer { input.remove() }
                 let log = EventLog()
                 let backend = KubernetesBackend(
-                    options: try testOptions(namespace: namespace, log: log), client: client)
-                let fanout = Fanout(options: RunOptions(backend: backend, sharding: .shards(20)))
+                    options: try testOptions(namespace: namespace), client: client)
+                let fanout = Fanout(options: RunOptions(backend: backend, sharding: .shards(20), onEvent: log.observer))
                 let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                 let outcomes = try await collectOutcomes(run)
                 #expect(
@@ -91,16 +93,16 @@ extension KubernetesTests {
                                 "AWS_ACCESS_KEY_ID": "pod-access-key-id", "AWS_SECRET_ACCESS_KEY": "pod-secret-value",
                             ]))
                     let log = EventLog()
-                    var options = try testOptions(namespace: namespace, log: log)
+                    var options = try testOptions(namespace: namespace)
                     options.secretEnvironment = ["s3-credentials"]
                     options.environment = [
                         "AWS_ENDPOINT_URL": try TestEnvironment.s3Endpoint.absoluteString, "AWS_REGION": "us-east-1",
                     ]
-                    let reported = BackendEventLog()
+                    let reported = EventLog()
                     let fanout = Fanout(
                         options: RunOptions(
                             backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
-                            state: "s3://\(bucket)/.fanout/", onBackendEvent: { reported.record($0) }),
+                            state: "s3://\(bucket)/.fanout/", onEvent: { log.record($0); reported.record($0) }),
                         s3: s3)
                     let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
                     let outcomes = try await collectOutcomes(run)
@@ -141,7 +143,7 @@ extension KubernetesTests {
                 defer { input.remove() }
                 let log = EventLog()
                 let run = try await slowRun(
-                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                    input, options: try testOptions(namespace: namespace), client: client, log: log)
                 let consumer = Task { try await collectOutcomes(run) }
                 let victim = try await podMidShard(client, run, input)
                 try await KubeTestServer.kill(pod: victim, namespace: namespace)
@@ -159,13 +161,13 @@ extension KubernetesTests {
                 defer { input.remove() }
                 let log = EventLog()
                 let fanoutRetries = 0
-                var options = try testOptions(namespace: namespace, log: log)
+                var options = try testOptions(namespace: namespace)
                 options.filesInFlight = 1
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
                         state: input.state, retries: fanoutRetries,
-                        batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100))))
+                        batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100)), onEvent: log.observer))
                 let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
                 let consumer = Task { try await collectOutcomes(run) }
                 let victim = try await podMidShard(client, run, input)
@@ -184,16 +186,16 @@ extension KubernetesTests {
         private func heldBackRun(
             namespace: String, client: KubernetesClient, input: InputFolder, pendingTimeout: Duration,
             policy: KubernetesBackend.Options.PendingPolicy
-        ) async throws -> (run: MapRun<Int>, log: EventLog, reported: BackendEventLog) {
+        ) async throws -> (run: MapRun<Int>, log: EventLog, reported: EventLog) {
             let log = EventLog()
-            let reported = BackendEventLog()
-            var options = try testOptions(namespace: namespace, log: log)
+            let reported = EventLog()
+            var options = try testOptions(namespace: namespace)
             options.pendingTimeout = pendingTimeout
             options.pendingPolicy = policy
             let fanout = Fanout(
                 options: RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(2),
-                    onBackendEvent: { reported.record($0) }))
+                    onEvent: { log.record($0); reported.record($0) }))
             return (try await fanout.map(TestSteps.byteCount, over: Input(input.path)), log, reported)
         }
 
@@ -307,15 +309,15 @@ extension KubernetesTests {
                 // Room for 2 of the 4 pods: 2 run, 2 wait for a node that never comes.
                 try await KubeTestServer.limitScheduling(capacity: 2)
                 let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
+                var options = try testOptions(namespace: namespace)
                 options.pendingTimeout = .milliseconds(500)
                 options.pendingPolicy = .shrink
                 options.filesInFlight = 1
-                let reported = BackendEventLog()
+                let reported = EventLog()
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(options: options, client: client), sharding: .shards(4),
-                        onBackendEvent: { reported.record($0) }))
+                        onEvent: { log.record($0); reported.record($0) }))
                 let run = try await fanout.map(TestSteps.slowByteCount, over: Input(input.path))
                 let outcomes: [String: FileOutcome<Int>]
                 do {
@@ -352,7 +354,7 @@ extension KubernetesTests {
                 defer { input.remove() }
                 let log = EventLog()
                 let run = try await slowRun(
-                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                    input, options: try testOptions(namespace: namespace), client: client, log: log)
                 let consumer = Task { try await collectOutcomes(run) }
                 _ = try await podMidShard(client, run, input)
                 try await KubeTestServer.resetRequests()
@@ -377,7 +379,7 @@ extension KubernetesTests {
                 defer { input.remove() }
                 let log = EventLog()
                 let run = try await slowRun(
-                    input, options: try testOptions(namespace: namespace, log: log), client: client)
+                    input, options: try testOptions(namespace: namespace), client: client, log: log)
                 let consumer = Task { try await collectOutcomes(run) }
                 _ = try await podMidShard(client, run, input)
                 consumer.cancel()
@@ -393,18 +395,18 @@ extension KubernetesTests {
         /// A run of 20 files that tolerates every failure, on backend options changed by `configure`: its id, its
         /// outcomes by key, and the backend's events.
         private func failingRun(
-            namespace: String, client: KubernetesClient, shards: Int, retries: Int, reported: BackendEventLog? = nil,
+            namespace: String, client: KubernetesClient, shards: Int, retries: Int, reported: EventLog? = nil,
             configure: (inout KubernetesBackend.Options) throws -> Void
         ) async throws -> (runID: String, outcomes: [String: FileOutcome<Int>], log: EventLog) {
             let input = try InputFolder.make(count: 20)
             defer { input.remove() }
             let log = EventLog()
-            var options = try testOptions(namespace: namespace, log: log)
+            var options = try testOptions(namespace: namespace)
             try configure(&options)
             let fanout = Fanout(
                 options: RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(shards),
-                    tolerance: .fraction(1), retries: retries, onBackendEvent: { reported?.record($0) }))
+                    tolerance: .fraction(1), retries: retries, onEvent: { log.record($0); reported?.record($0) }))
             let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
             let outcomes = try await collectOutcomes(run)
             #expect(outcomes.count == 20)
@@ -413,7 +415,7 @@ extension KubernetesTests {
 
         @Test func aFailedShardReportsItsLog() async throws {
             try await KubeTestServer.withNamespace { namespace, client in
-                let reported = BackendEventLog()
+                let reported = EventLog()
                 let (_, outcomes, log) = try await failingRun(
                     namespace: namespace, client: client, shards: 2, retries: 1, reported: reported
                 ) { options in
@@ -491,11 +493,11 @@ extension KubernetesTests {
                 let folder = try ScratchFolder()
                 defer { folder.remove() }
                 let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
+                var options = try testOptions(namespace: namespace)
                 options.executable = try folder.write("worker.sh", "#!/bin/sh\nexit 0\n", executable: true)
                 try await KubeTestServer.resetRequests()
                 let fanout = Fanout(
-                    options: RunOptions(backend: KubernetesBackend(options: options, client: client)))
+                    options: RunOptions(backend: KubernetesBackend(options: options, client: client), onEvent: log.observer))
                 let error = await #expect(throws: (any Error).self) {
                     let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                     _ = try await collectOutcomes(run)
@@ -510,20 +512,20 @@ extension KubernetesTests {
                 let input = try InputFolder.make(count: 5)
                 defer { input.remove() }
                 let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
+                var options = try testOptions(namespace: namespace)
                 options.podsShareLocalFiles = false
                 try await KubeTestServer.resetRequests()
                 let backend = KubernetesBackend(options: options, client: client)
                 // No state prefix: refused as such, before the backend is asked anything.
                 let unset = await #expect(throws: RunError.self) {
-                    _ = try await Fanout(options: RunOptions(backend: backend), environment: [:])
+                    _ = try await Fanout(options: RunOptions(backend: backend, onEvent: log.observer), environment: [:])
                         .map(TestSteps.byteCount, over: Input(input.path))
                 }
                 #expect(unset?.code == .invalidInput)
                 #expect(unset?.message.contains("FANOUT_STATE") == true, "\(String(describing: unset))")
 
                 let local = await #expect(throws: KubernetesError.self) {
-                    let run = try await Fanout(options: RunOptions(backend: backend, state: input.state))
+                    let run = try await Fanout(options: RunOptions(backend: backend, state: input.state, onEvent: log.observer))
                         .map(TestSteps.byteCount, over: Input(input.path))
                     _ = try await collectOutcomes(run)
                 }
@@ -537,7 +539,7 @@ extension KubernetesTests {
                     let s3 = try makeS3Client()
                     let store = S3ObjectStore(client: s3, bucket: bucket)
                     try await putObjects(["in/a.txt"], into: store) { _ in Data("a".utf8) }
-                    let fanout = Fanout(options: RunOptions(backend: backend, state: input.state), s3: s3)
+                    let fanout = Fanout(options: RunOptions(backend: backend, state: input.state, onEvent: log.observer), s3: s3)
                     let state = await #expect(throws: KubernetesError.self) {
                         let run = try await fanout.map(TestSteps.byteCount, over: Input("s3://\(bucket)/in/"))
                         _ = try await collectOutcomes(run)
@@ -564,7 +566,7 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(
-                            options: try testOptions(namespace: namespace, log: EventLog()), client: client)))
+                            options: try testOptions(namespace: namespace), client: client)))
                 let error = await #expect(throws: KubernetesError.self) {
                     let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                     _ = try await collectOutcomes(run)
@@ -586,9 +588,9 @@ extension KubernetesTests {
                     let log = EventLog()
                     try await KubeTestServer.resetRequests()
                     let backend = KubernetesBackend(
-                        options: try testOptions(namespace: namespace, log: log), client: client)
+                        options: try testOptions(namespace: namespace), client: client)
                     // Without backups, whose Jobs depend on how the shards' times happen to spread.
-                    var runOptions = RunOptions(backend: backend, sharding: .shards(4))
+                    var runOptions = RunOptions(backend: backend, sharding: .shards(4), onEvent: log.observer)
                     runOptions.backups = nil
                     let fanout = Fanout(options: runOptions)
                     let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
@@ -607,11 +609,11 @@ extension KubernetesTests {
                 let input = try InputFolder.make(count: 30)
                 defer { input.remove() }
                 let log = EventLog()
-                var options = try testOptions(namespace: namespace, log: log)
+                var options = try testOptions(namespace: namespace)
                 options.mode = .jobPerShard
                 let fanout = Fanout(
                     options: RunOptions(
-                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(3)))
+                        backend: KubernetesBackend(options: options, client: client), sharding: .shards(3), onEvent: log.observer))
                 let run = try await fanout.map(TestSteps.byteCount, over: Input(input.path))
                 #expect(
                     try await collectOutcomes(run).mapValues(\.value)

@@ -37,7 +37,7 @@ extension KubernetesTests {
             try await KubeTestServer.withNamespace { namespace, client in
                 let input = try InputFolder.make(count: 20)
                 defer { input.remove() }
-                var options = try testOptions(namespace: namespace, log: EventLog())
+                var options = try testOptions(namespace: namespace)
                 options.filesInFlight = 1
                 let fanout = Fanout(
                     options: RunOptions(
@@ -64,7 +64,7 @@ extension KubernetesTests {
             try await KubeTestServer.withNamespace { namespace, client in
                 let input = try InputFolder.make(count: 20)
                 defer { input.remove() }
-                var options = try testOptions(namespace: namespace, log: EventLog())
+                var options = try testOptions(namespace: namespace)
                 options.filesInFlight = 1
                 var runOptions = RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(1),
@@ -94,7 +94,7 @@ extension KubernetesTests {
                 // One file needs 120 MiB beside the worker's own memory: more than 96Mi, less than 192Mi.
                 let input = try folder(["1", "120", "2", "3"])
                 defer { input.remove() }
-                var options = try testOptions(namespace: namespace, log: EventLog())
+                var options = try testOptions(namespace: namespace)
                 options.resources.memory = "96Mi"
                 let fanout = Fanout(
                     options: RunOptions(
@@ -119,7 +119,7 @@ extension KubernetesTests {
             try await KubeTestServer.withNamespace { namespace, client in
                 let input = try folder(["120"])
                 defer { input.remove() }
-                var options = try testOptions(namespace: namespace, log: EventLog())
+                var options = try testOptions(namespace: namespace)
                 options.resources.memory = "64Mi"
                 var runOptions = RunOptions(
                     backend: KubernetesBackend(options: options, client: client), sharding: .shards(1),
@@ -147,7 +147,7 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(
-                            options: try testOptions(namespace: namespace, log: EventLog()), client: client),
+                            options: try testOptions(namespace: namespace), client: client),
                         sharding: .shards(4)))
                 let run = try await fanout.map(TestSteps.firstAttemptStraggles, over: Input(input.path))
                 let outcomes = try await collectOutcomes(run)
@@ -176,8 +176,8 @@ extension KubernetesTests {
                 let fanout = Fanout(
                     options: RunOptions(
                         backend: KubernetesBackend(
-                            options: try testOptions(namespace: namespace, log: log), client: client),
-                        sharding: .shards(4)))
+                            options: try testOptions(namespace: namespace), client: client),
+                        sharding: .shards(4), onEvent: log.observer))
                 let run = try await fanout.map(TestSteps.straggles, over: Input(input.path))
                 let consumer = Task { try await collectOutcomes(run) }
                 // Both the straggler and its backup run.

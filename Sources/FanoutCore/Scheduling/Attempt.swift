@@ -61,6 +61,33 @@ public enum AttemptExit: Sendable, Hashable {
     case cancelled
 }
 
+extension AttemptExit {
+    /// The case's name, for scripts: `succeeded`, `failed`, `disrupted`, `crashed`, `oomKilled`, `misconfigured`,
+    /// `exhausted`, `cancelled`.
+    public var outcome: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .failed: "failed"
+        case .disrupted: "disrupted"
+        case .crashed: "crashed"
+        case .oomKilled: "oomKilled"
+        case .misconfigured: "misconfigured"
+        case .exhausted: "exhausted"
+        case .cancelled: "cancelled"
+        }
+    }
+
+    /// Why, as the backend told it; `nil` for a success or a cancel.
+    public var reason: String? {
+        switch self {
+        case .succeeded, .cancelled: nil
+        case .failed(let reason), .disrupted(let reason), .crashed(let reason), .oomKilled(let reason),
+            .misconfigured(let reason), .exhausted(let reason):
+            reason
+        }
+    }
+}
+
 /// What a backend reports about an attempt's life.
 public enum AttemptEvent: Sendable, Hashable {
     /// Waiting to start, with why when the backend knows (no node has room, pulling the image).
