@@ -22,20 +22,20 @@ public import Logging
 ///   URL into an `emptyDir`; the worker container, whose image carries the matching Swift runtime
 ///   (``WorkerImage``), runs it with the driver's arguments and the worker environment. With
 ///   ``Options/shipExecutable`` `false` the image already holds the program and ``Options/command`` starts it.
-/// - **Create the Jobs.** ``Options/Mode/indexed`` (the default): one Indexed Job per range of up to
-///   ``Options/maxCompletionsPerJob`` shards, with `backoffLimitPerIndex` = the run's retries, `maxFailedIndexes`
-///   from its failure tolerance, and a pod failure policy that ignores disruptions (preemption, eviction, node
-///   drain), fails the Job at once when the image cannot run the program (``Options/failJobExitCodes``), and
-///   fails an index at once when the worker says no attempt can succeed (``Options/failIndexExitCodes``).
-///   ``Options/Mode/jobPerShard``: one Job per shard.
+/// - **Create the Jobs.** The run's scheduler launches attempts; each launch becomes Jobs. ``Options/Mode/indexed``
+///   (the default): one Indexed Job per group of attempts that share their attempt number, memory and way of
+///   running, its pods finding their shard in the Job's ``ShardList`` (up to ``Options/maxCompletionsPerJob``
+///   shards a Job). The Job controller retries nothing (`backoffLimitPerIndex: 0`): each pod's end is its
+///   attempt's, told apart (disrupted, OOM-killed, crashed, misconfigured, failed) so the scheduler can re-run the
+///   shard in a new Job, with more memory after an OOM kill, or give up. Exits that mean the image cannot run the
+///   program fail the whole Job (``Options/failJobExitCodes``). ``Options/Mode/jobPerShard``: one Job per shard.
 /// - **Watch.** One watch on the run's Jobs and one on its pods (label `fanout.dev/run=RUN`), kept alive across
 ///   dropped streams and expired resourceVersions; no polling. Pods Pending for longer than
 ///   ``Options/pendingTimeout`` are reported with the scheduler's reason, and the run waits, shrinks its Jobs
 ///   to the pods the cluster could place, or fails (``Options/pendingPolicy``). A pod that cannot start (a
 ///   missing Secret, an image that cannot be pulled) is reported at once with what to do, and the run fails
-///   unless told to wait (``Options/startFailurePolicy``). Failed pods are reported with
-///   their exit reason and the last lines of their log; shards that failed for good are returned in
-///   ``BackendReport/failedShards``.
+///   unless told to wait (``Options/startFailurePolicy``). Failed pods are reported with their exit reason and
+///   the last lines of their log, which become the attempt's reason.
 /// - **Clean up.** Cancellation, or an error, deletes the run's Jobs (propagation `Background`) and waits until
 ///   none of its pods remain. Finished Jobs are left to `ttlSecondsAfterFinished`.
 ///
@@ -177,10 +177,10 @@ public struct KubernetesBackend: Backend {
         public var parallelism: Int?
         /// Files in flight within each worker (`FANOUT_WORKER_CONCURRENCY`). Default 4.
         public var filesInFlight: Int
-        /// Exit codes of the worker that fail its shard at once, without retries (`FailIndex`, or `FailJob` in
-        /// ``Mode/jobPerShard``). Default `[2]`: ``WorkerExit/misconfigured``, which a worker returns when no
-        /// attempt could succeed. Other failures (``WorkerExit/failed``, killed: 137, crashed: 128 + signal) are
-        /// retried up to the run's retries. An empty list disables the rule.
+        /// Exit codes of the worker that fail its shard at once, without retries (the attempt ends as
+        /// misconfigured). Default `[2]`: ``WorkerExit/misconfigured``, which a worker returns when no attempt
+        /// could succeed. Other failures (``WorkerExit/failed``, killed: 137) use the run's retries; crashes
+        /// (128 + a fatal signal) isolate the shard's files; `OOMKilled` raises its memory.
         public var failIndexExitCodes: [Int32]
         /// Exit codes of the worker container that fail every shard of its Job at once (`FailJob`), because the
         /// image cannot run the program at all. Default `[127, 128]`: the dynamic loader's "error while loading
