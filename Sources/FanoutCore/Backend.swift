@@ -26,6 +26,11 @@ public protocol Backend: Sendable {
     /// with one slot per core.
     var capabilities: BackendCapabilities { get }
 
+    /// Where attempts can run, which ``AttemptLaunch/place`` indexes: one place with ``capabilities`` for most
+    /// backends (the default), several for a backend over several clusters, each with its own capabilities and
+    /// share of the shards.
+    var places: [BackendPlace] { get }
+
     /// Starts and stops the run's attempts as `attempts` asks, until its requests end.
     /// - Returns: what the backend counted (its control-plane requests).
     /// - Throws: when the backend itself cannot work (no cluster, no permission); cancellation stops every attempt
@@ -55,6 +60,8 @@ extension Backend {
 
     public var capabilities: BackendCapabilities { BackendCapabilities() }
 
+    public var places: [BackendPlace] { [BackendPlace(name: "", capabilities: capabilities)] }
+
     public func check() async throws {}
 }
 
@@ -80,6 +87,21 @@ public struct BackendCapabilities: Sendable, Hashable {
         self.handsRecordsOver = handsRecordsOver
         self.runsAttemptsSideBySide = runsAttemptsSideBySide
         self.memoryBytes = memoryBytes
+    }
+}
+
+/// One place of a backend's: a cluster of a fleet, say.
+public struct BackendPlace: Sendable, Hashable {
+    /// What messages call it.
+    public var name: String
+    public var capabilities: BackendCapabilities
+    /// Its share of the shards against the backend's other places. Default 1.
+    public var weight: Double
+
+    public init(name: String, capabilities: BackendCapabilities, weight: Double = 1) {
+        self.name = name
+        self.capabilities = capabilities
+        self.weight = weight
     }
 }
 

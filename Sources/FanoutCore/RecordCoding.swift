@@ -71,8 +71,10 @@ struct RecordHeader: Decodable, Sendable {
     let o: Int
     let k: String
     let e: String
+    let z: Int64?
     let a: Int
     let d: Double
+    let t: Int64?
     let x: String?
 }
 

@@ -46,6 +46,8 @@ public struct RunCatalog: Sendable {
         /// What happened to each shard that did not simply succeed at its first attempt, once the run finished;
         /// keyed by the shard's index as text, so it stays an object in JSON.
         public var shardHistories: [String: String]?
+        /// Requests the run made to its backend's control plane (the Kubernetes API), once it finished.
+        public var apiRequests: Int?
     }
 
     /// Every run id under the prefix, newest first.
@@ -73,7 +75,7 @@ public struct RunCatalog: Sendable {
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
             finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement,
             settings: spec.settings, driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt,
-            shardHistories: summary?.shards)
+            shardHistories: summary?.shards, apiRequests: summary?.apiRequests)
     }
 
     /// Deletes every object of a run.

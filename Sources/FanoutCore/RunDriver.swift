@@ -13,6 +13,18 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     private let summary: SummaryBox
     private let replayOnly: Bool
     private let progress = Mutex(Progress())
+    /// Every attempt this driver launched, stored with the run when it ends (``AttemptRecord``).
+    private let timeline = AttemptTimeline()
+    /// This driver among those of the run: when it started, and a random part.
+    private let driverName =
+        "\(Int64((Date().timeIntervalSince1970 * 1000).rounded()))-\(UUID().uuidString.prefix(8).lowercased())"
+    /// Hears every event of the run: the timeline, then the caller.
+    private var observer: @Sendable (RunEvent) -> Void {
+        { [timeline, caller = options.onEvent] event in
+            timeline.observe(event)
+            caller?(event)
+        }
+    }
 
     private struct Progress {
         var emitted = OrdinalSet()
@@ -90,7 +102,14 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         let start = clock.now
         do {
             try await tail()
-            let report = try await runPendingShards()
+            let report: BackendReport
+            do {
+                report = try await runPendingShards()
+            } catch {
+                await storeTimeline()
+                throw error
+            }
+            await storeTimeline()
             try await tail()
             try await failUnfinished(report)
             let accounted = try await failMissing()
@@ -141,15 +160,15 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)
-        draft.onEvent = options.onEvent
+        draft.onEvent = observer
         draft.runDigest = prepared.digest
         draft.shardDigests = prepared.spec.shardDigests
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)
-        let observer = options.onEvent
+        let observer = observer
         let queue = AttemptQueue { event in
-            observer?(.attempt(event))
+            observer(.attempt(event))
             feed.yield(.attempt(event))
         }
         let watcher = Task {
@@ -217,13 +236,17 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         _ submission: Submission, capabilities: BackendCapabilities, inputs: AsyncStream<AttemptScheduler.Input>,
         queue: AttemptQueue
     ) async throws -> (failed: [Int: String], notable: [Int: String]) {
-        let place = AttemptScheduler.Place(
-            slots: capabilities.slots, runsAttemptsSideBySide: capabilities.runsAttemptsSideBySide,
-            memoryBytes: capabilities.memoryBytes)
+        let places = options.backend.places.map { place in
+            AttemptScheduler.Place(
+                name: place.name, slots: place.capabilities.slots,
+                runsAttemptsSideBySide: place.capabilities.runsAttemptsSideBySide,
+                memoryBytes: place.capabilities.memoryBytes, weight: place.weight)
+        }
         let backoff = options.shardBackoff
         var scheduler = AttemptScheduler(
             files: prepared.pendingShards.reduce(into: [:]) { $0[$1] = prepared.shardFileCounts[$1] ?? 0 },
-            places: [place], policy: options.schedulingPolicy,
+            places: places.isEmpty ? [AttemptScheduler.Place(slots: capabilities.slots)] : places,
+            policy: options.schedulingPolicy,
             backoff: { failures in backoff.delay(beforeAttempt: failures + 1).inSeconds })
         let clock = ContinuousClock()
         let start = clock.now
@@ -233,7 +256,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             for action in actions {
                 switch action {
                 case .launch(let launches):
-                    for launch in launches { options.onEvent?(.launched(launch)) }
+                    for launch in launches { observer(.launched(launch)) }
                     queue.send(.launch(launches))
                 case .cancel(let ids): queue.send(.cancel(ids))
                 case .notice(let text): options.onEvent?(.notice(text))
@@ -440,12 +463,33 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         return progress.withLock { $0.emitted.count } >= spec.fileCount
     }
 
+    /// Stores the attempts this driver launched, for reports. Written in a task of its own, which a cancelled run's
+    /// cancellation does not reach; a failure to store them is a notice, not the run's failure.
+    private func storeTimeline() async {
+        let records = timeline.records
+        guard !records.isEmpty, !replayOnly else { return }
+        let state = prepared.state
+        let key = state.layout.attempts(driver: driverName)
+        let stored = await Task { () -> (any Error)? in
+            do {
+                try await state.write(records, to: key)
+                return nil
+            } catch {
+                return error
+            }
+        }.value
+        if let stored {
+            options.onEvent?(.notice("could not store the run's attempts for reports: \(SystemErrorText.reason(stored))"))
+        }
+    }
+
     private func record(_ summary: RunSummary, complete: Bool) async throws {
         let state = prepared.state
         try await state.write(
             RunSummaryRecord(
                 runID: summary.runID, succeeded: summary.succeeded, failed: summary.failed, cached: summary.cached,
-                finishedAt: Date(), outcome: !complete ? "incomplete"
+                finishedAt: Date(), apiRequests: summary.controlPlaneRequests,
+                outcome: !complete ? "incomplete"
                     : options.tolerance.allows(failed: summary.failed, total: summary.files) ? "complete" : "failed",
                 shards: summary.shardHistories.isEmpty ? nil
                     : Dictionary(uniqueKeysWithValues: summary.shardHistories.map { (String($0.key), $0.value) })),

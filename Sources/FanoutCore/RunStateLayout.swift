@@ -10,6 +10,7 @@ import Foundation
 /// PREFIX/v1/runs/RUN/segments/carried/000001.jsonl    results reused from an earlier run
 /// PREFIX/v1/runs/RUN/commits/shard-000007.json        shard 7 is complete
 /// PREFIX/v1/runs/RUN/summary.json                     written by the driver at the end
+/// PREFIX/v1/runs/RUN/attempts/DRIVER.json             each attempt a driver of the run launched (AttemptRecord)
 /// PREFIX/v1/cache/STEP/VERSION/INPUT.json             the latest run of STEP@VERSION over INPUT
 /// ```
 ///
@@ -32,6 +33,9 @@ struct RunStateLayout: Sendable {
     var lease: String { runPrefix + "lease.json" }
     var summary: String { runPrefix + "summary.json" }
     var planPrefix: String { runPrefix + "plan/" }
+    var attemptsPrefix: String { runPrefix + "attempts/" }
+    /// The attempts one driver of the run launched: `driver` tells the drivers of an attached run apart.
+    func attempts(driver: String) -> String { attemptsPrefix + "\(driver).json" }
     func plan(shard: Int) -> String { planPrefix + "shard-\(Self.pad(shard)).json" }
     var segmentsPrefix: String { runPrefix + "segments/" }
     func segmentsPrefix(shard: Int) -> String { segmentsPrefix + "shard-\(Self.pad(shard))/" }
@@ -120,6 +124,8 @@ struct RunSummaryRecord: Codable, Sendable {
     var failed: Int
     var cached: Int
     var finishedAt: Date
+    /// Requests the backend made to its control plane (the Kubernetes API), when it has one.
+    var apiRequests: Int? = nil
     var outcome: String
     /// What happened to each shard that did not simply succeed at its first attempt, by shard index.
     var shards: [String: String]? = nil

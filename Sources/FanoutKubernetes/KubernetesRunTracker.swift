@@ -528,16 +528,18 @@ struct KubernetesRunTracker: Sendable {
     mutating func checkPending(now: ContinuousClock.Instant) -> [Action] {
         let withoutPods = jobsWithoutPods(now: now)
         var pending: [Action] = []
+        var attempted: [Action] = []
         for (name, record) in pods where record.phase == "Pending" && !record.pendingReported {
             let waited = now - record.firstSeen
             guard waited >= pendingTimeout else { continue }
             pods[name]!.pendingReported = true
-            pending.append(
-                .pending(
-                    pod: name, shard: record.shard, waited: waited,
-                    message: record.schedulerMessage ?? "the pod is Pending"))
+            let message = record.schedulerMessage ?? "the pod is Pending"
+            pending.append(.pending(pod: name, shard: record.shard, waited: waited, message: message))
+            if let attempt = record.attempt, !exited.contains(attempt) {
+                attempted.append(.attempt(.pending(attempt, reason: message)))
+            }
         }
-        var actions = creationReads(now: now) + withoutPods + pending
+        var actions = creationReads(now: now) + withoutPods + pending + attempted
         if pendingPolicy == .fail, !aborted {
             if case .noPods(let job, let waited)? = withoutPods.first {
                 aborted = true

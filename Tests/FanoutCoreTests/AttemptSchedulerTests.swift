@@ -36,6 +36,32 @@ import Testing
         #expect(!scheduler.isFinished)
     }
 
+    @Test func placesTakeShardsByWeightAndAStalledPlaceLosesItsUnstartedAttempts() {
+        let places: [AttemptScheduler.Place] = [
+            .init(name: "spot", slots: 100, weight: 3), .init(name: "on-demand", slots: 100, weight: 1),
+        ]
+        var scheduler = AttemptScheduler(files: files(8), places: places, policy: .init(backups: nil))
+        let first = launches(scheduler.handle(.tick, now: 0))
+        #expect(first.filter { $0.place == 0 }.count == 6 && first.filter { $0.place == 1 }.count == 2, "\(first)")
+        // Two of spot's attempts started; then one of its pods waits past the backend's pending timeout.
+        let onSpot = first.filter { $0.place == 0 }
+        for launch in onSpot.prefix(2) { _ = scheduler.handle(.attempt(.running(launch.id)), now: 1) }
+        let stuck = scheduler.handle(.attempt(.pending(onSpot[2].id, reason: "0/3 nodes are available")), now: 5)
+        let withdrawn = Array(onSpot.dropFirst(2).map(\.id))
+        #expect(cancels(stuck) == withdrawn, "the four that had not started")
+        #expect(notices(stuck) == [
+            "spot: pods waited too long to start (0/3 nodes are available); 4 shards not started there move to on-demand"
+        ])
+        // Once they have stopped, they run on the other place, and nothing new goes to spot.
+        var moved: [AttemptLaunch] = []
+        for id in withdrawn { moved += launches(scheduler.handle(.attempt(.exited(id, .cancelled)), now: 6)) }
+        #expect(moved.map(\.id.shard).sorted() == withdrawn.map(\.shard).sorted())
+        #expect(moved.allSatisfy { $0.place == 1 && $0.id.number == 2 })
+        #expect(scheduler.shardHistories[withdrawn[0].shard] == "attempt 1 withdrawn from spot unstarted")
+        // A second pending report from the stalled place moves nothing more.
+        #expect(scheduler.handle(.attempt(.pending(onSpot[0].id, reason: nil)), now: 7).isEmpty)
+    }
+
     @Test func twoPlacesAtOnceEachWithWhatItCanDo() {
         // A pool of local workers (one slot, no memory limit, no second attempt of a shard) and a cluster (three
         // slots, memory per attempt, backups), scheduled together.
@@ -237,7 +263,7 @@ import Testing
             places: [.init(slots: 2, runsAttemptsSideBySide: false), .init(slots: 2, runsAttemptsSideBySide: true)],
             policy: .init(backups: .init(slowdown: 2, minimumFinished: 3)))
         let first = launches(scheduler.handle(.tick, now: 0))
-        #expect(first.map(\.place) == [0, 0, 1, 1], "both places fill up: \(first)")
+        #expect(first.map(\.place) == [0, 1, 0, 1], "both places fill up, by their weights (equal): \(first)")
         for launch in first { _ = scheduler.handle(.attempt(.running(launch.id)), now: 0) }
         // Shard 0 (on place 0) straggles; the others finish at 1 s and shards 4 and 5 take their slots.
         var now = 1.0

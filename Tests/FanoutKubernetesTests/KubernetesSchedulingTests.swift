@@ -197,5 +197,46 @@ extension KubernetesTests {
                 #expect(try await runPods(client, run.id).isEmpty)
             }
         }
+
+        @Test func aFleetSplitsOneMapAcrossClustersAndMovesShardsAwayFromPendingPods() async throws {
+            try await KubeTestServer.withNamespace { far, farClient in
+                try await KubeTestServer.withNamespace { near, nearClient in
+                    let input = try InputFolder.make(count: 16)
+                    defer { input.remove() }
+                    // "far" offers only a zone no node of the test cluster is in: its pods never leave Pending.
+                    var farOptions = try testOptions(namespace: far)
+                    farOptions.scheduling.nodeSelector = ["topology.kubernetes.io/zone": "zone-nobody-has"]
+                    farOptions.pendingTimeout = .seconds(1)
+                    var nearOptions = try testOptions(namespace: near)
+                    nearOptions.pendingTimeout = .seconds(1)
+                    let fleet = FleetBackend(members: [
+                        .init(name: "far", backend: KubernetesBackend(options: farOptions, client: farClient), capacity: 2),
+                        .init(name: "near", backend: KubernetesBackend(options: nearOptions, client: nearClient), capacity: 2),
+                    ])
+                    let log = EventLog()
+                    let run = try await Fanout(
+                        options: RunOptions(backend: fleet, sharding: .shards(4), state: input.state, onEvent: log.observer)
+                    ).map(TestSteps.byteCount, over: Input(input.path))
+                    let outcomes = try await collectOutcomes(run)
+                    #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 16).mapValues { Optional($0) })
+
+                    // Half the shards went to each cluster; far's never started and ran on near instead.
+                    let launched = log.runEvents.compactMap { event -> AttemptLaunch? in
+                        if case .launched(let launch) = event { launch } else { nil }
+                    }
+                    #expect(launched.filter { $0.id.number == 1 }.map(\.place).sorted() == [0, 0, 1, 1])
+                    #expect(launched.filter { $0.id.number == 2 }.allSatisfy { $0.place == 1 })
+                    let histories = try #require(run.summary?.shardHistories)
+                    #expect(histories.count == 2, "\(histories)")
+                    #expect(histories.values.allSatisfy { $0.hasPrefix("attempt 1 withdrawn from far unstarted") }, "\(histories)")
+                    #expect(log.notices.contains { $0.hasPrefix("far: pods waited too long to start") && $0.contains("move to near") })
+                    // Nothing is left waiting on far: its Job was deleted with its pods.
+                    #expect(try await farClient.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                    #expect(try await farClient.list(Pod.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                    let nearJobs = try await nearClient.list(Job.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                    #expect(!nearJobs.isEmpty && nearJobs.allSatisfy(\.succeeded))
+                }
+            }
+        }
     }
 }

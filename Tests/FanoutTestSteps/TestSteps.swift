@@ -62,6 +62,13 @@ public enum TestSteps {
         return 1
     }
 
+    /// Like ``failOnBad`` but 300 ms a file, long enough to stop a worker in the middle of its shard.
+    public static let slowFailOnBad = MapStep("slow-fail-on-bad", version: "1") { file -> Int in
+        try await Task.sleep(for: .milliseconds(300))
+        if file.key.contains("bad") { throw TestStepError(message: "refusing \(file.key)") }
+        return 1
+    }
+
     /// Writes an upper-cased copy of each file next to the input, under `upper/`: the first step of a two-step
     /// program.
     public static let upperCase = MapStep("upper-case", version: "1") { file -> String in

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import os
+import platform
 import queue
 import re
 import shutil
@@ -42,6 +43,20 @@ from slowness import SLOW_NODE_NAME, Slowness, SlowPods, Throttle
 from store import Store
 
 NODE_NAME = "fanout-test-node"
+# The node's labels, which pods' nodeSelector and required node affinity must match (the well-known ones a
+# cluster's nodes carry: architecture, zone, instance type).
+NODE_LABELS = {
+    "kubernetes.io/arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine()),
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/hostname": NODE_NAME,
+    "topology.kubernetes.io/region": "test-region",
+    "topology.kubernetes.io/zone": "test-zone-a",
+    "node.kubernetes.io/instance-type": "test-standard",
+}
+NO_NODE_MATCHES = (
+    "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are "
+    "available: 1 Preemption is not helpful for scheduling."
+)
 POD_IP = "127.0.0.1"
 UNSCHEDULABLE_MESSAGE = (
     "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
@@ -81,6 +96,7 @@ class Kubelet:
         self._workers: dict[str, PodWorker] = {}
         self._lock = threading.Lock()
         self._holding: str | None = None  # the Unschedulable message while scheduling is held
+        self.node_labels = dict(NODE_LABELS)
         self._capacity: int | None = None  # while held: pods the node still fits at once (None: none at all)
         self._scheduling = threading.Lock()
         self.memory = memory or MemoryWatch()
@@ -167,6 +183,10 @@ class Kubelet:
                 if current["spec"].get("nodeName"):
                     return False
                 status = current.setdefault("status", {})
+                if not node_matches(current["spec"], self.node_labels):
+                    # Never placed: no node will match however long it waits.
+                    _set_condition(status, "PodScheduled", "False", now, "Unschedulable", NO_NODE_MATCHES)
+                    return None
                 if holding is not None:
                     _set_condition(status, "PodScheduled", "False", now, "Unschedulable", holding)
                     return None
@@ -1007,3 +1027,30 @@ def field_value(pod: dict[str, Any], path: str) -> str:
         "status.podIPs": POD_IP,
     }
     return simple.get(path, "")
+
+
+def node_matches(spec: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a node with `labels` satisfies the pod's nodeSelector and its required node affinity (terms ORed,
+    expressions ANDed; operators In, NotIn, Exists, DoesNotExist)."""
+    for key, value in (spec.get("nodeSelector") or {}).items():
+        if labels.get(key) != value:
+            return False
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+
+    def holds(expression: dict[str, Any]) -> bool:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if operator == "In":
+            return labels.get(key) in values
+        if operator == "NotIn":
+            return labels.get(key) not in values
+        if operator == "Exists":
+            return key in labels
+        if operator == "DoesNotExist":
+            return key not in labels
+        return False
+
+    return any(all(holds(expression) for expression in term.get("matchExpressions") or []) for term in terms)

@@ -90,7 +90,9 @@ extension AttemptExit {
 
 /// What a backend reports about an attempt's life.
 public enum AttemptEvent: Sendable, Hashable {
-    /// Waiting to start, with why when the backend knows (no node has room, pulling the image).
+    /// Waiting to start for longer than the backend finds normal (its pending timeout: no node has room, an image
+    /// that will not pull), with why when the backend knows. When the run has another place that can take shards,
+    /// the scheduler moves the attempts of this place that have not started there.
     case pending(AttemptID, reason: String?)
     case running(AttemptID)
     case exited(AttemptID, AttemptExit)

@@ -7,6 +7,8 @@
 public struct AttemptScheduler: Sendable {
     /// Somewhere attempts run: a backend, with what it can do.
     public struct Place: Sendable, Hashable {
+        /// What messages call it (a cluster's name); empty for a run's only place.
+        public var name: String
         /// Attempts at once.
         public var slots: Int
         /// Whether two attempts of one shard may run at once here (backups need it).
@@ -14,11 +16,19 @@ public struct AttemptScheduler: Sendable {
         /// The memory limit of an attempt, in bytes, when this place can set one per attempt (so an OOM-killed shard
         /// can run again with more); `nil` when it cannot.
         public var memoryBytes: Int64?
+        /// Its share of the shards against the other places': launches go where live attempts per unit of weight
+        /// are fewest. Default 1.
+        public var weight: Double
 
-        public init(slots: Int, runsAttemptsSideBySide: Bool = true, memoryBytes: Int64? = nil) {
+        public init(
+            name: String = "", slots: Int, runsAttemptsSideBySide: Bool = true, memoryBytes: Int64? = nil,
+            weight: Double = 1
+        ) {
+            self.name = name
             self.slots = max(1, slots)
             self.runsAttemptsSideBySide = runsAttemptsSideBySide
             self.memoryBytes = memoryBytes
+            self.weight = weight > 0 ? weight : 1
         }
     }
 
@@ -50,6 +60,11 @@ public struct AttemptScheduler: Sendable {
     private let order: [Int]
     /// Set once the run starts nothing more (drained or cancelled).
     private var stopped = false
+    /// Places whose attempts waited past their backend's pending timeout: while another place can take shards,
+    /// they get no more, and their attempts that had not started were moved.
+    private var stalled = Set<Int>()
+    /// Attempts cancelled because their place stalled, with the place's name: their end says so.
+    private var withdrawnFrom: [AttemptID: String] = [:]
 
     /// - Parameters:
     ///   - files: each shard to run, with its number of files.
@@ -104,9 +119,8 @@ public struct AttemptScheduler: Sendable {
     public mutating func handle(_ input: Input, now: Double) -> [Action] {
         var actions: [Action] = []
         switch input {
-        case .attempt(.pending):
-            // Where it waits is the backend's to report to the person; the budgets do not change.
-            break
+        case .attempt(.pending(let id, let reason)):
+            actions += withdraw(from: id, reason: reason, now: now)
         case .attempt(.running(let id)):
             shards[id.shard]?.live[id]?.runningSince = now
         case .attempt(.exited(let id, let exit)):
@@ -194,7 +208,11 @@ extension AttemptScheduler {
             let losers = shard.live.keys.sorted()
             if !losers.isEmpty { actions.append(.cancel(losers)) }
         case .cancelled:
-            shard.history.append("\(name) cancelled")
+            if let place = withdrawnFrom.removeValue(forKey: id) {
+                shard.history.append("\(name) withdrawn from \(place) unstarted")
+            } else {
+                shard.history.append("\(name) cancelled")
+            }
             settle(failingWith: nil)
         case .failed(let reason):
             shard.isNotable = true
@@ -282,15 +300,66 @@ extension AttemptScheduler {
 
     private mutating func launchReady(now: Double) -> [Action] {
         var free = freeSlots
+        var live = liveCounts
         var launches: [AttemptLaunch] = []
         for index in order {
             guard let shard = shards[index], shard.live.isEmpty, case .waiting(let readyAt) = shard.phase,
-                readyAt <= now, let place = free.firstIndex(where: { $0 > 0 })
+                readyAt <= now, let place = placeFor(free: free, live: live)
             else { continue }
             free[place] -= 1
+            live[place] += 1
             launches.append(launch(shard: index, place: place, backup: false, now: now))
         }
         return launches.isEmpty ? [] : [.launch(launches)]
+    }
+
+    /// Live attempts per place.
+    private var liveCounts: [Int] {
+        var counts = Array(repeating: 0, count: places.count)
+        for shard in shards.values { for attempt in shard.live.values { counts[attempt.launch.place] += 1 } }
+        return counts
+    }
+
+    /// The place with a free slot whose live attempts per unit of weight are fewest (ties: the first), avoiding
+    /// stalled places while another can take the shard.
+    private func placeFor(free: [Int], live: [Int]) -> Int? {
+        let open = places.indices.filter { free[$0] > 0 }
+        let preferred = open.filter { !stalled.contains($0) }
+        let candidates = preferred.isEmpty && stalled.count == places.count ? open : preferred
+        return candidates.min { Double(live[$0] + 1) / places[$0].weight < Double(live[$1] + 1) / places[$1].weight }
+    }
+
+    /// An attempt waited past its backend's pending timeout (no node for its pod): when another place is not
+    /// stalled, its place is, and every attempt there that has not started is cancelled, so its shard runs
+    /// elsewhere. The cancels use no budget.
+    private mutating func withdraw(from id: AttemptID, reason: String?, now: Double) -> [Action] {
+        guard !stopped, let attempt = shards[id.shard]?.live[id] else { return [] }
+        let place = attempt.launch.place
+        guard !stalled.contains(place),
+            places.indices.contains(where: { $0 != place && !stalled.contains($0) })
+        else { return [] }
+        stalled.insert(place)
+        let unstarted = shards.values.flatMap { shard in
+            shard.live.filter { $0.value.launch.place == place && $0.value.runningSince == nil }.keys
+        }
+        let moved = unstarted.sorted()
+        let from = name(place)
+        for attemptID in moved {
+            withdrawnFrom[attemptID] = from
+            shards[attemptID.shard]?.isNotable = true
+        }
+        guard !moved.isEmpty else { return [] }
+        let others = places.indices.filter { $0 != place && !stalled.contains($0) }.map(name).joined(separator: ", ")
+        return [
+            .cancel(moved),
+            .notice(
+                "\(name(place)): pods waited too long to start\(reason.map { " (\($0))" } ?? ""); "
+                    + "\(moved.count) shard\(moved.count == 1 ? "" : "s") not started there move to \(others)"),
+        ]
+    }
+
+    private func name(_ place: Int) -> String {
+        places[place].name.isEmpty ? "place \(place)" : places[place].name
     }
 
     private mutating func launch(shard index: Int, place: Int, backup: Bool, now: Double) -> AttemptLaunch {

@@ -466,3 +466,37 @@ def test_lowering_parallelism_of_running_pods_deletes_the_newest(
     finished = server.wait_for_condition(namespace, "newest", "Complete")
     assert finished["status"]["completedIndexes"] == "0-2"
     assert finished["status"].get("failed", 0) == 0 and finished["status"]["failedIndexes"] == ""
+
+
+def test_pods_whose_node_selector_or_affinity_no_node_matches_stay_pending(
+    server: KubeTestServer, namespace: str
+) -> None:
+    far = job_manifest("far", "true")
+    far["spec"]["template"]["spec"]["nodeSelector"] = {"topology.kubernetes.io/zone": "zone-nobody-has"}
+    near = job_manifest("near", "true")
+    near["spec"]["template"]["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["x"]}]},
+                    {
+                        "matchExpressions": [
+                            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["test-standard"]},
+                            {"key": "kubernetes.io/os", "operator": "Exists"},
+                        ]
+                    },
+                ]
+            }
+        }
+    }
+    server.create_job(namespace, far)
+    server.create_job(namespace, near)
+    server.wait_for_condition(namespace, "near", "Complete")
+    pod = server.wait_for(
+        "an unschedulable pod",
+        lambda: [p for p in server.pods(namespace, "job-name=far") if p["status"].get("conditions")],
+    )[0]
+    scheduled = pod["status"]["conditions"][0]
+    assert (scheduled["type"], scheduled["status"], scheduled["reason"]) == ("PodScheduled", "False", "Unschedulable")
+    assert "didn't match Pod's node affinity/selector" in scheduled["message"]
+    assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
