@@ -132,17 +132,18 @@ extension RunReport {
     }
 
     private func histogramSVG() -> String {
-        let (left, height) = (70.0, 120.0)
-        let bar = 36.0
+        let (left, height, bar) = (70.0, 120.0, 56.0)
+        let first = durationHistogram.firstIndex { $0 > 0 } ?? 0
+        let buckets = Array(durationHistogram.enumerated().dropFirst(first))
         let peak = Double(max(1, durationHistogram.max() ?? 1))
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"histogram\" "
-            + "width=\"\(Int(left + bar * Double(max(1, durationHistogram.count)) + 20))\" height=\"\(Int(height + 40))\">\n"
-        for (index, count) in durationHistogram.enumerated() {
+            + "width=\"\(Int(left + bar * Double(max(1, buckets.count)) + 20))\" height=\"\(Int(height + 40))\">\n"
+        for (position, (index, count)) in buckets.enumerated() {
             let barHeight = Double(count) / peak * height
-            let x = left + Double(index) * bar
-            svg += "<rect x=\"\(format(x))\" y=\"\(format(height - barHeight))\" width=\"\(format(bar - 4))\" "
+            let x = left + Double(position) * bar
+            svg += "<rect x=\"\(format(x))\" y=\"\(format(height - barHeight))\" width=\"\(format(bar - 6))\" "
                 + "height=\"\(format(barHeight))\" fill=\"#5c6bc0\"><title>\(count) files</title></rect>\n"
-            svg += "<text x=\"\(format(x))\" y=\"\(Int(height + 14))\">\(Self.bucketLabel(index))</text>\n"
+            svg += "<text x=\"\(format(x))\" y=\"\(Int(height + 14))\">\(HTMLText.escape(Self.bucketLabel(index)))</text>\n"
         }
         svg += "<text x=\"0\" y=\"12\">\(Int(peak)) files</text>\n"
         return svg + "</svg>\n"
