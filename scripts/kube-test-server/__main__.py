@@ -62,6 +62,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME", help="pass this variable to pods")
     parser.add_argument("--hold-scheduling", action="store_true", help="start with new pods held Pending")
+    parser.add_argument(
+        "--node-label", action="append", default=[], metavar="KEY=VALUE",
+        help="a label of the node, replacing the default of that key (zone, instance type...)",
+    )
+    parser.add_argument(
+        "--node-allocatable", action="append", default=[], metavar="RESOURCE=COUNT",
+        help="an extended resource the node offers, e.g. nvidia.com/gpu=4 (default: none)",
+    )
     parser.add_argument("--fault", action="append", default=[], metavar="JSON", help='e.g. {"status": 429, "count": 2}')
     parser.add_argument(
         "--slow-pod", action="append", default=[], metavar="JSON", help='e.g. {"selector": "a=b", "factor": 10}'
@@ -122,6 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     write_kubeconfig(
         kubeconfig, f"https://127.0.0.1:{https_port}", arguments.token, files, f"https://127.0.0.1:{named_port}"
     )
+    for text in arguments.node_label:
+        key, _, value = text.partition("=")
+        kubelet.node_labels[key] = value
+    for text in arguments.node_allocatable:
+        resource, _, count = text.partition("=")
+        kubelet.node_allocatable[resource] = int(count)
     if arguments.hold_scheduling:
         kubelet.hold_scheduling()
     for text in arguments.slow_pod:

@@ -97,6 +97,9 @@ class Kubelet:
         self._lock = threading.Lock()
         self._holding: str | None = None  # the Unschedulable message while scheduling is held
         self.node_labels = dict(NODE_LABELS)
+        # Extended resources the node offers (nvidia.com/gpu: 4); a pod that asks for one it lacks, or for more,
+        # is never placed.
+        self.node_allocatable: dict[str, int] = {}
         self._capacity: int | None = None  # while held: pods the node still fits at once (None: none at all)
         self._scheduling = threading.Lock()
         self.memory = memory or MemoryWatch()
@@ -186,6 +189,11 @@ class Kubelet:
                 if not node_matches(current["spec"], self.node_labels):
                     # Never placed: no node will match however long it waits.
                     _set_condition(status, "PodScheduled", "False", now, "Unschedulable", NO_NODE_MATCHES)
+                    return None
+                lacking = missing_resources(current["spec"], self.node_allocatable)
+                if lacking:
+                    message = "0/1 nodes are available: " + ", ".join(f"1 Insufficient {name}" for name in lacking)
+                    _set_condition(status, "PodScheduled", "False", now, "Unschedulable", message + ".")
                     return None
                 if holding is not None:
                     _set_condition(status, "PodScheduled", "False", now, "Unschedulable", holding)
@@ -1054,3 +1062,15 @@ def node_matches(spec: dict[str, Any], labels: dict[str, str]) -> bool:
         return False
 
     return any(all(holds(expression) for expression in term.get("matchExpressions") or []) for term in terms)
+
+
+def missing_resources(spec: dict[str, Any], allocatable: dict[str, int]) -> list[str]:
+    """The extended resources (names with a `/`, such as nvidia.com/gpu) the pod's containers ask for beyond what
+    the node offers."""
+    wanted: dict[str, int] = {}
+    for container in spec.get("containers") or []:
+        resources = container.get("resources") or {}
+        for name, value in {**(resources.get("requests") or {}), **(resources.get("limits") or {})}.items():
+            if "/" in name:
+                wanted[name] = wanted.get(name, 0) + int(str(value))
+    return sorted(name for name, count in wanted.items() if count > allocatable.get(name, 0))

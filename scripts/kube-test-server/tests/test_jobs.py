@@ -500,3 +500,20 @@ def test_pods_whose_node_selector_or_affinity_no_node_matches_stay_pending(
     assert (scheduled["type"], scheduled["status"], scheduled["reason"]) == ("PodScheduled", "False", "Unschedulable")
     assert "didn't match Pod's node affinity/selector" in scheduled["message"]
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
+
+
+def test_a_pod_asking_for_an_extended_resource_the_node_lacks_stays_pending(
+    server: KubeTestServer, namespace: str
+) -> None:
+    gpu = job_manifest("gpu", "true")
+    gpu["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"nvidia.com/gpu": "1"}}
+    server.create_job(namespace, gpu)
+    pod = server.wait_for(
+        "an unschedulable pod",
+        lambda: [p for p in server.pods(namespace, "job-name=gpu") if p["status"].get("conditions")],
+    )[0]
+    scheduled = pod["status"]["conditions"][0]
+    assert (scheduled["reason"], scheduled["message"]) == (
+        "Unschedulable",
+        "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.",
+    )
