@@ -3,7 +3,8 @@ import Yams
 
 extension Fleet {
     /// Reads a fleet file, YAML or JSON (the schema of ``Fleet``'s `Codable` form, described in `docs/FLEET.md`),
-    /// and checks it with ``validate()``.
+    /// and checks it with ``validate()``. Relative ``FleetCluster/kubeconfig`` paths are read from the file's folder,
+    /// and `~/` from the home folder.
     /// - Throws: ``FleetError`` with code ``FleetError/Code/invalidFile`` when the file cannot be read, is neither
     ///   YAML nor JSON, lacks a required key, has a value of the wrong type or a key the schema does not know
     ///   (named, with the file); ``FleetError/Code/invalidFleet`` when it breaks a rule.
@@ -16,7 +17,19 @@ extension Fleet {
                 code: .invalidFile, message: "cannot read the fleet file \(path)",
                 hint: "Check the path and that the file is UTF-8 text", underlying: error)
         }
-        return try parse(text, source: path)
+        var fleet = try parse(text, source: path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        for index in fleet.clusters.indices {
+            fleet.clusters[index].kubeconfig = fleet.clusters[index].kubeconfig?.map { file in
+                if file.hasPrefix("/") { return file }
+                if file.hasPrefix("~/") {
+                    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(String(file.dropFirst(2)))
+                        .path
+                }
+                return folder.appendingPathComponent(file).standardizedFileURL.path
+            }
+        }
+        return fleet
     }
 
     /// Reads a fleet from YAML or JSON text, as ``load(contentsOf:)`` reads a file; `source` names it in errors.

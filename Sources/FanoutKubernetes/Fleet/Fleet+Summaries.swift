@@ -3,7 +3,7 @@ extension FleetRequirements {
     var summary: String {
         var sizes: [String] = []
         if let machineType { sizes.append(machineType) }
-        if let cpu { sizes.append("\(FleetMachineType.describe(cpu: cpu)) CPU") }
+        if let cpu { sizes.append("\(fleetNumber(cpu)) CPU") }
         if let memory { sizes.append("\(memory) memory") }
         if acceleratorCount > 0 {
             sizes.append(accelerator.map { "\($0) ×\(acceleratorCount)" } ?? "\(acceleratorCount) accelerators")
@@ -19,7 +19,7 @@ extension FleetRequirements {
 extension FleetMachineType {
     /// The offer as a phrase: `p4d.24xlarge, 96 CPU, 1152Gi, nvidia-a100 ×8, spot or on-demand`.
     var summary: String {
-        var parts = [name, "\(Self.describe(cpu: cpu)) CPU", memory]
+        var parts = [name, "\(fleetNumber(cpu)) CPU", memory]
         parts += accelerators.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
         parts.append(
             switch (spot, onDemand) {
@@ -29,9 +29,9 @@ extension FleetMachineType {
             })
         return parts.joined(separator: ", ")
     }
+}
 
-    /// Cores without a needless fraction: `8`, `0.5`.
-    static func describe(cpu: Double) -> String {
-        cpu == cpu.rounded() && abs(cpu) < 1e15 ? String(Int64(cpu)) : String(cpu)
-    }
+/// A number without a needless fraction: `8`, `0.5`, `-2`.
+func fleetNumber(_ number: Double) -> String {
+    number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
 }

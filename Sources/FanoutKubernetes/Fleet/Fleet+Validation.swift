@@ -33,7 +33,7 @@ extension FleetCluster {
                 "\(label): capacity \(capacity) is negative: set how many pods Fanout may run there at once (0 keeps it out of runs)")
         }
         if !(weight > 0 && weight.isFinite) {
-            problems.append("\(label): weight \(weight) must be above 0 (default 1; higher is preferred)")
+            problems.append("\(label): weight \(fleetNumber(weight)) must be above 0 (default 1; higher is preferred)")
         }
         if let spotNodeLabel, spotNodeLabel.count != 1 {
             problems.append(
@@ -72,7 +72,7 @@ extension FleetMachineType {
     func problems(label: String) -> [String] {
         var problems: [String] = []
         if name.isEmpty { problems.append("\(label) has no name: give its instance type (m6i.2xlarge)") }
-        if !(cpu > 0 && cpu.isFinite) { problems.append("\(label): cpu \(cpu) must be a number of cores above 0") }
+        if !(cpu > 0 && cpu.isFinite) { problems.append("\(label): cpu \(fleetNumber(cpu)) must be a number of cores above 0") }
         if ResourceQuantity.value(memory) == nil {
             problems.append("\(label): memory '\(memory)' is no Kubernetes quantity: write it as 32Gi or a number of bytes")
         }

@@ -8,7 +8,7 @@ struct FleetMiss: Sendable, Hashable {
 
     var unmet: [Constraint] = []
     /// How far the offer falls short of the sizes asked for: the missing share of CPU, memory and accelerators
-    /// (0.5 for half the memory asked for), summed; an accelerator of another type counts as none.
+    /// (0.5 for half the memory asked for), summed; enough accelerators of another type fall half as short as none.
     var shortfall: Double = 0
 
     var isMatch: Bool { unmet.isEmpty }
@@ -32,11 +32,15 @@ extension FleetRequirements {
             miss.shortfall += Double(wanted - offered) / Double(wanted)
         }
         if acceleratorCount > 0 {
-            let offered =
-                accelerator.map { machineType.accelerators[$0] ?? 0 } ?? (machineType.accelerators.values.max() ?? 0)
+            let anyType = machineType.accelerators.values.max() ?? 0
+            let offered = accelerator.map { machineType.accelerators[$0] ?? 0 } ?? anyType
             if offered < acceleratorCount {
                 miss.unmet.append(.accelerator)
-                miss.shortfall += Double(acceleratorCount - offered) / Double(acceleratorCount)
+                let missing = Double(acceleratorCount - offered) / Double(acceleratorCount)
+                // Accelerators of another type are nearer than none: they count half.
+                miss.shortfall +=
+                    offered == 0 && anyType > 0
+                    ? 0.5 + 0.5 * Double(max(acceleratorCount - anyType, 0)) / Double(acceleratorCount) : missing
             }
         }
         if spot == true && !machineType.spot { miss.unmet.append(.spot) }

@@ -57,7 +57,7 @@ extension FleetRequirements {
     /// Throws ``FleetError/Code/invalidRequirements`` when no machine could meet these requirements.
     public func validate() throws {
         var problems: [String] = []
-        if let cpu, !(cpu > 0 && cpu.isFinite) { problems.append("cpu \(cpu) must be a number of cores above 0") }
+        if let cpu, !(cpu > 0 && cpu.isFinite) { problems.append("cpu \(fleetNumber(cpu)) must be a number of cores above 0") }
         if let memory, ResourceQuantity.value(memory) == nil {
             problems.append("memory '\(memory)' is no Kubernetes quantity: write it as 16Gi, 512Mi or a number of bytes")
         }
