@@ -42,18 +42,8 @@ extension Fleet {
         let fleet: Fleet
         do {
             fleet = try YAMLDecoder().decode(Fleet.self, from: text)
-        } catch let unknown as FleetUnknownKey {
-            throw FleetError(
-                code: .invalidFile, message: "\(source): unknown key '\(unknown.key)'"
-                    + (unknown.path.isEmpty ? "" : " in \(unknown.path)"),
-                hint: (closest(to: unknown.key, among: unknown.known).map { "Did you mean '\($0)'? " } ?? "")
-                    + "The keys allowed there: " + unknown.known.joined(separator: ", "))
-        } catch let error as DecodingError {
-            throw FleetError(code: .invalidFile, message: "\(source): " + describe(error), underlying: error)
         } catch {
-            throw FleetError(
-                code: .invalidFile, message: "\(source) is neither valid YAML nor JSON",
-                hint: "Fix the syntax at the place the cause names", underlying: error)
+            throw fileError(cause(of: error), source: source)
         }
         do {
             try fleet.validate()
@@ -62,6 +52,33 @@ extension Fleet {
             throw error
         }
         return fleet
+    }
+
+    /// The error a decoder wrapped: Yams reports the parser's errors, and those thrown while decoding that are no
+    /// `DecodingError` (``FleetUnknownKey``), as the underlying error of a `dataCorrupted`.
+    static func cause(of error: any Error) -> any Error {
+        if case .dataCorrupted(let context) = error as? DecodingError, let underlying = context.underlyingError {
+            return cause(of: underlying)
+        }
+        return error
+    }
+
+    /// The error to report for a file that cannot be decoded.
+    private static func fileError(_ cause: any Error, source: String) -> FleetError {
+        switch cause {
+        case let unknown as FleetUnknownKey:
+            FleetError(
+                code: .invalidFile,
+                message: "\(source): unknown key '\(unknown.key)'" + (unknown.path.isEmpty ? "" : " in \(unknown.path)"),
+                hint: (closest(to: unknown.key, among: unknown.known).map { "Did you mean '\($0)'? " } ?? "")
+                    + "The keys allowed there: " + unknown.known.joined(separator: ", "))
+        case let error as DecodingError:
+            FleetError(code: .invalidFile, message: "\(source): " + describe(error), underlying: error)
+        default:
+            FleetError(
+                code: .invalidFile, message: "\(source) is neither valid YAML nor JSON",
+                hint: "Fix the syntax where the cause says", underlying: cause)
+        }
     }
 
     /// A decoding error as a sentence naming where in the file it is.
@@ -93,10 +110,10 @@ extension Fleet {
         }
     }
 
-    /// The known key nearest to a misspelt one, when it is within two edits.
+    /// The known key nearest to a misspelt one, when it is within one edit (two for keys of six letters or more).
     static func closest(to key: String, among known: [String]) -> String? {
         let scored = known.map { ($0, editDistance(key.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 2 else { return nil }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= (key.count >= 6 ? 2 : 1) else { return nil }
         return best.0
     }
 

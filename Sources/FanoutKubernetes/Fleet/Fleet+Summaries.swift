@@ -21,12 +21,7 @@ extension FleetMachineType {
     var summary: String {
         var parts = [name, "\(fleetNumber(cpu)) CPU", memory]
         parts += accelerators.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
-        parts.append(
-            switch (spot, onDemand) {
-            case (true, true): "spot or on-demand"
-            case (true, false): "spot only"
-            default: "on-demand only"
-            })
+        parts.append(spot ? (onDemand ? "spot or on-demand" : "spot only") : "on-demand only")
         return parts.joined(separator: ", ")
     }
 }
