@@ -57,7 +57,8 @@ extension KubernetesTests {
         /// A small valid cluster to break one rule at a time.
         static func cluster(_ name: String = "c", capacity: Int = 10, weight: Double = 1) -> FleetCluster {
             FleetCluster(
-                name, region: "r", zones: [FleetZone("z", machineTypes: [FleetMachineType("t", cpu: 2, memory: "8Gi")])],
+                name, region: "r",
+                zones: [FleetZone("z", machineTypes: [FleetMachineType("t", cpu: 2, memory: "8Gi")])],
                 capacity: capacity, weight: weight)
         }
 
@@ -84,17 +85,22 @@ extension KubernetesTests {
                 FleetCluster(
                     "gke-us", context: "gke_acme_us-central1_batch", namespace: "fanout", region: "us-central1",
                     zones: [
-                        FleetZone("us-central1-a", machineTypes: [
-                            FleetMachineType("n2-standard-8", cpu: 8, memory: "32Gi", spot: true),
-                            FleetMachineType("g2-standard-8", cpu: 8, memory: "32Gi", accelerators: ["nvidia-l4": 1]),
-                        ]),
+                        FleetZone(
+                            "us-central1-a",
+                            machineTypes: [
+                                FleetMachineType("n2-standard-8", cpu: 8, memory: "32Gi", spot: true),
+                                FleetMachineType(
+                                    "g2-standard-8", cpu: 8, memory: "32Gi", accelerators: ["nvidia-l4": 1]),
+                            ])
                     ],
                     capacity: 200, spotNodeLabel: ["cloud.google.com/gke-spot": "true"]),
                 FleetCluster(
                     "eks-eu", context: "eks-eu", region: "eu-west-1",
                     zones: [
-                        FleetZone("eu-west-1a", machineTypes: [FleetMachineType("m6i.2xlarge", cpu: 8, memory: "32Gi")]),
-                        FleetZone("eu-west-1b", machineTypes: [FleetMachineType("m6i.2xlarge", cpu: 8, memory: "32Gi")]),
+                        FleetZone(
+                            "eu-west-1a", machineTypes: [FleetMachineType("m6i.2xlarge", cpu: 8, memory: "32Gi")]),
+                        FleetZone(
+                            "eu-west-1b", machineTypes: [FleetMachineType("m6i.2xlarge", cpu: 8, memory: "32Gi")]),
                     ],
                     capacity: 100, weight: 0.5),
             ])
@@ -124,7 +130,9 @@ extension KubernetesTests {
             let requirements = FleetRequirements(
                 cpu: 4, memory: "16Gi", accelerator: "nvidia-l4", machineType: "g2-standard-8", spot: true,
                 regions: ["us-central1"], zones: ["us-central1-a"])
-            #expect(try YAMLDecoder().decode(FleetRequirements.self, from: YAMLEncoder().encode(requirements)) == requirements)
+            #expect(
+                try YAMLDecoder().decode(FleetRequirements.self, from: YAMLEncoder().encode(requirements))
+                    == requirements)
         }
 
         @Test func keysLeftOutTakeTheirDefaults() throws {
@@ -149,7 +157,8 @@ extension KubernetesTests {
             #expect(FleetRequirements(accelerator: "nvidia-l4").acceleratorCount == 1)
             #expect(FleetRequirements().acceleratorCount == 0)
             #expect(FleetRequirements(acceleratorCount: 2).acceleratorCount == 2)
-            #expect(try YAMLDecoder().decode(FleetRequirements.self, from: "accelerator: nvidia-l4").acceleratorCount == 1)
+            #expect(
+                try YAMLDecoder().decode(FleetRequirements.self, from: "accelerator: nvidia-l4").acceleratorCount == 1)
         }
 
         @Test func anUnknownKeyIsRefusedNamingTheKeyWhereItIsAndTheFile() throws {
@@ -249,7 +258,10 @@ extension KubernetesTests {
                 """)
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
             let home = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent("c.yaml").path
-            #expect(try Fleet.load(contentsOf: path).clusters[0].kubeconfig == ["\(folder)/configs/a.yaml", "/etc/b.yaml", home])
+            #expect(
+                try Fleet.load(contentsOf: path).clusters[0].kubeconfig == [
+                    "\(folder)/configs/a.yaml", "/etc/b.yaml", home,
+                ])
         }
 
         // MARK: Validation
@@ -265,18 +277,21 @@ extension KubernetesTests {
                     == "invalid fleet: clusters[0] and clusters[2] are both named 'a': give each cluster its own name")
             #expect(
                 problem(Fleet(clusters: [Self.cluster(capacity: -1)]))
-                    == "invalid fleet: cluster 'c': capacity -1 is negative: set how many pods Fanout may run there at once (0 keeps it out of runs)")
+                    == "invalid fleet: cluster 'c': capacity -1 is negative: set how many pods Fanout may run there at once (0 keeps it out of runs)"
+            )
             #expect(
                 problem(Fleet(clusters: [Self.cluster(weight: 0)]))
                     == "invalid fleet: cluster 'c': weight 0 must be above 0 (default 1; higher is preferred)")
             #expect(problem(Fleet(clusters: [Self.cluster(weight: -2)]))?.contains("weight -2 must be above 0") == true)
-            #expect(problem(Fleet(clusters: [Self.cluster(weight: .nan)]))?.contains("weight nan must be above 0") == true)
+            #expect(
+                problem(Fleet(clusters: [Self.cluster(weight: .nan)]))?.contains("weight nan must be above 0") == true)
 
             var memory = Self.cluster()
             memory.zones[0].machineTypes[0].memory = "32GB"
             #expect(
                 problem(Fleet(clusters: [memory]))
-                    == "invalid fleet: cluster 'c', zone 'z', machine type 't': memory '32GB' is no Kubernetes quantity: write it as 32Gi or a number of bytes")
+                    == "invalid fleet: cluster 'c', zone 'z', machine type 't': memory '32GB' is no Kubernetes quantity: write it as 32Gi or a number of bytes"
+            )
 
             var empty = Self.cluster()
             empty.zones.append(FleetZone("y", machineTypes: []))
@@ -294,7 +309,8 @@ extension KubernetesTests {
             spot.zones[0].machineTypes[0].spot = true
             #expect(
                 problem(Fleet(clusters: [spot]))
-                    == "invalid fleet: cluster 'c', zone 'z', machine type 't' is offered as spot but cluster 'c' has no spotNodeLabel: name the label of its spot nodes (cloud.google.com/gke-spot: \"true\", eks.amazonaws.com/capacityType: SPOT)")
+                    == "invalid fleet: cluster 'c', zone 'z', machine type 't' is offered as spot but cluster 'c' has no spotNodeLabel: name the label of its spot nodes (cloud.google.com/gke-spot: \"true\", eks.amazonaws.com/capacityType: SPOT)"
+            )
             spot.spotNodeLabel = ["a": "1", "b": "2"]
             #expect(problem(Fleet(clusters: [spot]))?.contains("spotNodeLabel must be one label") == true)
 
@@ -302,7 +318,8 @@ extension KubernetesTests {
             neither.zones[0].machineTypes[0].onDemand = false
             #expect(
                 problem(Fleet(clusters: [neither]))
-                    == "invalid fleet: cluster 'c', zone 'z', machine type 't' is offered neither as spot nor on demand: set spot or onDemand to true")
+                    == "invalid fleet: cluster 'c', zone 'z', machine type 't' is offered neither as spot nor on demand: set spot or onDemand to true"
+            )
 
             var sizes = Self.cluster()
             sizes.zones[0].machineTypes[0].cpu = 0
@@ -323,13 +340,18 @@ extension KubernetesTests {
             func problem(_ requirements: FleetRequirements) -> FleetError? {
                 Self.error { try Self.example.placements(for: requirements) }
             }
-            #expect(problem(FleetRequirements(cpu: 0))?.message == "invalid requirements: cpu 0 must be a number of cores above 0")
+            #expect(
+                problem(FleetRequirements(cpu: 0))?.message
+                    == "invalid requirements: cpu 0 must be a number of cores above 0")
             #expect(problem(FleetRequirements(cpu: 0))?.code == .invalidRequirements)
             #expect(
                 problem(FleetRequirements(memory: "16GB"))?.message
-                    == "invalid requirements: memory '16GB' is no Kubernetes quantity: write it as 16Gi, 512Mi or a number of bytes")
+                    == "invalid requirements: memory '16GB' is no Kubernetes quantity: write it as 16Gi, 512Mi or a number of bytes"
+            )
             #expect(problem(FleetRequirements(acceleratorCount: -1))?.message.contains("acceleratorCount -1") == true)
-            #expect(problem(FleetRequirements(accelerator: "x", acceleratorCount: 0))?.message.contains("ask for 1 or more") == true)
+            #expect(
+                problem(FleetRequirements(accelerator: "x", acceleratorCount: 0))?.message.contains("ask for 1 or more")
+                    == true)
             #expect(problem(FleetRequirements(regions: []))?.message.contains("regions is empty") == true)
             // A fleet that breaks a rule is refused before matching.
             let broken = Fleet(clusters: [Self.cluster(weight: 0)])
@@ -357,9 +379,10 @@ extension KubernetesTests {
             let placements = try Self.example.placements(for: FleetRequirements(cpu: 8, memory: "32Gi"))
             #expect(placements.map(\.cluster.name) == ["gke-us", "eks-eu", "on-prem"])
             let eks = placements[1]
-            #expect(eks.offers.map { "\($0.zone)/\($0.machineType.name)" } == [
-                "eu-west-1a/m6i.2xlarge", "eu-west-1b/m6i.2xlarge", "eu-west-1b/p4d.24xlarge",
-            ])
+            #expect(
+                eks.offers.map { "\($0.zone)/\($0.machineType.name)" } == [
+                    "eu-west-1a/m6i.2xlarge", "eu-west-1b/m6i.2xlarge", "eu-west-1b/p4d.24xlarge",
+                ])
             #expect(eks.nodeSelector.isEmpty)
             // Zone a offers one type and zone b two: two terms, which Kubernetes ORs.
             let expected: JSONValue = [
@@ -369,7 +392,10 @@ extension KubernetesTests {
                             [
                                 "matchExpressions": [
                                     ["key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a"]],
-                                    ["key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["m6i.2xlarge"]],
+                                    [
+                                        "key": "node.kubernetes.io/instance-type", "operator": "In",
+                                        "values": ["m6i.2xlarge"],
+                                    ],
                                 ]
                             ],
                             [
@@ -389,12 +415,16 @@ extension KubernetesTests {
             #expect(eks.scheduling.affinity == expected)
             // The same types in two zones share one term.
             let m6i = try Self.example.placements(for: FleetRequirements(machineType: "m6i.2xlarge"))
-            let terms = m6i[0].affinity?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"]
+            let terms = m6i[0].affinity?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?[
+                "nodeSelectorTerms"]
             #expect(
                 terms == [
                     [
                         "matchExpressions": [
-                            ["key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a", "eu-west-1b"]],
+                            [
+                                "key": "topology.kubernetes.io/zone", "operator": "In",
+                                "values": ["eu-west-1a", "eu-west-1b"],
+                            ],
                             ["key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["m6i.2xlarge"]],
                         ]
                     ]
@@ -426,14 +456,20 @@ extension KubernetesTests {
                 expressions == [
                     [
                         "matchExpressions": [
-                            ["key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a", "eu-west-1b"]],
+                            [
+                                "key": "topology.kubernetes.io/zone", "operator": "In",
+                                "values": ["eu-west-1a", "eu-west-1b"],
+                            ],
                             ["key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["m6i.2xlarge"]],
                             ["key": "eks.amazonaws.com/capacityType", "operator": "NotIn", "values": ["SPOT"]],
                         ]
                     ]
                 ])
             #expect(onDemand[0].nodeSelector.isEmpty)
-            #expect(Self.error { try Self.example.placements(for: FleetRequirements(accelerator: "nvidia-a100", spot: false)) }?.code == .noMatch)
+            #expect(
+                Self.error {
+                    try Self.example.placements(for: FleetRequirements(accelerator: "nvidia-a100", spot: false))
+                }?.code == .noMatch)
 
             // A type offered only on demand needs no spot expression.
             let h100 = try Self.example.placements(for: FleetRequirements(cpu: 100, spot: false))
@@ -452,14 +488,27 @@ extension KubernetesTests {
                 }
             }
             // 1Ti = 1024Gi: more than 512Gi, less than 1152Gi.
-            #expect(try names(FleetRequirements(memory: "1Ti")) == ["gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge"])
-            #expect(try names(FleetRequirements(cpu: 64.5)) == ["gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge"])
+            #expect(
+                try names(FleetRequirements(memory: "1Ti")) == [
+                    "gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge",
+                ])
+            #expect(
+                try names(FleetRequirements(cpu: 64.5)) == [
+                    "gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge",
+                ])
             // A count without a type takes any accelerator.
-            #expect(try names(FleetRequirements(acceleratorCount: 8)) == ["gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge"])
-            #expect(try names(FleetRequirements(accelerator: "nvidia-a100", acceleratorCount: 4)) == ["eks-eu/eu-west-1b/p4d.24xlarge"])
-            #expect(try names(FleetRequirements(regions: ["home", "eu-west-1"], zones: ["eu-west-1b", "rack-1"])) == [
-                "eks-eu/eu-west-1b/m6i.2xlarge", "eks-eu/eu-west-1b/p4d.24xlarge", "on-prem/rack-1/r7525",
-            ])
+            #expect(
+                try names(FleetRequirements(acceleratorCount: 8)) == [
+                    "gke-us/us-central1-a/a3-highgpu-8g", "eks-eu/eu-west-1b/p4d.24xlarge",
+                ])
+            #expect(
+                try names(FleetRequirements(accelerator: "nvidia-a100", acceleratorCount: 4)) == [
+                    "eks-eu/eu-west-1b/p4d.24xlarge"
+                ])
+            #expect(
+                try names(FleetRequirements(regions: ["home", "eu-west-1"], zones: ["eu-west-1b", "rack-1"])) == [
+                    "eks-eu/eu-west-1b/m6i.2xlarge", "eks-eu/eu-west-1b/p4d.24xlarge", "on-prem/rack-1/r7525",
+                ])
             #expect(try names(FleetRequirements(zones: ["us-central1-b"])) == ["gke-us/us-central1-b/n2-standard-8"])
         }
 
@@ -473,7 +522,8 @@ extension KubernetesTests {
         }
 
         @Test func aRunNoClusterServesIsRefusedNamingTheNearestOffers() throws {
-            let requirements = FleetRequirements(accelerator: "nvidia-h100-80gb", acceleratorCount: 8, spot: true, regions: ["eu-west-1"])
+            let requirements = FleetRequirements(
+                accelerator: "nvidia-h100-80gb", acceleratorCount: 8, spot: true, regions: ["eu-west-1"])
             let error = try #require(Self.error { try Self.example.placements(for: requirements) })
             #expect(error.code == .noMatch)
             // The A100s miss one requirement and beat the m6i of the same cluster, which has no accelerator at all.
@@ -506,13 +556,16 @@ extension KubernetesTests {
                     == "no cluster offers 2Ti memory in home; nearest: "
                     + "on-prem (rack-1: r7525, 64 CPU, 512Gi, on-demand only; unmet: memory); "
                     + "gke-us (us-central1-a: a3-highgpu-8g, 208 CPU, 1872Gi, nvidia-h100-80gb ×8, on-demand only; unmet: region, memory); "
-                    + "eks-eu (eu-west-1b: p4d.24xlarge, 96 CPU, 1152Gi, nvidia-a100 ×8, spot only; unmet: region, memory)")
+                    + "eks-eu (eu-west-1b: p4d.24xlarge, 96 CPU, 1152Gi, nvidia-a100 ×8, spot only; unmet: region, memory)"
+            )
         }
 
         // MARK: Apportioning
 
         static func placement(_ name: String, capacity: Int, weight: Double = 1) -> FleetPlacement {
-            FleetPlacement(cluster: Self.cluster(name, capacity: capacity, weight: weight), offers: [], nodeSelector: [:], affinity: nil)
+            FleetPlacement(
+                cluster: Self.cluster(name, capacity: capacity, weight: weight), offers: [], nodeSelector: [:],
+                affinity: nil)
         }
 
         @Test func shardsAreSharedByCapacityTimesWeightWithLargestRemainders() {
@@ -523,7 +576,9 @@ extension KubernetesTests {
             // Quotas of 1,000 over 200 + 50 + 32: 709.22, 177.30, 113.48; the one left goes to the largest remainder.
             #expect(Fleet.apportion(1000, over: placements) == [709, 177, 114])
             // Capacity bounds pods at once, not shards: beyond it, shares stay proportional.
-            #expect(Fleet.apportion(10_000, over: [Self.placement("a", capacity: 10), Self.placement("b", capacity: 30)]) == [2500, 7500])
+            #expect(
+                Fleet.apportion(10_000, over: [Self.placement("a", capacity: 10), Self.placement("b", capacity: 30)])
+                    == [2500, 7500])
             // Ties go to the earlier placement.
             let even = [Self.placement("a", capacity: 5), Self.placement("b", capacity: 5)]
             #expect(Fleet.apportion(1, over: even) == [1, 0])
@@ -543,7 +598,8 @@ extension KubernetesTests {
             }
             for _ in 0..<50 {
                 let placements = (0..<(1 + next(6))).map { index in
-                    Self.placement("c\(index)", capacity: next(4) == 0 ? 0 : 1 + next(300), weight: Double(1 + next(8)) / 4)
+                    Self.placement(
+                        "c\(index)", capacity: next(4) == 0 ? 0 : 1 + next(300), weight: Double(1 + next(8)) / 4)
                 }
                 let weights = placements.map { Double($0.cluster.capacity) * $0.cluster.weight }
                 let total = weights.reduce(0, +)

@@ -23,8 +23,10 @@ extension Fleet {
             fleet.clusters[index].kubeconfig = fleet.clusters[index].kubeconfig?.map { file in
                 if file.hasPrefix("/") { return file }
                 if file.hasPrefix("~/") {
-                    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(String(file.dropFirst(2)))
-                        .path
+                    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(
+                        String(file.dropFirst(2))
+                    )
+                    .path
                 }
                 return folder.appendingPathComponent(file).standardizedFileURL.path
             }
@@ -69,7 +71,8 @@ extension Fleet {
         case let unknown as FleetUnknownKey:
             FleetError(
                 code: .invalidFile,
-                message: "\(source): unknown key '\(unknown.key)'" + (unknown.path.isEmpty ? "" : " in \(unknown.path)"),
+                message: "\(source): unknown key '\(unknown.key)'"
+                    + (unknown.path.isEmpty ? "" : " in \(unknown.path)"),
                 hint: (closest(to: unknown.key, among: unknown.known).map { "Did you mean '\($0)'? " } ?? "")
                     + "The keys allowed there: " + unknown.known.joined(separator: ", "))
         case let error as DecodingError:

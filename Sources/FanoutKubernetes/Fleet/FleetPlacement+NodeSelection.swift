@@ -21,12 +21,17 @@ extension FleetPlacement {
         }
         let selectorTerms: [JSONValue] = terms.map { term in
             let expressions =
-                [Self.expression(Self.zoneLabel, "In", term.zones), Self.expression(Self.machineTypeLabel, "In", term.types)]
+                [
+                    Self.expression(Self.zoneLabel, "In", term.zones),
+                    Self.expression(Self.machineTypeLabel, "In", term.types),
+                ]
                 + (spotExpression.map { [$0] } ?? [])
             return ["matchExpressions": .array(expressions)]
         }
         let affinity: JSONValue = [
-            "nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": .array(selectorTerms)]]
+            "nodeAffinity": [
+                "requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": .array(selectorTerms)]
+            ]
         ]
         self.init(cluster: cluster, offers: offers, nodeSelector: nodeSelector, affinity: affinity)
     }

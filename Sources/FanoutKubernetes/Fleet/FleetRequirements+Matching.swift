@@ -2,7 +2,10 @@
 struct FleetMiss: Sendable, Hashable {
     /// A requirement an offer does not meet.
     enum Constraint: String, Sendable, Hashable {
-        case region, zone, machineType = "machine type", cpu, memory, accelerator, spot, onDemand = "on-demand"
+        case region, zone
+        case machineType = "machine type"
+        case cpu, memory, accelerator, spot
+        case onDemand = "on-demand"
         case capacity = "capacity 0"
     }
 

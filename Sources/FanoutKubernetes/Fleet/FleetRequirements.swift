@@ -57,9 +57,12 @@ extension FleetRequirements {
     /// Throws ``FleetError/Code/invalidRequirements`` when no machine could meet these requirements.
     public func validate() throws {
         var problems: [String] = []
-        if let cpu, !(cpu > 0 && cpu.isFinite) { problems.append("cpu \(fleetNumber(cpu)) must be a number of cores above 0") }
+        if let cpu, !(cpu > 0 && cpu.isFinite) {
+            problems.append("cpu \(fleetNumber(cpu)) must be a number of cores above 0")
+        }
         if let memory, ResourceQuantity.value(memory) == nil {
-            problems.append("memory '\(memory)' is no Kubernetes quantity: write it as 16Gi, 512Mi or a number of bytes")
+            problems.append(
+                "memory '\(memory)' is no Kubernetes quantity: write it as 16Gi, 512Mi or a number of bytes")
         }
         if acceleratorCount < 0 { problems.append("acceleratorCount \(acceleratorCount) must be 0 or more") }
         if accelerator != nil && acceleratorCount == 0 {
@@ -68,7 +71,8 @@ extension FleetRequirements {
         if regions?.isEmpty == true { problems.append("regions is empty: leave it out to allow every region") }
         if zones?.isEmpty == true { problems.append("zones is empty: leave it out to allow every zone") }
         guard problems.isEmpty else {
-            throw FleetError(code: .invalidRequirements, message: "invalid requirements: " + problems.joined(separator: "; "))
+            throw FleetError(
+                code: .invalidRequirements, message: "invalid requirements: " + problems.joined(separator: "; "))
         }
     }
 }
