@@ -193,6 +193,15 @@ extension KubernetesTests {
             #expect(deep.message == "fleet.yaml: unknown key 'gpus' in clusters[0].zones[0].machineTypes[0]")
             #expect(deep.hint?.hasPrefix("The keys allowed there: name, cpu, memory, accelerators") == true)
 
+            let zone = try #require(
+                Self.error {
+                    try Fleet.parse(
+                        "clusters: [{name: c, region: r, capacity: 1, zones: [{name: z, machinetypes: []}]}]",
+                        source: "f.yaml")
+                })
+            #expect(zone.message == "f.yaml: unknown key 'machinetypes' in clusters[0].zones[0]")
+            #expect(zone.hint?.hasPrefix("Did you mean 'machineTypes'?") == true)
+
             let top = try #require(Self.error { try Fleet.parse("cluster: []", source: "f.json") })
             #expect(top.message == "f.json: unknown key 'cluster'")
             #expect(top.hint?.hasPrefix("Did you mean 'clusters'?") == true)
