@@ -53,8 +53,8 @@ enum KubeTestServer {
 
     /// Sends a control request; the answer's JSON.
     @discardableResult
-    static func post(_ path: String, _ body: JSONValue = [:]) async throws -> Data {
-        let url = try control.appendingPathComponent(path)
+    static func post(_ path: String, _ body: JSONValue = [:], control: URL? = nil) async throws -> Data {
+        let url = try (control ?? self.control).appendingPathComponent(path)
         let request = HTTPRequest(
             method: .post, url: url, headers: ["Content-Type": "application/json"],
             body: .bytes(try JSONEncoder().encode(body)))
@@ -64,9 +64,9 @@ enum KubeTestServer {
     }
 
     /// Requests the server has counted since the last reset, by `verb resource`.
-    static func requests() async throws -> [String: Int] {
+    static func requests(control: URL? = nil) async throws -> [String: Int] {
         let response = try await HTTPClient.shared.send(
-            HTTPRequest(url: try control.appendingPathComponent("requests")))
+            HTTPRequest(url: try (control ?? self.control).appendingPathComponent("requests")))
         return try JSONDecoder().decode([String: Int].self, from: response.body)
     }
 

@@ -1,0 +1,190 @@
+import FanoutCore
+@testable import FanoutKubernetes
+import FanoutTestSteps
+import FanoutTestSupport
+import Foundation
+import Testing
+
+/// The second Kubernetes API test server: another cluster, in test-zone-b, whose node has four GPUs.
+enum SecondCluster {
+    static var kubeconfig: String {
+        get throws { try TestEnvironment.value("FANOUT_TEST_KUBECONFIG_B") }
+    }
+
+    static func client(namespace: String) throws -> KubernetesClient {
+        KubernetesClient(
+            configuration: try KubernetesConfiguration.resolve(
+                kubeconfig: [kubeconfig], context: nil, namespace: namespace))
+    }
+
+    static var control: URL {
+        get throws { URL(string: try TestEnvironment.value("FANOUT_TEST_KUBE_CONTROL_B"))! }
+    }
+
+    /// Sends a control request to the second server.
+    static func post(_ path: String, _ body: JSONValue = [:]) async throws {
+        try await KubeTestServer.post(path, body, control: try control)
+    }
+
+    /// The API requests the second server has served, by verb and resource.
+    static func requests() async throws -> [String: Int] {
+        try await KubeTestServer.requests(control: try control)
+    }
+
+    /// Runs `body` with a new namespace on each cluster.
+    static func withNamespaces<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (_ a: String, _ aClient: KubernetesClient, _ b: String, _ bClient: KubernetesClient) async throws -> T
+    ) async throws -> T {
+        try await KubeTestServer.withNamespace { a, aClient in
+            let b = "t-" + UUID().uuidString.lowercased().prefix(8)
+            let bClient = try client(namespace: b)
+            _ = try await bClient.create(Namespace(name: b))
+            try await post("reset")
+            defer { Task { [bClient] in try? await bClient.delete(Namespace.self, name: b) } }
+            return try await body(a, aClient, b, bClient)
+        }
+    }
+}
+
+extension KubernetesTests {
+    /// One map over two clusters declared as a fleet, each its own API test server.
+    @Suite struct FleetRunTests {
+        /// The two test clusters: "a" (test-zone-a, plain machines) and "b" (test-zone-b, four GPUs a machine).
+        private func fleet(_ a: String, _ b: String, capacity: (a: Int, b: Int)) throws -> Fleet {
+            Fleet(clusters: [
+                FleetCluster(
+                    "a", kubeconfig: [try KubeTestServer.kubeconfig], namespace: a, region: "test-region",
+                    zones: [FleetZone("test-zone-a", machineTypes: [FleetMachineType("test-standard", cpu: 4, memory: "16Gi")])],
+                    capacity: capacity.a),
+                FleetCluster(
+                    "b", kubeconfig: [try SecondCluster.kubeconfig], namespace: b, region: "test-region-b",
+                    zones: [
+                        FleetZone(
+                            "test-zone-b",
+                            machineTypes: [
+                                FleetMachineType("test-gpu", cpu: 8, memory: "32Gi", accelerators: ["nvidia-l4": 4])
+                            ])
+                    ],
+                    capacity: capacity.b),
+            ])
+        }
+
+        private func base() throws -> KubernetesBackend.Options {
+            var options = try testOptions(namespace: "unused")
+            options.pendingTimeout = .seconds(1)
+            return options
+        }
+
+        private func jobs(_ client: KubernetesClient, _ runID: String) async throws -> [Job] {
+            try await client.list(Job.self, labelSelector: "fanout.dev/run=\(runID)").items
+        }
+
+        @Test func anAcceleratorOnlyOneClusterOffersSendsTheWholeRunThere() async throws {
+            try await SecondCluster.withNamespaces { a, aClient, b, bClient in
+                let input = try InputFolder.make(count: 12)
+                defer { input.remove() }
+                let backend = try FleetBackend(
+                    fleet: try fleet(a, b, capacity: (4, 4)), requirements: FleetRequirements(accelerator: "nvidia-l4"),
+                    options: try base())
+                #expect(backend.members.map(\.name) == ["b"])
+                let run = try await Fanout(
+                    options: RunOptions(backend: backend, sharding: .shards(3), state: input.state)
+                ).map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 12).mapValues { Optional($0) })
+                #expect(try await jobs(aClient, run.id).isEmpty)
+                let onB = try await jobs(bClient, run.id)
+                #expect(!onB.isEmpty && onB.allSatisfy(\.succeeded))
+                let worker = onB.first?.spec?.template.spec.containers.first
+                #expect(worker?.resources?.limits?["nvidia.com/gpu"] == "1")
+                #expect(onB.first?.spec?.template.spec.nodeSelector?["topology.kubernetes.io/zone"] == "test-zone-b")
+
+                // What no cluster offers is refused before anything is stored, naming the nearest offers.
+                let refused = #expect(throws: FleetError.self) {
+                    _ = try FleetBackend(
+                        fleet: try fleet(a, b, capacity: (4, 4)),
+                        requirements: FleetRequirements(accelerator: "nvidia-h100", acceleratorCount: 8),
+                        options: try base())
+                }
+                #expect(refused?.code == .noMatch)
+                #expect(refused?.message.contains("nearest: b (test-zone-b: test-gpu") == true, "\(refused?.message ?? "")")
+            }
+        }
+
+        @Test func aRunSplitAcrossTwoClustersByCapacityIsExactAndTheirRequestsStayFlat() async throws {
+            try await SecondCluster.withNamespaces { a, aClient, b, bClient in
+                var perCluster: [Int: [Int]] = [:]
+                for count in [100, 2_000] {
+                    let input = try InputFolder.make(count: count)
+                    defer { input.remove() }
+                    try await KubeTestServer.resetRequests()
+                    try await SecondCluster.post("requests/reset")
+                    let backend = try FleetBackend(
+                        fleet: try fleet(a, b, capacity: (1, 3)), requirements: FleetRequirements(),
+                        options: try base())
+                    var options = RunOptions(backend: backend, sharding: .shards(8), state: input.state)
+                    options.backups = nil
+                    let log = EventLog()
+                    options.onEvent = log.observer
+                    let run = try await Fanout(options: options).map(TestSteps.byteCount, over: Input(input.path))
+                    let outcomes = try await collectOutcomes(run)
+                    #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: count).mapValues { Optional($0) })
+                    // Shards went 1 : 3 at first, as the capacities say.
+                    let first = log.runEvents.compactMap { event -> AttemptLaunch? in
+                        if case .launched(let launch) = event, launch.id.number == 1 { launch } else { nil }
+                    }
+                    #expect(first.count == 8)
+                    #expect(first.prefix(4).map(\.place).sorted() == [0, 1, 1, 1], "\(first.map(\.place))")
+                    let (onA, onB) = (try await jobs(aClient, run.id), try await jobs(bClient, run.id))
+                    #expect(!onA.isEmpty && !onB.isEmpty)
+                    let a = try await KubeTestServer.requests().values.reduce(0, +)
+                    let b = try await SecondCluster.requests().values.reduce(0, +)
+                    perCluster[count] = [a, b]
+                }
+                #expect(perCluster[100] != nil && perCluster[100] == perCluster[2_000], "\(perCluster)")
+            }
+        }
+
+        @Test func aClusterWhosePodsStayPendingLosesItsUnstartedShardsAndCancelLeavesNothing() async throws {
+            try await SecondCluster.withNamespaces { a, aClient, b, bClient in
+                let input = try InputFolder.make(count: 24)
+                defer { input.remove() }
+                // Cluster b has no room: its pods wait for capacity that never comes.
+                try await SecondCluster.post("scheduling", ["hold": .bool(true)])
+                defer { Task { try? await SecondCluster.post("scheduling", ["hold": .bool(false)]) } }
+                let log = EventLog()
+                let backend = try FleetBackend(
+                    fleet: try fleet(a, b, capacity: (2, 2)), requirements: FleetRequirements(), options: try base())
+                let run = try await Fanout(
+                    options: RunOptions(backend: backend, sharding: .shards(4), state: input.state, onEvent: log.observer)
+                ).map(TestSteps.byteCount, over: Input(input.path))
+                let outcomes = try await collectOutcomes(run)
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 24).mapValues { Optional($0) })
+                let histories = try #require(run.summary?.shardHistories)
+                #expect(histories.count == 2 && histories.values.allSatisfy { $0.hasPrefix("attempt 1 withdrawn from b") })
+                #expect(try await jobs(bClient, run.id).isEmpty, "b's Job was deleted")
+                #expect(try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(run.id)").items.isEmpty)
+                #expect(try await jobs(aClient, run.id).allSatisfy(\.succeeded))
+
+                // A second run, cancelled while both clusters hold its pods: nothing is left on either.
+                let slow = try await Fanout(
+                    options: RunOptions(backend: backend, sharding: .shards(4), state: input.state, cache: false,
+                        onEvent: log.observer)
+                ).map(TestSteps.slowByteCount, over: Input(input.path))
+                let consumer = Task { try await collectOutcomes(slow) }
+                try await eventually(.seconds(30), "pods on both clusters") {
+                    let onA = try await aClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items
+                    let onB = try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items
+                    return onA.contains { $0.phase == "Running" } && !onB.isEmpty
+                }
+                consumer.cancel()
+                _ = await consumer.result
+                let (leftA, leftB) = (try await jobs(aClient, slow.id), try await jobs(bClient, slow.id))
+                #expect(leftA.isEmpty && leftB.isEmpty)
+                #expect(try await aClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
+                #expect(try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
+            }
+        }
+    }
+}
