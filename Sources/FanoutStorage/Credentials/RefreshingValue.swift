@@ -1,55 +1,67 @@
 import FanoutHTTP
-public import FanoutSigV4
 public import Foundation
 public import Logging
 
-/// Caches a provider's credentials and refreshes them shortly before they expire, one refresh at a time.
+/// Holds a value that expires (temporary credentials, an access token) and fetches it again shortly before it
+/// does, one fetch at a time.
 ///
-/// Credentials without an ``AWSCredentials/expiration`` are kept until ``invalidate()``. Temporary ones are
-/// fetched again once `now()` is within ``refreshMargin`` of their expiration. However many tasks ask at once,
-/// the provider is called once: later callers await the refresh already in flight.
+/// A value whose `expiration` is `nil` is kept until ``invalidate()``. Others are fetched again once `now()` is
+/// within ``refreshMargin`` of their expiration. However many tasks ask at once, `fetch` runs once: later callers
+/// await the fetch already in flight.
 ///
-/// A failed refresh is thrown to every caller waiting on it, unless the old credentials have not expired yet:
-/// those are returned, and the next call tries again. A `nil` answer is not cached. A caller that is cancelled
-/// still waits for the refresh in flight, which the provider bounds (STS calls have a timeout).
-public actor ExpiringCredentials: AWSCredentialProvider {
-    public nonisolated let provider: any AWSCredentialProvider
-    /// How long before expiration credentials are refreshed. Default 5 minutes.
+/// A failed fetch is thrown to every caller waiting on it, unless the held value has not expired yet: that is
+/// returned, and the next call tries again. A `nil` answer is not kept. A caller that is cancelled still waits for
+/// the fetch in flight, which `fetch` bounds (its requests have timeouts).
+///
+/// ``ExpiringCredentials`` is this holder for AWS credentials.
+public actor RefreshingValue<Value: Sendable> {
+    /// How long before expiration the value is fetched again.
     public nonisolated let refreshMargin: Duration
+    private let fetch: @Sendable () async throws -> Value?
+    private let expiration: @Sendable (Value) -> Date?
     private let now: @Sendable () -> Date
     private let logger: Logger
-    private var cached: AWSCredentials?
-    private var refresh: Task<AWSCredentials?, any Error>?
-    /// Callers awaiting a refresh right now; tests wait on it to line up concurrent callers.
+    private let label: String
+    private var held: Value?
+    private var refresh: Task<Value?, any Error>?
+    /// Fetches started so far.
+    public private(set) var fetchCount = 0
+    /// Callers awaiting a fetch right now; tests wait on it to line up concurrent callers.
     private(set) var waitingCallers = 0
 
     /// - Parameters:
-    ///   - provider: Where credentials come from.
-    ///   - refreshMargin: How long before expiration to refresh. Default 5 minutes.
+    ///   - label: What is held, for logs: `AWS credentials`, `an access token`.
+    ///   - refreshMargin: How long before expiration to fetch again.
     ///   - now: The current time. Default: the system clock; tests inject their own.
-    ///   - logger: Where refreshes are logged, at debug level.
+    ///   - logger: Where fetches are logged, at debug level.
+    ///   - expiration: When a value expires; `nil` for never.
+    ///   - fetch: Gets a fresh value, or `nil` when there is none.
     public init(
-        provider: any AWSCredentialProvider,
-        refreshMargin: Duration = .seconds(300),
+        label: String,
+        refreshMargin: Duration,
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = CredentialProviderChain.noLogger
+        logger: Logger,
+        expiration: @escaping @Sendable (Value) -> Date?,
+        fetch: @escaping @Sendable () async throws -> Value?
     ) {
-        self.provider = provider
+        self.label = label
         self.refreshMargin = refreshMargin
         self.now = now
         self.logger = logger
+        self.expiration = expiration
+        self.fetch = fetch
     }
 
-    /// The cached credentials, refreshed first when missing or about to expire.
+    /// The held value, fetched first when missing or about to expire.
     ///
-    /// - Throws: The provider's error, when there are no unexpired credentials to fall back on.
-    public func credentials() async throws -> AWSCredentials? {
-        if let cached, !isDue(cached) { return cached }
-        let task: Task<AWSCredentials?, any Error>
+    /// - Throws: `fetch`'s error, when there is no unexpired value to fall back on.
+    public func value() async throws -> Value? {
+        if let held, !isDue(held) { return held }
+        let task: Task<Value?, any Error>
         if let refresh {
             task = refresh
         } else {
-            task = Task { try await self.performRefresh() }
+            task = Task { try await self.performFetch() }
             refresh = task
         }
         waitingCallers += 1
@@ -57,30 +69,30 @@ public actor ExpiringCredentials: AWSCredentialProvider {
         do {
             return try await task.value
         } catch {
-            if let cached, let expiration = cached.expiration, expiration > now() {
-                logger.debug("credential refresh failed; using the current ones", metadata: ["error": "\(error)"])
-                return cached
+            if let held, let expiry = expiration(held), expiry > now() {
+                logger.debug("refreshing \(label) failed; using the current one", metadata: ["error": "\(error)"])
+                return held
             }
             throw error
         }
     }
 
-    /// Forgets the cached credentials; the next call asks the provider. A refresh in flight is not interrupted.
+    /// Forgets the held value; the next call fetches. A fetch in flight is not interrupted.
     public func invalidate() {
-        cached = nil
+        held = nil
     }
 
-    private func performRefresh() async throws -> AWSCredentials? {
+    private func performFetch() async throws -> Value? {
         defer { refresh = nil }
-        logger.debug("fetching AWS credentials", metadata: ["provider": "\(type(of: provider))"])
-        let fresh = try await provider.credentials()
-        cached = fresh
+        fetchCount += 1
+        logger.debug("fetching \(label)")
+        let fresh = try await fetch()
+        held = fresh
         return fresh
     }
 
-    private func isDue(_ credentials: AWSCredentials) -> Bool {
-        guard let expiration = credentials.expiration else { return false }
-        let margin = refreshMargin.inSeconds
-        return expiration.timeIntervalSince(now()) <= margin
+    private func isDue(_ value: Value) -> Bool {
+        guard let expiry = expiration(value) else { return false }
+        return expiry.timeIntervalSince(now()) <= refreshMargin.inSeconds
     }
 }
