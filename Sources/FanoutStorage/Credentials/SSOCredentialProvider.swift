@@ -133,18 +133,11 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
         guard let url = Self.url(base, appending: "/federation/credentials")?.appending(queryItems: query) else {
             throw CredentialError(code: .invalidEndpoint, message: "cannot build the SSO portal URL from \(base)")
         }
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(
-                HTTPRequest(url: url, headers: ["x-amz-sso_bearer_token": token, "Accept": "application/json"]),
-                timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .stsRequestFailed,
-                message: "cannot reach the SSO portal at \(base.absoluteString): check the network or "
-                    + "AWS_ENDPOINT_URL_SSO",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            HTTPRequest(url: url, headers: ["x-amz-sso_bearer_token": token, "Accept": "application/json"]),
+            timeout: timeout, logger: logger, failure: .stsRequestFailed,
+            unreachable: "cannot reach the SSO portal at \(base.absoluteString): check the network or "
+                + "AWS_ENDPOINT_URL_SSO")
         guard response.status == 200 else {
             throw CredentialError(
                 code: .stsRejected,
@@ -160,16 +153,11 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
             }
             let roleCredentials: RoleCredentials
         }
-        do {
-            let answer = try JSONDecoder().decode(Answer.self, from: response.body).roleCredentials
-            return AWSCredentials(
-                accessKeyID: answer.accessKeyId, secretAccessKey: answer.secretAccessKey,
-                sessionToken: answer.sessionToken,
-                expiration: answer.expiration.map { Date(timeIntervalSince1970: $0 / 1000) })
-        } catch {
-            throw CredentialError(
-                code: .invalidSTSResponse, message: "the SSO portal answered without role credentials",
-                underlyingError: error)
-        }
+        let answer = try response.credentialAnswer(
+            Answer.self, otherwise: "the SSO portal answered without role credentials"
+        ).roleCredentials
+        return AWSCredentials(
+            accessKeyID: answer.accessKeyId, secretAccessKey: answer.secretAccessKey, sessionToken: answer.sessionToken,
+            expiration: answer.expiration.map { Date(timeIntervalSince1970: $0 / 1000) })
     }
 }

@@ -36,16 +36,10 @@ struct SSOTokenRefresh: Sendable {
             method: .post, url: url, headers: ["Content-Type": "application/json", "Accept": "application/json"],
             body: .bytes(body))
         logger.debug("refreshing the SSO token", metadata: ["endpoint": "\(endpoint.absoluteString)"])
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(request, timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .stsRequestFailed,
-                message: "cannot reach SSO-OIDC at \(endpoint.absoluteString): check the network or "
-                    + "AWS_ENDPOINT_URL_SSO_OIDC",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            request, timeout: timeout, logger: logger, failure: .stsRequestFailed,
+            unreachable: "cannot reach SSO-OIDC at \(endpoint.absoluteString): check the network or "
+                + "AWS_ENDPOINT_URL_SSO_OIDC")
         guard response.status == 200 else {
             throw CredentialError(
                 code: .stsRejected,
@@ -57,14 +51,7 @@ struct SSOTokenRefresh: Sendable {
             let expiresIn: Int
             let refreshToken: String?
         }
-        let answer: Answer
-        do {
-            answer = try JSONDecoder().decode(Answer.self, from: response.body)
-        } catch {
-            throw CredentialError(
-                code: .invalidSTSResponse, message: "SSO-OIDC answered without an access token",
-                underlyingError: error)
-        }
+        let answer = try response.credentialAnswer(Answer.self, otherwise: "SSO-OIDC answered without an access token")
         var refreshed = token
         refreshed.accessToken = answer.accessToken
         refreshed.expiresAt = SSOTokenCache.timestamp(now.addingTimeInterval(TimeInterval(answer.expiresIn)))

@@ -131,16 +131,10 @@ public struct WebIdentityCredentialProvider: AWSCredentialProvider {
         logger.debug(
             "assuming role with web identity",
             metadata: ["role": "\(configuration.roleARN)", "sts": "\(configuration.stsEndpoint.absoluteString)"])
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(request, timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .stsRequestFailed,
-                message: "cannot reach STS at \(configuration.stsEndpoint.absoluteString) to assume role "
-                    + "\(configuration.roleARN): check the network, or set AWS_ENDPOINT_URL_STS or AWS_REGION",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            request, timeout: timeout, logger: logger, failure: .stsRequestFailed,
+            unreachable: "cannot reach STS at \(configuration.stsEndpoint.absoluteString) to assume role "
+                + "\(configuration.roleARN): check the network, or set AWS_ENDPOINT_URL_STS or AWS_REGION")
         return try Self.parseResponse(
             status: response.status, body: response.bodyText, roleARN: configuration.roleARN,
             endpoint: configuration.stsEndpoint)
