@@ -14,11 +14,11 @@ Each test works under a case name of its own, so tests never see each other's re
   header came, and the JSON body.
 """
 
-import argparse
 import json
-import os
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import serve
 
 REQUIRED_FIELDS = {"clientId", "clientSecret", "grantType", "refreshToken"}
 
@@ -103,17 +103,5 @@ class Handler(BaseHTTPRequestHandler):
         self.error(404, "not_found", self.path)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port-file", required=True, help="where the port listened on is written")
-    args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    with open(args.port_file + ".tmp", "w") as file:
-        file.write(str(server.server_address[1]))
-    os.replace(args.port_file + ".tmp", args.port_file)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Handler, __doc__)
