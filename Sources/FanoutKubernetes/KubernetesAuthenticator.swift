@@ -1,5 +1,6 @@
 import FanoutCore
 import FanoutHTTP
+import FanoutStorage
 import Foundation
 import Logging
 
@@ -10,27 +11,32 @@ struct KubernetesCredential: Sendable {
 }
 
 /// Hands out credentials for requests: a fixed token, a token file read again as it rotates, or an exec
-/// plugin's credential, cached until it expires and fetched again after a 401. One plugin run at a time,
-/// however many requests ask at once.
+/// plugin's credential, held by a ``RefreshingValue`` until it expires and fetched again after a 401. One plugin
+/// run at a time, however many requests ask at once.
 actor KubernetesAuthenticator {
     let configuration: KubernetesConfiguration
-    private let environment: [String: String]
-    private let now: @Sendable () -> Date
-    private let logger: Logger
     private var fileToken: (value: String, readAt: ContinuousClock.Instant)?
-    private var execCredential: ExecCredentialStatus?
-    private var refresh: Task<ExecCredentialStatus, any Error>?
-    /// Exec plugin runs so far, for tests and logs.
-    private(set) var pluginRuns = 0
+    private let execCredential: RefreshingValue<ExecCredentialStatus>?
 
     init(
         configuration: KubernetesConfiguration, environment: [String: String], now: @escaping @Sendable () -> Date,
         logger: Logger
     ) {
         self.configuration = configuration
-        self.environment = environment
-        self.now = now
-        self.logger = logger
+        if case .exec(let exec) = configuration.authentication {
+            let plugin = ExecCredentialPlugin(
+                config: exec, clusterInfo: configuration.clusterInfo, environment: environment, logger: logger)
+            execCredential = RefreshingValue(
+                label: "the exec plugin's credential", refreshMargin: .zero, now: now, logger: logger,
+                expiration: { $0.expiration }, fetch: { try await plugin.run() })
+        } else {
+            execCredential = nil
+        }
+    }
+
+    /// Exec plugin runs so far, for tests and logs.
+    var pluginRuns: Int {
+        get async { await execCredential?.fetchCount ?? 0 }
     }
 
     /// Whether a 401 is worth one more try with fresh credentials.
@@ -57,8 +63,8 @@ actor KubernetesAuthenticator {
                 fileToken = (token, clock.now)
                 credential.bearerToken = token
             }
-        case .exec(let exec):
-            let status = try await execStatus(exec)
+        case .exec:
+            guard let status = try await execCredential?.value() else { break }
             if let token = status.token {
                 credential.bearerToken = token
             } else if let certificate = status.clientCertificateData, let key = status.clientKeyData {
@@ -70,9 +76,9 @@ actor KubernetesAuthenticator {
     }
 
     /// Forgets cached credentials after the server refused them.
-    func invalidate() {
+    func invalidate() async {
         fileToken = nil
-        execCredential = nil
+        await execCredential?.invalidate()
     }
 
     private func readToken(_ path: String) throws -> String {
@@ -82,28 +88,6 @@ actor KubernetesAuthenticator {
             throw KubernetesError(
                 code: .invalidConfiguration, message: "cannot read the token file \(path)", underlying: error)
         }
-    }
-
-    private func execStatus(_ exec: Kubeconfig.ExecConfig) async throws -> ExecCredentialStatus {
-        if let execCredential, !execCredential.isExpired(now: now()) { return execCredential }
-        let task: Task<ExecCredentialStatus, any Error>
-        if let refresh {
-            task = refresh
-        } else {
-            task = Task { try await self.runPlugin(exec) }
-            refresh = task
-        }
-        return try await task.value
-    }
-
-    private func runPlugin(_ exec: Kubeconfig.ExecConfig) async throws -> ExecCredentialStatus {
-        defer { refresh = nil }
-        pluginRuns += 1
-        let status = try await ExecCredentialPlugin(
-            config: exec, clusterInfo: configuration.clusterInfo, environment: environment, logger: logger
-        ).run()
-        execCredential = status
-        return status
     }
 }
 
@@ -117,10 +101,6 @@ struct ExecCredentialStatus: Codable, Sendable {
     /// When the credential expires; `nil` means it does not (until a 401).
     var expiration: Date? { expirationTimestamp.flatMap(RFC3339.parse) }
 
-    func isExpired(now: Date) -> Bool {
-        guard let expiration else { return false }
-        return expiration <= now
-    }
 }
 
 /// Runs an exec credential plugin as client-go does: the command with its args, the caller's environment plus

@@ -50,19 +50,50 @@ struct CredentialProviderChainTests {
         #expect(try await viaOption.credentials()?.accessKeyID == "AKIADEV")
     }
 
-    @Test func profileComesBeforeWebIdentity() async throws {
+    @Test func webIdentityFromTheEnvironmentComesBeforeProfileKeysAsInBotocore() async throws {
         let home = try CredentialTempDirectory()
         try home.write(".aws/credentials", Self.credentialsFile)
-        // The token file does not exist: reaching web identity would throw.
+        // The token file does not exist: reaching web identity throws, naming it.
         let variables = [
             "AWS_WEB_IDENTITY_TOKEN_FILE": home.path + "/missing-token", "AWS_ROLE_ARN": "arn:aws:iam::1:role/r",
         ]
         let chain = CredentialProviderChain.default(
             environment: AWSEnvironment(variables: variables, homeDirectory: home.path))
-        #expect(try await chain.credentials()?.accessKeyID == "AKIAPROFILE")
+        let error = try await #require(throws: CredentialError.self) { try await chain.credentials() }
+        #expect(error.code == .unreadableFile)
+        #expect(error.message.contains(home.path + "/missing-token"))
+        // botocore chooses web identity too, and fails reading the same token file.
+        let botocore = try await BotocoreCredentialOracle.resolve(variables: variables, home: home.path)
+        #expect(botocore.error?.contains(home.path + "/missing-token") == true)
+
+        // A profile named in code (`--profile`) ignores the variables, web identity's included.
+        let chosen = CredentialProviderChain.default(
+            environment: AWSEnvironment(variables: variables, homeDirectory: home.path, profile: "dev"))
+        #expect(try await chosen.credentials()?.accessKeyID == "AKIADEV")
     }
 
-    @Test func webIdentityIsAskedLast() async throws {
+    @Test func loginSessionProfilesAreRefusedWhereBotocoreUsesThem() async throws {
+        let home = try CredentialTempDirectory()
+        try home.write(".aws/config", "[profile dev]\nlogin_session = arn:aws:iam::1:user/me\nregion = us-east-1\n")
+        try home.write(".aws/credentials", "[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = o\n")
+        let variables = ["AWS_PROFILE": "dev"]
+        let chain = CredentialProviderChain.default(
+            environment: AWSEnvironment(variables: variables, homeDirectory: home.path))
+        let error = try await #require(throws: CredentialError.self) { try await chain.credentials() }
+        #expect(error.code == .unsupportedConfiguration)
+        #expect(error.message.contains("`aws configure export-credentials --profile dev --format env`"))
+        // botocore uses its `login` provider there (or says it lacks the dependency for it): no other provider.
+        let botocore = try await BotocoreCredentialOracle.resolve(variables: variables, home: home.path)
+        #expect(botocore.method == "login" || botocore.error?.contains("login credential provider") == true)
+
+        // Keys in the credentials file come first, for both.
+        try home.write(".aws/credentials", "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = d\n")
+        #expect(try await chain.credentials()?.accessKeyID == "AKIADEV")
+        #expect(try await BotocoreCredentialOracle.resolve(variables: variables, home: home.path).method
+            == "shared-credentials-file")
+    }
+
+    @Test func webIdentityWithAMissingTokenFileNamesIt() async throws {
         let home = try CredentialTempDirectory()
         let variables = [
             "AWS_WEB_IDENTITY_TOKEN_FILE": home.path + "/missing-token", "AWS_ROLE_ARN": "arn:aws:iam::1:role/r",

@@ -122,7 +122,8 @@ struct CredentialProviderTests {
     @Test func webIdentityProfileWithoutRoleIsAnError() async throws {
         let home = try CredentialTempDirectory()
         try home.write(".aws/config", "[default]\nweb_identity_token_file = /var/run/token\n")
-        let provider = ProfileCredentialProvider(environment: AWSEnvironment(variables: [:], homeDirectory: home.path))
+        let provider = WebIdentityCredentialProvider(
+            environment: AWSEnvironment(variables: [:], homeDirectory: home.path))
         let error = try await #require(throws: CredentialError.self) { try await provider.credentials() }
         #expect(error.code == .incompleteCredentials)
         #expect(error.message.contains("role_arn"))

@@ -48,7 +48,8 @@ struct CredentialWebIdentityTests {
         let environment = AWSEnvironment(
             variables: ["AWS_PROFILE": "ci", "AWS_ENDPOINT_URL": try moto.endpoint.absoluteString],
             homeDirectory: home.path)
-        let credentials = try #require(try await ProfileCredentialProvider(environment: environment).credentials())
+        let (credentials, provider) = try await CredentialProviderChain.default(environment: environment).resolve()
+        #expect(provider is WebIdentityCredentialProvider)
         #expect(!credentials.accessKeyID.isEmpty)
         #expect(credentials.sessionToken?.isEmpty == false)
         #expect(credentials.expiration != nil)

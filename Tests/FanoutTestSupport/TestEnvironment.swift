@@ -20,6 +20,11 @@ public enum TestEnvironment {
         get throws { try url("FANOUT_TEST_AWS_METADATA") }
     }
 
+    /// The SSO-OIDC test server, `sso_oidc.py` (`FANOUT_TEST_SSO_OIDC`).
+    public static var ssoOIDC: URL {
+        get throws { try url("FANOUT_TEST_SSO_OIDC") }
+    }
+
     /// The process environment, checked to hold the test servers' variables and the test credentials; what child
     /// processes (the CLI, the AWS CLI) are given.
     public static var variables: [String: String] {

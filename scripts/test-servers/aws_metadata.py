@@ -19,16 +19,16 @@ Each test works under a case name of its own, so tests never see each other's re
 Every answer carries fresh keys (ASIA followed by a counter), so tests can tell a refresh from a cached value.
 """
 
-import argparse
 import itertools
 import json
-import os
 import secrets
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from loopback_server import serve
 
 RECORDED_HEADERS = ("authorization", "x-amz-sso_bearer_token", "x-aws-ec2-metadata-token", "x-aws-ec2-metadata-token-ttl-seconds", "accept")
 
@@ -149,17 +149,5 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, "not found")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port-file", required=True, help="where the port listened on is written")
-    args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    with open(args.port_file + ".tmp", "w") as file:
-        file.write(str(server.server_address[1]))
-    os.replace(args.port_file + ".tmp", args.port_file)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Handler, __doc__)

@@ -11,7 +11,7 @@ public import Logging
 /// `duration_seconds`. `mfa_serial` is refused: Fanout cannot prompt for a code. The endpoint is the one
 /// ``AWSEnvironment`` configures for `sts` (`AWS_ENDPOINT_URL_STS`...), else the regional one. Returns `nil` when
 /// the profile does not assume a role this way; a `role_arn` with `web_identity_token_file` is left to
-/// ``ProfileCredentialProvider``.
+/// ``WebIdentityCredentialProvider``.
 public struct AssumeRoleCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
     let httpClient: HTTPClient
@@ -111,12 +111,16 @@ public struct AssumeRoleCredentialProvider: AWSCredentialProvider {
                     try ProfileCredentialProvider.keyPair(in: $0, describedAs: "profile '\(name)'")
                 }
             if let keys { return keys }
-            if name != profile.name,
-                let credentials = try await ProfileCredentialProvider(
-                    environment: sourceEnvironment, httpClient: httpClient, logger: logger
-                ).credentials()
-            {
-                return credentials
+            if name != profile.name {
+                // The source profile's own settings only: its environment names a profile, so variables are ignored.
+                let providers: [any AWSCredentialProvider] = [
+                    WebIdentityCredentialProvider(
+                        environment: sourceEnvironment, httpClient: httpClient, logger: logger),
+                    ProfileCredentialProvider(environment: sourceEnvironment, httpClient: httpClient, logger: logger),
+                ]
+                for provider in providers {
+                    if let credentials = try await provider.credentials() { return credentials }
+                }
             }
             throw CredentialError(
                 code: .noCredentials, message: "\(place) names source_profile \(name), which holds no credentials")

@@ -117,19 +117,12 @@ public struct ContainerCredentialProvider: AWSCredentialProvider {
         if let token = try Self.authorizationToken(configuration) { headers.add(name: "Authorization", value: token) }
         let endpoint = configuration.url.absoluteString
         logger.debug("fetching container credentials", metadata: ["endpoint": "\(endpoint)"])
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(
-                HTTPRequest(url: configuration.url, headers: headers), timeout: timeout, maxBodyBytes: 1 << 20,
-                logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .metadataRequestFailed,
-                message: "cannot reach the container credentials endpoint \(endpoint): check "
-                    + "AWS_CONTAINER_CREDENTIALS_FULL_URI / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on EKS, that the "
-                    + "Pod Identity agent runs on the node)",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            HTTPRequest(url: configuration.url, headers: headers), timeout: timeout, logger: logger,
+            failure: .metadataRequestFailed,
+            unreachable: "cannot reach the container credentials endpoint \(endpoint): check "
+                + "AWS_CONTAINER_CREDENTIALS_FULL_URI / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on EKS, that the "
+                + "Pod Identity agent runs on the node)")
         guard response.status == 200 else {
             throw CredentialError(
                 code: .metadataRequestFailed,

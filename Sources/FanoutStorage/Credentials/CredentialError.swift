@@ -24,7 +24,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfigFile = Code(kind: .invalidConfigFile)
         /// A file that is configured (web identity token, config file) could not be read.
         public static let unreadableFile = Code(kind: .unreadableFile)
-        /// A credential mechanism Fanout does not implement (SSO, `source_profile`).
+        /// A credential mechanism Fanout does not implement (`login_session`, `mfa_serial`).
         public static let unsupportedConfiguration = Code(kind: .unsupportedConfiguration)
         /// A configured endpoint URL is not a valid http(s) URL.
         public static let invalidEndpoint = Code(kind: .invalidEndpoint)

@@ -27,10 +27,12 @@ public struct CredentialProviderChain: AWSCredentialProvider {
     /// 2. ``EnvironmentCredentialProvider`` (skipped when ``AWSEnvironment/profile`` is set, as `--profile` does
     ///    in the AWS CLI);
     /// 3. ``AssumeRoleCredentialProvider``: a profile's role assumed with `source_profile` or `credential_source`;
-    /// 4. ``SSOCredentialProvider``: an IAM Identity Center profile, with the token `aws sso login` cached;
-    /// 5. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file,
-    ///    including web identity;
-    /// 6. ``WebIdentityCredentialProvider`` from `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`;
+    /// 4. ``WebIdentityCredentialProvider``: `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (IRSA), or the
+    ///    profile's `web_identity_token_file` and `role_arn`; before the shared files, as in botocore, so a pod's
+    ///    role wins over keys in a mounted credentials file;
+    /// 5. ``SSOCredentialProvider``: an IAM Identity Center profile, with the token `aws sso login` cached;
+    /// 6. ``ProfileCredentialProvider``: the credentials file, `credential_process`, then the config file (a
+    ///    `login_session` profile is refused: Fanout does not implement `aws login`);
     /// 7. ``ContainerCredentialProvider`` (ECS, EKS Pod Identity) from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or
     ///    `AWS_CONTAINER_CREDENTIALS_FULL_URI`;
     /// 8. ``InstanceMetadataCredentialProvider``: the instance role, from IMDSv2 (one attempt of one second, unless
@@ -56,17 +58,18 @@ public struct CredentialProviderChain: AWSCredentialProvider {
             providers.append(EnvironmentCredentialProvider(variables: environment.variables))
         }
         providers.append(AssumeRoleCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
-        providers.append(SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
-        providers.append(ProfileCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(
             WebIdentityCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(SSOCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
+        providers.append(ProfileCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(ContainerCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         providers.append(
             InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient, logger: logger))
         let searched =
-            "looked in: \(environment.profile == nil ? "environment variables, " : "")profile "
-            + "'\(environment.profileName)' in \(environment.credentialsFilePath) and \(environment.configFilePath), "
-            + "web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container credentials (AWS_CONTAINER_CREDENTIALS_*_URI), "
+            "looked in: \(environment.profile == nil ? "environment variables, " : "")web identity "
+            + "(AWS_WEB_IDENTITY_TOKEN_FILE), profile '\(environment.profileName)' in "
+            + "\(environment.credentialsFilePath) and \(environment.configFilePath), "
+            + "container credentials (AWS_CONTAINER_CREDENTIALS_*_URI), "
             + "the instance metadata service"
         return CredentialProviderChain(providers, searched: searched, logger: logger)
     }

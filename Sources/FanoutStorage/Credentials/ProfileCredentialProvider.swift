@@ -10,9 +10,12 @@ public import Logging
 /// 2. `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token` in the credentials file's `[name]`;
 /// 3. `credential_process` in the profile (config file, else credentials file), run by
 ///    ``ProcessCredentialProvider``;
-/// 4. the same keys in the config file's `[profile name]` (`[default]` for the default profile);
-/// 5. `role_arn` with `web_identity_token_file` (and optional `role_session_name`) in the config file: the role is
-///    assumed with ``WebIdentityCredentialProvider``, through the profile's STS endpoint and region.
+/// 4. the same keys in the config file's `[profile name]` (`[default]` for the default profile).
+///
+/// A `login_session` profile (from `aws login`) is refused between 2 and 3, where botocore would use it: Fanout
+/// does not implement that sign-in.
+///
+/// A profile's `web_identity_token_file` is ``WebIdentityCredentialProvider``'s, asked before this provider.
 ///
 /// Returns `nil` when the profile is not in either file (the default profile) or holds no credentials (say, only a
 /// region). Throws ``CredentialError`` when a chosen profile is missing, a file is malformed, a key pair is
@@ -49,6 +52,14 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
         {
             return credentials
         }
+        if let session = profile.configSection?["login_session"] {
+            throw CredentialError(
+                code: .unsupportedConfiguration,
+                message: "profile '\(profile.name)' in \(profile.configFilePath) signs in with `aws login` "
+                    + "(login_session = \(session)), which Fanout does not support: export credentials with "
+                    + "`aws configure export-credentials --profile \(profile.name) --format env`, or use an SSO "
+                    + "or assume-role profile")
+        }
         let process = profile.configSection?["credential_process"] ?? profile.credentialsSection?["credential_process"]
         if let command = process, !command.isEmpty {
             return try await ProcessCredentialProvider(
@@ -56,26 +67,7 @@ public struct ProfileCredentialProvider: AWSCredentialProvider {
             ).credentials()
         }
         guard let section = profile.configSection else { return nil }
-        let place = "profile '\(profile.name)' in \(profile.configFilePath)"
-        if let credentials = try Self.keyPair(in: section, describedAs: place) { return credentials }
-
-        let value = { (key: String) -> String? in section[key].flatMap { $0.isEmpty ? nil : $0 } }
-        if let tokenFile = value("web_identity_token_file") {
-            guard let roleARN = value("role_arn") else {
-                throw CredentialError(
-                    code: .incompleteCredentials,
-                    message: "\(place) sets web_identity_token_file but not role_arn: "
-                        + "add the ARN of the role to assume")
-            }
-            let configuration = WebIdentityCredentialProvider.Configuration(
-                roleARN: roleARN,
-                tokenFile: environment.expandingTilde(in: tokenFile),
-                sessionName: value("role_session_name"),
-                stsEndpoint: try environment.stsEndpoint())
-            return try await WebIdentityCredentialProvider(configuration, httpClient: httpClient, logger: logger)
-                .credentials()
-        }
-        return nil
+        return try Self.keyPair(in: section, describedAs: "profile '\(profile.name)' in \(profile.configFilePath)")
     }
 
     /// The key pair of a section; `nil` when it has neither key.

@@ -1,4 +1,3 @@
-import Crypto
 public import FanoutSigV4
 public import FanoutHTTP
 public import Foundation
@@ -10,14 +9,21 @@ public import Logging
 /// has `sso_start_url` and `sso_region`) or, in the legacy form, `sso_start_url` and `sso_region` itself. The
 /// token is read from `~/.aws/sso/cache/SHA1.json` (the SHA-1 of the session name, or of the start URL) and traded
 /// for role credentials with the portal's `GetRoleCredentials` (`AWS_ENDPOINT_URL_SSO`, else
-/// `https://portal.sso.REGION.amazonaws.com`). An expired or missing token is an error that says to run
-/// `aws sso login`: Fanout does not refresh it through SSO-OIDC yet. Returns `nil` for profiles without SSO.
+/// `https://portal.sso.REGION.amazonaws.com`).
+///
+/// As in the AWS CLI, an `sso_session` token that expires within 15 minutes is refreshed with SSO-OIDC
+/// `CreateToken` (``SSOTokenRefresh``) when the cache holds a refresh token and an unexpired client registration,
+/// and the cache file is rewritten with the new token. An expired token that cannot be refreshed (the legacy form
+/// never can) is an error that says to run `aws sso login`. Returns `nil` for profiles without SSO.
 public struct SSOCredentialProvider: AWSCredentialProvider {
     public let environment: AWSEnvironment
     let httpClient: HTTPClient
     let timeout: Duration
     let now: @Sendable () -> Date
     let logger: Logger
+
+    /// How long before it expires a cached token is refreshed: 15 minutes, as in the AWS CLI.
+    static let refreshWindow: TimeInterval = 15 * 60
 
     public init(
         environment: AWSEnvironment = AWSEnvironment(), httpClient: HTTPClient = .shared,
@@ -43,7 +49,8 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
         let value = { (key: String) -> String? in section[key].flatMap { $0.isEmpty ? nil : $0 } }
         let cacheKey: String
         let region: String?
-        if let session = value("sso_session") {
+        let session = value("sso_session")
+        if let session {
             let sessionSection = try AWSConfigFile.load(path: profile.configFilePath)?["sso-session \(session)"]
             guard let sessionSection else {
                 throw CredentialError(
@@ -61,29 +68,58 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
                 code: .incompleteCredentials,
                 message: "\(place) needs sso_account_id, sso_role_name and sso_region: run `aws configure sso`")
         }
-        let token = try cachedToken(key: cacheKey, login: login)
+        let token = try await accessToken(
+            cache: SSOTokenCache(key: cacheKey, environment: environment), region: region,
+            refreshable: session != nil, login: login)
         return try await roleCredentials(
             token: token, accountID: accountID, roleName: roleName, region: region, login: login)
     }
 
-    private func cachedToken(key: String, login: String) throws -> String {
-        let digest = Insecure.SHA1.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
-        let path = environment.expandingTilde(in: "~/.aws/sso/cache/\(digest).json")
-        struct Cached: Decodable {
-            let accessToken: String
-            let expiresAt: String
+    /// The cached access token, refreshed first when it is about to expire and can be.
+    private func accessToken(cache: SSOTokenCache, region: String, refreshable: Bool, login: String) async throws
+        -> String
+    {
+        guard let cached = cache.load() else {
+            throw CredentialError(code: .unreadableFile, message: "no cached SSO token in \(cache.path): \(login)")
         }
-        guard let data = FileManager.default.contents(atPath: path),
-            let cached = try? JSONDecoder().decode(Cached.self, from: data)
-        else {
-            throw CredentialError(
-                code: .unreadableFile, message: "no cached SSO token in \(path): \(login)")
+        let now = now()
+        let expiry = cached.expiration
+        if let expiry, expiry.timeIntervalSince(now) > Self.refreshWindow { return cached.accessToken }
+        var failure: (any Error)?
+        if refreshable, let grant = cached.refreshGrant(now: now) {
+            do {
+                guard let endpoint = try environment.endpointURL(for: "sso-oidc")
+                    ?? URL(string: "https://oidc.\(region).amazonaws.com")
+                else {
+                    throw CredentialError(code: .invalidEndpoint, message: "sso_region '\(region)' is not a region")
+                }
+                let refreshed = try await SSOTokenRefresh(
+                    endpoint: endpoint, httpClient: httpClient, timeout: timeout, logger: logger
+                ).refresh(cached, grant: grant, now: now)
+                do {
+                    try cache.save(refreshed)
+                } catch {
+                    logger.warning("cannot save the refreshed SSO token", metadata: ["error": "\(error)"])
+                }
+                return refreshed.accessToken
+            } catch {
+                logger.debug("SSO token refresh failed", metadata: ["error": "\(error)"])
+                failure = error
+            }
         }
-        guard let expiry = WebIdentityCredentialProvider.parseTimestamp(cached.expiresAt), expiry > now() else {
-            throw CredentialError(
-                code: .noCredentials, message: "the SSO token in \(path) has expired: \(login)")
-        }
-        return cached.accessToken
+        if let expiry, expiry > now { return cached.accessToken }
+        let reason = failure.map { " and could not be refreshed (\($0))" } ?? ""
+        throw CredentialError(
+            code: .noCredentials, message: "the SSO token in \(cache.path) has expired\(reason): \(login)",
+            underlyingError: failure)
+    }
+
+    /// `base` with `path` added to the end of its path.
+    static func url(_ base: URL, appending path: String) -> URL? {
+        guard var components = URLComponents(url: base, resolvingAgainstBaseURL: false) else { return nil }
+        components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
+            + path
+        return components.url
     }
 
     private func roleCredentials(token: String, accountID: String, roleName: String, region: String, login: String)
@@ -91,27 +127,17 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
     {
         let base =
             try environment.endpointURL(for: "sso") ?? URL(string: "https://portal.sso.\(region).amazonaws.com")!
-        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
-        components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
-            + "/federation/credentials"
-        components.queryItems = [
+        let query = [
             URLQueryItem(name: "role_name", value: roleName), URLQueryItem(name: "account_id", value: accountID),
         ]
-        guard let url = components.url else {
+        guard let url = Self.url(base, appending: "/federation/credentials")?.appending(queryItems: query) else {
             throw CredentialError(code: .invalidEndpoint, message: "cannot build the SSO portal URL from \(base)")
         }
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(
-                HTTPRequest(url: url, headers: ["x-amz-sso_bearer_token": token, "Accept": "application/json"]),
-                timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .stsRequestFailed,
-                message: "cannot reach the SSO portal at \(base.absoluteString): check the network or "
-                    + "AWS_ENDPOINT_URL_SSO",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            HTTPRequest(url: url, headers: ["x-amz-sso_bearer_token": token, "Accept": "application/json"]),
+            timeout: timeout, logger: logger, failure: .stsRequestFailed,
+            unreachable: "cannot reach the SSO portal at \(base.absoluteString): check the network or "
+                + "AWS_ENDPOINT_URL_SSO")
         guard response.status == 200 else {
             throw CredentialError(
                 code: .stsRejected,
@@ -127,16 +153,11 @@ public struct SSOCredentialProvider: AWSCredentialProvider {
             }
             let roleCredentials: RoleCredentials
         }
-        do {
-            let answer = try JSONDecoder().decode(Answer.self, from: response.body).roleCredentials
-            return AWSCredentials(
-                accessKeyID: answer.accessKeyId, secretAccessKey: answer.secretAccessKey,
-                sessionToken: answer.sessionToken,
-                expiration: answer.expiration.map { Date(timeIntervalSince1970: $0 / 1000) })
-        } catch {
-            throw CredentialError(
-                code: .invalidSTSResponse, message: "the SSO portal answered without role credentials",
-                underlyingError: error)
-        }
+        let answer = try response.credentialAnswer(
+            Answer.self, otherwise: "the SSO portal answered without role credentials"
+        ).roleCredentials
+        return AWSCredentials(
+            accessKeyID: answer.accessKeyId, secretAccessKey: answer.secretAccessKey, sessionToken: answer.sessionToken,
+            expiration: answer.expiration.map { Date(timeIntervalSince1970: $0 / 1000) })
     }
 }

@@ -6,9 +6,9 @@ public import Logging
 /// Temporary credentials for an IAM role, obtained by trading an OIDC token (a Kubernetes service account token,
 /// as EKS projects it) with STS `AssumeRoleWithWebIdentity`.
 ///
-/// Configured by `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (and optionally `AWS_ROLE_SESSION_NAME`), or by a
-/// ``Configuration`` given in code; ``ProfileCredentialProvider`` builds one from a profile's `role_arn` and
-/// `web_identity_token_file`. The request is unsigned, so no other credentials are needed.
+/// Configured by `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (and optionally `AWS_ROLE_SESSION_NAME`), or by
+/// the profile's `web_identity_token_file` and `role_arn` (see ``configuration()``), or by a ``Configuration``
+/// given in code. The request is unsigned, so no other credentials are needed.
 ///
 /// The token file is read again on every call, because the token is rotated on disk. Each call is a request to
 /// STS: wrap the provider in ``ExpiringCredentials`` to reuse credentials until five minutes before
@@ -62,10 +62,11 @@ public struct WebIdentityCredentialProvider: AWSCredentialProvider {
         self.logger = logger
     }
 
-    /// A provider configured by `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME`.
+    /// A provider configured by `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME`, or the
+    /// profile's `web_identity_token_file`, `role_arn` and `role_session_name`.
     ///
-    /// It returns `nil` while `AWS_WEB_IDENTITY_TOKEN_FILE` is unset, and throws
-    /// ``CredentialError/Code/incompleteCredentials`` when it is set without `AWS_ROLE_ARN`.
+    /// It returns `nil` when no token file is set, and throws ``CredentialError/Code/incompleteCredentials`` when
+    /// one is set without a role ARN.
     public init(
         environment: AWSEnvironment = AWSEnvironment(),
         httpClient: HTTPClient = .shared,
@@ -79,22 +80,35 @@ public struct WebIdentityCredentialProvider: AWSCredentialProvider {
     }
 
     /// The configuration in use, or `nil` when the environment does not configure web identity.
+    ///
+    /// As botocore does, each setting is taken from its variable (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`,
+    /// `AWS_ROLE_SESSION_NAME`), else from the profile (`web_identity_token_file`, `role_arn`,
+    /// `role_session_name`); the variables are ignored when ``AWSEnvironment/profile`` is set, as `--profile`
+    /// ignores environment credentials.
+    ///
+    /// - Throws: ``CredentialError/Code/incompleteCredentials`` for a token file without a role ARN.
     public func configuration() throws -> Configuration? {
         switch source {
         case .fixed(let configuration):
             return configuration
         case .environment(let environment):
-            guard let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"] else { return nil }
-            guard let roleARN = environment["AWS_ROLE_ARN"] else {
+            let profile = try environment.loadProfile()
+            let value = { (variable: String, key: String) -> String? in
+                if environment.profile == nil, let value = environment[variable] { return value }
+                return profile.configSection?[key].flatMap { $0.isEmpty ? nil : $0 }
+            }
+            guard let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE", "web_identity_token_file") else { return nil }
+            guard let roleARN = value("AWS_ROLE_ARN", "role_arn") else {
                 throw CredentialError(
                     code: .incompleteCredentials,
-                    message: "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: set the ARN of the role "
-                        + "to assume, or unset AWS_WEB_IDENTITY_TOKEN_FILE")
+                    message: "a web identity token file is set (AWS_WEB_IDENTITY_TOKEN_FILE or web_identity_token_file "
+                        + "of profile '\(profile.name)') but AWS_ROLE_ARN is not, nor role_arn: set the ARN of the "
+                        + "role to assume, or unset the token file")
             }
             return Configuration(
                 roleARN: roleARN,
                 tokenFile: environment.expandingTilde(in: tokenFile),
-                sessionName: environment["AWS_ROLE_SESSION_NAME"],
+                sessionName: value("AWS_ROLE_SESSION_NAME", "role_session_name"),
                 stsEndpoint: try environment.stsEndpoint())
         }
     }
@@ -117,16 +131,10 @@ public struct WebIdentityCredentialProvider: AWSCredentialProvider {
         logger.debug(
             "assuming role with web identity",
             metadata: ["role": "\(configuration.roleARN)", "sts": "\(configuration.stsEndpoint.absoluteString)"])
-        let response: HTTPFullResponse
-        do {
-            response = try await httpClient.send(request, timeout: timeout, maxBodyBytes: 1 << 20, logger: logger)
-        } catch {
-            throw CredentialError(
-                code: .stsRequestFailed,
-                message: "cannot reach STS at \(configuration.stsEndpoint.absoluteString) to assume role "
-                    + "\(configuration.roleARN): check the network, or set AWS_ENDPOINT_URL_STS or AWS_REGION",
-                underlyingError: error)
-        }
+        let response = try await httpClient.credentialRequest(
+            request, timeout: timeout, logger: logger, failure: .stsRequestFailed,
+            unreachable: "cannot reach STS at \(configuration.stsEndpoint.absoluteString) to assume role "
+                + "\(configuration.roleARN): check the network, or set AWS_ENDPOINT_URL_STS or AWS_REGION")
         return try Self.parseResponse(
             status: response.status, body: response.bodyText, roleARN: configuration.roleARN,
             endpoint: configuration.stsEndpoint)

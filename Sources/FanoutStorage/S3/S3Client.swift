@@ -23,7 +23,8 @@ public final class S3Client: Sendable {
         self.http = httpClient
         self.logger = logger
         switch configuration.credentials {
-        case .chain(let provider): credentialCache = ExpiringCredentials(provider: provider)
+        case .chain(let provider): credentialCache = ExpiringCredentials(provider: provider, logger: logger)
+        case .refreshing(let holder): credentialCache = holder
         case .anonymous: credentialCache = nil
         }
     }

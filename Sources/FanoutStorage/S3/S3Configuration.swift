@@ -72,8 +72,10 @@ public struct S3Configuration: Sendable {
 
 /// How requests are authenticated.
 public enum S3Credentials: Sendable {
-    /// Signed with credentials from this provider, refreshed before they expire.
+    /// Signed with credentials from this provider, held by the client and refreshed before they expire.
     case chain(any AWSCredentialProvider)
+    /// Signed with credentials from this holder, which several clients may share so that one refresh serves all.
+    case refreshing(ExpiringCredentials)
     /// Unsigned, for public buckets.
     case anonymous
 }
