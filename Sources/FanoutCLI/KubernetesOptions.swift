@@ -28,6 +28,24 @@ struct KubernetesOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("GPUs per pod (nvidia.com/gpu).", valueName: "n"))
     var gpu: Int?
 
+    @Option(help: ArgumentHelp("A fleet of clusters to run on (YAML or JSON; see docs/FLEET.md; default: FANOUT_FLEET). The run goes to the clusters that offer what it needs (--accelerator, --machine-type, --spot or --on-demand, --cluster-region, --zone, --cpu, --memory), split by their capacity and weight, and shards move away from a cluster whose pods stay Pending past --pending-timeout. A run no cluster can serve is refused before anything is created, naming the nearest offers.", valueName: "file"))
+    var fleet: String?
+
+    @Option(help: ArgumentHelp("With --fleet: the accelerator each pod needs, TYPE or TYPE:COUNT (nvidia-l4, nvidia-h100:8).", valueName: "type[:n]"))
+    var accelerator: String?
+
+    @Option(help: ArgumentHelp("With --fleet: the machine type pods must run on.", valueName: "type"))
+    var machineType: String?
+
+    @Flag(help: "With --fleet: only on-demand machines (--spot asks for spot ones).")
+    var onDemand = false
+
+    @Option(help: ArgumentHelp("With --fleet: a cluster region the run may use (repeatable; --region is the S3 one).", valueName: "region"))
+    var clusterRegion: [String] = []
+
+    @Option(help: ArgumentHelp("With --fleet: a zone the run may use (repeatable).", valueName: "zone"))
+    var zone: [String] = []
+
     @Option(help: ArgumentHelp("Schedule only on nodes with this label (repeatable).", valueName: "key=value"))
     var nodeSelector: [String] = []
 
@@ -86,6 +104,21 @@ struct KubernetesOptions: ParsableArguments {
             }
         }
         if let gpu, gpu < 0 { throw ValidationError("--gpu must be 0 or more") }
+        if fleet == nil {
+            let fleetOnly = [
+                ("--accelerator", accelerator != nil), ("--machine-type", machineType != nil), ("--on-demand", onDemand),
+                ("--cluster-region", !clusterRegion.isEmpty), ("--zone", !zone.isEmpty),
+            ]
+            if let (flag, _) = fleetOnly.first(where: \.1), ProcessInfo.processInfo.environment["FANOUT_FLEET"] == nil {
+                throw ValidationError(
+                    "\(flag) chooses among the clusters of a fleet: add --fleet FILE (on one cluster, use --gpu and "
+                        + "--node-selector)")
+            }
+        }
+        if spot && onDemand { throw ValidationError("--spot and --on-demand exclude each other") }
+        if let accelerator, Self.parseAccelerator(accelerator) == nil {
+            throw ValidationError("--accelerator takes TYPE or TYPE:COUNT (nvidia-l4, nvidia-h100:8), not '\(accelerator)'")
+        }
         if let runAsUser, !(0...Int(Int32.max)).contains(runAsUser) {
             throw ValidationError("--run-as-user must be a user id from 0 to \(Int32.max)")
         }
@@ -93,6 +126,40 @@ struct KubernetesOptions: ParsableArguments {
             throw ValidationError(
                 "--shrink-pending and --fail-pending exclude each other: choose one, or neither to wait")
         }
+    }
+
+    /// The fleet file to run on: `--fleet`, else `FANOUT_FLEET`.
+    func fleetFile(environment: [String: String]) -> String? {
+        fleet ?? environment["FANOUT_FLEET"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// What the run needs of a fleet's clusters.
+    var fleetRequirements: FleetRequirements {
+        let (type, count) = accelerator.flatMap(Self.parseAccelerator) ?? (nil, nil)
+        return FleetRequirements(
+            cpu: cpu.map(Self.cores),
+            memory: memory, accelerator: type, acceleratorCount: count, machineType: machineType,
+            spot: spot ? true : onDemand ? false : nil, regions: clusterRegion.isEmpty ? nil : clusterRegion,
+            zones: zone.isEmpty ? nil : zone)
+    }
+
+    /// The run on the fleet `path` names, each cluster given these options.
+    func fleetBackend(path: String, options: KubernetesBackend.Options) throws -> FleetBackend {
+        try FleetBackend(fleet: try Fleet.load(contentsOf: path), requirements: fleetRequirements, options: options)
+    }
+
+    /// `nvidia-l4` or `nvidia-h100:8`.
+    static func parseAccelerator(_ text: String) -> (String, Int?)? {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let type = parts.first, !type.isEmpty else { return nil }
+        guard parts.count == 2 else { return (type, nil) }
+        guard let count = Int(parts[1]), count >= 1 else { return nil }
+        return (type, count)
+    }
+
+    /// Cores from a CPU quantity: `2` is 2, `500m` is 0.5.
+    static func cores(_ text: String) -> Double {
+        text.hasSuffix("m") ? (Double(text.dropLast()) ?? 0) / 1000 : Double(text) ?? 0
     }
 
     /// Wait (the default), shrink or fail.
@@ -144,7 +211,11 @@ struct KubernetesOptions: ParsableArguments {
 
     /// Flags naming files on this machine, which a pod has not got: its credentials come from the pod's own
     /// environment, and it never talks to the cluster.
-    static let localFileFlags: Set<String> = ["--profile", "--kubeconfig"]
+    static let localFileFlags: Set<String> = [
+        "--profile", "--kubeconfig", "--fleet", "--accelerator", "--machine-type", "--cluster-region", "--zone",
+    ]
+    /// Flags without a value that only choose where the run goes, which pods do not need either.
+    static let localSwitches: Set<String> = ["--on-demand"]
 
     /// `arguments` (what workers are started with) without ``localFileFlags`` and their values.
     static func podArguments(_ arguments: [String]) -> [String] {
@@ -159,6 +230,10 @@ struct KubernetesOptions: ParsableArguments {
             let name = String(argument.prefix { $0 != "=" })
             if localFileFlags.contains(name) {
                 index += argument.contains("=") ? 1 : 2
+                continue
+            }
+            if localSwitches.contains(argument) {
+                index += 1
                 continue
             }
             kept.append(argument)

@@ -333,7 +333,8 @@ struct ExecutionOptions: ParsableArguments {
     ) throws -> RunOptions {
         var options = RunOptions()
         let cores = ProcessInfoCores.count
-        switch backend ?? environment["FANOUT_BACKEND"] ?? "local" {
+        let fleetFile = kubernetes?.fleetFile(environment: environment)
+        switch backend ?? environment["FANOUT_BACKEND"] ?? (fleetFile != nil ? "kubernetes" : "local") {
         case "local", "in-process":
             // At most `--parallelism` files at once: shards side by side times files in flight in each.
             let files = max(1, parallelism ?? 2 * cores)
@@ -344,8 +345,13 @@ struct ExecutionOptions: ParsableArguments {
                 workers: workers ?? cores, filesInFlight: parallelism ?? 4, arguments: workerArguments)
         case "kubernetes", "k8s":
             guard let kubernetes else { throw ValidationError("--backend kubernetes is not available here") }
-            options.backend = try kubernetes.backend(
+            let cluster = try kubernetes.backend(
                 parallelism: parallelism, filesInFlight: nil, environment: environment, arguments: workerArguments)
+            if let fleetFile {
+                options.backend = try kubernetes.fleetBackend(path: fleetFile, options: cluster.options)
+            } else {
+                options.backend = cluster
+            }
             options.memoryGrowth.maximumBytes = kubernetes.maxMemory.flatMap(ResourceQuantity.value)
         case let other:
             throw ValidationError("unknown --backend '\(other)': use local, processes or kubernetes")

@@ -51,6 +51,9 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         throw fail("\(error)")
     } catch let error as KubernetesError {
         throw fail("\(error)")
+    } catch let error as FleetError {
+        // A fleet file to fix, or a run no cluster can serve: nothing was created.
+        throw fail("\(error)", exitCode: .validationFailure)
     } catch let error as ObjectStoreError where error.code == .invalidURL {
         throw fail("\(error)", exitCode: .validationFailure)
     } catch let error as ObjectStoreError {

@@ -1,3 +1,4 @@
+import FanoutKubernetes
 import FanoutStorage
 import FanoutTestSupport
 import Foundation
@@ -386,6 +387,69 @@ extension KubernetesTests {
             #expect(history.hasSuffix("succeeded at 128Mi") || history.hasSuffix("succeeded at 256Mi"), "\(history)")
             // Told as it happened, as a notice event.
             #expect(run.stdout.contains("OOMKilled at 64Mi, running again at 128Mi"), "\(run.stdout)")
+        }
+    }
+
+    @Test func aFleetFileSendsTheRunToTheClusterThatHasTheAcceleratorAndRefusesWhatNoneHas() async throws {
+        let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\ny\n".utf8)]
+        try await ClusterRunFixture.with(files: files) { fixture in
+            // The same namespace, with its Secret, on the second cluster.
+            let second = try SecondCluster.client(namespace: fixture.namespace)
+            _ = try await second.create(Namespace(name: fixture.namespace))
+            defer { Task { [second] in try? await second.delete(Namespace.self, name: fixture.namespace) } }
+            _ = try await second.create(
+                Secret(
+                    metadata: ObjectMeta(name: "s3-credentials"),
+                    stringData: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]))
+            try await withTemporaryDirectory { folder in
+                let fleet = folder.appendingPathComponent("fleet.yaml")
+                try Data("""
+                    clusters:
+                      - name: plain
+                        kubeconfig: [\(try KubeTestServer.kubeconfig)]
+                        namespace: \(fixture.namespace)
+                        region: test-region
+                        capacity: 4
+                        zones:
+                          - name: test-zone-a
+                            machineTypes: [{name: test-standard, cpu: 4, memory: 16Gi}]
+                      - name: gpus
+                        kubeconfig: [\(try SecondCluster.kubeconfig)]
+                        namespace: \(fixture.namespace)
+                        region: test-region-b
+                        capacity: 4
+                        zones:
+                          - name: test-zone-b
+                            machineTypes: [{name: test-gpu, cpu: 8, memory: 32Gi, accelerators: {nvidia-l4: 4}}]
+
+                    """.utf8).write(to: fleet)
+                let podFlags = [
+                    "--secret-env", "s3-credentials", "--env",
+                    "AWS_ENDPOINT_URL=\(try TestEnvironment.s3Endpoint.absoluteString)", "--env", "AWS_REGION=us-east-1",
+                ]
+                let run = try await FanoutBinary.run(
+                    ["run", fixture.input, "--fleet", fleet.path, "--accelerator", "nvidia-l4", "--reduce", "sum", "-q"]
+                        + podFlags + ["--", "wc", "-l", "{}"],
+                    environment: fixture.environment)
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(run.stdout == "3\n")
+                let onGPUs = try await second.list(Job.self).items
+                #expect(!onGPUs.isEmpty && onGPUs.allSatisfy(\.succeeded))
+                #expect(try await fixture.kubectl(["get", "jobs", "-o", "name"]).stdout.isEmpty, "nothing on plain")
+                let arguments = onGPUs.first?.spec?.template.spec.containers.first?.args ?? []
+                #expect(!arguments.contains("--fleet") && !arguments.contains("--accelerator"), "\(arguments)")
+
+                let refused = try await FanoutBinary.run(
+                    ["run", fixture.input, "--fleet", fleet.path, "--accelerator", "nvidia-h100:8"] + podFlags
+                        + ["--", "wc", "-l", "{}"],
+                    environment: fixture.environment)
+                #expect(refused.status == 64, "\(refused.stderr)")
+                #expect(refused.stderr.contains("nearest: gpus (test-zone-b: test-gpu"), "\(refused.stderr)")
+                let typo = try await FanoutBinary.run(
+                    ["run", fixture.input, "--accelerator", "nvidia-l4", "--backend", "kubernetes", "--", "true"],
+                    environment: fixture.environment)
+                #expect(typo.status == 64 && typo.stderr.contains("add --fleet FILE"), "\(typo.stderr)")
+            }
         }
     }
 
