@@ -34,7 +34,8 @@ struct FanoutCommand: AsyncParsableCommand {
         version: "fanout \(Fanout.version) (Swift \(WorkerImage.swiftRelease))",
         subcommands: [
             RunCommand.self, ListCommand.self, PresignCommand.self, RunsCommand.self, StatusCommand.self,
-            AttachCommand.self, ResultsCommand.self, LogsCommand.self, ReportCommand.self, CancelCommand.self,
+            AttachCommand.self, ResultsCommand.self, LogsCommand.self, ReportCommand.self, FleetCommand.self,
+            CancelCommand.self,
             GCCommand.self,
         ]
     )

@@ -115,7 +115,7 @@ extension KubernetesTests {
         @Test func aRunSplitAcrossTwoClustersByCapacityIsExactAndTheirRequestsStayFlat() async throws {
             try await SecondCluster.withNamespaces { a, aClient, b, bClient in
                 var perCluster: [Int: [Int]] = [:]
-                for count in [100, 2_000] {
+                for count in [100, 10_000] {
                     let input = try InputFolder.make(count: count)
                     defer { input.remove() }
                     try await KubeTestServer.resetRequests()
@@ -142,7 +142,7 @@ extension KubernetesTests {
                     let b = try await SecondCluster.requests().values.reduce(0, +)
                     perCluster[count] = [a, b]
                 }
-                #expect(perCluster[100] != nil && perCluster[100] == perCluster[2_000], "\(perCluster)")
+                #expect(perCluster[100] != nil && perCluster[100] == perCluster[10_000], "\(perCluster)")
             }
         }
 
@@ -184,6 +184,62 @@ extension KubernetesTests {
                 #expect(leftA.isEmpty && leftB.isEmpty)
                 #expect(try await aClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
                 #expect(try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
+            }
+        }
+    }
+}
+
+extension KubernetesTests {
+    /// `fanout fleet FILE`: the clusters, what they offer, and whether a run could use each.
+    @Suite struct FleetCommandTests {
+        @Test func theCheckNamesAnUnreachableClusterAndADeniedVerb() async throws {
+            try await SecondCluster.withNamespaces { a, _, b, _ in
+                try await withTemporaryDirectory { folder in
+                    let fleet = folder.appendingPathComponent("fleet.yaml")
+                    try Data("""
+                        clusters:
+                          - name: plain
+                            kubeconfig: [\(try KubeTestServer.kubeconfig)]
+                            namespace: \(a)
+                            region: test-region
+                            capacity: 4
+                            zones: [{name: test-zone-a, machineTypes: [{name: test-standard, cpu: 4, memory: 16Gi}]}]
+                          - name: gpus
+                            kubeconfig: [\(try SecondCluster.kubeconfig)]
+                            namespace: \(b)
+                            region: test-region-b
+                            capacity: 4
+                            zones: [{name: test-zone-b, machineTypes: [{name: test-gpu, cpu: 8, memory: 32Gi, accelerators: {nvidia-l4: 4}}]}]
+                          - name: gone
+                            kubeconfig: [\(try KubeTestServer.kubeconfig)]
+                            context: no-such-context
+                            region: elsewhere
+                            capacity: 1
+                            zones: [{name: z, machineTypes: [{name: m, cpu: 1, memory: 1Gi}]}]
+
+                        """.utf8).write(to: fleet)
+                    try await SecondCluster.post(
+                        "rbac", ["deny": [["verb": "create", "resource": "jobs"], ["verb": "get", "resource": "pods/log"]]])
+                    defer { Task { try? await SecondCluster.post("rbac", ["deny": []]) } }
+                    let environment = try FanoutBinary.environment()
+                    let listed = try await FanoutBinary.run(["fleet", fleet.path], environment: environment)
+                    #expect(listed.status == 1, "\(listed.stderr)")
+                    let lines = listed.stdout.split(separator: "\n").map(String.init)
+                    #expect(lines.contains("plain: test-region capacity 4, weight 1.0"), "\(lines)")
+                    #expect(lines.contains { $0.contains("test-zone-b: test-gpu, 8 CPU, 32Gi, nvidia-l4 ×4") })
+                    #expect(lines.contains { $0.hasPrefix("  reachable (namespace \(a)") && $0.hasSuffix("may do all a run needs") })
+                    #expect(lines.contains { $0.contains("denied: create jobs.batch, get pods/log") }, "\(lines)")
+                    #expect(lines.contains { $0.hasPrefix("  unreachable:") && $0.contains("no-such-context") }, "\(lines)")
+
+                    let listedJSON = try await FanoutBinary.run(["fleet", fleet.path, "--json"], environment: environment)
+                    let clusters = try #require(
+                        try JSONSerialization.jsonObject(with: Data(listedJSON.stdout.utf8)) as? [[String: Any]])
+                    #expect(clusters.map { $0["name"] as? String } == ["plain", "gpus", "gone"])
+                    #expect(clusters.map { $0["reachable"] as? Bool } == [true, true, false])
+                    #expect(clusters[1]["denied"] as? [String] == ["create jobs.batch", "get pods/log"])
+                    let offline = try await FanoutBinary.run(["fleet", fleet.path, "--no-check"], environment: environment)
+                    #expect(offline.status == 0 && !offline.stdout.contains("reachable"))
+                }
             }
         }
     }

@@ -19,12 +19,16 @@ struct CredentialSSORefreshTests {
 
     /// The cache file of session `corp`, as `aws sso login` leaves it: a token expiring in `expiresIn` seconds
     /// and the client registration that refreshes it.
+    /// One registration expiry for every cache file a test writes, so that what each client writes back can be
+    /// compared.
+    static let registrationExpiresAt = Date().addingTimeInterval(86400).formatted(.iso8601)
+
     static func writeCache(expiresIn: TimeInterval, in home: CredentialTempDirectory) throws -> String {
         let digest = Insecure.SHA1.hash(data: Data("corp".utf8)).map { String(format: "%02x", $0) }.joined()
         let token = SSOCachedToken(
             startUrl: "https://corp.awsapps.com/start", region: "eu-west-1", accessToken: "old-access-token",
             expiresAt: Date().addingTimeInterval(expiresIn).formatted(.iso8601), clientId: "client-id",
-            clientSecret: "client-secret", registrationExpiresAt: Date().addingTimeInterval(86400).formatted(.iso8601),
+            clientSecret: "client-secret", registrationExpiresAt: registrationExpiresAt,
             refreshToken: "refresh-1")
         return try home.write(
             ".aws/sso/cache/\(digest).json", String(decoding: try JSONEncoder().encode(token), as: UTF8.self))

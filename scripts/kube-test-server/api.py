@@ -46,6 +46,8 @@ def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} api: {message}", file=sys.stderr, flush=True)
 
 
+SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
 class Route:
     """A parsed resource request path."""
 
@@ -136,6 +138,8 @@ class ApiServer:
         self.clock = clock
         self.https_address = "127.0.0.1:0"
         self.stopping = threading.Event()
+        # (verb, resource) pairs the user may not do, as a Role without them would say: "create jobs", "get pods/log".
+        self.denied: set[tuple[str, str]] = set()
         self._openapi: dict[str, tuple[bytes, str]] = {}
         for path, gv_resources in (
             ("api/v1", [r for r in RESOURCES.values() if r.group == ""]),
@@ -235,12 +239,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_request
 
     def serve_api(self, path: str) -> None:
+        if self.command == "POST" and path.rstrip("/") == SELF_SUBJECT_ACCESS_REVIEWS:
+            self.api.faults.count("create", "selfsubjectaccessreviews")
+            return self.serve_access_review()
         route = parse_route(path)
         if route is None:
             self.faults_and_count(self.command.lower(), path, path)
             return self.serve_non_resource(path)
         verb = self.verb_for(route)
         self.faults_and_count(verb, route.label, path)
+        if (verb, route.label) in self.api.denied:
+            self.read_body()
+            group = route.resource.group
+            where = f' in the namespace "{route.namespace}"' if route.namespace else " at the cluster scope"
+            raise ApiError.forbidden(
+                f'{route.resource.name}{"." + group if group else ""} is forbidden: User "test-user" cannot {verb} '
+                f'resource "{route.label}" in API group "{group}"{where}'
+            )
         if route.subresource == "log":
             if verb != "get":
                 raise ApiError.method_not_allowed(self.command)
@@ -261,6 +276,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if handler is None:
             raise ApiError.method_not_allowed(self.command)
         handler(route)
+
+    def serve_access_review(self) -> None:
+        """A SelfSubjectAccessReview: whether the user may do what `spec.resourceAttributes` says, by the denials."""
+        review, _ = self.parsed_body()
+        if not isinstance(review, dict):
+            raise ApiError.bad_request("a SelfSubjectAccessReview must be an object")
+        attributes = (review.get("spec") or {}).get("resourceAttributes") or {}
+        resource = attributes.get("resource", "")
+        if attributes.get("subresource"):
+            resource += "/" + attributes["subresource"]
+        allowed = (attributes.get("verb", ""), resource) not in self.api.denied
+        review["status"] = {"allowed": allowed}
+        if not allowed:
+            review["status"]["reason"] = "no RBAC policy matched"
+        review.setdefault("apiVersion", "authorization.k8s.io/v1")
+        review.setdefault("kind", "SelfSubjectAccessReview")
+        self.send_json(201, review)
 
     def verb_for(self, route: Route) -> str:
         method = self.command
@@ -814,7 +846,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "requests": api.faults.requests(),
                     },
                 )
+            if (method, route) == ("POST", "rbac"):
+                api.denied = {(rule["verb"], rule["resource"]) for rule in body.get("deny", [])}
+                return self.send_json(200, {"denied": sorted(f"{v} {r}" for v, r in api.denied)})
             if (method, route) == ("POST", "reset"):
+                api.denied = set()
                 api.faults.clear()
                 api.faults.reset_requests()
                 api.kubelet.release_scheduling()
@@ -912,6 +948,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 CONTROL_ROUTES = [
     "GET /__test/requests",
+    "POST /__test/rbac {deny: [{verb, resource}]} (what the user may not do; SelfSubjectAccessReviews say the same)",
     "POST /__test/requests/reset",
     "GET /__test/faults",
     "POST /__test/faults {status, count, verb, resource, path, retryAfter, message} or {faults: [...]}",

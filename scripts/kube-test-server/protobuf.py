@@ -127,6 +127,22 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "Quantity": {1: ("string", "string")},
     "Time": {1: ("seconds", "int64"), 2: ("nanos", "int32")},
     "MapEntry": {1: ("key", "string"), 2: ("value", "raw")},
+    # authorization.k8s.io/v1 (what `kubectl auth can-i` posts)
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "SelfSubjectAccessReviewSpec"),
+        3: ("status", "Ignored"),
+    },
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"), 2: ("nonResourceAttributes", "Ignored")},
+    "ResourceAttributes": {
+        1: ("namespace", "string"),
+        2: ("verb", "string"),
+        3: ("group", "string"),
+        4: ("version", "string"),
+        5: ("resource", "string"),
+        6: ("subresource", "string"),
+        7: ("name", "string"),
+    },
     # A message this table only accepts empty (kubectl sends some empty structs).
     "Empty": {},
     # Status is ignored on create: its content is not decoded.
@@ -139,6 +155,7 @@ KINDS = {
     ("v1", "Secret"): "Secret",
     ("v1", "ConfigMap"): "ConfigMap",
     ("v1", "Namespace"): "Namespace",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 
 

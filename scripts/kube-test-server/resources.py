@@ -110,17 +110,30 @@ def _group(name: str) -> dict[str, Any]:
     return {"name": name, "versions": [version], "preferredVersion": version}
 
 
+# The authorization group serves only SelfSubjectAccessReviews (create), which `kubectl auth can-i` and Fanout's
+# permission check post.
+AUTHORIZATION_GROUP = "authorization.k8s.io"
+
+
 def api_group_list() -> dict[str, Any]:
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group("batch")]}
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group("batch"), _group(AUTHORIZATION_GROUP)]}
 
 
 def api_group(name: str) -> dict[str, Any] | None:
-    if name != "batch":
+    if name not in ("batch", AUTHORIZATION_GROUP):
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name)}
 
 
 def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
+    if (group, version) == (AUTHORIZATION_GROUP, "v1"):
+        review = {
+            "name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview", "namespaced": False,
+            "kind": "SelfSubjectAccessReview", "verbs": ["create"],
+        }
+        return {
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}", "resources": [review]
+        }
     entries: list[dict[str, Any]] = []
     for resource in RESOURCES.values():
         if resource.group != group or resource.version != version:

@@ -1,6 +1,6 @@
 extension FleetRequirements {
     /// The requirements as a phrase: `nvidia-h100 ×8 spot in eu-west-1`.
-    var summary: String {
+    public var summary: String {
         var sizes: [String] = []
         if let machineType { sizes.append(machineType) }
         if let cpu { sizes.append("\(fleetNumber(cpu)) CPU") }
@@ -18,7 +18,7 @@ extension FleetRequirements {
 
 extension FleetMachineType {
     /// The offer as a phrase: `p4d.24xlarge, 96 CPU, 1152Gi, nvidia-a100 ×8, spot or on-demand`.
-    var summary: String {
+    public var summary: String {
         var parts = [name, "\(fleetNumber(cpu)) CPU", memory]
         parts += accelerators.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
         parts.append(spot ? (onDemand ? "spot or on-demand" : "spot only") : "on-demand only")

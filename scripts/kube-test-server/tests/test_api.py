@@ -316,3 +316,19 @@ def test_manifest_checked_by_kubernetes_validate_is_accepted(server: KubeTestSer
     assert job["status"]["failedIndexes"] == ""
     logs = server.kubectl("-n", namespace, "logs", "-l", "job-name=validated").stdout
     assert sorted(logs.split("\n")[:-1]) == [f"shard {index}" for index in range(4)]
+
+
+def test_denied_verbs_are_forbidden_and_access_reviews_say_so(server: KubeTestServer, namespace: str) -> None:
+    server.control("POST", "rbac", {"deny": [{"verb": "create", "resource": "jobs"}]})
+    try:
+        denied = server.kubectl("-n", namespace, "auth", "can-i", "create", "jobs.batch", check=False)
+        assert denied.stdout.strip().startswith("no")
+        allowed = server.kubectl("-n", namespace, "auth", "can-i", "watch", "pods", check=False)
+        assert allowed.stdout.strip() == "yes"
+        created = server.kubectl(
+            "-n", namespace, "create", "job", "refused", "--image=busybox", "--", "true", check=False
+        )
+        assert created.returncode != 0
+        assert 'cannot create resource "jobs" in API group "batch"' in created.stderr
+    finally:
+        server.control("POST", "rbac", {"deny": []})
