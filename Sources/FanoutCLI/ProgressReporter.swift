@@ -130,7 +130,7 @@ final class ProgressReporter: Sendable {
             ]
             if let reason = exit.reason { fields["reason"] = reason }
             event(fields)
-        case .attempt(.pending), .backend:
+        case .attempt(.pending), .attempt(.placeLost), .backend:
             break
         }
     }

@@ -86,19 +86,38 @@ public struct FleetBackend: Backend {
         }.joined(separator: "---\n")
     }
 
-    /// Serves each cluster's launches on its own backend, with a queue of its own, and passes every report on.
+    /// Serves each cluster's launches on its own backend, with a queue of its own, and passes every report on. A
+    /// cluster whose backend stops working (it no longer answers, its pods cannot start) is dropped from the run: the
+    /// scheduler hears ``AttemptEvent/placeLost(place:reason:)``, each of its live attempts ends as disrupted (so its
+    /// shard runs elsewhere, using no retry), and what is asked of it later is answered here. The run fails only
+    /// when every cluster is gone.
     public func serve(_ submission: Submission, attempts: AttemptQueue) async throws -> BackendReport {
-        let queues = members.map { _ in AttemptQueue(reports: { attempts.report($0) }) }
-        let placeOf = AttemptPlaces()
+        let book = AttemptPlaces()
+        let queues = members.map { _ in
+            AttemptQueue(reports: { event in
+                if case .exited(let id, _) = event { book.ended(id) }
+                attempts.report(event)
+            })
+        }
         return try await withThrowingTaskGroup(of: BackendReport?.self) { group in
             for (index, member) in members.enumerated() {
                 group.addTask {
                     do {
                         return try await member.backend.serve(submission, attempts: queues[index])
                     } catch {
-                        // One cluster that cannot work ends the run, as a single backend's would.
-                        attempts.finish()
-                        throw error
+                        if Task.isCancelled || error is CancellationError { throw error }
+                        let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+                        let (left, everyone) = book.lose(index, count: members.count)
+                        guard !everyone else {
+                            // No cluster is left to run anything: the run ends with this cause.
+                            attempts.finish()
+                            throw error
+                        }
+                        attempts.report(.placeLost(place: index, reason: "\(member.name): \(reason)"))
+                        for id in left {
+                            attempts.report(.exited(id, .disrupted("\(member.name) stopped working: \(reason)")))
+                        }
+                        return BackendReport()
                     }
                 }
             }
@@ -106,14 +125,22 @@ public struct FleetBackend: Backend {
                 for await request in attempts.requests {
                     switch request {
                     case .launch(let launches):
-                        placeOf.places.withLock { places in for launch in launches { places[launch.id] = launch.place } }
                         for (place, launches) in Dictionary(grouping: launches, by: \.place) where queues.indices.contains(place) {
-                            queues[place].send(.launch(launches))
+                            if book.launch(launches.map(\.id), at: place) {
+                                queues[place].send(.launch(launches))
+                            } else {
+                                for launch in launches {
+                                    attempts.report(.exited(launch.id, .disrupted("\(members[place].name) is out of the run")))
+                                }
+                            }
                         }
                     case .cancel(let ids):
-                        let byPlace = placeOf.places.withLock { places in Dictionary(grouping: ids) { places[$0] ?? 0 } }
-                        for (place, ids) in byPlace where queues.indices.contains(place) {
-                            queues[place].send(.cancel(ids))
+                        for (place, ids) in book.byPlace(ids) {
+                            if book.isLost(place) {
+                                for id in ids where book.ended(id) { attempts.report(.exited(id, .cancelled)) }
+                            } else if queues.indices.contains(place) {
+                                queues[place].send(.cancel(ids))
+                            }
                         }
                     }
                 }
@@ -130,7 +157,46 @@ public struct FleetBackend: Backend {
     }
 }
 
-/// Which cluster each attempt was sent to, so that its cancel goes there too.
+/// Where each live attempt was sent, and which clusters were dropped from the run.
 private final class AttemptPlaces: Sendable {
-    let places = Mutex<[AttemptID: Int]>([:])
+    private struct State {
+        var live: [AttemptID: Int] = [:]
+        var lost = Set<Int>()
+    }
+
+    private let state = Mutex(State())
+
+    /// Records attempts sent to `place`; `false` when that place is out of the run (nothing was recorded).
+    func launch(_ ids: [AttemptID], at place: Int) -> Bool {
+        state.withLock { state in
+            guard !state.lost.contains(place) else { return false }
+            for id in ids { state.live[id] = place }
+            return true
+        }
+    }
+
+    /// Forgets an attempt that ended; whether it was live.
+    @discardableResult
+    func ended(_ id: AttemptID) -> Bool {
+        state.withLock { $0.live.removeValue(forKey: id) != nil }
+    }
+
+    /// Drops `place`: its live attempts (now ended here), and whether every place of `count` is gone.
+    func lose(_ place: Int, count: Int) -> (live: [AttemptID], everyone: Bool) {
+        state.withLock { state in
+            state.lost.insert(place)
+            let live = state.live.filter { $0.value == place }.map(\.key).sorted()
+            for id in live { state.live[id] = nil }
+            return (live, state.lost.count >= count)
+        }
+    }
+
+    func isLost(_ place: Int) -> Bool { state.withLock { $0.lost.contains(place) } }
+
+    /// The live ones of `ids` by place.
+    func byPlace(_ ids: [AttemptID]) -> [Int: [AttemptID]] {
+        state.withLock { state in
+            Dictionary(grouping: ids.filter { state.live[$0] != nil }) { state.live[$0]! }
+        }
+    }
 }

@@ -62,6 +62,26 @@ import Testing
         #expect(scheduler.handle(.attempt(.pending(onSpot[0].id, reason: nil)), now: 7).isEmpty)
     }
 
+    @Test func aLostPlaceGetsNothingMoreAndItsShardsRunElsewhereWithoutARetry() {
+        let places: [AttemptScheduler.Place] = [.init(name: "a", slots: 4), .init(name: "b", slots: 4)]
+        var scheduler = AttemptScheduler(files: files(4), places: places, policy: .init(retries: 0, backups: nil))
+        let first = launches(scheduler.handle(.tick, now: 0))
+        let onB = first.filter { $0.place == 1 }
+        #expect(onB.count == 2)
+        #expect(notices(scheduler.handle(.attempt(.placeLost(place: 1, reason: "b: the cluster is down")), now: 1)) == [
+            "b is out of the run: b: the cluster is down; its shards move to a"
+        ])
+        var again: [AttemptLaunch] = []
+        for launch in onB {
+            again += launches(scheduler.handle(.attempt(.exited(launch.id, .disrupted("b stopped working"))), now: 2))
+        }
+        #expect(again.count == 2 && again.allSatisfy { $0.place == 0 }, "\(again)")
+        for launch in first.filter({ $0.place == 0 }) + again {
+            _ = scheduler.handle(.attempt(.exited(launch.id, .succeeded)), now: 3)
+        }
+        #expect(scheduler.isFinished && scheduler.failedShards.isEmpty, "disruptions use no retry")
+    }
+
     @Test func twoPlacesAtOnceEachWithWhatItCanDo() {
         // A pool of local workers (one slot, no memory limit, no second attempt of a shard) and a cluster (three
         // slots, memory per attempt, backups), scheduled together.

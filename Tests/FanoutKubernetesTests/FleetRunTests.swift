@@ -1,4 +1,5 @@
 import FanoutCore
+import FanoutHTTP
 @testable import FanoutKubernetes
 import FanoutTestSteps
 import FanoutTestSupport
@@ -143,6 +144,47 @@ extension KubernetesTests {
                     perCluster[count] = [a, b]
                 }
                 #expect(perCluster[100] != nil && perCluster[100] == perCluster[10_000], "\(perCluster)")
+            }
+        }
+
+        @Test func aClusterThatStopsAnsweringMidRunIsDroppedAndItsShardsFinishElsewhere() async throws {
+            try await SecondCluster.withNamespaces { a, aClient, b, bClient in
+                let input = try InputFolder.make(count: 24)
+                defer { input.remove() }
+                var aOptions = try testOptions(namespace: a)
+                aOptions.filesInFlight = 1
+                var bOptions = try testOptions(namespace: b)
+                bOptions.filesInFlight = 1
+                bOptions.cleanupTimeout = .seconds(2)
+                // Its client gives up on a request after 2 s of errors, as after minutes on a real cluster.
+                let impatient = KubernetesClient(
+                    configuration: try KubernetesConfiguration.resolve(
+                        kubeconfig: [try SecondCluster.kubeconfig], context: nil, namespace: b),
+                    retry: RetryPolicy(budget: .seconds(2), unreachableBudget: .seconds(2)))
+                let fleet = FleetBackend(members: [
+                    .init(name: "a", backend: KubernetesBackend(options: aOptions, client: aClient), capacity: 2),
+                    .init(name: "b", backend: KubernetesBackend(options: bOptions, client: impatient), capacity: 2),
+                ])
+                let log = EventLog()
+                let run = try await Fanout(
+                    options: RunOptions(backend: fleet, sharding: .shards(4), state: input.state, onEvent: log.observer)
+                ).map(TestSteps.slowByteCount, over: Input(input.path))
+                let consumer = Task { try await collectOutcomes(run) }
+                try await eventually(.seconds(30), "b's pods running") {
+                    try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(run.id)").items
+                        .contains { $0.phase == "Running" }
+                }
+                // b stops answering: every request fails, and its open watches break.
+                try await KubeTestServer.post(
+                    "faults", ["status": 503, "count": 100_000, "message": "the cluster is down"],
+                    control: try SecondCluster.control)
+                try await KubeTestServer.post("watches/drop", ["abrupt": true], control: try SecondCluster.control)
+                defer { Task { try? await SecondCluster.post("reset") } }
+                let outcomes = try await consumer.value
+                #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 24).mapValues { Optional($0) })
+                #expect(log.notices.contains { $0.hasPrefix("b is out of the run: b:") && $0.contains("move to a") }, "\(log.notices)")
+                let histories = try #require(run.summary?.shardHistories)
+                #expect(!histories.isEmpty && histories.values.allSatisfy { $0.contains("disrupted: b stopped working") }, "\(histories)")
             }
         }
 

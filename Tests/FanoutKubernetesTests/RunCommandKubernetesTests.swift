@@ -439,6 +439,13 @@ extension KubernetesTests {
                 let arguments = onGPUs.first?.spec?.template.spec.containers.first?.args ?? []
                 #expect(!arguments.contains("--fleet") && !arguments.contains("--accelerator"), "\(arguments)")
 
+                let dryRun = try await FanoutBinary.run(
+                    ["run", fixture.input, "--fleet", fleet.path, "--dry-run"] + podFlags + ["--", "wc", "-l", "{}"],
+                    environment: fixture.environment)
+                #expect(dryRun.status == 0, "\(dryRun.stderr)")
+                #expect(dryRun.stdout.contains("# cluster plain\n") && dryRun.stdout.contains("# cluster gpus\n"))
+                #expect(dryRun.stdout.contains("topology.kubernetes.io/zone: test-zone-b"))
+
                 let refused = try await FanoutBinary.run(
                     ["run", fixture.input, "--fleet", fleet.path, "--accelerator", "nvidia-h100:8"] + podFlags
                         + ["--", "wc", "-l", "{}"],

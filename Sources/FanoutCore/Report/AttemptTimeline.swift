@@ -25,7 +25,7 @@ final class AttemptTimeline: Sendable {
                 attempts[id]?.ended = time
                 attempts[id]?.outcome = exit.outcome
                 attempts[id]?.reason = exit.reason.map { String($0.prefix(2000)) }
-            case .attempt(.pending), .workers, .notice, .backend:
+            case .attempt(.pending), .attempt(.placeLost), .workers, .notice, .backend:
                 break
             }
         }

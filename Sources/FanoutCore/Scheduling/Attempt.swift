@@ -96,6 +96,9 @@ public enum AttemptEvent: Sendable, Hashable {
     case pending(AttemptID, reason: String?)
     case running(AttemptID)
     case exited(AttemptID, AttemptExit)
+    /// A place stopped working for the run (a cluster that no longer answers): the scheduler puts nothing more
+    /// there while another place can take it. The backend still reports an exit for each attempt it had there.
+    case placeLost(place: Int, reason: String)
 }
 
 /// How an attempt runs after a worker crashed on its shard: files one at a time, in plan order, each result stored

@@ -121,6 +121,13 @@ public struct AttemptScheduler: Sendable {
         switch input {
         case .attempt(.pending(let id, let reason)):
             actions += withdraw(from: id, reason: reason, now: now)
+        case .attempt(.placeLost(let place, let reason)):
+            if places.indices.contains(place), stalled.insert(place).inserted {
+                let others = places.indices.filter { !stalled.contains($0) }.map(name).joined(separator: ", ")
+                actions.append(.notice(
+                    "\(name(place)) is out of the run: \(reason)"
+                        + (others.isEmpty ? "" : "; its shards move to \(others)")))
+            }
         case .attempt(.running(let id)):
             shards[id.shard]?.live[id]?.runningSince = now
         case .attempt(.exited(let id, let exit)):
