@@ -23,4 +23,27 @@ struct ClusterOptions: ParsableArguments {
                 namespace: namespace ?? placement?["namespace"] ?? environment["FANOUT_NAMESPACE"],
                 environment: environment))
     }
+
+    /// A client for each cluster the run ran on: one for a run on one cluster (``client(environment:placement:)``),
+    /// one per cluster of a fleet run (its placement's `NAME.context`, `NAME.namespace` and `NAME.kubeconfig`),
+    /// with the cluster's name. The flags, when given, override each.
+    func clients(
+        environment: [String: String], placement: [String: String]?
+    ) throws -> [(cluster: String?, client: KubernetesClient)] {
+        let clusters = Set((placement ?? [:]).keys.compactMap { key in
+            key.contains(".") ? String(key[..<key.lastIndex(of: ".")!]) : nil
+        })
+        guard !clusters.isEmpty, let placement else {
+            return [(nil, try client(environment: environment, placement: placement))]
+        }
+        return try clusters.sorted().map { cluster in
+            let files = kubeconfig.map { [$0] }
+                ?? placement["\(cluster).kubeconfig"].map { $0.split(separator: ":").map(String.init) }
+            let client = try KubernetesClient(
+                configuration: .resolve(
+                    kubeconfig: files, context: context ?? placement["\(cluster).context"],
+                    namespace: namespace ?? placement["\(cluster).namespace"], environment: environment))
+            return (cluster, client)
+        }
+    }
 }

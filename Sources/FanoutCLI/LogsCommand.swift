@@ -51,10 +51,10 @@ struct LogsCommand: AsyncParsableCommand {
             }
             if follow {
                 try await LogFollower(command: self, catalog: catalog, environment: environment, placement: info.placement,
-                    onKubernetes: info.backend == "kubernetes").run()
+                    onKubernetes: ["kubernetes", "fleet"].contains(info.backend)).run()
                 return
             }
-            if info.backend == "kubernetes" {
+            if ["kubernetes", "fleet"].contains(info.backend) {
                 do {
                     try await printPodLogs(environment: environment, placement: info.placement)
                 } catch {
@@ -73,7 +73,13 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     private func printPodLogs(environment: [String: String], placement: [String: String]?) async throws {
-        let client = try cluster.client(environment: environment, placement: placement)
+        for (name, client) in try cluster.clients(environment: environment, placement: placement) {
+            if let name, !json { print("=== cluster \(name) ===") }
+            try await printPodLogs(client: client)
+        }
+    }
+
+    private func printPodLogs(client: KubernetesClient) async throws {
         let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
             .filter { shard == nil || $0.fanoutShard == shard }
             .sorted { ($0.fanoutShard ?? -1, $0.metadata.creationTimestamp ?? "") < ($1.fanoutShard ?? -1, $1.metadata.creationTimestamp ?? "") }

@@ -341,14 +341,17 @@ struct CancelCommand: AsyncParsableCommand {
             }
             let info = try await RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
                 .infoExplained(runID)
-            if info.backend == "kubernetes" {
-                let runs = KubernetesRuns(
-                    client: try cluster.client(
-                        environment: try ConfigurationFile.effectiveEnvironment(), placement: info.placement))
-                let deleted = try await runs.delete(runID: runID)
-                print(deleted == 0
-                    ? "run \(runID) has no Jobs in namespace \(runs.namespace); if it ran in another one, give --namespace (and --context)"
-                    : "run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s") and so their pods; `fanout attach \(runID)` resumes it")
+            if info.backend == "kubernetes" || info.backend == "fleet" {
+                let clients = try cluster.clients(
+                    environment: try ConfigurationFile.effectiveEnvironment(), placement: info.placement)
+                for (name, client) in clients {
+                    let runs = KubernetesRuns(client: client)
+                    let deleted = try await runs.delete(runID: runID)
+                    let on = name.map { " on cluster \($0)" } ?? ""
+                    print(deleted == 0
+                        ? "run \(runID) has no Jobs in namespace \(runs.namespace)\(on); if it ran in another one, give --namespace (and --context)"
+                        : "run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s")\(on) and so their pods; `fanout attach \(runID)` resumes it")
+                }
                 return
             }
             guard info.backend == "in-process" || info.backend == "processes" else { return }

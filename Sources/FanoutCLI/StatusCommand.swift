@@ -100,7 +100,7 @@ struct StatusCommand: AsyncParsableCommand {
             info: info, done: stored?.done ?? (info.succeeded ?? 0) + (info.failed ?? 0),
             failed: stored?.failed ?? info.failed ?? 0,
             elapsed: (info.finishedAt ?? Date()).timeIntervalSince(info.createdAt),
-            pods: info.backend == "kubernetes" ? await podPhases(placement: info.placement) : nil)
+            pods: ["kubernetes", "fleet"].contains(info.backend) ? await podPhases(placement: info.placement) : nil)
         if snapshot.failed > 0 { snapshot.failures = Array(try await catalog.failures(runID).prefix(3)) }
         return snapshot
     }
@@ -176,10 +176,14 @@ struct StatusCommand: AsyncParsableCommand {
     /// The run's pods by phase, or why they could not be listed.
     private func podPhases(placement: [String: String]?) async -> Result<[String: Int], any Error> {
         do {
-            let client = try cluster.client(
+            var counts: [String: Int] = [:]
+            for (_, client) in try cluster.clients(
                 environment: try ConfigurationFile.effectiveEnvironment(), placement: placement)
-            let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
-            return .success(pods.reduce(into: [:]) { counts, pod in counts[pod.phase, default: 0] += 1 })
+            {
+                let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID))
+                for pod in pods.items { counts[pod.phase, default: 0] += 1 }
+            }
+            return .success(counts)
         } catch {
             return .failure(error)
         }

@@ -2,7 +2,7 @@ public import FanoutCore
 import Synchronization
 
 /// Runs one map across several Kubernetes clusters: each cluster is a place of the run's scheduler, with its
-/// capacity as slots and its preference as weight, so shards are apportioned between them, each cluster runs its
+/// capacity times its preference as its share, so shards are apportioned between them, each cluster runs its
 /// share as Indexed Jobs of its own, and results come back through the one state prefix every cluster's pods reach.
 /// When a cluster's pods wait past its pending timeout (no node for them: spot capacity that never comes), the
 /// scheduler withdraws the shards not started there (their pods are deleted, which also frees that cluster's
@@ -21,7 +21,7 @@ public struct FleetBackend: Backend {
     public struct Member: Sendable {
         public var name: String
         public var backend: KubernetesBackend
-        /// Pods Fanout may run there at once: the cluster's slots, and its Jobs' parallelism.
+        /// Pods Fanout may run there at once: its Jobs' parallelism.
         public var capacity: Int
         /// Its share of the shards against the others' (with capacity). Default 1.
         public var weight: Double
@@ -52,11 +52,16 @@ public struct FleetBackend: Backend {
 
     public var needsSharedState: Bool { members.contains { $0.backend.needsSharedState } }
 
-    /// Each cluster's namespace and context, by its name: `eks-spot.namespace`, `eks-spot.context`.
+    /// Each cluster's namespace, context and kubeconfig files, by its name (`eks-spot.namespace`,
+    /// `eks-spot.context`, `eks-spot.kubeconfig` with `:` between files), so that `fanout cancel`, `logs` and
+    /// `status` find the run's Jobs on every cluster.
     public var placement: [String: String] {
         var placement: [String: String] = [:]
         for member in members {
             for (key, value) in member.backend.placement { placement["\(member.name).\(key)"] = value }
+            if let files = member.backend.options.kubeconfig, !files.isEmpty {
+                placement["\(member.name).kubeconfig"] = files.joined(separator: ":")
+            }
         }
         return placement
     }
@@ -65,14 +70,14 @@ public struct FleetBackend: Backend {
         BackendCapabilities(slots: members.map(\.capacity).reduce(0, +), runsAttemptsSideBySide: true)
     }
 
-    /// A place per cluster: its capacity as slots (so only its share of the shards is there at once, and the rest
-    /// can still go anywhere), its weight times its capacity as its share.
+    /// A place per cluster, with its weight times its capacity as its share: the scheduler launches every shard at
+    /// once, shared out by those shares, so each cluster gets one Indexed Job for the run's first wave, and its Jobs'
+    /// `parallelism` (its capacity) paces its pods. Shards not started there can still move.
     public var places: [BackendPlace] {
         members.map { member in
-            var capabilities = member.backend.capabilities
-            capabilities.slots = member.capacity
-            return BackendPlace(
-                name: member.name, capabilities: capabilities, weight: member.weight * Double(member.capacity))
+            BackendPlace(
+                name: member.name, capabilities: member.backend.capabilities,
+                weight: member.weight * Double(member.capacity))
         }
     }
 

@@ -56,8 +56,9 @@ final class KubernetesRunSession: Sendable {
 
     /// Tells the caller, and a person what they should see.
     private func emit(_ event: KubernetesBackendEvent) {
-        submission.report(.backend(event))
+        // The notice first: a caller who waits for the event then finds the notice told.
         if let notice = Self.notice(for: event, namespace: namespace) { submission.report(.notice(notice)) }
+        submission.report(.backend(event))
     }
 
     /// A line for the user about a pod that fails, waits or is disrupted, a Job that gets no pods, or a Job shrunk

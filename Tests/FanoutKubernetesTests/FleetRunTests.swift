@@ -131,12 +131,13 @@ extension KubernetesTests {
                     let run = try await Fanout(options: options).map(TestSteps.byteCount, over: Input(input.path))
                     let outcomes = try await collectOutcomes(run)
                     #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: count).mapValues { Optional($0) })
-                    // Shards went 1 : 3 at first, as the capacities say.
+                    // Shards went 1 : 3, all at once, as the capacities say: one Job on each cluster.
                     let first = log.runEvents.compactMap { event -> AttemptLaunch? in
                         if case .launched(let launch) = event, launch.id.number == 1 { launch } else { nil }
                     }
                     #expect(first.count == 8)
                     #expect(first.prefix(4).map(\.place).sorted() == [0, 1, 1, 1], "\(first.map(\.place))")
+                    #expect(first.filter { $0.place == 0 }.count == 2, "all at once, 2 : 6: \(first.map(\.place))")
                     let (onA, onB) = (try await jobs(aClient, run.id), try await jobs(bClient, run.id))
                     #expect(!onA.isEmpty && !onB.isEmpty)
                     let a = try await KubeTestServer.requests().values.reduce(0, +)

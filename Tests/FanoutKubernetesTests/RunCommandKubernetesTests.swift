@@ -428,16 +428,27 @@ extension KubernetesTests {
                     "AWS_ENDPOINT_URL=\(try TestEnvironment.s3Endpoint.absoluteString)", "--env", "AWS_REGION=us-east-1",
                 ]
                 let run = try await FanoutBinary.run(
-                    ["run", fixture.input, "--fleet", fleet.path, "--accelerator", "nvidia-l4", "--reduce", "sum", "-q"]
+                    ["run", fixture.input, "--fleet", fleet.path, "--accelerator", "nvidia-l4", "--reduce", "sum", "--json"]
                         + podFlags + ["--", "wc", "-l", "{}"],
                     environment: fixture.environment)
                 #expect(run.status == 0, "\(run.stderr)")
-                #expect(run.stdout == "3\n")
+                let summary = try #require(
+                    try JSONSerialization.jsonObject(
+                        with: Data((run.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any])
+                #expect(summary["result"] as? Int == 3)
+                let runID = try #require(summary["run"] as? String)
                 let onGPUs = try await second.list(Job.self).items
                 #expect(!onGPUs.isEmpty && onGPUs.allSatisfy(\.succeeded))
                 #expect(try await fixture.kubectl(["get", "jobs", "-o", "name"]).stdout.isEmpty, "nothing on plain")
                 let arguments = onGPUs.first?.spec?.template.spec.containers.first?.args ?? []
                 #expect(!arguments.contains("--fleet") && !arguments.contains("--accelerator"), "\(arguments)")
+                // Later commands find the run's Jobs and pods on the cluster it ran on, without flags.
+                let logs = try await FanoutBinary.run(["logs", runID], environment: fixture.environment)
+                #expect(logs.status == 0 && logs.stdout.contains("=== cluster gpus ==="), "\(logs.stdout)\(logs.stderr)")
+                let cancel = try await FanoutBinary.run(["cancel", runID], environment: fixture.environment)
+                #expect(cancel.stdout.contains("Jobs on cluster gpus") || cancel.stdout.contains("Job on cluster gpus"),
+                    "\(cancel.stdout)\(cancel.stderr)")
+                #expect(try await second.list(Job.self).items.isEmpty)
 
                 let dryRun = try await FanoutBinary.run(
                     ["run", fixture.input, "--fleet", fleet.path, "--dry-run"] + podFlags + ["--", "wc", "-l", "{}"],
