@@ -78,15 +78,20 @@ public struct BackendCapabilities: Sendable, Hashable {
     /// The memory limit of an attempt in bytes, when the backend sets one per attempt and can raise it for an
     /// attempt after an OOM kill (``AttemptLaunch/memoryBytes``); `nil` when it cannot. Default `nil`.
     public var memoryBytes: Int64?
+    /// Whether attempts are better launched together than one by one (each launch costs API objects, as a Job on
+    /// Kubernetes): the scheduler then starts attempts there only as time passes (its ticks, 200 ms apart), so the
+    /// re-runs of a moment go out as one launch. Default `false`: at once.
+    public var batchesLaunches: Bool
 
     public init(
         slots: Int = ProcessInfoCores.count, handsRecordsOver: Bool = false, runsAttemptsSideBySide: Bool = true,
-        memoryBytes: Int64? = nil
+        memoryBytes: Int64? = nil, batchesLaunches: Bool = false
     ) {
         self.slots = max(1, slots)
         self.handsRecordsOver = handsRecordsOver
         self.runsAttemptsSideBySide = runsAttemptsSideBySide
         self.memoryBytes = memoryBytes
+        self.batchesLaunches = batchesLaunches
     }
 }
 

@@ -240,7 +240,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             AttemptScheduler.Place(
                 name: place.name, slots: place.capabilities.slots,
                 runsAttemptsSideBySide: place.capabilities.runsAttemptsSideBySide,
-                memoryBytes: place.capabilities.memoryBytes, weight: place.weight)
+                memoryBytes: place.capabilities.memoryBytes, weight: place.weight,
+                batchesLaunches: place.capabilities.batchesLaunches)
         }
         let backoff = options.shardBackoff
         var scheduler = AttemptScheduler(

@@ -312,12 +312,13 @@ public struct KubernetesBackend: Backend {
     }
 
     /// Pods run side by side (a backup is a small Job of its own), as many as the cluster takes: the scheduler
-    /// launches every shard at once and each Job's `parallelism` paces its pods. When ``Options/resources`` sets
+    /// launches every shard at once and each Job's `parallelism` paces its pods. Launches are batched: the re-runs of
+    /// a moment (pods failed or preempted together) go into one Job. When ``Options/resources`` sets
     /// memory, each attempt can run with its own (raised after an OOM kill).
     public var capabilities: BackendCapabilities {
         BackendCapabilities(
             slots: 1_000_000, runsAttemptsSideBySide: true,
-            memoryBytes: options.resources.memory.flatMap(ResourceQuantity.value))
+            memoryBytes: options.resources.memory.flatMap(ResourceQuantity.value), batchesLaunches: true)
     }
 
     /// Makes each launch the scheduler asks for into Jobs, and reports every attempt's pod as it runs and ends; a

@@ -167,7 +167,7 @@ final class KubernetesRunSession: Sendable {
                 // A Job's status may tell its attempts' ends before the pod watch shows the pods finished: give it
                 // a moment, so that finished pods are not taken for ones left behind.
                 let deadline = ContinuousClock.now + .seconds(5)
-                while tracker.withLock({ $0.livePods > 0 }), ContinuousClock.now < deadline {
+                while tracker.withLock({ $0.strayPods > 0 }), ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 group.cancelAll()
@@ -176,7 +176,7 @@ final class KubernetesRunSession: Sendable {
         }
         try Task.checkCancellation()
         // Pods of Jobs an earlier driver left, for shards done since, are not left waiting.
-        if tracker.withLock({ $0.livePods }) > 0 { await cleanUp(reason: "finished") }
+        if tracker.withLock({ $0.strayPods }) > 0 { await cleanUp(reason: "finished") }
     }
 
     /// The shards that failed in a Job and completed in none, for the backend's own event.

@@ -82,6 +82,18 @@ import Testing
         #expect(scheduler.isFinished && scheduler.failedShards.isEmpty, "disruptions use no retry")
     }
 
+    @Test func aPlaceThatBatchesLaunchesGetsTheRerunsOfAMomentInOneLaunch() {
+        var scheduler = AttemptScheduler(
+            files: files(3), places: [.init(slots: 10, batchesLaunches: true)], policy: .init(retries: 2, backups: nil))
+        let first = launches(scheduler.handle(.tick, now: 0))
+        #expect(first.count == 3, "the first tick launches every shard")
+        #expect(launches(scheduler.handle(.attempt(.exited(first[0].id, .disrupted("preempted"))), now: 1)).isEmpty)
+        #expect(launches(scheduler.handle(.attempt(.exited(first[1].id, .failed("exit 1"))), now: 1.1)).isEmpty)
+        let again = scheduler.handle(.tick, now: 1.2)
+        #expect(again.count == 1, "one launch")
+        #expect(launches(again).map(\.id) == [AttemptID(shard: 0, number: 2), AttemptID(shard: 1, number: 2)])
+    }
+
     @Test func twoPlacesAtOnceEachWithWhatItCanDo() {
         // A pool of local workers (one slot, no memory limit, no second attempt of a shard) and a cluster (three
         // slots, memory per attempt, backups), scheduled together.

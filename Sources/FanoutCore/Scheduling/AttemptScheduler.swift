@@ -19,16 +19,20 @@ public struct AttemptScheduler: Sendable {
         /// Its share of the shards against the other places': launches go where live attempts per unit of weight
         /// are fewest. Default 1.
         public var weight: Double
+        /// Whether attempts start here only on ticks, so that those of a moment go out as one launch (one Job on
+        /// Kubernetes) rather than one by one as attempts end. Default `false`.
+        public var batchesLaunches: Bool
 
         public init(
             name: String = "", slots: Int, runsAttemptsSideBySide: Bool = true, memoryBytes: Int64? = nil,
-            weight: Double = 1
+            weight: Double = 1, batchesLaunches: Bool = false
         ) {
             self.name = name
             self.slots = max(1, slots)
             self.runsAttemptsSideBySide = runsAttemptsSideBySide
             self.memoryBytes = memoryBytes
             self.weight = weight > 0 ? weight : 1
+            self.batchesLaunches = batchesLaunches
         }
     }
 
@@ -138,9 +142,10 @@ public struct AttemptScheduler: Sendable {
             break
         }
         guard !stopped else { return actions }
+        let ticking = input == .tick
         // A straggler's backup goes before shards that wait: by the rule it would otherwise finish last.
-        actions += launchBackups(now: now)
-        actions += launchReady(now: now)
+        actions += launchBackups(now: now, ticking: ticking)
+        actions += launchReady(now: now, ticking: ticking)
         return actions
     }
 }
@@ -298,15 +303,15 @@ extension AttemptScheduler {
         return []
     }
 
-    /// Free slots per place.
-    private var freeSlots: [Int] {
+    /// Free slots per place; none between ticks at places that batch their launches.
+    private func freeSlots(ticking: Bool) -> [Int] {
         var used = Array(repeating: 0, count: places.count)
         for shard in shards.values { for attempt in shard.live.values { used[attempt.launch.place] += 1 } }
-        return places.indices.map { places[$0].slots - used[$0] }
+        return places.indices.map { places[$0].batchesLaunches && !ticking ? 0 : places[$0].slots - used[$0] }
     }
 
-    private mutating func launchReady(now: Double) -> [Action] {
-        var free = freeSlots
+    private mutating func launchReady(now: Double, ticking: Bool) -> [Action] {
+        var free = freeSlots(ticking: ticking)
         var live = liveCounts
         var launches: [AttemptLaunch] = []
         for index in order {
@@ -387,7 +392,7 @@ extension AttemptScheduler {
     }
 
     /// Backups for stragglers, by the rule of ``SchedulingPolicy/Backups``.
-    private mutating func launchBackups(now: Double) -> [Action] {
+    private mutating func launchBackups(now: Double, ticking: Bool) -> [Action] {
         guard let rule = policy.backups else { return [] }
         let waiting = shards.values.filter { if case .waiting = $0.phase { $0.live.isEmpty } else { false } }.count
         let durations = shards.values.compactMap(\.duration).sorted()
@@ -412,7 +417,7 @@ extension AttemptScheduler {
             }
             if waiting == 0 || started + projected > drained { candidates.append((index, projected)) }
         }
-        var free = freeSlots
+        var free = freeSlots(ticking: ticking)
         var launches: [AttemptLaunch] = []
         for candidate in candidates.sorted(by: { ($0.projected, -$0.shard) > ($1.projected, -$1.shard) }) {
             guard let place = free.indices.first(where: { free[$0] > 0 && places[$0].runsAttemptsSideBySide })
