@@ -180,8 +180,9 @@ extension KubernetesTests {
                     "faults", ["status": 503, "count": 100_000, "message": "the cluster is down"],
                     control: try SecondCluster.control)
                 try await KubeTestServer.post("watches/drop", ["abrupt": true], control: try SecondCluster.control)
-                defer { Task { try? await SecondCluster.post("reset") } }
                 let outcomes = try await consumer.value
+                // Answering again before the next test (each also starts with a reset).
+                try await SecondCluster.post("reset")
                 #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 24).mapValues { Optional($0) })
                 #expect(log.notices.contains { $0.hasPrefix("b is out of the run: b:") && $0.contains("move to a") }, "\(log.notices)")
                 let histories = try #require(run.summary?.shardHistories)
@@ -195,7 +196,6 @@ extension KubernetesTests {
                 defer { input.remove() }
                 // Cluster b has no room: its pods wait for capacity that never comes.
                 try await SecondCluster.post("scheduling", ["hold": .bool(true)])
-                defer { Task { try? await SecondCluster.post("scheduling", ["hold": .bool(false)]) } }
                 let log = EventLog()
                 let backend = try FleetBackend(
                     fleet: try fleet(a, b, capacity: (2, 2)), requirements: FleetRequirements(), options: try base())
@@ -227,6 +227,7 @@ extension KubernetesTests {
                 #expect(leftA.isEmpty && leftB.isEmpty)
                 #expect(try await aClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
                 #expect(try await bClient.list(Pod.self, labelSelector: "fanout.dev/run=\(slow.id)").items.isEmpty)
+                try await SecondCluster.post("scheduling", ["hold": .bool(false)])
             }
         }
     }
@@ -263,7 +264,6 @@ extension KubernetesTests {
                         """.utf8).write(to: fleet)
                     try await SecondCluster.post(
                         "rbac", ["deny": [["verb": "create", "resource": "jobs"], ["verb": "get", "resource": "pods/log"]]])
-                    defer { Task { try? await SecondCluster.post("rbac", ["deny": []]) } }
                     let environment = try FanoutBinary.environment()
                     let listed = try await FanoutBinary.run(["fleet", fleet.path], environment: environment)
                     #expect(listed.status == 1, "\(listed.stderr)")
@@ -282,6 +282,7 @@ extension KubernetesTests {
                     #expect(clusters[1]["denied"] as? [String] == ["create jobs.batch", "get pods/log"])
                     let offline = try await FanoutBinary.run(["fleet", fleet.path, "--no-check"], environment: environment)
                     #expect(offline.status == 0 && !offline.stdout.contains("reachable"))
+                    try await SecondCluster.post("rbac", ["deny": []])
                 }
             }
         }
