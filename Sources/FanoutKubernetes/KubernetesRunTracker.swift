@@ -253,11 +253,13 @@ struct KubernetesRunTracker: Sendable {
     var livePods: Int { pods.values.filter { $0.phase != "Succeeded" && $0.phase != "Failed" }.count }
 
     /// Pods still waiting or running once the run needs no more attempts, that nothing else will stop: not being
-    /// deleted already, and of a Job that has not finished (a finished Job's pods end with it; seen live, they are
-    /// only news the pod watch has not brought yet). An earlier driver's Job running shards done since is such.
+    /// deleted already, running no attempt of this driver's (one whose attempt ended is only news the pod watch has
+    /// not brought yet), and of a Job that has not finished. An earlier driver's Job running shards done since is
+    /// such.
     var strayPods: Int {
         pods.values.filter { record in
             guard record.phase == "Pending" || record.phase == "Running", !record.deleteRequested else { return false }
+            if let attempt = record.attempt, exited.contains(attempt) { return false }
             return !(record.job.flatMap { jobs[$0]?.finished } ?? false)
         }.count
     }
