@@ -60,6 +60,11 @@ import Testing
         #expect(scheduler.shardHistories[withdrawn[0].shard] == "attempt 1 withdrawn from spot unstarted")
         // A second pending report from the stalled place moves nothing more.
         #expect(scheduler.handle(.attempt(.pending(onSpot[0].id, reason: nil)), now: 7).isEmpty)
+        // Until a pod starts there after all: then it takes shards again, and a later stall there moves them.
+        _ = scheduler.handle(.attempt(.running(onSpot[0].id)), now: 8)
+        let stalledAgain = scheduler.handle(.attempt(.pending(moved[0].id, reason: nil)), now: 9)
+        let unstartedOnDemand = (first.filter { $0.place == 1 } + moved).map(\.id).sorted()
+        #expect(cancels(stalledAgain) == unstartedOnDemand, "on-demand's unstarted attempts move to spot")
     }
 
     @Test func aLostPlaceGetsNothingMoreAndItsShardsRunElsewhereWithoutARetry() {

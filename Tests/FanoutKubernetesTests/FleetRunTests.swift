@@ -119,9 +119,11 @@ extension KubernetesTests {
                 for count in [100, 10_000] {
                     let input = try InputFolder.make(count: count)
                     defer { input.remove() }
+                    // Pods slow to start on a busy machine are not to be taken for capacity that never comes here.
+                    var patient = try base()
+                    patient.pendingTimeout = .seconds(300)
                     var backend = try FleetBackend(
-                        fleet: try fleet(a, b, capacity: (1, 3)), requirements: FleetRequirements(),
-                        options: try base())
+                        fleet: try fleet(a, b, capacity: (1, 3)), requirements: FleetRequirements(), options: patient)
                     // Clients of their own, whose counts are this run's requests to each cluster alone.
                     let clients = [
                         try KubeTestServer.client(namespace: a), try SecondCluster.client(namespace: b),

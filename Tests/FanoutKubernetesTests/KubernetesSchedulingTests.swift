@@ -208,7 +208,8 @@ extension KubernetesTests {
                     farOptions.scheduling.nodeSelector = ["topology.kubernetes.io/zone": "zone-nobody-has"]
                     farOptions.pendingTimeout = .seconds(1)
                     var nearOptions = try testOptions(namespace: near)
-                    nearOptions.pendingTimeout = .seconds(1)
+                    // near is healthy, however slowly a busy machine starts its pods.
+                    nearOptions.pendingTimeout = .seconds(300)
                     let fleet = FleetBackend(members: [
                         .init(name: "far", backend: KubernetesBackend(options: farOptions, client: farClient), capacity: 2),
                         .init(name: "near", backend: KubernetesBackend(options: nearOptions, client: nearClient), capacity: 2),

@@ -65,8 +65,11 @@ public struct AttemptScheduler: Sendable {
     /// Set once the run starts nothing more (drained or cancelled).
     private var stopped = false
     /// Places whose attempts waited past their backend's pending timeout: while another place can take shards,
-    /// they get no more, and their attempts that had not started were moved.
+    /// they get no more (until one of their attempts starts after all), and their attempts that had not started
+    /// were moved.
     private var stalled = Set<Int>()
+    /// Places that stopped working for the run: stalled for good.
+    private var lost = Set<Int>()
     /// Attempts cancelled because their place stalled, with the place's name: their end says so.
     private var withdrawnFrom: [AttemptID: String] = [:]
 
@@ -126,6 +129,7 @@ public struct AttemptScheduler: Sendable {
         case .attempt(.pending(let id, let reason)):
             actions += withdraw(from: id, reason: reason, now: now)
         case .attempt(.placeLost(let place, let reason)):
+            lost.insert(place)
             if places.indices.contains(place), stalled.insert(place).inserted {
                 let others = places.indices.filter { !stalled.contains($0) }.map(name).joined(separator: ", ")
                 actions.append(.notice(
@@ -134,6 +138,8 @@ public struct AttemptScheduler: Sendable {
             }
         case .attempt(.running(let id)):
             shards[id.shard]?.live[id]?.runningSince = now
+            // A pod started there after all: the place takes shards again, unless it was lost.
+            if let place = shards[id.shard]?.live[id]?.launch.place, !lost.contains(place) { stalled.remove(place) }
         case .attempt(.exited(let id, let exit)):
             actions += ended(id, exit, now: now)
         case .progress(let shard, let stored):
