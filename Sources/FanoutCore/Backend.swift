@@ -123,8 +123,8 @@ public struct Submission: Sendable {
     /// Extra attempts per shard after failures, for a backend that still retries some failures itself; the
     /// scheduler's budgets are the ones enforced.
     public let retries: Int
-    /// Failed files the run tolerates, for backends that can stop early once more shards failed than that
-    /// allows (Kubernetes' `maxFailedIndexes`). Default ``FailureTolerance/none``.
+    /// Failed files the run tolerates, for a backend that wants to know (the run's driver applies it).
+    /// Default ``FailureTolerance/none``.
     public var tolerance: FailureTolerance = .none
     /// The ``RunDigest`` of the run's stored spec, which every worker gets in its environment and checks.
     public var runDigest: String?
