@@ -120,12 +120,6 @@ public struct Submission: Sendable {
     public var shards: [Int]
     /// Files per shard, for backends that size workers.
     public let shardFileCounts: [Int: Int]
-    /// Extra attempts per shard after failures, for a backend that still retries some failures itself; the
-    /// scheduler's budgets are the ones enforced.
-    public let retries: Int
-    /// Failed files the run tolerates, for a backend that wants to know (the run's driver applies it).
-    /// Default ``FailureTolerance/none``.
-    public var tolerance: FailureTolerance = .none
     /// The ``RunDigest`` of the run's stored spec, which every worker gets in its environment and checks.
     public var runDigest: String?
     /// Whether this driver still holds the run. A backend that would clean up after the run (delete its Jobs)

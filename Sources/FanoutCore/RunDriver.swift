@@ -155,8 +155,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         }
         var draft = Submission(
             runID: prepared.spec.runID, stateLocation: prepared.stateLocation, stepName: prepared.step.name,
-            shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts, retries: options.retries,
-            tolerance: options.tolerance,
+            shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts,
             step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)

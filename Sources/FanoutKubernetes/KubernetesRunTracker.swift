@@ -627,13 +627,14 @@ struct KubernetesRunTracker: Sendable {
 
     // MARK: - Report
 
-    /// The shards that failed for good, with the best reason known: the last failed pod's exit reason and log,
-    /// else the Job's failure.
+    /// The shards whose index failed in some Job of this execution and completed in none (a shard re-run in a
+    /// later Job that succeeded is not among them), with the best reason known: the last failed pod's exit reason
+    /// and log, else the Job's failure.
     func failedShards(among requested: Set<Int>) -> [Int: String] {
+        let completed = jobs.values.reduce(into: Set<Int>()) { $0.formUnion($1.completed) }
         var failed: [Int: String] = [:]
         for record in jobs.values {
-            for shard in record.failed.subtracting(record.completed) where requested.contains(shard) {
-                // Each failed pod's own reason; the Job's when none is known.
+            for shard in record.failed.subtracting(completed) where requested.contains(shard) {
                 failed[shard] = failureDetails[shard] ?? record.failureReason ?? "shard \(shard) failed on Kubernetes"
             }
         }

@@ -477,6 +477,26 @@ extension KubernetesTests {
             #expect(ended == expected)
         }
 
+        @Test func aShardThatFailedInOneJobAndCompletedInTheNextHasNotFailed() throws {
+            var (tracker, _) = launchedJob()
+            var first = Job(metadata: ObjectMeta(name: "wave-1"), spec: JobSpec(template: PodTemplateSpec(spec: PodSpec(containers: []))))
+            first.status = try status(
+                #"{"completedIndexes":"0,2","failedIndexes":"1","conditions":[{"type":"Failed","status":"True"}]}"#)
+            _ = tracker.jobChanged(first)
+            #expect(tracker.failedShards(among: [3, 7, 8]).keys.sorted() == [7])
+            var spec = JobSpec(
+                template: PodTemplateSpec(
+                    metadata: ObjectMeta(annotations: [KubernetesLabels.shards: "7"]),
+                    spec: PodSpec(containers: [Container(name: "worker")])))
+            spec.completionMode = "Indexed"
+            spec.completions = 1
+            var rerun = Job(metadata: ObjectMeta(name: "wave-2"), spec: spec)
+            tracker.register(rerun, attempts: [AttemptID(shard: 7, number: 3)])
+            rerun.status = try status(#"{"completedIndexes":"0","conditions":[{"type":"Complete","status":"True"}]}"#)
+            _ = tracker.jobChanged(rerun)
+            #expect(tracker.failedShards(among: [3, 7, 8]).isEmpty)
+        }
+
         @Test func launchesAreBoundToTheJobsAnEarlierDriverLeftRunning() {
             var tracker = KubernetesRunTracker(
                 jobs: [indexedJob(offset: 0, completions: 4)], pendingTimeout: .seconds(60), pendingPolicy: .wait)

@@ -1,3 +1,4 @@
+import FanoutStorage
 import Foundation
 
 extension RunReport {
@@ -186,21 +187,7 @@ extension RunReport {
     private func format(_ value: Double) -> String { String(format: "%.1f", value) }
 }
 
-/// Text made safe for HTML and SVG.
+/// Text made safe for HTML and SVG: the XML escapes, which HTML reads too.
 enum HTMLText {
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    static func escape(_ text: String) -> String { xmlEscaped(text) }
 }

@@ -59,8 +59,8 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     }
 }
 
-/// Escapes text for an XML element's content.
-func xmlEscaped(_ text: String) -> String {
+/// Escapes text for an XML element's content or attribute, which serves HTML as well (the report's page).
+package func xmlEscaped(_ text: String) -> String {
     var escaped = ""
     escaped.reserveCapacity(text.utf8.count)
     for character in text {
