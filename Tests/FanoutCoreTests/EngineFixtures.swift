@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import FanoutCore
 import FanoutStorage
@@ -56,9 +57,21 @@ enum TestWorker {
         }
     }
 
-    /// The process ids of running test workers among `running` (other tests start other programs meanwhile).
-    static func pids(in running: [Int32: String]) -> [Int32] {
-        running.filter { $0.value.hasSuffix("/FanoutTestWorker") }.map(\.key)
+    /// The process ids of the test workers running for `runID`: other suites run workers of their own meanwhile.
+    static func pids(ofRun runID: String) -> [Int32] {
+        let workers = ChildProcess.running.withLock { $0.filter { $0.value.hasSuffix("/FanoutTestWorker") }.map(\.key) }
+        return workers.filter { environment(of: $0)["FANOUT_WORKER_RUN"] == runID }
+    }
+
+    /// A running process's environment, read from `/proc`; empty once it has exited.
+    static func environment(of pid: Int32) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }
+        let pairs = data.split(separator: 0).compactMap { entry -> (String, String)? in
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { return nil }
+            return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+        }
+        return Dictionary(pairs, uniquingKeysWith: { _, last in last })
     }
 
     static func backend(workers: Int = 2) throws -> ProcessBackend {

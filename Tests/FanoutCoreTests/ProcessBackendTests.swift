@@ -51,7 +51,7 @@ import FanoutTestSteps
                 try await Task.sleep(for: .milliseconds(20))
                 let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
                 if segments.contains(where: { $0.contains("/segments/shard-") && $0.hasSuffix(".jsonl") }),
-                    let pid = ChildProcess.running.withLock({ TestWorker.pids(in: $0).first })
+                    let pid = TestWorker.pids(ofRun: run.id).first
                 {
                     kill(pid, SIGKILL)
                     return true
@@ -109,7 +109,7 @@ import FanoutTestSteps
         #expect(try await consumer.value == 5)
         // The iterator is gone: the driver stops and terminates its workers.
         try await Task.sleep(for: .milliseconds(500))
-        #expect(ChildProcess.running.withLock { TestWorker.pids(in: $0).isEmpty })
+        #expect(TestWorker.pids(ofRun: run.id).isEmpty)
 
         let attached = try await Fanout(options: options).attach(
             TestSteps.slowByteCount, runID: run.id, state: run.stateLocation)
@@ -135,15 +135,17 @@ import FanoutTestSteps
     }
 
     @Test func aCorruptSegmentFoundWhileWorkersRunIsReportedAsThatNotAsACancellation() async throws {
-        let corpus = try Corpus.make(count: 40)
+        // The last shard holds a straggler, so the run is still going when the damage appears there.
+        let corpus = try Corpus.make(count: 40, extra: ["straggler.txt": "slow"])
         defer { corpus.remove() }
-        let options = RunOptions(
+        var options = RunOptions(
             backend: try TestWorker.backend(workers: 2), sharding: .shards(4), state: corpus.state,
             pollInterval: .milliseconds(50))
-        let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
+        options.backups = nil
+        let run = try await Fanout(options: options).map(TestSteps.firstAttemptStraggles, over: Input(corpus.path))
         let collecting = Task { try await collect(run) }
         // Once the workers are storing results, a damaged segment appears: the driver's next look finds it.
-        for _ in 0..<500 where !ChildProcess.running.withLock({ !TestWorker.pids(in: $0).isEmpty }) {
+        for _ in 0..<500 where TestWorker.pids(ofRun: run.id).isEmpty {
             try await Task.sleep(for: .milliseconds(10))
         }
         try await Task.sleep(for: .milliseconds(300))
