@@ -10,7 +10,8 @@ struct GCCommand: AsyncParsableCommand {
             Deletes each run's folder under the state prefix, the log of its background driver on this machine \
             (runs started with --detach) and its entry in this machine's index of runs. \
             A run whose background driver still runs is kept, and so is a run whose \
-            driver, on any machine, holds its lease. Then deletes the executables shipped to pods that no kept run \
+            driver, on any machine, holds its lease. A fleet run that dropped a cluster has its Jobs there deleted \
+            first, and is kept while that cluster does not answer. Then deletes the executables shipped to pods that no kept run \
             uses, and the cache entries of runs that are gone.
 
             Examples:
@@ -51,6 +52,10 @@ struct GCCommand: AsyncParsableCommand {
                     print("keeping \(id): unfinished (--include-unfinished deletes it too)")
                     continue
                 }
+                // The clusters a fleet run dropped may still hold its Jobs: the record of them goes only with them.
+                if let lost = info.lostPlaces, !lost.isEmpty {
+                    guard try await cleanUp(lost.map(\.place), of: info, catalog) else { continue }
+                }
                 print("\(dryRun ? "would delete" : "deleting") \(id) (\(info.status), created \(DateText.iso8601(info.createdAt)))")
                 if !dryRun {
                     try await catalog.delete(id)
@@ -72,6 +77,28 @@ extension GCCommand {
         for entry in index.entries() where entry.state == state && !kept.contains(entry.runID) {
             index.remove(entry.runID)
         }
+    }
+
+    /// Deletes a run's Jobs on the clusters it dropped; whether none is left, so its state may go.
+    private func cleanUp(_ clusters: [String], of info: RunCatalog.Info, _ catalog: RunCatalog) async throws -> Bool {
+        let names = clusters.joined(separator: ", ")
+        if dryRun {
+            print("would remove the Jobs of \(info.runID) on the cluster\(clusters.count == 1 ? "" : "s") it dropped (\(names)) first")
+            return true
+        }
+        let cleanup = ClusterCleanup(runID: info.runID, info: info, catalog: catalog, flags: try ClusterOptions.parse([]))
+        var clean = true
+        for outcome in try await cleanup.run(only: Set(clusters)) {
+            let name = outcome.cluster ?? "?"
+            switch outcome.deleted {
+            case .success(let deleted):
+                print("removed \(deleted) Job\(deleted == 1 ? "" : "s") of \(info.runID) left on cluster \(name)")
+            case .failure(let error):
+                clean = false
+                print("keeping \(info.runID): \(ClusterCleanup.failure(error, cluster: name, runID: info.runID))")
+            }
+        }
+        return clean
     }
 
     /// Deletes the shipped executables no kept run uses and the cache entries of runs that are gone.

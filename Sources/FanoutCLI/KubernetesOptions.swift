@@ -58,6 +58,9 @@ struct KubernetesOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Report pods Pending longer than this, with the scheduler's reason (default 5m). Then the run waits for them, unless --shrink-pending or --fail-pending says otherwise.", valueName: "duration"))
     var pendingTimeout: DurationText?
 
+    @Option(help: ArgumentHelp("Each Job's deadline (activeDeadlineSeconds): its pods are stopped this long after it started, whatever happens to this process (default: none; \(FleetBackend.defaultJobDeadlineSeconds / 3600)h with --fleet, so that Jobs on a cluster the run dropped end on their own).", valueName: "duration"))
+    var jobDeadline: DurationText?
+
     @Flag(help: "When pods stay Pending past --pending-timeout because no node takes them, lower the Job's parallelism to the pods that did find a node: the waiting pods are removed (no retry used) and their shards run as the others finish. The run is slower but finishes.")
     var shrinkPending = false
 
@@ -195,6 +198,7 @@ struct KubernetesOptions: ParsableArguments {
         }
         options.scheduling = .init(nodeSelector: selector, tolerations: tolerations)
         if let pendingTimeout { options.pendingTimeout = .seconds(pendingTimeout.seconds) }
+        if let jobDeadline { options.activeDeadlineSeconds = max(1, jobDeadline.seconds) }
         options.pendingPolicy = pendingPolicy
         options.startFailurePolicy = waitUnstartable ? .wait : .fail
         options.secretEnvironment = secretEnv

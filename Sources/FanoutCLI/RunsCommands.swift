@@ -339,19 +339,27 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
-            let info = try await RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
-                .infoExplained(runID)
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
+            let info = try await catalog.infoExplained(runID)
             if info.backend == "kubernetes" || info.backend == "fleet" {
-                let clients = try cluster.clients(
-                    environment: try ConfigurationFile.effectiveEnvironment(), placement: info.placement)
-                for (name, client) in clients {
-                    let runs = KubernetesRuns(client: client)
-                    let deleted = try await runs.delete(runID: runID)
-                    let on = name.map { " on cluster \($0)" } ?? ""
-                    print(deleted == 0
-                        ? "run \(runID) has no Jobs in namespace \(runs.namespace)\(on); if it ran in another one, give --namespace (and --context)"
-                        : "run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s")\(on) and so their pods; `fanout attach \(runID)` resumes it")
+                let outcomes = try await ClusterCleanup(runID: runID, info: info, catalog: catalog, flags: cluster).run()
+                var failures = 0
+                for outcome in outcomes {
+                    let on = outcome.cluster.map { " on cluster \($0)" } ?? ""
+                    switch outcome.deleted {
+                    case .success(0):
+                        print("run \(runID) has no Jobs in namespace \(outcome.namespace)\(on); if it ran in another one, give --namespace (and --context)")
+                    case .success(let deleted):
+                        print("run \(runID): deleted its \(deleted) Job\(deleted == 1 ? "" : "s")\(on) and so their pods; `fanout attach \(runID)` resumes it")
+                    case .failure(let error):
+                        // A run on one cluster fails with the cluster's own error, as before fleets.
+                        guard let name = outcome.cluster else { throw error }
+                        failures += 1
+                        FileHandle.standardError.write(Data(
+                            "fanout: \(ClusterCleanup.failure(error, cluster: name, runID: runID))\n".utf8))
+                    }
                 }
+                if failures > 0 { throw ExitCode.failure }
                 return
             }
             guard info.backend == "in-process" || info.backend == "processes" else { return }

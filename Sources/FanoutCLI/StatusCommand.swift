@@ -161,6 +161,10 @@ struct StatusCommand: AsyncParsableCommand {
         case nil:
             break
         }
+        for lost in info.lostPlaces ?? [] {
+            lines.append("dropped    cluster \(lost.place) at \(DateText.iso8601(lost.lostAt)): \(lost.reason)")
+            lines.append("           its Jobs may remain: `fanout cancel \(info.runID)` removes them once it answers")
+        }
         lines.append("created    \(DateText.iso8601(info.createdAt))")
         if let finishedAt = info.finishedAt {
             lines.append("finished   \(DateText.iso8601(finishedAt)) (\(String(format: "%.1f", elapsed))s)")

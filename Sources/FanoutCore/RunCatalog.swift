@@ -48,6 +48,8 @@ public struct RunCatalog: Sendable {
         public var shardHistories: [String: String]?
         /// Requests the run made to its backend's control plane (the Kubernetes API), once it finished.
         public var apiRequests: Int?
+        /// The clusters a fleet run dropped and that no command has cleaned up since (``lostPlaces(_:)``).
+        public var lostPlaces: [LostPlaceRecord]?
     }
 
     /// Every run id under the prefix, newest first.
@@ -69,13 +71,14 @@ public struct RunCatalog: Sendable {
         let status = summary?.outcome ?? "unfinished"
         let lease = try? await state.read(RunLease.self, from: state.layout.lease)
         let live = lease.flatMap { $0.released != true && $0.expiresAt > Date() ? $0 : nil }
+        let lost = spec.backend == "fleet" ? try await lostPlaces(runID) : []
         return Info(
             runID: runID, step: spec.step, stepVersion: spec.stepVersion, input: spec.input, backend: spec.backend,
             createdAt: spec.createdAt, files: spec.fileCount, shards: spec.shardCount, committedShards: committed,
             status: status, succeeded: summary?.succeeded, failed: summary?.failed, cached: summary?.cached,
             finishedAt: summary?.finishedAt, stepParameters: spec.stepParameters, placement: spec.placement,
             settings: spec.settings, driver: live?.holder, driverLeaseExpiresAt: live?.expiresAt,
-            shardHistories: summary?.shards, apiRequests: summary?.apiRequests)
+            shardHistories: summary?.shards, apiRequests: summary?.apiRequests, lostPlaces: lost.isEmpty ? nil : lost)
     }
 
     /// Deletes every object of a run.

@@ -18,10 +18,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// This driver among those of the run: when it started, and a random part.
     private let driverName =
         "\(Int64((Date().timeIntervalSince1970 * 1000).rounded()))-\(UUID().uuidString.prefix(8).lowercased())"
-    /// Hears every event of the run: the timeline, then the caller.
+    /// Stores each place the run drops (a fleet's cluster), for the commands that clean up after it.
+    private let lostPlaces: LostPlaceRecorder
+    /// Hears every event of the run: the timeline, the lost places, then the caller.
     private var observer: @Sendable (RunEvent) -> Void {
-        { [timeline, caller = options.onEvent] event in
+        { [timeline, lostPlaces, replayOnly, caller = options.onEvent] event in
             timeline.observe(event)
+            if !replayOnly { lostPlaces.observe(event) }
             caller?(event)
         }
     }
@@ -58,6 +61,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         self.options = options
         self.channel = channel
         self.summary = summary
+        self.lostPlaces = LostPlaceRecorder(state: prepared.state, places: options.backend.places)
     }
 
     /// Drives the run while keeping its lease; a lost lease stops the run, leaving the workers to the new holder.
@@ -466,6 +470,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Stores the attempts this driver launched, for reports. Written in a task of its own, which a cancelled run's
     /// cancellation does not reach; a failure to store them is a notice, not the run's failure.
     private func storeTimeline() async {
+        for error in await lostPlaces.finish() {
+            options.onEvent?(.notice("could not record a cluster dropped from the run: \(SystemErrorText.reason(error))"))
+        }
         let records = timeline.records
         guard !records.isEmpty, !replayOnly else { return }
         let state = prepared.state

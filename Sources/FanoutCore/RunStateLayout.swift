@@ -11,6 +11,8 @@ import Foundation
 /// PREFIX/v1/runs/RUN/commits/shard-000007.json        shard 7 is complete
 /// PREFIX/v1/runs/RUN/summary.json                     written by the driver at the end
 /// PREFIX/v1/runs/RUN/attempts/DRIVER.json             each attempt a driver of the run launched (AttemptRecord)
+/// PREFIX/v1/runs/RUN/lost/PLACE.json                  a place (a fleet's cluster) dropped mid-run, whose Jobs may
+///                                                     remain until `fanout cancel` or `gc` reaches it (LostPlaceRecord)
 /// PREFIX/v1/cache/STEP/VERSION/INPUT.json             the latest run of STEP@VERSION over INPUT
 /// ```
 ///
@@ -37,6 +39,12 @@ struct RunStateLayout: Sendable {
     /// The attempts one driver of the run launched: `driver` tells the drivers of an attached run apart.
     func attempts(driver: String) -> String { attemptsPrefix + "\(driver).json" }
     func plan(shard: Int) -> String { planPrefix + "shard-\(Self.pad(shard)).json" }
+    var lostPlacesPrefix: String { runPrefix + "lost/" }
+    /// A place dropped from the run; characters a key should not hold become `_`.
+    func lostPlace(_ name: String) -> String {
+        let safe = name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" }
+        return lostPlacesPrefix + String(safe) + ".json"
+    }
     var segmentsPrefix: String { runPrefix + "segments/" }
     func segmentsPrefix(shard: Int) -> String { segmentsPrefix + "shard-\(Self.pad(shard))/" }
     func segment(shard: Int, attempt: Int, token: String, sequence: Int) -> String {

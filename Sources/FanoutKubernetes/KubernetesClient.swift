@@ -52,24 +52,25 @@ public final class KubernetesClient: Sendable {
 
     /// - Parameters:
     ///   - configuration: The cluster and credentials.
-    ///   - retry: Retries of throttled and failed requests.
+    ///   - retry: Retries of throttled and failed requests. Default: ``RetryPolicy/default``, as changed by
+    ///     `environment`'s `FANOUT_HTTP_RETRY_BUDGET` and the other variables of ``HTTPClient/Configuration``.
     ///   - environment: What exec plugins inherit. Default: this process's environment.
     ///   - now: The current time, for exec credentials' expiry. Default: the system clock.
     ///   - logger: Where retries and plugin runs are logged, at debug level.
     public init(
         configuration: KubernetesConfiguration,
-        retry: RetryPolicy = .default,
+        retry: RetryPolicy? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = HTTPClient.noLogger
     ) {
         self.configuration = configuration
-        self.retry = retry
+        self.retry = retry ?? HTTPClient.Configuration.fromEnvironment(environment).retry
         self.requests = RequestCounter()
         self.logger = logger
         self.extraCounters = []
         let http = HTTPClient.Configuration(
-            connectTimeout: .seconds(10), stallTimeout: nil, retry: retry, tls: configuration.tls,
+            connectTimeout: .seconds(10), stallTimeout: nil, retry: self.retry, tls: configuration.tls,
             proxy: configuration.proxy)
         self.core = Core(
             authenticator: KubernetesAuthenticator(

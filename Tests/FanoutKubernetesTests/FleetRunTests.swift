@@ -38,10 +38,11 @@ enum SecondCluster {
         _ body: (_ a: String, _ aClient: KubernetesClient, _ b: String, _ bClient: KubernetesClient) async throws -> T
     ) async throws -> T {
         try await KubeTestServer.withNamespace { a, aClient in
+            // Controls an earlier test left set (one that failed half-way) are cleared first.
+            try await post("reset")
             let b = "t-" + UUID().uuidString.lowercased().prefix(8)
             let bClient = try client(namespace: b)
             _ = try await bClient.create(Namespace(name: b))
-            try await post("reset")
             defer { Task { [bClient] in try? await bClient.delete(Namespace.self, name: b) } }
             return try await body(a, aClient, b, bClient)
         }
@@ -100,6 +101,8 @@ extension KubernetesTests {
                 let worker = onB.first?.spec?.template.spec.containers.first
                 #expect(worker?.resources?.limits?["nvidia.com/gpu"] == "1")
                 #expect(onB.first?.spec?.template.spec.nodeSelector?["topology.kubernetes.io/zone"] == "test-zone-b")
+                // A fleet's Jobs end on their own, even on a cluster the run could not clean up.
+                #expect(onB.allSatisfy { $0.spec?.activeDeadlineSeconds == FleetBackend.defaultJobDeadlineSeconds })
 
                 // What no cluster offers is refused before anything is stored, naming the nearest offers.
                 let refused = #expect(throws: FleetError.self) {
@@ -159,8 +162,10 @@ extension KubernetesTests {
                 defer { input.remove() }
                 var aOptions = try testOptions(namespace: a)
                 aOptions.filesInFlight = 1
+                aOptions.kubeconfig = [try KubeTestServer.kubeconfig]
                 var bOptions = try testOptions(namespace: b)
                 bOptions.filesInFlight = 1
+                bOptions.kubeconfig = [try SecondCluster.kubeconfig]
                 bOptions.cleanupTimeout = .seconds(2)
                 // Its client gives up on a request after 2 s of errors, as after minutes on a real cluster.
                 let impatient = KubernetesClient(
@@ -186,8 +191,26 @@ extension KubernetesTests {
                     control: try SecondCluster.control)
                 try await KubeTestServer.post("watches/drop", ["abrupt": true], control: try SecondCluster.control)
                 let outcomes = try await consumer.value
-                // Answering again before the next test (each also starts with a reset).
+                // The run records that b was dropped, and status says what to do about it.
+                let catalog = try RunCatalog(state: input.state, s3: try makeS3Client())
+                let lost = try await catalog.lostPlaces(run.id)
+                #expect(lost.map(\.place) == ["b"] && lost.first?.reason.contains("the cluster is down") == true, "\(lost)")
+                var environment = try FanoutBinary.environment()
+                environment["FANOUT_HTTP_RETRY_BUDGET"] = "2"  // b's 503s are given up on in 2 s, not a minute
+                let status = try await FanoutBinary.run(["status", run.id, "--state", input.state], environment: environment)
+                #expect(status.stdout.contains("dropped    cluster b at "), "\(status.stdout)\(status.stderr)")
+                #expect(status.stdout.contains("`fanout cancel \(run.id)` removes them once it answers"))
+                // While b does not answer, cancel says so and fails; the record stays.
+                let refused = try await FanoutBinary.run(["cancel", run.id, "--state", input.state], environment: environment)
+                #expect(refused.status == 1 && refused.stderr.contains("cluster b could not be cleaned up"), "\(refused.stderr)")
+                #expect(try await catalog.lostPlaces(run.id).count == 1)
+                // Answering again (each test also starts with a reset): cancel removes what the run left on b.
                 try await SecondCluster.post("reset")
+                #expect(!(try await jobs(bClient, run.id)).isEmpty, "b's Jobs outlived the run")
+                let cancel = try await FanoutBinary.run(["cancel", run.id, "--state", input.state], environment: environment)
+                #expect(cancel.status == 0 && cancel.stdout.contains("on cluster b"), "\(cancel.stdout)\(cancel.stderr)")
+                #expect(try await jobs(bClient, run.id).isEmpty)
+                #expect(try await catalog.lostPlaces(run.id).isEmpty, "the record goes with the Jobs")
                 #expect(outcomes.mapValues(\.value) == InputFolder.expectedSizes(count: 24).mapValues { Optional($0) })
                 #expect(log.notices.contains { $0.hasPrefix("b is out of the run: b:") && $0.contains("move to a") }, "\(log.notices)")
                 let histories = try #require(run.summary?.shardHistories)
