@@ -19,11 +19,12 @@ struct LogFollower {
     func run() async throws {
         var shownFailures: Set<String> = []
         var shownLog: [String: Int] = [:]
+        var problems: Set<String> = []
         var withoutDriver = 0
         while true {
             // Read before showing, so the last pass shows everything a finished run recorded.
             let info = try await catalog.infoExplained(runID)
-            if onKubernetes { await showPodLogs(&shownLog) }
+            if onKubernetes { await showPodLogs(&shownLog, problems: &problems) }
             let failures = try await catalog.failures(runID, shard: command.shard)
                 .filter { shownFailures.insert("\($0.attempt)\u{0}\($0.key)").inserted }
             command.printFailures(failures, header: false)
@@ -65,32 +66,50 @@ struct LogFollower {
         }
     }
 
-    private func showPodLogs(_ shown: inout [String: Int]) async {
+    /// Shows what each pod of the run logged since the last check, on every cluster it ran on: a fleet run's lines
+    /// name their cluster. A cluster that cannot be read is said once, and the others are still shown.
+    private func showPodLogs(_ shown: inout [String: Int], problems: inout Set<String>) async {
+        let clients: [(cluster: String?, client: KubernetesClient)]
         do {
-            let client = try command.cluster.client(environment: environment, placement: placement)
-            let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID)).items
-                .filter { command.shard == nil || $0.fanoutShard == command.shard }
-            for pod in pods {
-                guard let name = pod.metadata.name,
-                    let log = try? await client.logs(
-                        pod: name, tailLines: shown["pod/" + name] == nil ? command.tail : nil)
-                else { continue }
-                let text = newPart(of: log, name: "pod/" + name, shown: &shown)
-                guard !text.isEmpty else { continue }
-                if command.json {
-                    var fields: [String: Any] = ["type": "pod", "pod": name, "phase": pod.phase, "log": text]
-                    if let shard = pod.fanoutShard { fields["shard"] = shard }
-                    print(JSONLine.encode(fields))
-                } else {
-                    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
-                        text.hasSuffix("\n") ? 1 : 0)
-                    {
-                        print("[pod \(name)] \(line)")
-                    }
+            clients = try command.cluster.clients(environment: environment, placement: placement)
+        } catch {
+            if problems.insert("\(error)").inserted {
+                FileHandle.standardError.write(Data("cannot read the pods' logs: \(error)\n".utf8))
+            }
+            return
+        }
+        for (cluster, client) in clients {
+            do {
+                let pods = try await client.listAll(Pod.self, labelSelector: KubernetesLabels.selector(runID: runID))
+                    .items.filter { command.shard == nil || $0.fanoutShard == command.shard }
+                for pod in pods {
+                    guard let name = pod.metadata.name else { continue }
+                    let logName = "pod/\(cluster ?? "")/\(name)"
+                    guard let log = try? await client.logs(pod: name, tailLines: shown[logName] == nil ? command.tail : nil)
+                    else { continue }
+                    show(newPart(of: log, name: logName, shown: &shown), of: pod, name: name, cluster: cluster)
+                }
+            } catch {
+                let on = cluster.map { " on cluster \($0)" } ?? ""
+                if problems.insert("\(on)\u{0}\(error)").inserted {
+                    FileHandle.standardError.write(Data("cannot read the pods' logs\(on): \(error)\n".utf8))
                 }
             }
-        } catch {
-            FileHandle.standardError.write(Data("cannot read the pods' logs: \(error)\n".utf8))
+        }
+    }
+
+    private func show(_ text: String, of pod: Pod, name: String, cluster: String?) {
+        guard !text.isEmpty else { return }
+        if command.json {
+            var fields: [String: Any] = ["type": "pod", "pod": name, "phase": pod.phase, "log": text]
+            if let shard = pod.fanoutShard { fields["shard"] = shard }
+            if let cluster { fields["cluster"] = cluster }
+            print(JSONLine.encode(fields))
+            return
+        }
+        let label = cluster.map { "[\($0) pod \(name)]" } ?? "[pod \(name)]"
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+            print("\(label) \(line)")
         }
     }
 }

@@ -74,8 +74,19 @@ struct LogsCommand: AsyncParsableCommand {
 
     private func printPodLogs(environment: [String: String], placement: [String: String]?) async throws {
         for (name, client) in try cluster.clients(environment: environment, placement: placement) {
-            if let name, !json { print("=== cluster \(name) ===") }
-            try await printPodLogs(client: client)
+            guard let name else { return try await printPodLogs(client: client) }
+            if !json { print("=== cluster \(name) ===") }
+            // One cluster that cannot be read does not hide the others.
+            do {
+                try await printPodLogs(client: client)
+            } catch {
+                let message = "cannot read the pods' logs on cluster \(name): \(error)"
+                if json {
+                    print(JSONLine.encode(["type": "pod", "cluster": name, "error": message]))
+                } else {
+                    FileHandle.standardError.write(Data("\(message)\n".utf8))
+                }
+            }
         }
     }
 

@@ -156,6 +156,27 @@ extension KubernetesTests {
             }
         }
 
+        @Test func logsFollowShowsThePodsOfEveryClusterEachLineNamingItsCluster() async throws {
+            try await SecondCluster.withNamespaces { a, _, b, _ in
+                let input = try InputFolder.make(count: 6)
+                defer { input.remove() }
+                let backend = try FleetBackend(
+                    fleet: try fleet(a, b, capacity: (1, 1)), requirements: FleetRequirements(), options: try base())
+                let run = try await Fanout(
+                    options: RunOptions(backend: backend, sharding: .shards(2), state: input.state)
+                ).map(TestSteps.chattyByteCount, over: Input(input.path))
+                #expect(try await collectOutcomes(run).count == 6)
+                let follow = try await FanoutBinary.run(
+                    ["logs", run.id, "-f", "--state", input.state], environment: try FanoutBinary.environment())
+                #expect(follow.status == 0, "\(follow.stderr)")
+                let lines = follow.stdout.split(separator: "\n")
+                for cluster in ["a", "b"] {
+                    #expect(lines.contains { $0.hasPrefix("[\(cluster) pod ") && $0.contains("] read f") }, "\(follow.stdout)")
+                }
+                #expect(lines.filter { $0.contains("] read f") }.count == 6, "each file's line once: \(follow.stdout)")
+            }
+        }
+
         @Test func aClusterThatStopsAnsweringMidRunIsDroppedAndItsShardsFinishElsewhere() async throws {
             try await SecondCluster.withNamespaces { a, aClient, b, bClient in
                 let input = try InputFolder.make(count: 24)

@@ -10,6 +10,12 @@ public enum TestSteps {
         try await file.bytes().count
     }
 
+    /// Like ``byteCount``, and says `read KEY` on standard error, which a pod's log keeps.
+    public static let chattyByteCount = MapStep("chatty-byte-count", version: "1") { file in
+        FileHandle.standardError.write(Data("read \(file.key)\n".utf8))
+        return try await file.bytes().count
+    }
+
     /// The file's size in bytes, counted over its streamed chunks (``InputFile/chunks()``).
     public static let streamedByteCount = MapStep("streamed-byte-count", version: "1") { file in
         var count = 0
