@@ -94,7 +94,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Notebook-style examples: `swift run word-count PREFIX`, `swift run file-stats PREFIX`,
-        // `swift run log-levels PREFIX`.
+        // `swift run log-levels PREFIX`, `swift run fleet-line-count PREFIX` (a fleet declared in code).
         .executableTarget(
             name: "word-count",
             dependencies: ["Fanout"],
@@ -111,6 +111,12 @@ let package = Package(
             name: "log-levels",
             dependencies: ["Fanout"],
             path: "Examples/LogLevels",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fleet-line-count",
+            dependencies: ["Fanout"],
+            path: "Examples/FleetLineCount",
             swiftSettings: swiftSettings
         ),
         // The S3 client benchmark against boto3 (scripts/bench).

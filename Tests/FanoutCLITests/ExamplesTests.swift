@@ -76,6 +76,23 @@ import Testing
         }
     }
 
+    /// The fleet example shows how it would place a run without reaching any cluster, and refuses what no
+    /// cluster of its fleet offers.
+    @Test func fleetLineCountPlacesByCapacityAndRefusesWhatNoClusterOffers() async throws {
+        let example = try example("fleet-line-count")
+        let environment = ProcessInfo.processInfo.environment
+        let placement = try await runProcess(example, ["s3://bucket/in/", "--placement"], environment: environment)
+        #expect(placement.status == 0, "\(placement.stderr)")
+        #expect(placement.lines == [
+            "plain: 4 of 6 shards on test-zone-a test-standard", "gpus: 2 of 6 shards on test-zone-b test-gpu",
+        ])
+        let refused = try await runProcess(
+            example, ["s3://bucket/in/", "--accelerator", "nvidia-h100", "--placement"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("fleet-line-count: ") && refused.stderr.contains("nvidia-h100"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func anInputThatIsNotThereIsOneLineAndStatus1() async throws {
         try await withTemporaryDirectory { folder in
             let missing = folder.appendingPathComponent("missing").path

@@ -393,14 +393,8 @@ extension KubernetesTests {
     @Test func aFleetFileSendsTheRunToTheClusterThatHasTheAcceleratorAndRefusesWhatNoneHas() async throws {
         let files = ["0.txt": Data("x\n".utf8), "1.txt": Data("x\ny\n".utf8)]
         try await ClusterRunFixture.with(files: files) { fixture in
-            // The same namespace, with its Secret, on the second cluster.
-            let second = try SecondCluster.client(namespace: fixture.namespace)
-            _ = try await second.create(Namespace(name: fixture.namespace))
+            let second = try await fixture.onSecondCluster()
             defer { Task { [second] in try? await second.delete(Namespace.self, name: fixture.namespace) } }
-            _ = try await second.create(
-                Secret(
-                    metadata: ObjectMeta(name: "s3-credentials"),
-                    stringData: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]))
             try await withTemporaryDirectory { folder in
                 let fleet = folder.appendingPathComponent("fleet.yaml")
                 try Data("""
@@ -631,6 +625,17 @@ struct ClusterRunFixture {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Creates the same namespace, with its Secret, on the second cluster; a client for it there.
+    func onSecondCluster() async throws -> KubernetesClient {
+        let second = try SecondCluster.client(namespace: namespace)
+        _ = try await second.create(Namespace(name: namespace))
+        _ = try await second.create(
+            Secret(
+                metadata: ObjectMeta(name: "s3-credentials"),
+                stringData: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]))
+        return second
+    }
+
     /// Sets up `in/NAME` objects from `files` and runs `body`.
     static func with(files: [String: Data], _ body: (ClusterRunFixture) async throws -> Void) async throws {
         let client = try makeS3Client()
@@ -683,6 +688,43 @@ extension KubernetesTests {
                 #expect(result.lines.dropFirst().map { $0.split(separator: " ").last } == ["the", "river"], "ties in key order")
                 let jobs = try await fixture.kubectl(["get", "jobs", "-o", "jsonpath={.items[*].spec.completionMode}"])
                 #expect(jobs.stdout == "Indexed", "the map ran in an Indexed Job")
+            }
+        }
+
+        /// The fleet example: a fleet declared in Swift, one map split across both test clusters, and a run that
+        /// needs GPUs sent to the cluster that has them.
+        @Test func fleetLineCountSplitsItsMapAcrossTheClustersOfAFleetDeclaredInCode() async throws {
+            let files = Dictionary(uniqueKeysWithValues: (0..<12).map {
+                ("f\($0).txt", Data(String(repeating: "line\n", count: $0 + 1).utf8))
+            })
+            try await ClusterRunFixture.with(files: files) { fixture in
+                let second = try await fixture.onSecondCluster()
+                defer { Task { [second] in try? await second.delete(Namespace.self, name: fixture.namespace) } }
+                var environment = fixture.environment
+                environment["AWS_REGION"] = "us-east-1"
+                environment["FLEET_PLAIN_KUBECONFIG"] = try KubeTestServer.kubeconfig
+                environment["FLEET_GPUS_KUBECONFIG"] = try SecondCluster.kubeconfig
+                let example = try FanoutBinary.location().deletingLastPathComponent()
+                    .appendingPathComponent("fleet-line-count")
+                let flags = ["--namespace", fixture.namespace, "--secret", "s3-credentials"]
+
+                let split = try await runProcess(example, [fixture.input] + flags, environment: environment)
+                #expect(split.status == 0, "\(split.stderr)")
+                #expect(split.lines.first?.hasPrefix("12 files, 78 lines") == true, "\(split.stdout)")
+                let perCluster = Dictionary(uniqueKeysWithValues: split.lines.dropFirst().compactMap { line in
+                    let parts = line.split(separator: ":")
+                    return parts.count == 2 ? (String(parts[0]), Int(parts[1].split(separator: " ")[0]) ?? 0) : nil
+                })
+                #expect(perCluster.keys.sorted() == ["gpus", "plain"] && perCluster.values.reduce(0, +) == 6, "\(split.stdout)")
+
+                // Other files (the same ones would come from the cache): all on the cluster with the GPUs.
+                let client = try makeS3Client()
+                for (name, data) in files { try await client.putObject(bucket: fixture.bucket, key: "gpu-in/\(name)", data: data) }
+                let gpus = try await runProcess(
+                    example, ["s3://\(fixture.bucket)/gpu-in/", "--accelerator", "nvidia-l4"] + flags, environment: environment)
+                #expect(gpus.status == 0, "\(gpus.stderr)")
+                #expect(gpus.lines.first?.hasPrefix("12 files, 78 lines") == true)
+                #expect(Array(gpus.lines.dropFirst()) == ["gpus: 6 shards"], "\(gpus.stdout)")
             }
         }
     }
