@@ -1,7 +1,10 @@
 // Maps a trivial step (the file's byte count) over a folder and prints one JSON line with the time taken and the
 // process's peak memory. Used by scripts/bench-engine, side by side with xargs and a Python pool.
 //
-//   fanout-bench-engine DIR in-process|processes [WORKERS]
+//   fanout-bench-engine DIR in-process|processes|loop [WORKERS]
+//
+// `loop` is the floor the engine is measured against: a plain loop that walks the folder and reads every file on
+// WORKERS threads, with no planning, no stored results and no de-duplication.
 import Fanout
 import Foundation
 
@@ -10,13 +13,29 @@ await Fanout.bootstrap(byteCount)
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: fanout-bench-engine DIR in-process|processes [WORKERS]\n".utf8))
+    FileHandle.standardError.write(Data("usage: fanout-bench-engine DIR in-process|processes|loop [WORKERS]\n".utf8))
     exit(2)
 }
 let folder = arguments[1]
 let workers = arguments.count > 3 ? Int(arguments[3]) ?? ProcessInfoCores.count : ProcessInfoCores.count
 let state = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-bench-\(UUID().uuidString)").path + "/"
 defer { try? FileManager.default.removeItem(atPath: state) }
+
+/// Prints the benchmark's one JSON line.
+func report(_ tool: String, files: Int, bytes: Int, since start: ContinuousClock.Instant) {
+    let elapsed = ContinuousClock.now - start
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print("{\"tool\":\"\(tool)\",\"files\":\(files),\"bytes\":\(bytes),\"seconds\":\(seconds),\"max_rss_kib\":\(usage.ru_maxrss)}")
+}
+
+if arguments[2] == "loop" {
+    let start = ContinuousClock.now
+    let (files, bytes) = PlainLoop.byteCount(folder: folder, threads: workers)
+    report("swift-loop", files: files, bytes: bytes, since: start)
+    exit(0)
+}
 
 var options = RunOptions(state: state, cache: false)
 switch arguments[2] {
@@ -36,8 +55,4 @@ for try await outcome in run {
     files += 1
     bytes += outcome.value ?? 0
 }
-let elapsed = clock.now - start
-var usage = rusage()
-getrusage(RUSAGE_SELF.rawValue, &usage)
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-print("{\"tool\":\"fanout-\(arguments[2])\",\"files\":\(files),\"bytes\":\(bytes),\"seconds\":\(seconds),\"max_rss_kib\":\(usage.ru_maxrss)}")
+report("fanout-\(arguments[2])", files: files, bytes: bytes, since: start)

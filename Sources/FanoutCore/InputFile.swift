@@ -13,16 +13,18 @@ public struct InputFile: Sendable {
     /// The file's stable position in the run's plan.
     public let ordinal: Int
     /// The file's location as a URL: `s3://bucket/key` or `file:///path`.
-    public let url: String
+    public var url: String { location.url(for: key) }
     let store: any ObjectStore
+    /// Where the input is, for ``url``, which is made only when asked for.
+    private let location: StorageLocation
 
-    init(info: ObjectInfo, ordinal: Int, store: any ObjectStore, url: String) {
+    init(info: ObjectInfo, ordinal: Int, store: any ObjectStore, location: StorageLocation) {
         key = info.key
         size = info.size
         etag = info.etag
         lastModified = info.lastModified
         self.ordinal = ordinal
-        self.url = url
+        self.location = location
         self.store = store
     }
 

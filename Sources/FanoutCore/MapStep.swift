@@ -47,8 +47,8 @@ struct AnyMapStep: Sendable {
     let parameters: String?
     let cacheFollowsBuild: Bool
     let reportsProgramExit: Bool
-    /// Runs the step on a file and returns its result encoded as JSON.
-    let run: @Sendable (InputFile) async throws -> [UInt8]
+    /// Runs the step on a file and returns its result encoded as JSON, and as the value it is.
+    let run: @Sendable (InputFile) async throws -> (json: [UInt8], value: any Sendable)
 
     init<Output>(_ step: MapStep<Output>) {
         name = step.name
@@ -56,6 +56,9 @@ struct AnyMapStep: Sendable {
         parameters = step.parameters
         cacheFollowsBuild = step.cacheFollowsBuild
         reportsProgramExit = step.reportsProgramExit
-        run = { file in try RecordCoding.encodeValue(try await step.body(file)) }
+        run = { file in
+            let value = try await step.body(file)
+            return (try RecordCoding.encodeValue(value), value)
+        }
     }
 }

@@ -8,6 +8,9 @@ import Foundation
 /// carried-over lines can be renumbered cheaply.
 struct RecordLine: Sendable {
     let bytes: [UInt8]
+    /// The record as values, when it was made in this process: the in-process backend hands records to the driver
+    /// with these, so the driver takes the step's value as it is instead of decoding ``bytes``.
+    var values: RecordValues? = nil
 
     /// When and how the step ran on a file.
     struct Run: Sendable {
@@ -26,12 +29,14 @@ struct RecordLine: Sendable {
         failure(file: file, run: Run(attempt: attempt, seconds: seconds), message: message)
     }
 
-    static func success(file: PlannedFile, run: Run, value: [UInt8]) -> RecordLine {
+    /// - Parameter typed: `value` as the value it encodes, kept beside the bytes (``values``).
+    static func success(file: PlannedFile, run: Run, value: [UInt8], typed: (any Sendable)? = nil) -> RecordLine {
         var line = header(file: file, run: run)
         line += Array(",\"v\":".utf8)
         line += value
         line.append(UInt8(ascii: "}"))
-        return RecordLine(bytes: line)
+        return RecordLine(
+            bytes: line, values: typed.map { RecordValues(file: file, run: run, value: $0, failure: nil) })
     }
 
     static func failure(file: PlannedFile, run: Run, message: String) -> RecordLine {
@@ -39,7 +44,7 @@ struct RecordLine: Sendable {
         line += Array(",\"x\":".utf8)
         line += RecordCoding.jsonString(message)
         line.append(UInt8(ascii: "}"))
-        return RecordLine(bytes: line)
+        return RecordLine(bytes: line, values: RecordValues(file: file, run: run, value: nil, failure: message))
     }
 
     private static func header(file: PlannedFile, run: Run) -> [UInt8] {
@@ -59,11 +64,35 @@ struct RecordLine: Sendable {
         return line
     }
 
+    /// The file's ordinal, read from the record's first field (`{"o":123,`) without decoding the rest; `nil` for a
+    /// record written otherwise.
+    var ordinal: Int? {
+        if let values { return values.file.ordinal }
+        let prefix: [UInt8] = Array(#"{"o":"#.utf8)
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
+        var value = 0
+        var index = prefix.count
+        while index < bytes.count, let digit = bytes[index].asciiDigit, value <= (Int.max - 9) / 10 {
+            value = value * 10 + digit
+            index += 1
+        }
+        return index > prefix.count && index < bytes.count && bytes[index] == UInt8(ascii: ",") ? value : nil
+    }
+
     /// The same record under another ordinal.
     func renumbered(_ ordinal: Int) -> RecordLine {
         guard let comma = bytes.firstIndex(of: UInt8(ascii: ",")) else { return self }
         return RecordLine(bytes: Array("{\"o\":\(ordinal)".utf8) + bytes[comma...])
     }
+}
+
+/// A record's fields as the values they were made from (``RecordLine/values``).
+struct RecordValues: Sendable {
+    let file: PlannedFile
+    let run: RecordLine.Run
+    /// The step's value, of its output type; `nil` for a failure.
+    let value: (any Sendable)?
+    let failure: String?
 }
 
 /// The fields of a record every reader needs, whatever the step's output type.
@@ -106,7 +135,13 @@ enum RecordCoding {
     static let decoder = JSONDecoder()
 
     static func encodeValue<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder.encode(value))
+        // The common scalar outputs, written as JSONEncoder writes them, without its per-call set-up.
+        switch value {
+        case let number as Int: return Array(String(number).utf8)
+        case let text as String: return jsonString(text)
+        case let flag as Bool: return Array((flag ? "true" : "false").utf8)
+        default: return Array(try encoder.encode(value))
+        }
     }
 
     /// A JSON string literal, quotes included.
@@ -126,5 +161,12 @@ enum RecordCoding {
         }
         out.append(UInt8(ascii: "\""))
         return out
+    }
+}
+
+extension UInt8 {
+    /// The value of an ASCII digit; `nil` for any other byte.
+    fileprivate var asciiDigit: Int? {
+        self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") ? Int(self - UInt8(ascii: "0")) : nil
     }
 }

@@ -372,22 +372,16 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
 
     /// Hands one record to the consumer unless its file already has a result.
     private func emit(_ record: RecordLine, cached: Bool, shard: Int? = nil) async throws {
-        let decoded: TypedRecord<Output>
-        do {
-            decoded = try RecordCoding.decoder.decode(TypedRecord<Output>.self, from: Data(record.bytes))
-        } catch {
-            throw RunError(
-                code: .corruptState,
-                message: "a stored result cannot be decoded as \(Output.self): was the step's output type changed "
-                    + "without bumping its version?", underlying: error)
-        }
-        let failure = decoded.x.map { FileFailure(message: $0) }
+        // A file already given out (read again from its segment, or stored twice by two attempts) is skipped
+        // before anything else of its record is decoded.
+        if let ordinal = record.ordinal, progress.withLock({ $0.emitted.contains(ordinal) }) { return }
+        let outcome = try Self.outcome(of: record, cached: cached)
         let isNew = progress.withLock { progress -> Bool in
-            guard progress.emitted.insert(decoded.o) else { return false }
-            if let failure {
+            guard progress.emitted.insert(outcome.ordinal) else { return false }
+            if let failure = outcome.failure {
                 progress.failed += 1
                 if progress.failures.count < 100 {
-                    progress.failures.append(.init(key: decoded.k, message: failure.message))
+                    progress.failures.append(.init(key: outcome.key, message: failure.message))
                 }
                 if progress.abort == nil, progress.halting == nil, case .count = options.tolerance,
                     !options.tolerance.allows(failed: progress.failed, total: prepared.spec.fileCount)
@@ -405,19 +399,45 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             return true
         }
         guard isNew else { return }
+        await channel.send(outcome)
+    }
+
+    /// The file's outcome a record tells: taken from the values it was made from when it was made in this process
+    /// (``RecordLine/values``), else decoded from its bytes.
+    private static func outcome(of record: RecordLine, cached: Bool) throws -> FileOutcome<Output> {
+        if let values = record.values, values.failure != nil || values.value is Output {
+            let file = values.file
+            let result: Result<Output, FileFailure> =
+                if let failure = values.failure { .failure(FileFailure(message: failure)) }
+                else { .success(values.value as! Output) }
+            return FileOutcome(
+                key: file.key, ordinal: file.ordinal, etag: file.etag, size: file.size, result: result,
+                attempt: values.run.attempt, duration: .milliseconds(Int64(values.run.seconds * 1000)),
+                cached: cached, startedAt: values.run.startedMillis.map { Date(timeIntervalSince1970: Double($0) / 1000) },
+                exit: values.run.exit)
+        }
+        let decoded: TypedRecord<Output>
+        do {
+            decoded = try RecordCoding.decoder.decode(TypedRecord<Output>.self, from: Data(record.bytes))
+        } catch {
+            throw RunError(
+                code: .corruptState,
+                message: "a stored result cannot be decoded as \(Output.self): was the step's output type changed "
+                    + "without bumping its version?", underlying: error)
+        }
         let result: Result<Output, FileFailure>
-        if let failure {
-            result = .failure(failure)
+        if let failure = decoded.x {
+            result = .failure(FileFailure(message: failure))
         } else if let value = decoded.v {
             result = .success(value)
         } else {
             result = .failure(FileFailure(message: "the stored result has no value"))
         }
-        await channel.send(FileOutcome(
+        return FileOutcome(
             key: decoded.k, ordinal: decoded.o, etag: decoded.e, size: decoded.z, result: result, attempt: decoded.a,
             duration: .milliseconds(Int64(decoded.d * 1000)), cached: cached,
             startedAt: decoded.t.map { Date(timeIntervalSince1970: Double($0) / 1000) },
-            exit: decoded.s.map { ProgramExit(status: $0, signal: decoded.g ?? 0) }))
+            exit: decoded.s.map { ProgramExit(status: $0, signal: decoded.g ?? 0) })
     }
 
     /// Stops the run with `error` at the next check of the watcher.

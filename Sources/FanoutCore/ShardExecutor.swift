@@ -85,7 +85,7 @@ struct ShardExecutor: Sendable {
         let startedMillis = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let input = InputFile(
             info: ObjectInfo(key: file.key, size: file.size, etag: file.etag, lastModified: Date(timeIntervalSince1970: file.modified)),
-            ordinal: file.ordinal, store: self.input, url: inputLocation.url(for: file.key))
+            ordinal: file.ordinal, store: self.input, location: inputLocation)
         // Only a step that runs a program reports its exit: others pay for no recorder.
         let exits = step.reportsProgramExit ? ProgramExitRecorder() : nil
         func run() -> RecordLine.Run {
@@ -100,7 +100,7 @@ struct ShardExecutor: Sendable {
                 } else {
                     try await step.run(input)
                 }
-            return .success(file: file, run: run(), value: value)
+            return .success(file: file, run: run(), value: value.json, typed: onRecord == nil ? nil : value.value)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             return .failure(file: file, run: run(), message: SystemErrorText.describe(error))

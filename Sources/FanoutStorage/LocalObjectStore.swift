@@ -8,9 +8,13 @@ public import Foundation
 public struct LocalObjectStore: ObjectStore {
     /// The folder every key is relative to.
     public let root: URL
+    /// ``root``'s path without a trailing `/`, to which keys are appended.
+    private let rootPath: String
 
     public init(root: URL) {
         self.root = root.standardizedFileURL
+        let path = self.root.path
+        self.rootPath = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     public init(path: String) {
@@ -42,9 +46,29 @@ public struct LocalObjectStore: ObjectStore {
     /// With `ifMatch`, the file's size and modification time are checked before and after the read.
     public func get(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> Data {
         guard let ifMatch else { return try await readBytes(key: key, range: range) }
+        if range == nil { return try await readWhole(key: key, ifMatch: ifMatch) }
         try await checkVersion(key: key, etag: ifMatch)
         let data = try await readBytes(key: key, range: range)
         try await checkVersion(key: key, etag: ifMatch)
+        return data
+    }
+
+    /// The whole file, through one descriptor whose version is checked before and after the read: one path
+    /// look-up, however the checks go.
+    private func readWhole(key: String, ifMatch etag: String) async throws -> Data {
+        guard let descriptor = Self.openDescriptor(try filePath(for: key)) else { throw changed(key) }
+        defer { close(descriptor) }
+        var before = stat()
+        guard fstat(descriptor, &before) == 0, before.st_mode & S_IFMT == S_IFREG,
+            Self.info(key: key, status: before).etag == etag
+        else { throw changed(key) }
+        let size = Int(before.st_size)
+        guard let data = try await BlockingFileIO.run(bytes: size, { Self.readBytes(descriptor, size: size) }) else {
+            throw ObjectStoreError(
+                code: .io, message: "reading \(rootPath)/\(key) failed: \(SystemErrorText.text(errno: errno))", key: key)
+        }
+        var after = stat()
+        guard fstat(descriptor, &after) == 0, Self.info(key: key, status: after).etag == etag else { throw changed(key) }
         return data
     }
 
@@ -188,14 +212,19 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     func fileURL(for key: String) throws -> URL {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard !key.isEmpty, !key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty })
+        URL(fileURLWithPath: try filePath(for: key), isDirectory: false)
+    }
+
+    /// The file's path: ``root``'s with the key appended, once the key is known to stay inside it.
+    func filePath(for key: String) throws -> String {
+        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/", omittingEmptySubsequences: false)
+            .contains(where: { $0 == ".." || $0 == "." || $0.isEmpty })
         else {
             throw ObjectStoreError(
                 code: .invalidArgument, message: "'\(key)' is not a valid key for a local store",
                 hint: "Keys are relative paths without empty, '.' or '..' segments.", key: key)
         }
-        return root.appendingPathComponent(key, isDirectory: false)
+        return rootPath == "/" ? "/" + key : rootPath + "/" + key
     }
 
     private func write(
@@ -277,6 +306,10 @@ public struct LocalObjectStore: ObjectStore {
         guard LocalFileName.withPath(path, { stat($0, &status) }) == 0, status.st_mode & S_IFMT == S_IFREG else {
             return nil
         }
+        return info(key: key, status: status)
+    }
+
+    static func info(key: String, status: stat) -> ObjectInfo {
         let modified = Date(
             timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
         return info(key: key, size: Int64(status.st_size), modified: modified)
