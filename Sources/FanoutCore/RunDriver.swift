@@ -48,6 +48,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var firstOpenShard = 0
         /// Shards at or above ``firstOpenShard`` known to be closed the same way.
         var closedShards = Set<Int>()
+        /// Whether the results carried from an earlier run were read: they are stored before the run starts.
+        var carriedRead = false
         /// Files each shard has stored in this run so far, for the scheduler.
         var storedPerShard: [Int: Int] = [:]
     }
@@ -352,9 +354,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// a long run's finished shards cost nothing more. The commits are listed before the segments: a shard stores
     /// all its segments before its commit, so segments listed after a commit was seen are all of that shard's.
     private func tail() async throws {
-        let first = progress.withLock { $0.firstOpenShard }
-        let committed = try await prepared.state.committedShards(fromShard: first)
-        let keys = try await prepared.state.segmentKeys(fromShard: first)
+        // Only the shards still open are listed: a look costs the same however many have finished.
+        let (carried, ranges) = progress.withLock { progress in
+            (!progress.carriedRead, OpenShardRanges.of(
+                count: prepared.spec.shardCount, closed: progress.closedShards, firstOpen: progress.firstOpenShard))
+        }
+        let committed = try await prepared.state.committedShards(in: ranges)
+        let keys = try await prepared.state.segmentKeys(in: ranges, carried: carried)
         let carriedPrefix = prepared.state.layout.carriedPrefix
         for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
             let records = try await prepared.state.readSegment(key)
@@ -365,6 +371,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             }
         }
         progress.withLock { progress in
+            progress.carriedRead = true
             progress.closedShards.formUnion(committed)
             while progress.closedShards.remove(progress.firstOpenShard) != nil { progress.firstOpenShard += 1 }
         }

@@ -59,18 +59,47 @@ struct RunStateStore: Sendable {
         return try await store.list(prefix: prefix).collect().map(\.key).filter { $0.hasSuffix(".jsonl") }
     }
 
-    /// Keys of the segments of shards numbered `first` and above; with `first` 0, carried segments too.
-    func segmentKeys(fromShard first: Int) async throws -> [String] {
-        let options = ListOptions(startAfter: first == 0 ? nil : layout.segmentsPrefix + "shard-" + RunStateLayout.pad(first))
-        return try await store.list(prefix: layout.segmentsPrefix, options: options).collect().map(\.key)
-            .filter { $0.hasSuffix(".jsonl") }
+    /// Keys of the segments of the shards in `ranges` (ascending, disjoint), with the carried segments when
+    /// `carried`: a listing per range, each ending at the range's last shard.
+    func segmentKeys(in ranges: [ClosedRange<Int>], carried: Bool) async throws -> [String] {
+        var keys: [String] = []
+        if carried { keys += try await store.list(prefix: layout.carriedPrefix).collect().map(\.key) }
+        for range in ranges { keys += try await self.keys(ofShards: range, under: layout.segmentsPrefix) }
+        return keys.filter { $0.hasSuffix(".jsonl") }
     }
 
-    /// The shards that have committed, of those numbered `first` and above.
-    func committedShards(fromShard first: Int = 0) async throws -> Set<Int> {
-        let options = ListOptions(startAfter: first == 0 ? nil : layout.commitsPrefix + "shard-" + RunStateLayout.pad(first))
+    /// The shards in `ranges` (ascending, disjoint) that have committed: a listing per range.
+    func committedShards(in ranges: [ClosedRange<Int>]) async throws -> Set<Int> {
         var shards = Set<Int>()
-        for try await object in store.list(prefix: layout.commitsPrefix, options: options) {
+        for range in ranges {
+            for key in try await keys(ofShards: range, under: layout.commitsPrefix) {
+                if let shard = layout.shard(ofKey: key) { shards.insert(shard) }
+            }
+        }
+        return shards
+    }
+
+    /// The keys under `prefix` (the segments' or the commits') of the shards in `range`, in key order: the listing
+    /// starts at the range's first shard and stops at the first key past its last.
+    private func keys(ofShards range: ClosedRange<Int>, under prefix: String) async throws -> [String] {
+        // Every key of shard N (`shard-00000N/...`, `shard-00000N.json`) sorts after `shard-00000N`, and before
+        // `shard-00000M` for any M above N: the shard number has a fixed width.
+        let start = range.lowerBound == 0 ? nil : prefix + "shard-" + RunStateLayout.pad(range.lowerBound)
+        let end = prefix + "shard-" + RunStateLayout.pad(range.upperBound + 1)
+        var keys: [String] = []
+        for try await page in store.list(prefix: prefix, options: ListOptions(startAfter: start)).pages {
+            for object in page.objects {
+                guard object.key < end else { return keys }
+                if object.key.hasPrefix(prefix + "shard-") { keys.append(object.key) }
+            }
+        }
+        return keys
+    }
+
+    /// Every shard that has committed.
+    func committedShards() async throws -> Set<Int> {
+        var shards = Set<Int>()
+        for try await object in store.list(prefix: layout.commitsPrefix) {
             if let shard = layout.shard(ofKey: object.key) { shards.insert(shard) }
         }
         return shards

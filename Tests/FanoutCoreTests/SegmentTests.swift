@@ -61,22 +61,22 @@ import Testing
 }
 
 @Suite struct RunStateStoreTests {
-    @Test func listingsCanStartAtAShard() async throws {
+    @Test func listingsReadOnlyTheShardsAsked() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let state = RunStateStore(store: LocalObjectStore(root: root), layout: RunStateLayout(root: ".fanout/", runID: "r"))
         let file = PlannedFile(ordinal: 0, key: "k", size: 1, etag: "e", modified: 0)
         let record = RecordLine.failure(file: file, attempt: 1, seconds: 0, message: "x")
         try await state.writeSegment([record], to: state.layout.carried(sequence: 1))
-        for shard in [0, 1, 2, 9, 10] {
+        for shard in [0, 1, 2, 9, 10, 11] {
             try await state.writeSegment([record], to: state.layout.segment(shard: shard, attempt: 1, token: "t", sequence: 1))
             try await state.write(["shard": shard], to: state.layout.commit(shard: shard))
         }
-        let all = try await state.segmentKeys(fromShard: 0)
-        #expect(all.count == 6 && all.contains(state.layout.carried(sequence: 1)))
-        let later = try await state.segmentKeys(fromShard: 2).compactMap { state.layout.shard(ofKey: $0) }
-        #expect(later == [2, 9, 10])
-        #expect(try await state.committedShards(fromShard: 9) == [9, 10])
-        #expect(try await state.committedShards() == [0, 1, 2, 9, 10])
+        let all = try await state.segmentKeys(in: [0...11], carried: true)
+        #expect(all.count == 7 && all.contains(state.layout.carried(sequence: 1)))
+        let some = try await state.segmentKeys(in: [1...2, 10...10], carried: false).compactMap { state.layout.shard(ofKey: $0) }
+        #expect(some == [1, 2, 10])
+        #expect(try await state.committedShards(in: [0...0, 9...100]) == [0, 9, 10, 11])
+        #expect(try await state.committedShards() == [0, 1, 2, 9, 10, 11])
     }
 }
