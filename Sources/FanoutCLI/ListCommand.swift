@@ -34,8 +34,7 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let location = try StorageLocation.parse(self.location)
-            let s3 = try storage.s3Client()
-            let store = location.store(s3: s3)
+            let store = try location.store(in: try storage.stores())
             let output = LineWriter()
             var count = 0
             var bytes: Int64 = 0

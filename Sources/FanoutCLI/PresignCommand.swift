@@ -44,8 +44,7 @@ struct PresignCommand: AsyncParsableCommand {
                     code: .invalidArgument, message: "'\(self.location)' names no object",
                     hint: "Give the full key, e.g. s3://bucket/path/file.csv.")
             }
-            let s3 = try storage.s3Client()
-            let store = location.store(s3: s3)
+            let store = try location.store(in: try storage.stores())
             let url = try await store.presignedURL(
                 key: location.prefix, method: method.method, expires: .seconds(expires.seconds))
             if json {

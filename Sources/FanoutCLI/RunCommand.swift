@@ -128,7 +128,7 @@ struct RunCommand: AsyncParsableCommand {
                 kubernetes: kubernetes, environment: environment,
                 workerArguments: Array(EffectiveArguments.current.dropFirst()).filter { $0 != "--dry-run" })
             try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
-            var fanout = Fanout(options: options, s3: try storage.s3Client())
+            var fanout = Fanout(options: options, stores: try storage.stores())
             if let detachedRun {
                 try await driveDetached(fanout: fanout, step: commandStep, runID: detachedRun)
                 return
