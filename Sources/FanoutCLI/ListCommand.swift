@@ -17,7 +17,8 @@ struct ListCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, file:///PATH, or a local path.", valueName: "prefix"))
+    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a local path.",
+        valueName: "prefix"))
     var location: String
 
     @Option(help: "Group keys at this delimiter instead of listing recursively.")

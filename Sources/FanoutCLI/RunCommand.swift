@@ -62,7 +62,8 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, file:///PATH, or a local path.", valueName: "prefix"))
+    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a local path.",
+        valueName: "prefix"))
     var location: String
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run per file, after --.", valueName: "command"))

@@ -1,17 +1,41 @@
 public import Foundation
 
 extension GCSClient {
-    /// A URL that grants `method` on the object without credentials until `expires` has passed.
+    /// A V4 signed URL that grants `method` on the object without credentials until `expires` has passed (at most
+    /// 7 days), signed with the service-account key of the credentials.
     ///
-    /// - Throws: ``ObjectStoreError`` with code ``ObjectStoreError/Code/invalidArgument``: signing V4 URLs for
-    ///   `gs://` is not supported yet.
+    /// - Throws: ``ObjectStoreError`` with code ``ObjectStoreError/Code/invalidArgument`` when the credentials
+    ///   cannot sign (a gcloud user, the metadata server, none) or the expiry is out of range.
     public func signedURL(bucket: String, key: String, method: PresignMethod, expires: Duration) async throws -> URL {
-        var error = ObjectStoreError(
-            code: .invalidArgument, message: "signed URLs for gs:// objects are not supported yet",
-            hint: "Keep the state of Kubernetes runs on s3:// (--state s3://BUCKET/PREFIX/), or share files with "
-                + "`gcloud storage sign-url`.",
-            bucket: bucket, key: key)
+        try await signedURL(bucket: bucket, key: key, method: method, expires: expires, date: Date())
+    }
+
+    func signedURL(
+        bucket: String, key: String, method: PresignMethod, expires: Duration, date: Date
+    ) async throws -> URL {
+        let seconds = Int(expires.components.seconds)
+        guard (1...604_800).contains(seconds) else {
+            throw failure("a signed URL must expire within 1 second to 7 days, not \(seconds) s", bucket, key)
+        }
+        guard case .google(let credentials) = configuration.credentials, let signer = try await credentials.signer()
+        else {
+            throw failure(
+                "signing a gs:// URL needs a service-account key, and these credentials have none", bucket, key,
+                hint: "Set GOOGLE_APPLICATION_CREDENTIALS to the key of a service account that may read the object.")
+        }
+        let request = GCSURLSigner.Request(
+            endpoint: configuration.endpoint, bucket: bucket, key: key, method: method.rawValue,
+            expiresSeconds: seconds, date: date, email: signer.email)
+        do {
+            return try GCSURLSigner.signedURL(request) { try signer.sign($0) }
+        } catch {
+            throw failure("the service-account key of \(signer.email) cannot sign", bucket, key)
+        }
+    }
+
+    private func failure(_ message: String, _ bucket: String, _ key: String, hint: String? = nil) -> ObjectStoreError {
+        var error = ObjectStoreError(code: .invalidArgument, message: message, hint: hint, bucket: bucket, key: key)
         error.scheme = Self.scheme
-        throw error
+        return error
     }
 }

@@ -27,6 +27,10 @@ public struct ApplicationDefaultCredentials: GoogleCredentialProvider {
         try await resolve().fetchToken()
     }
 
+    public func signer() async throws -> GoogleSigner? {
+        try await resolve().signer()
+    }
+
     /// The provider the environment selects.
     /// - Throws: ``CredentialError`` for a key file that is missing, unreadable or of a type not supported.
     public func resolve() async throws -> any GoogleCredentialProvider {

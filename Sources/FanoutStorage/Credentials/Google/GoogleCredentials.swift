@@ -7,6 +7,9 @@ public protocol GoogleCredentialProvider: Sendable {
     /// A fresh token.
     /// - Throws: ``CredentialError`` when the source refuses or cannot be reached.
     func fetchToken() async throws -> GoogleAccessToken
+
+    /// What signs as this identity, when it can sign locally (a service-account key); `nil` otherwise.
+    func signer() async throws -> GoogleSigner?
 }
 
 /// A Google access token held and refreshed before it expires, one refresh at a time (``RefreshingValue``).
@@ -15,6 +18,7 @@ public final class GoogleCredentials: Sendable {
     public static let refreshMargin: Duration = .seconds(225)
 
     private let holder: RefreshingValue<GoogleAccessToken>
+    private let provider: any GoogleCredentialProvider
 
     /// - Parameters:
     ///   - now: The current time. Default: the system clock; tests inject their own.
@@ -23,6 +27,7 @@ public final class GoogleCredentials: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = CredentialProviderChain.noLogger
     ) {
+        self.provider = provider
         holder = RefreshingValue(
             label: "a Google access token", refreshMargin: Self.refreshMargin, now: now, logger: logger,
             expiration: { $0.expiration }, fetch: { try await provider.fetchToken() })
@@ -36,6 +41,9 @@ public final class GoogleCredentials: Sendable {
         }
         return token.token
     }
+
+    /// What signs URLs as these credentials: a service-account key's; `nil` for other credentials.
+    public func signer() async throws -> GoogleSigner? { try await provider.signer() }
 
     /// Tokens fetched so far.
     public var fetchCount: Int { get async { await holder.fetchCount } }

@@ -24,4 +24,9 @@ struct ServiceAccountCredentialProvider: GoogleCredentialProvider {
             form: [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)],
             http: http, who: "service account \(key.client_email)", now: now)
     }
+
+    func signer() async throws -> GoogleSigner? {
+        let key = self.key
+        return GoogleSigner(email: key.client_email) { try key.sign($0) }
+    }
 }

@@ -1,0 +1,21 @@
+public import Foundation
+
+/// Signs bytes as a service account, for V4 signed URLs: RSASSA-PKCS1-v1_5 with SHA-256.
+public struct GoogleSigner: Sendable {
+    /// The service account's email, which names the signer in the URL's credential.
+    public let email: String
+    private let signBytes: @Sendable (Data) throws -> Data
+
+    public init(email: String, sign: @escaping @Sendable (Data) throws -> Data) {
+        self.email = email
+        self.signBytes = sign
+    }
+
+    /// The signature of `data`.
+    public func sign(_ data: Data) throws -> Data { try signBytes(data) }
+}
+
+extension GoogleCredentialProvider {
+    /// No signer: only a service-account key can sign.
+    public func signer() async throws -> GoogleSigner? { nil }
+}
