@@ -96,7 +96,8 @@ struct RunPreparation {
     ) async throws -> PreparedRun {
         let stateLocation = try StorageLocation.parse(stateText)
         let state = RunStateStore(
-            store: try stateLocation.store(in: fanout.stores), layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+            store: try stateLocation.store(in: fanout.stores),
+            layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
         let (spec, digest) = try await state.readSpec(expectedDigest: expectedDigest)
         guard spec.step == step.name else {
             throw RunError(
@@ -120,7 +121,8 @@ struct RunPreparation {
             try await lease?.acquire(takeOver: fanout.options.lease.takeOver)
         }
         var prepared = PreparedRun(
-            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText, input: try inputLocation.store(in: fanout.stores),
+            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText,
+            input: try inputLocation.store(in: fanout.stores),
             inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
         prepared.build = build
         return prepared

@@ -74,7 +74,8 @@ enum Worker {
         }
         try await ShardExecutor(
             step: step, shard: shard, attempt: assignment.attempt, state: state,
-            input: try inputLocation.store(in: stores), inputLocation: inputLocation, concurrency: assignment.concurrency,
+            input: try inputLocation.store(in: stores), inputLocation: inputLocation,
+            concurrency: assignment.concurrency,
             batching: spec.segmentBatching, onRecord: nil, isolation: assignment.isolation
         ).run()
     }

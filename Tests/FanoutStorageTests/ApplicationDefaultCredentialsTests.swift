@@ -112,14 +112,46 @@ struct ApplicationDefaultCredentialsTests {
     func unsupportedKeyFile() async throws {
         try await withHome { home in
             let file = home.appendingPathComponent("external.json")
-            try Data(#"{"type": "external_account", "audience": "x"}"#.utf8).write(to: file)
+            try Data(#"{"type": "impersonated_service_account"}"#.utf8).write(to: file)
             let credentials = GoogleCredentials.applicationDefault(environment: [
                 "GOOGLE_APPLICATION_CREDENTIALS": file.path, "HOME": home.path,
             ])
             let error = await #expect(throws: CredentialError.self) { _ = try await credentials.accessToken() }
             #expect(error?.code == .unsupportedConfiguration)
-            #expect(error?.message.contains("external_account") == true)
+            #expect(error?.message.contains("impersonated_service_account") == true)
             #expect(error?.message.contains(file.path) == true)
+        }
+    }
+
+    @Test("an external account: the subject token (from its URL, or a file) exchanged at STS, then impersonation",
+        arguments: [(false, false), (true, false), (false, true)])
+    func externalAccount(impersonate: Bool, fromFile: Bool) async throws {
+        let server = try GoogleAuthTestServer()
+        try await withHome { home in
+            var (file, subject) = try await server.externalAccount(impersonate: impersonate)
+            if fromFile {
+                let tokenFile = home.appendingPathComponent("subject-token")
+                try Data(subject.utf8).write(to: tokenFile)
+                file["credential_source"] = ["file": tokenFile.path]
+            }
+            let path = home.appendingPathComponent("external.json")
+            try JSONSerialization.data(withJSONObject: file).write(to: path)
+            let credentials = GoogleCredentials.applicationDefault(environment: [
+                "GOOGLE_APPLICATION_CREDENTIALS": path.path, "HOME": home.path,
+            ])
+            let token = try await credentials.accessToken()
+            #expect(token.hasPrefix(impersonate ? "ya29.\(server.name)-sa." : "ya29.\(server.name)."))
+            try await withTemporaryGCSBucket { bucket in
+                let store = try client(credentials).store(bucket: bucket)
+                try await store.put(key: "x", data: Data("1".utf8))
+                #expect(try await store.list(prefix: "").collect().map(\.key) == ["x"])
+            }
+            let requests = try await server.requests()
+            let exchange = try #require(requests.first { $0.path.hasPrefix("/sts/") })
+            #expect(exchange.form["subject_token"] == subject)
+            #expect(exchange.form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange")
+            #expect(requests.contains { $0.path.hasPrefix("/subject/") } == !fromFile)
+            #expect(requests.contains { $0.path.hasPrefix("/impersonate/") } == impersonate)
         }
     }
 

@@ -47,6 +47,32 @@ struct GCSURLSignerTests {
         }
     }
 
+    @Test("metadata credentials sign through signBlob as their service account, byte for byte as its key would")
+    func signBlob() async throws {
+        let server = try GoogleAuthTestServer()
+        try await withTemporaryDirectory { folder in
+            let credentials = GoogleCredentials(
+                provider: ApplicationDefaultCredentials(
+                    environment: ["GCE_METADATA_HOST": server.metadataHost, "HOME": folder.path]),
+                iamCredentialsEndpoint: server.base)
+            let client = GCSClient(configuration: GCSConfiguration(credentials: .google(credentials)))
+            let date = Date(timeIntervalSince1970: 1_772_600_767)
+            let url = try await client.signedURL(
+                bucket: "fanout-state", key: "bin/fanout", method: .get, expires: .seconds(86_400), date: date)
+            #expect(url.absoluteString.contains("fanout-node%40test-project.iam.gserviceaccount.com"))
+
+            let keyFile = folder.appendingPathComponent("metadata-key.json")
+            try await server.metadataKey().write(to: keyFile)
+            let reference = try await BotocoreCredentialOracle.run(
+                script: Self.script,
+                arguments: [
+                    keyFile.path, "fanout-state", "bin/fanout", "GET", "86400", "https://storage.googleapis.com",
+                    "1772600767",
+                ])
+            #expect(url.absoluteString == reference)
+        }
+    }
+
     @Test("credentials without a key cannot sign, and say what to set")
     func needsKey() async throws {
         let client = try makeGCSClient()

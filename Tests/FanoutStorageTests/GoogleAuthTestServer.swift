@@ -37,6 +37,25 @@ struct GoogleAuthTestServer {
         try await make("authorized-user", expiresIn: expiresIn)
     }
 
+    /// An external_account file for this case (its subject token from a URL here), and the subject token it gives.
+    func externalAccount(impersonate: Bool) async throws -> (file: [String: Any], subject: String) {
+        let request = HTTPRequest(
+            method: .post, url: base.appendingPathComponent("__test/external-account/\(name)"),
+            headers: ["Content-Type": "application/json"], body: .bytes("{\"impersonate\": \(impersonate)}"))
+        let response = try await client.send(request, timeout: .seconds(30))
+        try #require(response.status == 200)
+        let answer = try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+        return (try #require(answer["file"] as? [String: Any]), try #require(answer["subject_token"] as? String))
+    }
+
+    /// The metadata server's service-account key, as a key file: what `signBlob` signs with.
+    func metadataKey() async throws -> Data {
+        let response = try await client.send(
+            HTTPRequest(url: base.appendingPathComponent("__test/metadata-key")), timeout: .seconds(10))
+        try #require(response.status == 200)
+        return response.body
+    }
+
     /// The requests of a case (this one, or `metadata` for the metadata server), oldest first.
     func requests(of caseName: String? = nil) async throws -> [Recorded] {
         let response = try await client.send(

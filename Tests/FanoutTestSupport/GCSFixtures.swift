@@ -35,7 +35,8 @@ public func withTemporaryGCSBucket<T>(
             ]), headers: ["Content-Type": "application/json"], body: .bytes("{\"name\":\"\(bucket)\"}")),
         timeout: .seconds(30))
     guard created.isSuccess else {
-        throw TestEnvironmentError(variable: "FANOUT_TEST_GCS_EMULATOR", detail: "refusing to create a bucket (\(created.status))")
+        throw TestEnvironmentError(
+            variable: "FANOUT_TEST_GCS_EMULATOR", detail: "refusing to create a bucket (\(created.status))")
     }
     let result: Result<T, any Error>
     do {

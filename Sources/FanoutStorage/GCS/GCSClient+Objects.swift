@@ -20,7 +20,8 @@ extension GCSClient {
         return response.body
     }
 
-    /// Objects.get (media), streamed as it arrives; `ifGeneration` as for ``getObject(bucket:key:range:ifGeneration:)``.
+    /// Objects.get (media), streamed as it arrives; `ifGeneration` as for
+    /// ``getObject(bucket:key:range:ifGeneration:)``.
     /// A body that stalls or breaks off is asked for again from the first byte not yet delivered, of the same
     /// generation, following the HTTP client's retry policy.
     public func streamObject(

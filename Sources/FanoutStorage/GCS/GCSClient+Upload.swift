@@ -106,7 +106,8 @@ extension GCSClient {
 
     /// The object's metadata for an upload: its name and content type.
     private static func metadata(key: String, options: PutOptions) throws -> Data {
-        try JSONSerialization.data(withJSONObject: ["name": key, "contentType": options.contentType], options: [.sortedKeys])
+        try JSONSerialization.data(
+            withJSONObject: ["name": key, "contentType": options.contentType], options: [.sortedKeys])
     }
 
     private static func precondition(_ options: PutOptions) -> String? {

@@ -132,7 +132,8 @@ public final class GCSClient: Sendable {
         guard accepted.contains(full.status) else {
             var error = GCSErrorResponse.error(status: full.status, body: full.body, bucket: bucket, key: key)
             if retryable.contains(full.status) {
-                error.message += " (\(url.host ?? "the endpoint") answered \(full.status) to all \(full.attempts) attempts)"
+                let host = url.host ?? "the endpoint"
+                error.message += " (\(host) answered \(full.status) to all \(full.attempts) attempts)"
             }
             throw error
         }

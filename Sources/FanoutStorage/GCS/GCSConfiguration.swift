@@ -37,7 +37,8 @@ public struct GCSConfiguration: Sendable {
     public static let defaultEndpoint = URL(string: "https://storage.googleapis.com")!
 
     /// The configuration Google's client libraries would use: `STORAGE_EMULATOR_HOST` (`host:port` or a URL) with
-    /// no credentials, else Cloud Storage with Application Default Credentials (``GoogleCredentials/applicationDefault(environment:)``).
+    /// no credentials, else Cloud Storage with Application Default Credentials
+    /// (``GoogleCredentials/applicationDefault(environment:httpClient:)``).
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> GCSConfiguration {

@@ -47,8 +47,8 @@ enum GCSURLSigner {
     }
 
     /// The URL: endpoint, resource, canonical query and the signature in hex.
-    static func signedURL(_ request: Request, sign: (Data) throws -> Data) throws -> URL {
-        let signature = try sign(Data(stringToSign(request).utf8)).map { String(format: "%02x", $0) }.joined()
+    static func signedURL(_ request: Request, sign: (Data) async throws -> Data) async throws -> URL {
+        let signature = try await sign(Data(stringToSign(request).utf8)).map { String(format: "%02x", $0) }.joined()
         var base = request.endpoint.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         return URL(string: base + request.resource + "?" + request.canonicalQuery + "&X-Goog-Signature=" + signature)!
@@ -56,7 +56,8 @@ enum GCSURLSigner {
 
     /// Percent-encodes UTF-8 bytes outside letters, digits, `-._` and `safe`, as Python's `urllib.parse.quote`.
     static func quote(_ text: String, safe: String) -> String {
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._" + safe)
+        let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._"
+        let allowed = CharacterSet(charactersIn: letters + safe)
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 

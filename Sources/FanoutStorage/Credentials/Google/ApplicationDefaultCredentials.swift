@@ -31,6 +31,10 @@ public struct ApplicationDefaultCredentials: GoogleCredentialProvider {
         try await resolve().signer()
     }
 
+    public func serviceAccountEmail() async throws -> String? {
+        try await resolve().serviceAccountEmail()
+    }
+
     /// The provider the environment selects.
     /// - Throws: ``CredentialError`` for a key file that is missing, unreadable or of a type not supported.
     public func resolve() async throws -> any GoogleCredentialProvider {
@@ -61,6 +65,8 @@ extension GoogleCredentials {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         httpClient: HTTPClient = .shared
     ) -> GoogleCredentials {
-        GoogleCredentials(provider: ApplicationDefaultCredentials(environment: environment, httpClient: httpClient))
+        GoogleCredentials(
+            provider: ApplicationDefaultCredentials(environment: environment, httpClient: httpClient),
+            httpClient: httpClient)
     }
 }

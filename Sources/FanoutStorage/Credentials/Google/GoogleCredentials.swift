@@ -1,16 +1,6 @@
+public import FanoutHTTP
 public import Foundation
 public import Logging
-
-/// Where a Google access token comes from: a service-account key, a gcloud user's refresh token, the metadata
-/// server. Each fetch asks for a new token.
-public protocol GoogleCredentialProvider: Sendable {
-    /// A fresh token.
-    /// - Throws: ``CredentialError`` when the source refuses or cannot be reached.
-    func fetchToken() async throws -> GoogleAccessToken
-
-    /// What signs as this identity, when it can sign locally (a service-account key); `nil` otherwise.
-    func signer() async throws -> GoogleSigner?
-}
 
 /// A Google access token held and refreshed before it expires, one refresh at a time (``RefreshingValue``).
 public final class GoogleCredentials: Sendable {
@@ -19,15 +9,21 @@ public final class GoogleCredentials: Sendable {
 
     private let holder: RefreshingValue<GoogleAccessToken>
     private let provider: any GoogleCredentialProvider
+    private let iamCredentials: IAMCredentialsSignBlob
 
     /// - Parameters:
+    ///   - iamCredentialsEndpoint: The IAM Credentials API, which signs for credentials without a key. Default
+    ///     `https://iamcredentials.googleapis.com`.
     ///   - now: The current time. Default: the system clock; tests inject their own.
     public init(
         provider: some GoogleCredentialProvider,
+        iamCredentialsEndpoint: URL = IAMCredentialsSignBlob.defaultEndpoint,
+        httpClient: HTTPClient = .shared,
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = CredentialProviderChain.noLogger
     ) {
         self.provider = provider
+        self.iamCredentials = IAMCredentialsSignBlob(endpoint: iamCredentialsEndpoint, http: httpClient)
         holder = RefreshingValue(
             label: "a Google access token", refreshMargin: Self.refreshMargin, now: now, logger: logger,
             expiration: { $0.expiration }, fetch: { try await provider.fetchToken() })
@@ -42,8 +38,16 @@ public final class GoogleCredentials: Sendable {
         return token.token
     }
 
-    /// What signs URLs as these credentials: a service-account key's; `nil` for other credentials.
-    public func signer() async throws -> GoogleSigner? { try await provider.signer() }
+    /// What signs URLs as these credentials: a service-account key, else the IAM Credentials API's `signBlob` as the
+    /// metadata server's service account (with this token); `nil` for a gcloud user.
+    public func signer() async throws -> GoogleSigner? {
+        if let local = try await provider.signer() { return local }
+        guard let email = try await provider.serviceAccountEmail() else { return nil }
+        let iamCredentials = self.iamCredentials
+        return GoogleSigner(email: email) { [self] data in
+            try await iamCredentials.sign(data, as: email, token: try await accessToken())
+        }
+    }
 
     /// Tokens fetched so far.
     public var fetchCount: Int { get async { await holder.fetchCount } }

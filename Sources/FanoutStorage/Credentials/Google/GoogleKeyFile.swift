@@ -1,8 +1,8 @@
 import FanoutHTTP
 import Foundation
 
-/// A Google credentials file: a service-account key (`"type": "service_account"`) or a gcloud user's credentials
-/// (`"type": "authorized_user"`).
+/// A Google credentials file: a service-account key (`"type": "service_account"`), a gcloud user's credentials
+/// (`"type": "authorized_user"`), or an external account of workload identity federation (`"external_account"`).
 enum GoogleKeyFile {
     private struct Header: Decodable {
         var type: String?
@@ -31,12 +31,16 @@ enum GoogleKeyFile {
             case "authorized_user":
                 return AuthorizedUserCredentialProvider(
                     user: try JSONDecoder().decode(AuthorizedUserCredentialProvider.User.self, from: data), http: http)
+            case "external_account":
+                return ExternalAccountCredentialProvider(
+                    configuration: try JSONDecoder().decode(
+                        ExternalAccountCredentialProvider.Configuration.self, from: data), http: http)
             default:
                 throw CredentialError(
                     code: .unsupportedConfiguration,
                     message: "the Google credentials file \(path) (from \(origin)) is of type '\(type ?? "none")'; "
-                        + "Fanout reads service_account keys and authorized_user files (gcloud auth "
-                        + "application-default login)")
+                        + "Fanout reads service_account keys, authorized_user files (gcloud auth "
+                        + "application-default login) and external_account files (workload identity federation)")
             }
         } catch let error as CredentialError {
             throw error

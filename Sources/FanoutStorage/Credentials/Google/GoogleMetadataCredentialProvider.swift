@@ -32,4 +32,19 @@ struct GoogleMetadataCredentialProvider: GoogleCredentialProvider {
             GoogleAccessToken.Answer.self, otherwise: "the metadata server \(host) answered without a token"
         ).token(receivedAt: now())
     }
+
+    /// The default service account's email, which `signBlob` signs as.
+    func serviceAccountEmail() async throws -> String? {
+        let url = URL(string: "http://\(host)/computeMetadata/v1/instance/service-accounts/default/email")!
+        let response = try await http.credentialRequest(
+            HTTPRequest(method: .get, url: url, headers: ["Metadata-Flavor": "Google"]), timeout: .seconds(5),
+            logger: HTTPClient.noLogger, failure: .metadataRequestFailed,
+            unreachable: "cannot reach the metadata server \(host) for the service account's email")
+        guard response.isSuccess, !response.body.isEmpty else {
+            throw CredentialError(
+                code: .metadataRequestFailed,
+                message: "the metadata server \(host) named no service account (\(response.status))")
+        }
+        return response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
