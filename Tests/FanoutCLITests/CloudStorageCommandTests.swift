@@ -43,6 +43,21 @@ struct CloudStorageCommandTests {
         }
     }
 
+    @Test("a bucket that does not exist: exit 1, the gs:// location, and what to do")
+    func missingBucket() async throws {
+        let bucket = uniqueBucketName()
+        let result = try await FanoutBinary.run(["ls", "gs://\(bucket)/logs/"], environment: environment())
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: "), "\(result.stderr)")
+        #expect(result.stderr.contains("gs://\(bucket)"))
+        #expect(result.stderr.contains("The bucket does not exist: check its name, or create it first."))
+
+        let run = try await FanoutBinary.run(
+            ["run", "gs://\(bucket)/logs/", "-q", "--", "wc", "-l", "{}"], environment: environment())
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("gs://\(bucket)"), "\(run.stderr)")
+    }
+
     @Test("fanout run gs://bucket/prefix/ --reduce sum -- wc -l {}, in process and in worker processes",
         arguments: ["local", "processes"])
     func runSum(backend: String) async throws {
