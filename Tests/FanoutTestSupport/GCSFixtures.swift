@@ -11,13 +11,16 @@ public import Foundation
 ///   - configure: Changes to the configuration (upload sizes, credentials).
 /// - Throws: ``TestEnvironmentError`` when the test servers' variables are missing.
 public func makeGCSClient(
-    endpoint: URL? = nil, retry: RetryPolicy = .default, configure: (inout GCSConfiguration) -> Void = { _ in }
+    endpoint: URL? = nil,
+    retry: RetryPolicy = .default,
+    stallTimeout: Duration? = .seconds(30),
+    configure: (inout GCSConfiguration) -> Void = { _ in }
 ) throws -> GCSClient {
     var configuration = GCSConfiguration(endpoint: try endpoint ?? TestEnvironment.gcsEmulator)
     configure(&configuration)
     return GCSClient(
         configuration: configuration,
-        httpClient: HTTPClient(configuration: .init(stallTimeout: .seconds(30), retry: retry)))
+        httpClient: HTTPClient(configuration: .init(stallTimeout: stallTimeout, retry: retry)))
 }
 
 /// Creates a uniquely named bucket on the emulator, runs `body` with its name, then deletes its objects and it.
