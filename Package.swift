@@ -44,12 +44,14 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // Object stores: the `ObjectStore` seam, the S3 client and credentials, and the local file system.
+        // Object stores: the `ObjectStore` seam and its registry, the S3 and Cloud Storage clients and their
+        // credentials, and the local file system.
         .target(
             name: "FanoutStorage",
             dependencies: [
                 "FanoutHTTP", "FanoutSigV4",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

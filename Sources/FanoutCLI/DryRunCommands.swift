@@ -19,7 +19,7 @@ enum DryRunCommands {
         let path: String
         switch location.kind {
         case .local(let root): path = root.appendingPathComponent(key).path
-        case .s3: path = "$TMPDIR/" + (key.split(separator: "/").last.map(String.init) ?? key)
+        case .bucket: path = "$TMPDIR/" + (key.split(separator: "/").last.map(String.init) ?? key)
         }
         return try step.commandLine(key: key, size: size, path: path, url: location.url(for: key))
     }

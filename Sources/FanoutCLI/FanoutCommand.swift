@@ -10,10 +10,12 @@ struct FanoutCommand: AsyncParsableCommand {
         commandName: "fanout",
         abstract: "Run work over every file under an object-storage prefix, and fold the results locally.",
         discussion: """
-            Locations are s3://BUCKET/PREFIX, file:///PATH, or a local path. S3 credentials and region come from \
-            the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, \
-            AWS_REGION) and files (~/.aws/credentials, ~/.aws/config); AWS_ENDPOINT_URL_S3 or --endpoint points at \
-            an S3-compatible server.
+            Locations are s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a local path. S3 credentials and \
+            region come from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
+            AWS_PROFILE, AWS_REGION) and files (~/.aws/credentials, ~/.aws/config); AWS_ENDPOINT_URL_S3 or \
+            --endpoint points at an S3-compatible server. Cloud Storage uses Application Default Credentials \
+            (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server); \
+            STORAGE_EMULATOR_HOST points at an emulator.
 
             Defaults for flags come from the environment (FANOUT_BACKEND, FANOUT_STATE, FANOUT_CONTEXT, \
             FANOUT_NAMESPACE, FANOUT_IMAGE) and, below it, from an optional configuration file: $FANOUT_CONFIG, \

@@ -29,7 +29,7 @@ struct GCCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(), s3: try storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(), stores: try storage.stores())
             let cutoff = Date().addingTimeInterval(-TimeInterval(olderThan.seconds))
             var deleted = 0
             var kept: [String] = []

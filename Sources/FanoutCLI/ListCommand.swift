@@ -17,7 +17,8 @@ struct ListCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, file:///PATH, or a local path.", valueName: "prefix"))
+    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a local path.",
+        valueName: "prefix"))
     var location: String
 
     @Option(help: "Group keys at this delimiter instead of listing recursively.")
@@ -34,8 +35,7 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let location = try StorageLocation.parse(self.location)
-            let s3 = try storage.s3Client()
-            let store = location.store(s3: s3)
+            let store = try location.store(in: try storage.stores())
             let output = LineWriter()
             var count = 0
             var bytes: Int64 = 0

@@ -43,7 +43,7 @@ struct LogsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let environment = try ConfigurationFile.effectiveEnvironment()
             let prefix = state.resolved(for: runID, in: environment)
-            let catalog = try RunCatalog(state: prefix, s3: try storage.s3Client())
+            let catalog = try RunCatalog(state: prefix, stores: try storage.stores())
             let info = try await catalog.infoExplained(runID)
             if let shard, shard >= info.shards {
                 throw ValidationError("run \(runID) has \(info.shards) shard\(info.shards == 1 ? "" : "s"), "

@@ -8,15 +8,17 @@ struct PresignCommand: AsyncParsableCommand {
         abstract: "Print a URL that grants GET (or PUT) on one object without credentials.",
         discussion: """
             Anyone holding the URL can use it until it expires, so keep expiries short. Local paths print their \
-            file:// URL.
+            file:// URL. gs:// URLs are V4 signed URLs, signed with the service-account key that \
+            GOOGLE_APPLICATION_CREDENTIALS names.
 
             Examples:
               fanout presign s3://my-bucket/report.csv --expires 1h
               curl -T data.bin "$(fanout presign s3://my-bucket/upload.bin --method put --expires 10m)"
+              fanout presign gs://my-bucket/report.csv --expires 1h
             """
     )
 
-    @Argument(help: ArgumentHelp("s3://BUCKET/KEY or a local path.", valueName: "url"))
+    @Argument(help: ArgumentHelp("s3://BUCKET/KEY, gs://BUCKET/KEY or a local path.", valueName: "url"))
     var location: String
 
     @Option(help: "How long the URL works: 90s, 15m, 1h, 7d (at most 7d).")
@@ -44,8 +46,7 @@ struct PresignCommand: AsyncParsableCommand {
                     code: .invalidArgument, message: "'\(self.location)' names no object",
                     hint: "Give the full key, e.g. s3://bucket/path/file.csv.")
             }
-            let s3 = try storage.s3Client()
-            let store = location.store(s3: s3)
+            let store = try location.store(in: try storage.stores())
             let url = try await store.presignedURL(
                 key: location.prefix, method: method.method, expires: .seconds(expires.seconds))
             if json {

@@ -37,7 +37,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), stores: try storage.stores())
             let report = try await catalog.report(runID)
             let text = svg ? report.timelineSVG() : report.html()
             let path = output ?? "fanout-report-\(runID).\(svg ? "svg" : "html")"

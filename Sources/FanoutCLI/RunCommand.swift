@@ -62,7 +62,8 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, file:///PATH, or a local path.", valueName: "prefix"))
+    @Argument(help: ArgumentHelp("s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a local path.",
+        valueName: "prefix"))
     var location: String
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run per file, after --.", valueName: "command"))
@@ -128,7 +129,7 @@ struct RunCommand: AsyncParsableCommand {
                 kubernetes: kubernetes, environment: environment,
                 workerArguments: Array(EffectiveArguments.current.dropFirst()).filter { $0 != "--dry-run" })
             try perFile.applyHalt(to: &options, tolerateFailures: execution.tolerateFailures)
-            var fanout = Fanout(options: options, s3: try storage.s3Client())
+            var fanout = Fanout(options: options, stores: try storage.stores())
             if let detachedRun {
                 try await driveDetached(fanout: fanout, step: commandStep, runID: detachedRun)
                 return

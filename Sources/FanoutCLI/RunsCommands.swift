@@ -34,7 +34,7 @@ struct RunsCommand: AsyncParsableCommand {
             let prefixes = state.state.map { [$0] } ?? Self.knownPrefixes(environment: environment)
             var listed: [(id: String, catalog: RunCatalog)] = []
             for prefix in prefixes {
-                let catalog = try RunCatalog(state: prefix, s3: try storage.s3Client())
+                let catalog = try RunCatalog(state: prefix, stores: try storage.stores())
                 do {
                     listed += try await catalog.runIDs().prefix(limit).map { ($0, catalog) }
                 } catch where state.state == nil {
@@ -136,9 +136,9 @@ struct ResultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let fanout = Fanout(s3: try storage.s3Client())
+            let fanout = Fanout(stores: try storage.stores())
             let prefix = try state.resolved(for: runID)
-            let info = try await RunCatalog(state: prefix, s3: fanout.s3).infoExplained(runID)
+            let info = try await RunCatalog(state: prefix, stores: fanout.stores).infoExplained(runID)
             guard let parameters = info.stepParameters, let command = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run")
             }
@@ -212,8 +212,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
             let environment = try ConfigurationFile.effectiveEnvironment()
             let state = StateOption.prefix(flag: execution.state, runID: runID, environment: environment)
-            let s3 = try storage.s3Client()
-            let info = try await RunCatalog(state: state, s3: s3).infoExplained(runID)
+            let info = try await RunCatalog(state: state, stores: try storage.stores()).infoExplained(runID)
             guard let parameters = info.stepParameters, let stored = CommandStep.decode(parameters) else {
                 throw RunError(code: .invalidInput, message: "run \(runID) is not a `fanout run` command run; attach to it from the program that started it")
             }
@@ -230,7 +229,7 @@ struct AttachCommand: AsyncParsableCommand {
             options.state = state
             options.lease.takeOver = takeOver
             if !options.backend.needsSharedState { try command.checkProgramForUsage() }
-            var fanout = Fanout(options: options, s3: try resumed.storage.s3Client())
+            var fanout = Fanout(options: options, stores: try resumed.storage.stores())
             let progress = ProgressReporter(style: ProgressReporter.style(quiet: display.quiet, json: display.json))
             fanout.options.onEvent = { progress.backend($0) }
             let jobLog = try resumed.openJobLog(step: command, backend: options.backend.name)
@@ -339,7 +338,7 @@ struct CancelCommand: AsyncParsableCommand {
                 print("run \(runID): stopped its background driver (process \(pid)); `fanout attach \(runID)` resumes it")
                 return
             }
-            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), stores: try storage.stores())
             let info = try await catalog.infoExplained(runID)
             if info.backend == "kubernetes" || info.backend == "fleet" {
                 let outcomes = try await ClusterCleanup(runID: runID, info: info, catalog: catalog, flags: cluster).run()

@@ -7,7 +7,7 @@ import Foundation
 enum SharedStateRequirement {
     /// - Parameters:
     ///   - options: the run's options, with `state` as the flag, environment and configuration file set it.
-    ///   - input: the input location as typed; an `s3://` input's bucket is suggested for the state.
+    ///   - input: the input location as typed; a bucket input's bucket (`s3://`, `gs://`) is suggested for the state.
     /// - Throws: ``RunError`` with code ``RunError/Code/invalidInput`` naming the configuration file and its line.
     static func check(_ options: RunOptions, input: String, environment: [String: String]) throws {
         // A worker (the same command line, in a pod) is handed its run's state prefix: nothing to check.
@@ -27,8 +27,9 @@ enum SharedStateRequirement {
 
     /// The configuration file's line for a state prefix in the input's bucket, or in a bucket to choose.
     static func line(for input: String) -> String {
-        var bucket = "BUCKET"
-        if input.hasPrefix("s3://"), let name = input.dropFirst(5).split(separator: "/").first { bucket = String(name) }
-        return "state = s3://\(bucket)/fanout-state/"
+        if let location = try? StorageLocation.parse(input), case .bucket(let scheme, let name) = location.kind {
+            return "state = \(scheme)://\(name)/fanout-state/"
+        }
+        return "state = s3://BUCKET/fanout-state/"
     }
 }

@@ -40,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let catalog = try RunCatalog(state: try state.resolved(for: runID), s3: try storage.s3Client())
+            let catalog = try RunCatalog(state: try state.resolved(for: runID), stores: try storage.stores())
             guard watch else {
                 emit(try await snapshot(catalog), previousLines: nil)
                 return

@@ -3,7 +3,8 @@ import Fanout
 import Foundation
 import Logging
 
-/// Flags that say how to reach S3; shared by every subcommand that touches storage.
+/// Flags that say how to reach the stores (S3's endpoint, region and profile; Cloud Storage takes its settings from
+/// the environment); shared by every subcommand that touches storage.
 struct StorageOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An S3-compatible endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS).",
         valueName: "url"))
@@ -25,6 +26,12 @@ struct StorageOptions: ParsableArguments {
         if let endpoint, URL(string: endpoint)?.scheme == nil {
             throw ValidationError("--endpoint '\(endpoint)' is not a URL; write it like http://127.0.0.1:9000")
         }
+    }
+
+    /// Every kind of store, configured from the environment, with S3's as these flags say.
+    /// - Throws: ``CredentialError`` when `--profile` names a profile that the AWS files do not hold.
+    func stores(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ObjectStores {
+        ObjectStores(environment: environment).with(try s3Client(environment: environment))
     }
 
     /// - Throws: ``CredentialError`` when `--profile` names a profile that the AWS files do not hold.

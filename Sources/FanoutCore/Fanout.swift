@@ -17,17 +17,23 @@ import Crypto
 /// listing, planning or aggregation. Programs with several steps call ``bootstrap(_:)`` first thing.
 public struct Fanout: Sendable {
     public var options: RunOptions
-    /// The client for `s3://` locations. Default: configured from the environment, as the AWS CLI is.
-    public var s3: S3Client
+    /// The clients of remote stores (`s3://`, `gs://`). Default: each configured from the environment, as its own
+    /// command-line tools are.
+    public var stores: ObjectStores
     let environment: [String: String]
 
+    /// - Parameters:
+    ///   - stores: The clients of remote stores. Default: ``ObjectStores/init(environment:)`` with `environment`.
+    ///   - s3: The client for `s3://` locations, in place of the one `stores` has. Default `nil`.
     public init(
         options: RunOptions = RunOptions(),
+        stores: ObjectStores? = nil,
         s3: S3Client? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.options = options
-        self.s3 = s3 ?? S3Client(configuration: .fromEnvironment(environment))
+        let stores = stores ?? ObjectStores(environment: environment)
+        self.stores = s3.map { stores.with($0) } ?? stores
         self.environment = environment
     }
 
@@ -36,7 +42,7 @@ public struct Fanout: Sendable {
     public static func bootstrap<each Output>(_ steps: repeat MapStep<each Output>) async {
         var erased: [AnyMapStep] = []
         for step in repeat each steps { erased.append(AnyMapStep(step)) }
-        await Worker.runIfAssigned(steps: erased, s3: nil)
+        await Worker.runIfAssigned(steps: erased, stores: nil)
     }
 
     /// Maps `step` over every file of `input` and returns the run, whose results arrive as they are made.
@@ -47,7 +53,7 @@ public struct Fanout: Sendable {
     ///   ``RunError/Code/invalidInput`` when the backend's workers run elsewhere and no state prefix is set); the
     ///   backend's error when ``Backend/check()`` finds it cannot run. Either way nothing is stored.
     public func map<Output>(_ step: MapStep<Output>, over input: Input) async throws -> MapRun<Output> {
-        await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        await Worker.runIfAssigned(steps: [AnyMapStep(step)], stores: stores)
         try checkStateReachable()
         try await options.backend.check()
         let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).prepare(input)
@@ -63,7 +69,7 @@ public struct Fanout: Sendable {
     public func attach<Output>(
         _ step: MapStep<Output>, runID: String, state: String, digest: String? = nil
     ) async throws -> MapRun<Output> {
-        await Worker.runIfAssigned(steps: [AnyMapStep(step)], s3: s3)
+        await Worker.runIfAssigned(steps: [AnyMapStep(step)], stores: stores)
         let prepared = try await RunPreparation(fanout: self, step: AnyMapStep(step)).reattach(
             runID: runID, state: state, expectedDigest: digest)
         return MapRun(prepared: prepared, options: options)
@@ -81,7 +87,7 @@ public struct Fanout: Sendable {
     /// The plan a run over `input` would have, without storing or running anything.
     public func plan(_ input: Input) async throws -> ShardPlan {
         let location = try StorageLocation.parse(input.location)
-        let store = location.store(s3: s3)
+        let store = try location.store(in: stores)
         let state = try StorageLocation.parse(stateLocation(for: location))
         let files = try await RunPreparation.listFiles(
             input: input, location: location, store: store,

@@ -7,10 +7,11 @@ public struct RunCatalog: Sendable {
     let store: any ObjectStore
     let root: String
 
-    public init(state: String, s3: S3Client) throws {
+    /// The runs under `state`, a location as users type it, reached through `stores`.
+    public init(state: String, stores: ObjectStores = ObjectStores()) throws {
         let location = try StorageLocation.parse(state)
         self.state = state
-        self.store = location.store(s3: s3)
+        self.store = try location.store(in: stores)
         self.root = location.prefix
     }
 

@@ -33,10 +33,10 @@ struct RunPreparation {
 
     func prepare(_ input: Input) async throws -> PreparedRun {
         let inputLocation = try StorageLocation.parse(input.location)
-        let inputStore = inputLocation.store(s3: fanout.s3)
+        let inputStore = try inputLocation.store(in: fanout.stores)
         let stateLocationText = fanout.stateLocation(for: inputLocation)
         let stateLocation = try StorageLocation.parse(stateLocationText)
-        let stateStore = stateLocation.store(s3: fanout.s3)
+        let stateStore = try stateLocation.store(in: fanout.stores)
         let excluded = Self.stateKeyPrefix(in: inputLocation, state: stateLocation)
         let files = try await Self.listFiles(
             input: input, location: inputLocation, store: inputStore, excludingPrefix: excluded,
@@ -96,7 +96,8 @@ struct RunPreparation {
     ) async throws -> PreparedRun {
         let stateLocation = try StorageLocation.parse(stateText)
         let state = RunStateStore(
-            store: stateLocation.store(s3: fanout.s3), layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
+            store: try stateLocation.store(in: fanout.stores),
+            layout: RunStateLayout(root: stateLocation.prefix, runID: runID))
         let (spec, digest) = try await state.readSpec(expectedDigest: expectedDigest)
         guard spec.step == step.name else {
             throw RunError(
@@ -120,7 +121,8 @@ struct RunPreparation {
             try await lease?.acquire(takeOver: fanout.options.lease.takeOver)
         }
         var prepared = PreparedRun(
-            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText, input: inputLocation.store(s3: fanout.s3),
+            step: step, spec: spec, digest: digest, state: state, lease: lease, stateLocation: stateText,
+            input: try inputLocation.store(in: fanout.stores),
             inputLocation: inputLocation, pendingShards: pending, shardFileCounts: counts)
         prepared.build = build
         return prepared
@@ -201,7 +203,7 @@ struct RunPreparation {
                 ? "no files in \(root.path): the folder is empty"
                 : "no such file or folder: \(root.appendingPathComponent(location.prefix).path); check the path"
         } else {
-            message = "nothing found under \(location): check the bucket and prefix (aws s3 ls \(location))"
+            message = "nothing found under \(location): check the bucket and prefix (fanout ls \(location))"
         }
         return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
@@ -262,7 +264,8 @@ struct RunPreparation {
     /// at the root of the input: such a leftover folder is never input either).
     static func stateKeyPrefix(in input: StorageLocation, state: StorageLocation) -> String {
         switch (input.kind, state.kind) {
-        case (.s3(let inputBucket), .s3(let stateBucket)) where inputBucket == stateBucket:
+        case (.bucket(let inputScheme, let inputBucket), .bucket(let stateScheme, let stateBucket))
+        where inputScheme == stateScheme && inputBucket == stateBucket:
             return state.prefix
         case (.local(let inputRoot), .local(let stateRoot)):
             let inputPath = inputRoot.standardizedFileURL.path

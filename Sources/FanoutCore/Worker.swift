@@ -5,7 +5,7 @@ import FanoutStorage
 /// ``WorkerExit``.
 enum Worker {
     /// Runs the assigned shard and exits if this process is a worker for one of `steps`; returns otherwise.
-    static func runIfAssigned(steps: [AnyMapStep], s3: S3Client?) async {
+    static func runIfAssigned(steps: [AnyMapStep], stores: ObjectStores?) async {
         let assignment: WorkerAssignment
         do {
             guard let current = try WorkerAssignment.current() else { return }
@@ -20,8 +20,8 @@ enum Worker {
                 message: "this worker runs step '\(assignment.stepName)' but reached \(names) first. Call "
                     + "Fanout.bootstrap(stepA, stepB, ...) with every step at the start of the program.")
         }
-        let client = s3 ?? S3Client(configuration: .fromEnvironment())
-        let shard = Task { try await run(step: step, assignment: assignment, s3: client) }
+        let stores = stores ?? ObjectStores()
+        let shard = Task { try await run(step: step, assignment: assignment, stores: stores) }
         let stopSignals = stopOnSignals(shard)
         defer { _ = stopSignals }
         do {
@@ -42,10 +42,10 @@ enum Worker {
         }
     }
 
-    static func run(step: AnyMapStep, assignment: WorkerAssignment, s3: S3Client) async throws {
+    static func run(step: AnyMapStep, assignment: WorkerAssignment, stores: ObjectStores) async throws {
         let stateLocation = try StorageLocation.parse(assignment.stateLocation)
         let state = RunStateStore(
-            store: stateLocation.store(s3: s3),
+            store: try stateLocation.store(in: stores),
             layout: RunStateLayout(root: stateLocation.prefix, runID: assignment.runID))
         guard let digest = assignment.runDigest else {
             throw RunError(
@@ -74,7 +74,8 @@ enum Worker {
         }
         try await ShardExecutor(
             step: step, shard: shard, attempt: assignment.attempt, state: state,
-            input: inputLocation.store(s3: s3), inputLocation: inputLocation, concurrency: assignment.concurrency,
+            input: try inputLocation.store(in: stores), inputLocation: inputLocation,
+            concurrency: assignment.concurrency,
             batching: spec.segmentBatching, onRecord: nil, isolation: assignment.isolation
         ).run()
     }

@@ -1,6 +1,7 @@
 public import FanoutCore
 import Foundation
 import Synchronization
+import FanoutStorage
 public import Logging
 
 /// Runs a run's shards as pods of a Kubernetes cluster: by default one Indexed Job whose completion index is
@@ -360,12 +361,13 @@ extension KubernetesBackend {
     func checkReachable(input: String, state: String) throws {
         guard !options.podsShareLocalFiles else { return }
         let locations = [("input", input), ("state", state)]
-        guard let (what, location) = locations.first(where: { !$0.1.hasPrefix("s3://") }) else { return }
+        let remote = { (text: String) in ObjectStores.schemes.contains { text.hasPrefix($0 + "://") } }
+        guard let (what, location) = locations.first(where: { !remote($0.1) }) else { return }
         throw KubernetesError(
             code: .invalidConfiguration,
             message: "the \(what) \(location) is on this machine, where pods cannot read it",
-            hint: "Use an s3:// input and --state s3://BUCKET/PREFIX/ with --backend kubernetes, or run with "
-                + "--backend local or --backend processes.")
+            hint: "Use an s3:// or gs:// input and --state s3://BUCKET/PREFIX/ (or gs://) with --backend kubernetes, "
+                + "or run with --backend local or --backend processes.")
     }
 }
 

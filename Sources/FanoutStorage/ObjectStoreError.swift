@@ -52,6 +52,8 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
     public var requestID: String?
     public var bucket: String?
     public var key: String?
+    /// The URL scheme of the bucket's store, for the description (`gs` gives `gs://bucket/key`). Default `s3`.
+    public var scheme = "s3"
     /// The error underneath, if any.
     public var underlying: (any Error)?
 
@@ -79,7 +81,7 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
             text += ": " + SystemErrorText.reason(underlying)
         }
         if let bucket {
-            text += key.map { " (s3://\(bucket)/\($0))" } ?? " (s3://\(bucket))"
+            text += key.map { " (\(scheme)://\(bucket)/\($0))" } ?? " (\(scheme)://\(bucket))"
         } else if let key {
             text += " (\(key))"
         }

@@ -1,14 +1,15 @@
 public import Foundation
 
-/// A place to read or write objects, parsed from what a user types: `s3://bucket/prefix`, `file:///path`, or a
-/// plain path.
+/// A place to read or write objects, parsed from what a user types: `s3://bucket/prefix`, `gs://bucket/prefix` (a
+/// scheme of ``ObjectStores/kinds``), `file:///path`, or a plain path.
 ///
 /// A path to an existing folder (or one ending in `/`) is a local store rooted there with an empty prefix; any
 /// other path is a store rooted at its parent folder with the last component as key prefix, so `data/part-`
 /// selects `data/part-0001`, `data/part-0002`, and so on.
 public struct StorageLocation: Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
-        case s3(bucket: String)
+        /// A bucket of a remote store, named by the store's URL scheme (`s3`, `gs`).
+        case bucket(scheme: String, name: String)
         case local(root: URL)
     }
 
@@ -24,22 +25,22 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
     /// Parses a location.
     /// - Throws: ``ObjectStoreError`` with code ``ObjectStoreError/Code/invalidURL`` for an unusable URL.
     public static func parse(_ text: String) throws -> StorageLocation {
-        if text.hasPrefix("s3://") {
-            let rest = text.dropFirst(5)
+        for scheme in ObjectStores.schemes where text.hasPrefix(scheme + "://") {
+            let rest = text.dropFirst(scheme.count + 3)
             let bucket = String(rest.prefix { $0 != "/" })
             guard !bucket.isEmpty else {
                 throw ObjectStoreError(
                     code: .invalidURL, message: "'\(text)' names no bucket",
-                    hint: "Write s3://BUCKET/PREFIX, for example s3://my-bucket/logs/2024/.")
+                    hint: "Write \(scheme)://BUCKET/PREFIX, for example \(scheme)://my-bucket/logs/2024/.")
             }
             let prefix = String(rest.dropFirst(bucket.count).drop { $0 == "/" })
-            return StorageLocation(kind: .s3(bucket: bucket), prefix: prefix)
+            return StorageLocation(kind: .bucket(scheme: scheme, name: bucket), prefix: prefix)
         }
         if let malformed = malformedURL(text) { throw malformed }
         if let scheme = text.range(of: "://"), !text.hasPrefix("file://") {
             throw ObjectStoreError(
                 code: .invalidURL, message: "'\(text[..<scheme.lowerBound])://' is not a supported storage scheme",
-                hint: "Use s3://BUCKET/PREFIX, file:///PATH, or a local path.")
+                hint: supportedForms)
         }
         let path: String
         if text.hasPrefix("file://") {
@@ -55,7 +56,8 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
         } else {
             guard !text.isEmpty else {
                 throw ObjectStoreError(code: .invalidURL, message: "the location is empty",
-                    hint: "Give a folder, a path prefix, or s3://BUCKET/PREFIX.")
+                    hint: "Give a folder, a path prefix, or " + ObjectStores.schemes.map { "\($0)://BUCKET/PREFIX" }
+                        .joined(separator: ", ") + ".")
             }
             path = text
         }
@@ -86,25 +88,33 @@ public struct StorageLocation: Sendable, CustomStringConvertible {
                 : "Write it with two slashes: \(fixed)")
     }
 
-    /// The store this location is in; S3 locations use `s3`.
-    public func store(s3: @autoclosure () -> S3Client) -> any ObjectStore {
+    /// The forms a location can take, for hints: `Use s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, file:///PATH, or a
+    /// local path.`
+    static var supportedForms: String {
+        "Use " + ObjectStores.schemes.map { "\($0)://BUCKET/PREFIX, " }.joined() + "file:///PATH, or a local path."
+    }
+
+    /// The store this location is in, from `stores` for a bucket.
+    /// - Throws: ``ObjectStoreError`` with code ``ObjectStoreError/Code/invalidURL`` when `stores` serves no store
+    ///   of the location's scheme.
+    public func store(in stores: ObjectStores) throws -> any ObjectStore {
         switch kind {
-        case .s3(let bucket): S3ObjectStore(client: s3(), bucket: bucket)
+        case .bucket(let scheme, let name): try stores.store(scheme: scheme, bucket: name)
         case .local(let root): LocalObjectStore(root: root)
         }
     }
 
-    /// The location's URL form of `key`: `s3://bucket/key` or `file:///root/key`.
+    /// The location's URL form of `key`: `s3://bucket/key`, `gs://bucket/key` or `file:///root/key`.
     public func url(for key: String) -> String {
         switch kind {
-        case .s3(let bucket): "s3://\(bucket)/\(key)"
+        case .bucket(let scheme, let name): "\(scheme)://\(name)/\(key)"
         case .local(let root): root.appendingPathComponent(key).absoluteString
         }
     }
 
     public var description: String {
         switch kind {
-        case .s3(let bucket): "s3://\(bucket)/\(prefix)"
+        case .bucket(let scheme, let name): "\(scheme)://\(name)/\(prefix)"
         case .local(let root): root.path + (root.path.hasSuffix("/") ? "" : "/") + prefix
         }
     }

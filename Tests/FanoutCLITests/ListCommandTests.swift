@@ -135,9 +135,9 @@ struct ListCommandTests {
 
     @Test("an unsupported scheme is refused, naming the ones that work")
     func unsupportedScheme() async throws {
-        let result = try await FanoutBinary.run(["ls", "gs://bucket/data/"])
+        let result = try await FanoutBinary.run(["ls", "az://bucket/data/"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("'gs://' is not a supported storage scheme"))
+        #expect(result.stderr.contains("'az://' is not a supported storage scheme"))
         #expect(result.stderr.contains("s3://BUCKET/PREFIX"))
     }
 

@@ -69,3 +69,44 @@ struct PresignCommandTests {
         }
     }
 }
+
+/// `fanout presign gs://`: a V4 signed URL from the service-account key of `GOOGLE_APPLICATION_CREDENTIALS`.
+@Suite("fanout presign gs://")
+struct PresignCommandGCSTests {
+    @Test("signs with the key GOOGLE_APPLICATION_CREDENTIALS names, as its service account, for the time asked")
+    func signsWithTheKey() async throws {
+        let auth = try TestEnvironment.googleAuth
+        let made = try await HTTPClient(configuration: .init(retry: .never)).send(
+            HTTPRequest(
+                method: .post, url: auth.appendingPathComponent("__test/service-account/presign-\(UUID().uuidString.prefix(8))"),
+                body: .bytes("{}")),
+            timeout: .seconds(30))
+        try #require(made.status == 200)
+        let key = try #require(try JSONSerialization.jsonObject(with: made.body) as? [String: Any])
+        let email = try #require(key["client_email"] as? String)
+        try await withTemporaryDirectory { folder in
+            let keyFile = folder.appendingPathComponent("key.json")
+            try made.body.write(to: keyFile)
+            var environment = try FanoutBinary.environment()
+            environment["GOOGLE_APPLICATION_CREDENTIALS"] = keyFile.path
+            environment["STORAGE_EMULATOR_HOST"] = nil
+            let result = try await FanoutBinary.run(
+                ["presign", "gs://my-bucket/reports/q1 2026.csv", "--expires", "10m"], environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            let url = try #require(URLComponents(string: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(url.host == "storage.googleapis.com")
+            #expect(url.percentEncodedPath == "/my-bucket/reports/q1%202026.csv")
+            let query = Dictionary(uniqueKeysWithValues: (url.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+            #expect(query["X-Goog-Algorithm"] == "GOOG4-RSA-SHA256")
+            #expect(query["X-Goog-Expires"] == "600")
+            #expect(query["X-Goog-Credential"]?.hasPrefix(email + "/") == true)
+            #expect(query["X-Goog-Signature"]?.count == 512, "a 2048-bit RSA signature in hex")
+
+            environment["GOOGLE_APPLICATION_CREDENTIALS"] = nil
+            environment["STORAGE_EMULATOR_HOST"] = try TestEnvironment.gcsEmulator.absoluteString
+            let unsigned = try await FanoutBinary.run(["presign", "gs://my-bucket/a.csv"], environment: environment)
+            #expect(unsigned.status == 1)
+            #expect(unsigned.stderr.contains("GOOGLE_APPLICATION_CREDENTIALS"), "\(unsigned.stderr)")
+        }
+    }
+}

@@ -8,12 +8,15 @@ import FanoutTestSteps
 
 /// One run, one driver: creating a run is atomic, and a live lease keeps a second driver out.
 @Suite struct RunLeaseTests {
-    /// The stores a lease lives in: a local folder, and a moto bucket.
-    static let stores = ["local", "s3"]
+    /// The stores a lease lives in: a local folder, a moto bucket, and a fake-gcs-server bucket.
+    static let stores = ["local", "s3", "gcs"]
 
     static func withStore(_ kind: String, _ body: (any ObjectStore) async throws -> Void) async throws {
         if kind == "local" {
             try await withTemporaryDirectory { folder in try await body(LocalObjectStore(root: folder)) }
+        } else if kind == "gcs" {
+            let client = try makeGCSClient()
+            try await withTemporaryGCSBucket { bucket in try await body(client.store(bucket: bucket)) }
         } else {
             let client = try makeS3Client()
             try await withTemporaryBucket(client: client) { bucket in try await body(client.store(bucket: bucket)) }
@@ -50,7 +53,9 @@ import FanoutTestSteps
                 try Data("x".utf8).write(to: input.appendingPathComponent("a.txt"))
                 let location = "\(store.description)/state/"
                 var preparation = RunPreparation(
-                    fanout: Fanout(options: RunOptions(state: kind == "local" ? nil : location), s3: try makeS3Client()),
+                    fanout: Fanout(
+                        options: RunOptions(state: kind == "local" ? nil : location),
+                        stores: ObjectStores(environment: [:]).with(try makeS3Client()).with(try makeGCSClient())),
                     step: AnyMapStep(TestSteps.byteCount))
                 if kind == "local" {
                     preparation = RunPreparation(

@@ -213,7 +213,7 @@ extension KubernetesTests {
                 try await KubeTestServer.post("watches/drop", ["abrupt": true], control: try SecondCluster.control)
                 let outcomes = try await consumer.value
                 // The run records that b was dropped, and status says what to do about it.
-                let catalog = try RunCatalog(state: input.state, s3: try makeS3Client())
+                let catalog = try RunCatalog(state: input.state)
                 let lost = try await catalog.lostPlaces(run.id)
                 #expect(lost.map(\.place) == ["b"] && lost.first?.reason.contains("the cluster is down") == true, "\(lost)")
                 var environment = try FanoutBinary.environment()

@@ -534,7 +534,7 @@ extension KubernetesTests {
                 }
                 #expect(local?.code == .invalidConfiguration)
                 #expect(local?.message.contains("the input \(input.path)") == true, "\(String(describing: local))")
-                #expect(local?.hint?.contains("s3:// input and --state") == true)
+                #expect(local?.hint?.contains("s3:// or gs:// input and --state") == true)
                 #expect(local?.hint?.contains("--backend local or --backend processes") == true)
 
                 // An S3 input with a local state prefix: the same.

@@ -51,7 +51,7 @@ extension KubernetesTests {
                 let outcomes = try await consumer.value
                 #expect(outcomes.count == 12)
 
-                let catalog = try RunCatalog(state: input.state, s3: try makeS3Client())
+                let catalog = try RunCatalog(state: input.state, stores: ObjectStores().with(try makeS3Client()))
                 let report = try await catalog.report(run.id)
                 #expect(report.cached == 4 && report.computed == 8, "\(report.cached) \(report.computed)")
                 #expect(report.failedCount == 2)

@@ -14,7 +14,7 @@ struct StorageLocationTests {
     ])
     func s3(text: String, bucket: String, prefix: String) throws {
         let location = try StorageLocation.parse(text)
-        #expect(location.kind == .s3(bucket: bucket))
+        #expect(location.kind == .bucket(scheme: "s3", name: bucket))
         #expect(location.prefix == prefix)
         #expect(location.description == "s3://\(bucket)/\(prefix)")
         #expect(location.url(for: "x/y") == "s3://\(bucket)/x/y")
@@ -28,14 +28,29 @@ struct StorageLocationTests {
     }
 
     @Test("unsupported schemes are refused, naming the ones that work", arguments: [
-        "gs://bucket/x", "https://example.com/x", "hdfs://namenode/path",
+        "az://bucket/x", "https://example.com/x", "hdfs://namenode/path",
     ])
     func unsupportedScheme(text: String) {
         let error = #expect(throws: ObjectStoreError.self) { try StorageLocation.parse(text) }
         #expect(error?.code == .invalidURL)
         #expect(error?.message.contains("not a supported storage scheme") == true)
         #expect(error?.hint?.contains("s3://") == true)
+        #expect(error?.hint?.contains("gs://") == true)
         #expect(error?.hint?.contains("file://") == true)
+    }
+
+    @Test("gs://bucket/prefix is a Cloud Storage bucket, whose store comes from the registry")
+    func gcs() throws {
+        let location = try StorageLocation.parse("gs://my-bucket/logs/2024/")
+        #expect(location.kind == .bucket(scheme: "gs", name: "my-bucket"))
+        #expect(location.prefix == "logs/2024/")
+        #expect(location.description == "gs://my-bucket/logs/2024/")
+        #expect(location.url(for: "a b") == "gs://my-bucket/a b")
+        let store = try location.store(in: ObjectStores(environment: [:]))
+        #expect((store as? GCSObjectStore)?.bucket == "my-bucket")
+        #expect(store.description == "gs://my-bucket")
+        let missing = #expect(throws: ObjectStoreError.self) { try StorageLocation.parse("gs:///logs/") }
+        #expect(missing?.hint?.contains("gs://BUCKET/PREFIX") == true)
     }
 
     @Test("an empty location is an error")
@@ -69,7 +84,7 @@ struct StorageLocationTests {
                 }
                 #expect(parsedRoot.path == root.standardizedFileURL.path, "\(text)")
                 #expect(location.prefix == prefix, "\(text)")
-                #expect(location.store(s3: anonymousClient) is LocalObjectStore, "\(text)")
+                #expect(try location.store(in: ObjectStores().with(anonymousClient)) is LocalObjectStore, "\(text)")
             }
 
             let prefixed = try StorageLocation.parse(data.path + "/part-")

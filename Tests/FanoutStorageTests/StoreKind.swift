@@ -2,10 +2,11 @@ import FanoutStorage
 import FanoutTestSupport
 import Foundation
 
-/// The stores the behaviour contract runs against: a local folder and a moto bucket.
+/// The stores the behaviour contract runs against: a local folder, a moto bucket and a fake-gcs-server bucket.
 enum StoreKind: String, CaseIterable, Sendable {
     case local
     case s3
+    case gcs
 
     /// Runs `body` with an empty store of this kind, removed afterwards.
     func withStore<T>(
@@ -20,6 +21,9 @@ enum StoreKind: String, CaseIterable, Sendable {
             return try await withTemporaryBucket(client: client) { bucket in
                 try await body(client.store(bucket: bucket))
             }
+        case .gcs:
+            let client = try makeGCSClient()
+            return try await withTemporaryGCSBucket { bucket in try await body(client.store(bucket: bucket)) }
         }
     }
 }

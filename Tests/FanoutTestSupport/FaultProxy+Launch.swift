@@ -1,16 +1,18 @@
-import Foundation
+public import Foundation
 
 extension FaultProxy {
-    /// Starts a fault proxy of the caller's own in front of moto, runs `body` with it, then stops it.
+    /// Starts a fault proxy of the caller's own in front of `upstream` (default: moto), runs `body` with it, then
+    /// stops it.
     ///
     /// The shared proxy's fault queue is taken by whichever request comes next, so suites in other test targets,
     /// which may run at the same time, must not share it; a private proxy keeps their faults apart.
     /// - Throws: ``FaultProxyError`` when the proxy does not start; what `body` throws.
     public static func withPrivateProxy<T>(
+        upstream: URL? = nil,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (FaultProxy) async throws -> T
     ) async throws -> T {
-        let upstream = try TestEnvironment.s3Endpoint
+        let upstream = try upstream ?? TestEnvironment.s3Endpoint
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fault-proxy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

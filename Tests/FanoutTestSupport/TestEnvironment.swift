@@ -25,6 +25,17 @@ public enum TestEnvironment {
         get throws { try url("FANOUT_TEST_SSO_OIDC") }
     }
 
+    /// fake-gcs-server, the Cloud Storage emulator (`FANOUT_TEST_GCS_EMULATOR`).
+    public static var gcsEmulator: URL {
+        get throws { try url("FANOUT_TEST_GCS_EMULATOR") }
+    }
+
+    /// `google_auth.py`: Google's token endpoint and metadata server, and the authenticating proxy in front of the
+    /// emulator (`FANOUT_TEST_GOOGLE_AUTH`).
+    public static var googleAuth: URL {
+        get throws { try url("FANOUT_TEST_GOOGLE_AUTH") }
+    }
+
     /// The process environment, checked to hold the test servers' variables and the test credentials; what child
     /// processes (the CLI, the AWS CLI) are given.
     public static var variables: [String: String] {

@@ -38,10 +38,37 @@ extension S3Client {
                 status: response.status, headers: response.headers, body: body, bucket: bucket, key: key,
                 configuredRegion: configuration.region)
         }
-        let body = S3ResumableBody(
-            client: self, bucket: bucket, key: key, range: range, etag: response.headers["ETag"],
-            first: response.body)
+        let etag = response.headers["ETag"]
+        let body = ResumableObjectBody(
+            http: http, logger: logger, bucket: bucket, key: key, scheme: Self.scheme, resumable: etag != nil,
+            first: response.body
+        ) { [self] delivered in
+            try await resumeRead(bucket: bucket, key: key, range: range, etag: etag, delivered: delivered)
+        }
         return ObjectByteStream(length: Int64(response.headers["Content-Length"] ?? ""), body)
+    }
+
+    /// The rest of a read that broke off after `delivered` bytes, of the same version (`If-Match` with its ETag).
+    private func resumeRead(
+        bucket: String, key: String, range: ClosedRange<Int64>?, etag: String?, delivered: Int64
+    ) async throws -> HTTPResponseBody {
+        let start = (range?.lowerBound ?? 0) + delivered
+        var headers: HTTPHeaders = ["Range": "bytes=\(start)-\(range.map { String($0.upperBound) } ?? "")"]
+        if let etag { headers.add(name: "If-Match", value: etag) }
+        let response = try await execute(.get, url: url(bucket: bucket, key: key), headers: headers)
+        guard response.status == 206 else {
+            let data = (try? await response.body.collect(upTo: 1 << 20)) ?? Data()
+            var error = S3ErrorResponse.error(
+                status: response.status, headers: response.headers, body: data, bucket: bucket, key: key,
+                configuredRegion: configuration.region)
+            if response.status == 412 {
+                error.message = "the object changed while it was read; run again to read the new version"
+            } else if response.isSuccess {
+                error.message = "the server ignored the Range of a resumed read (status \(response.status))"
+            }
+            throw error
+        }
+        return response.body
     }
 
     /// PutObject from bytes in memory.
