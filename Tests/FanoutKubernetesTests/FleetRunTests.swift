@@ -160,8 +160,11 @@ extension KubernetesTests {
             try await SecondCluster.withNamespaces { a, _, b, _ in
                 let input = try InputFolder.make(count: 6)
                 defer { input.remove() }
+                // Pods that wait a while on a busy machine stay where they are: one shard on each cluster.
+                var options = try base()
+                options.pendingTimeout = .seconds(120)
                 let backend = try FleetBackend(
-                    fleet: try fleet(a, b, capacity: (1, 1)), requirements: FleetRequirements(), options: try base())
+                    fleet: try fleet(a, b, capacity: (1, 1)), requirements: FleetRequirements(), options: options)
                 let run = try await Fanout(
                     options: RunOptions(backend: backend, sharding: .shards(2), state: input.state)
                 ).map(TestSteps.chattyByteCount, over: Input(input.path))
