@@ -302,6 +302,33 @@ extension KubernetesTests {
             #expect(jobs[0].spec?.template.spec.containers[0].command == ["/usr/local/bin/tool"])
         }
 
+        /// A plan of 250,001 shards: the API server (the test server, which checks the Job API's cross-field
+        /// rules that schema validation does not) accepts every Job, created with `dryRun=All`, one request each.
+        @Test func aQuarterMillionShardsBecomeJobsTheAPIServerAccepts() async throws {
+            try await KubeTestServer.withNamespace { namespace, client in
+                var options = fullOptions()
+                options.namespace = namespace
+                let jobs = try KubernetesBackend(options: options).manifests(for: plan(shards: 250_001), namespace: namespace)
+                #expect(jobs.map(\.spec?.completions) == [100_000, 100_000, 50_001])
+                // `<job-name>-<completions-1>` is a pod's hostname label: 63 characters at most.
+                #expect(jobs.allSatisfy { "\($0.metadata.name ?? "")-\(($0.spec?.completions ?? 1) - 1)".count <= 63 })
+                let before = client.requests.byOperation["create jobs", default: 0]
+                for job in jobs { _ = try await client.create(job, namespace: namespace, dryRun: true) }
+                #expect(client.requests.byOperation["create jobs", default: 0] - before == jobs.count)
+                #expect(try await client.list(Job.self).items.isEmpty, "a dry run stores nothing")
+
+                // The same server refuses what breaks the rules: above 100,000 completions with a per-index
+                // back-off limit, maxFailedIndexes is required.
+                var tooLarge = jobs[0]
+                tooLarge.spec?.completions = 100_001
+                tooLarge.spec?.parallelism = 100_001
+                let refused = await #expect(throws: KubernetesError.self) {
+                    _ = try await client.create(tooLarge, namespace: namespace, dryRun: true)
+                }
+                #expect("\(refused.map { "\($0)" } ?? "")".contains("maxFailedIndexes"), "\(String(describing: refused))")
+            }
+        }
+
         @Test func scatteredShardsAreSplitIntoJobsOfBoundedLists() {
             #expect(
                 KubernetesBackend.jobShardLists(shards: [9, 0, 1, 2, 5, 6], maxPerJob: 100).map(\.description)
