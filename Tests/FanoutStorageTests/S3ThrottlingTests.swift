@@ -1,0 +1,56 @@
+import FanoutHTTP
+import FanoutStorage
+import FanoutTestSupport
+import Foundation
+import Testing
+
+/// The adaptive request rate against moto behind a private fault proxy that throttles as S3 does: above a rate, a
+/// prefix's requests are answered `503 SlowDown`. Counts at the proxy, never durations.
+@Suite("S3Client: a request rate that adapts to throttling", .serialized)
+struct S3ThrottlingTests {
+    static let requests = 200
+    static let inFlight = 16
+    static let rate = 40.0
+
+    /// PUTs `requests` small objects, `inFlight` at a time, through a proxy throttling at `rate` a second (a burst of
+    /// 10) with a fresh client in `mode`; returns the proxy's counts and the keys moto holds afterwards.
+    func putThroughTheThrottle(
+        _ mode: RetryPolicy.Mode, proxy: FaultProxy, bucket: String
+    ) async throws -> (stats: FaultProxy.Stats, stored: Int) {
+        let client = try makeS3Client(endpoint: proxy.url, retry: RetryPolicy(mode: mode))
+        try await proxy.reset()
+        try await proxy.throttle(rate: Self.rate, burst: 10)
+        let prefix = "\(mode)/"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<Self.requests {
+                if index >= Self.inFlight { try await group.next() }
+                group.addTask {
+                    try await client.putObject(bucket: bucket, key: "\(prefix)\(index)", data: Data("\(index)".utf8))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = try await proxy.stats()
+        var stored = 0
+        for try await _ in try makeS3Client().listObjects(bucket: bucket, prefix: prefix) { stored += 1 }
+        return (stats, stored)
+    }
+
+    @Test("With 16 in flight against 40 a second, every PUT succeeds, and adaptive gets far fewer SlowDowns")
+    func adaptiveKeepsSlowDownsFarUnderPlainRetries() async throws {
+        try await FaultProxy.withPrivateProxy { proxy in
+            try await withTemporaryBucket { bucket in
+                let plain = try await putThroughTheThrottle(.standard, proxy: proxy, bucket: bucket)
+                let adaptive = try await putThroughTheThrottle(.adaptive, proxy: proxy, bucket: bucket)
+                for run in [plain, adaptive] {
+                    #expect(run.stored == Self.requests)
+                    #expect(run.stats.requests - run.stats.throttled == Self.requests)
+                }
+                // Plain retries keep 16 requests at the throttle; the adaptive rate settles just under it.
+                #expect(plain.stats.throttled >= Self.requests / 2)
+                #expect(adaptive.stats.throttled * 3 <= plain.stats.throttled)
+                #expect(adaptive.stats.throttled <= Self.requests / 5)
+            }
+        }
+    }
+}
