@@ -18,10 +18,14 @@ final class EndpointRates: Sendable {
     }
 
     /// Takes in the outcome of an attempt to `endpoint` that asked for its turn at `askedAt`.
-    func record(_ endpoint: String, throttled: Bool, askedAt: Duration, now: Duration) {
+    ///
+    /// - Returns: The endpoint's send rate after it, in requests a second.
+    @discardableResult
+    func record(_ endpoint: String, throttled: Bool, askedAt: Duration, now: Duration) -> Double {
         limiters.withLock { limiters in
             limiters[endpoint, default: AdaptiveRateLimiter(now: askedAt)].record(
                 throttled: throttled, askedAt: askedAt, now: now)
+            return limiters[endpoint]!.sendRate
         }
     }
 

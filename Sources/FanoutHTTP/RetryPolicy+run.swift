@@ -6,13 +6,13 @@ extension RetryPolicy {
     /// - Parameters:
     ///   - request: The method and URL, for messages and logs.
     ///   - endpoint: Scheme, host and port; an endpoint marked down in `health` gets no retries.
-    ///   - rates: The client's rates per endpoint, which pace every attempt in ``Mode/adaptive``; `nil` paces none.
     ///   - timeout: A deadline for the whole call, retries included. `nil` means none.
+    ///   - rates: The client's rates per endpoint, which pace every attempt in ``Mode/adaptive``; `nil` paces none.
     ///   - attempt: One attempt, given its number (from 1) and the time left before the deadline.
     /// - Returns: The value of the first success, or the last retryable answer when no retry is left.
     /// - Throws: What `attempt` throws; the last transient failure when no retry is left, with a message that
     ///   names the endpoint and says how long it was tried; ``HTTPClientError/Code/cancelled`` when cancelled
-    ///   during a backoff.
+    ///   during a backoff or while waiting for its turn at the endpoint's rate.
     func run<Value: Sendable>(
         request: String,
         endpoint: String,
@@ -40,8 +40,13 @@ extension RetryPolicy {
                     attempts: number - 1)
             }
             let outcome = try await attempt(number, remaining)
-            rates?.record(
-                endpoint, throttled: outcome.isThrottling(throttlingStatuses), askedAt: askedAt, now: clock.now())
+            if let rates, outcome.isThrottling(throttlingStatuses) {
+                let rate = rates.record(endpoint, throttled: true, askedAt: askedAt, now: clock.now())
+                logger.debug(
+                    "throttled", metadata: ["request": "\(request)", "rate": "\(Int(rate.rounded())) requests/s"])
+            } else {
+                rates?.record(endpoint, throttled: false, askedAt: askedAt, now: clock.now())
+            }
             if case .transientFailure(let error) = outcome, error.code == .connectionFailed {} else {
                 reachedServer = true
             }

@@ -64,7 +64,7 @@ import Testing
         #expect(abs(again.wait.inSeconds - 1 / limiter.sendRate) <= 0.001)
     }
 
-    @Test("An answer to a request that asked for its turn before the last decrease lowers nothing more; a later one does")
+    @Test("An answer to a request that asked for its turn before the last decrease lowers nothing more; later ones do")
     func oneDecreasePerRound() {
         var limiter = Self.limiter(measuring: 100, until: 3)
         limiter.record(throttled: true, askedAt: Self.at(2.99), now: Self.at(3))

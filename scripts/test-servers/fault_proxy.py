@@ -32,12 +32,13 @@ Any fault may carry "for_seconds": it then stays at the head of the queue and ev
 until that many seconds have passed since the first one did (an outage of a given length, say 3 s of 503s);
 "for_seconds": -1 keeps it for ever (until reset). Stats count each request it hits as a fault served.
 
-Throttling, as S3 does per prefix: each prefix (a request's path without its query and last segment: the object's
-folder; the bucket for an object at the bucket's top and for requests on the bucket itself, listings included) has a token bucket that fills at `rate` tokens a second and holds
-at most `burst` (default `rate`: one second's worth). A proxied request that finds a token takes it and goes on; one
-that finds none is answered `503 SlowDown` with S3's XML error body and counted in "throttled". Throttled requests
-take no token, so a client that keeps retrying gets exactly `rate` requests a second through. Queued faults come
-before throttling: a request that takes a fault takes no token.
+Throttling, as S3 does per prefix: each prefix (a request's path without its query and last segment: the
+object's folder; the bucket for an object at the bucket's top and for requests on the bucket itself, listings
+included) has a token bucket that fills at `rate` tokens a second and holds at most `burst` (default `rate`: one
+second's worth). A proxied request that finds a token takes it and goes on; one that finds none is answered
+`503 SlowDown` with S3's XML error body and counted in "throttled". Throttled requests take no token, so a client
+that keeps retrying gets exactly `rate` requests a second through. Queued faults come before throttling: a request
+that takes a fault takes no token.
 
 The chosen port is written to --port-file once the socket is listening. Standard library only.
 """
