@@ -68,10 +68,13 @@ public struct FaultProxy: Sendable {
 
     /// The proxy's URL; S3 clients use it as their endpoint.
     public let url: URL
+    /// The S3 server behind the proxy, for requests that must not go through it. Default: the shared moto.
+    public let upstream: URL
     private let http = HTTPClient(configuration: HTTPClient.Configuration(retry: .never))
 
-    public init(url: URL? = nil) throws {
+    public init(url: URL? = nil, upstream: URL? = nil) throws {
         self.url = try url ?? TestEnvironment.faultProxy
+        self.upstream = try upstream ?? TestEnvironment.s3Endpoint
     }
 
     /// Appends faults to the queue.
