@@ -9,3 +9,11 @@ public enum AttemptOutcome<Value: Sendable>: Sendable {
     /// A transient failure (refused, reset, stalled); the call throws it when no retry is left.
     case transientFailure(HTTPClientError)
 }
+
+extension AttemptOutcome {
+    /// Whether the server answered that the client sends too fast.
+    func isThrottling(_ statuses: Set<Int>) -> Bool {
+        if case .retryableAnswer(_, let status, _) = self { return statuses.contains(status) }
+        return false
+    }
+}

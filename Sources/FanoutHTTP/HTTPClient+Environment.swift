@@ -12,14 +12,30 @@ extension HTTPClient.Configuration {
         public static let maxAttempts = "FANOUT_HTTP_MAX_ATTEMPTS"
         /// Seconds of the largest backoff (``RetryPolicy/maxDelay``).
         public static let maxDelay = "FANOUT_HTTP_RETRY_MAX_DELAY"
+        /// `adaptive` or `standard` (``RetryPolicy/mode``).
+        public static let retryMode = "FANOUT_HTTP_RETRY_MODE"
+        /// The AWS SDKs' variable, read when ``retryMode`` is not set: `adaptive`, or `standard` and `legacy`
+        /// (both ``RetryPolicy/Mode/standard``).
+        public static let awsRetryMode = "AWS_RETRY_MODE"
     }
 
-    /// The defaults, changed by whichever of ``EnvironmentVariable``'s variables are set to a number; others are
-    /// ignored.
+    /// The defaults, changed by whichever of ``EnvironmentVariable``'s variables are set to a number (or a mode);
+    /// others are ignored.
+    ///
+    /// The retry mode is ``RetryPolicy/Mode/adaptive`` unless a variable says otherwise: this is the configuration
+    /// of ``HTTPClient/shared``, which S3 requests use, and S3 throttles a client that sends too fast.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
+        configuration.retry.mode = .adaptive
+        for name in [EnvironmentVariable.retryMode, EnvironmentVariable.awsRetryMode] {
+            guard let text = environment[name]?.lowercased(), !text.isEmpty else { continue }
+            if let mode = RetryPolicy.Mode(rawValue: text == "legacy" ? "standard" : text) {
+                configuration.retry.mode = mode
+                break
+            }
+        }
         func seconds(_ name: String) -> Duration? {
             guard let text = environment[name], let value = Double(text), value.isFinite, value >= 0 else {
                 return nil

@@ -39,7 +39,8 @@ extension HTTPClient {
     ///
     /// Once a call to an endpoint has spent its whole budget and given up, the endpoint is taken as down: later
     /// calls to it get one attempt each until one succeeds, so an outage fails the calls queued behind the first
-    /// quickly rather than each after a budget of its own.
+    /// quickly rather than each after a budget of its own. In ``RetryPolicy/Mode/adaptive`` every attempt first
+    /// waits for its turn at the endpoint's rate, which all calls of this client share.
     ///
     /// - Parameters:
     ///   - request: The request the attempts send; its URL names the endpoint.
@@ -54,7 +55,7 @@ extension HTTPClient {
     ) async throws -> Value {
         try await configuration.retry.run(
             request: "\(request.method) \(request.url.redactedForLogs)", endpoint: Self.endpoint(of: request.url),
-            timeout: timeout, health: health, logger: logger, attempt)
+            timeout: timeout, health: health, rates: rates, logger: logger, attempt)
     }
 
     /// Sends a request once, without retries, and returns when the response headers arrive.

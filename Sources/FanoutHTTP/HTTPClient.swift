@@ -17,6 +17,8 @@ public final class HTTPClient: Sendable {
     let loop: CurlMultiLoop
     /// Endpoints whose outage outlasted a retry budget; see ``withRetries(_:timeout:logger:_:)``.
     let health = EndpointHealth()
+    /// The request rate of each endpoint, shared by all requests in ``RetryPolicy/Mode/adaptive``.
+    let rates = EndpointRates()
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration

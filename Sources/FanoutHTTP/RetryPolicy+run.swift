@@ -7,16 +7,18 @@ extension RetryPolicy {
     ///   - request: The method and URL, for messages and logs.
     ///   - endpoint: Scheme, host and port; an endpoint marked down in `health` gets no retries.
     ///   - timeout: A deadline for the whole call, retries included. `nil` means none.
+    ///   - rates: The client's rates per endpoint, which pace every attempt in ``Mode/adaptive``; `nil` paces none.
     ///   - attempt: One attempt, given its number (from 1) and the time left before the deadline.
     /// - Returns: The value of the first success, or the last retryable answer when no retry is left.
     /// - Throws: What `attempt` throws; the last transient failure when no retry is left, with a message that
     ///   names the endpoint and says how long it was tried; ``HTTPClientError/Code/cancelled`` when cancelled
-    ///   during a backoff.
+    ///   during a backoff or while waiting for its turn at the endpoint's rate.
     func run<Value: Sendable>(
         request: String,
         endpoint: String,
         timeout: Duration?,
         health: EndpointHealth?,
+        rates: EndpointRates? = nil,
         logger: Logger,
         _ attempt: (_ number: Int, _ remaining: Duration?) async throws -> AttemptOutcome<Value>
     ) async throws -> Value {
@@ -24,8 +26,13 @@ extension RetryPolicy {
         let limit = min(budget, timeout ?? budget)
         var number = 0
         var reachedServer = false
+        let rates = mode == .adaptive ? rates : nil
         while true {
             number += 1
+            var askedAt = clock.now()
+            if let rates {
+                askedAt = try await waitForTurn(at: rates, endpoint: endpoint, request: request, attempts: number - 1)
+            }
             let remaining = timeout.map { $0 - (clock.now() - start) }
             if let remaining, remaining <= .zero {
                 throw HTTPClientError(
@@ -33,6 +40,13 @@ extension RetryPolicy {
                     attempts: number - 1)
             }
             let outcome = try await attempt(number, remaining)
+            if let rates, outcome.isThrottling(throttlingStatuses) {
+                let rate = rates.record(endpoint, throttled: true, askedAt: askedAt, now: clock.now())
+                logger.debug(
+                    "throttled", metadata: ["request": "\(request)", "rate": "\(Int(rate.rounded())) requests/s"])
+            } else {
+                rates?.record(endpoint, throttled: false, askedAt: askedAt, now: clock.now())
+            }
             if case .transientFailure(let error) = outcome, error.code == .connectionFailed {} else {
                 reachedServer = true
             }
@@ -69,12 +83,34 @@ extension RetryPolicy {
                 metadata: [
                     "request": "\(request)", "reason": "\(reason)", "attempt": "\(number)", "delay": "\(retryAfter!)",
                 ])
-            do {
-                try await clock.sleep(retryAfter!)
-            } catch {
-                throw HTTPClientError(
-                    code: .cancelled, message: "cancelled while waiting to retry", request: request, attempts: number)
-            }
+            try await pause(retryAfter!, for: "a retry", request: request, attempts: number)
+        }
+    }
+
+    /// Waits for an attempt's turn at the endpoint's rate, asking again when a decrease of the rate cancelled the
+    /// turn meanwhile.
+    ///
+    /// - Returns: When the turn that stands was asked for.
+    private func waitForTurn(
+        at rates: EndpointRates, endpoint: String, request: String, attempts: Int
+    ) async throws -> Duration {
+        while true {
+            let askedAt = clock.now()
+            let turn = rates.reserve(endpoint, now: askedAt)
+            guard turn.wait > .zero else { return askedAt }
+            try await pause(turn.wait, for: "its turn at the endpoint's rate", request: request, attempts: attempts)
+            if rates.isCurrent(turn, of: endpoint) { return askedAt }
+        }
+    }
+
+    /// Sleeps before an attempt, throwing ``HTTPClientError/Code/cancelled`` when cancelled.
+    private func pause(_ duration: Duration, for reason: String, request: String, attempts: Int) async throws {
+        do {
+            try await clock.sleep(duration)
+        } catch {
+            throw HTTPClientError(
+                code: .cancelled, message: "cancelled while waiting for \(reason)", request: request,
+                attempts: attempts)
         }
     }
 

@@ -13,7 +13,21 @@ public import Foundation
 /// 90 s twice over, then 50 connection resets in a row, all one after the other, where the AWS SDKs' standard mode
 /// (3 attempts) gives up at the first. An outage that never ends fails a request within
 /// ``giveUpBound(stallTimeout:connectTimeout:)``: 6 minutes with the defaults. See `docs/RELIABILITY.md`.
+///
+/// In ``Mode/adaptive`` the attempts of all the requests a client sends to one endpoint also share a rate that
+/// backs off when the endpoint throttles and probes upward after (``AdaptiveRateLimiter``).
 public struct RetryPolicy: Sendable {
+    /// Whether attempts are paced by a rate that follows the server's throttling.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Backoff between the attempts of each request only, as the AWS SDKs' standard mode.
+        case standard
+        /// Also a client-side rate per endpoint, shared by every request of the client: lowered on each
+        /// throttling answer, raised again along a cubic, as the AWS SDKs' adaptive mode.
+        case adaptive
+    }
+
+    /// Default ``Mode/standard``.
+    public var mode: Mode
     /// Attempts in all, the first included. Default 150.
     public var maxAttempts: Int
     /// The first backoff ceiling. Default 100 ms.
@@ -27,6 +41,9 @@ public struct RetryPolicy: Sendable {
     public var unreachableBudget: Duration
     /// Statuses answered by overloaded or failing servers. Default 429, 500, 502, 503, 504.
     public var retryableStatuses: Set<Int>
+    /// The retryable statuses that ask the client to send less, which lower the rate in ``Mode/adaptive``.
+    /// Default 429 and 503 (S3's `SlowDown` and `ServiceUnavailable` both say "Please reduce your request rate").
+    public var throttlingStatuses: Set<Int>
     /// Returns a random number in `0...1`; injectable so tests are deterministic. Default uniform.
     public var random: @Sendable () -> Double
     /// What backoffs and the budget are measured with; injectable so tests run whole schedules without sleeping.
@@ -34,21 +51,25 @@ public struct RetryPolicy: Sendable {
     public var clock: RetryClock
 
     public init(
+        mode: Mode = .standard,
         maxAttempts: Int = 150,
         baseDelay: Duration = .milliseconds(100),
         maxDelay: Duration = .seconds(2),
         budget: Duration = .seconds(300),
         unreachableBudget: Duration = .seconds(10),
         retryableStatuses: Set<Int> = [429, 500, 502, 503, 504],
+        throttlingStatuses: Set<Int> = [429, 503],
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
         clock: RetryClock = .continuous
     ) {
+        self.mode = mode
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.budget = budget
         self.unreachableBudget = unreachableBudget
         self.retryableStatuses = retryableStatuses
+        self.throttlingStatuses = throttlingStatuses
         self.random = random
         self.clock = clock
     }

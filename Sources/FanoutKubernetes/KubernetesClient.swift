@@ -52,8 +52,9 @@ public final class KubernetesClient: Sendable {
 
     /// - Parameters:
     ///   - configuration: The cluster and credentials.
-    ///   - retry: Retries of throttled and failed requests. Default: ``RetryPolicy/default``, as changed by
-    ///     `environment`'s `FANOUT_HTTP_RETRY_BUDGET` and the other variables of ``HTTPClient/Configuration``.
+    ///   - retry: Retries of throttled and failed requests. Default: ``RetryPolicy/default`` in standard mode, its
+    ///     budgets as changed by `environment`'s `FANOUT_HTTP_RETRY_BUDGET` and the other variables of
+    ///     ``HTTPClient/Configuration``.
     ///   - environment: What exec plugins inherit. Default: this process's environment.
     ///   - now: The current time, for exec credentials' expiry. Default: the system clock.
     ///   - logger: Where retries and plugin runs are logged, at debug level.
@@ -65,7 +66,13 @@ public final class KubernetesClient: Sendable {
         logger: Logger = HTTPClient.noLogger
     ) {
         self.configuration = configuration
-        self.retry = retry ?? HTTPClient.Configuration.fromEnvironment(environment).retry
+        self.retry = retry ?? {
+            // The budgets the environment sets; the request rate stays the API server's to govern (its 429s say
+            // when to wait), not an adaptive one's.
+            var policy = HTTPClient.Configuration.fromEnvironment(environment).retry
+            policy.mode = .standard
+            return policy
+        }()
         self.requests = RequestCounter()
         self.logger = logger
         self.extraCounters = []

@@ -12,6 +12,22 @@ import Testing
         #expect(configuration.retry.budget == .seconds(300))
         #expect(configuration.retry.maxAttempts == 150)
         #expect(configuration.retry.maxDelay == .seconds(2))
+        #expect(configuration.retry.mode == .adaptive)
+    }
+
+    @Test("FANOUT_HTTP_RETRY_MODE, else AWS_RETRY_MODE, sets the retry mode; legacy is standard; others are ignored")
+    func theRetryMode() {
+        func mode(_ environment: [String: String]) -> RetryPolicy.Mode {
+            HTTPClient.Configuration.fromEnvironment(environment).retry.mode
+        }
+        #expect(mode([Variable.retryMode: "standard"]) == .standard)
+        #expect(mode([Variable.awsRetryMode: "standard"]) == .standard)
+        #expect(mode([Variable.awsRetryMode: "legacy"]) == .standard)
+        #expect(mode([Variable.awsRetryMode: "Adaptive"]) == .adaptive)
+        #expect(mode([Variable.retryMode: "adaptive", Variable.awsRetryMode: "standard"]) == .adaptive)
+        #expect(mode([Variable.retryMode: "fast", Variable.awsRetryMode: "standard"]) == .standard)
+        #expect(mode([Variable.retryMode: "fast"]) == .adaptive)
+        #expect(RetryPolicy.default.mode == .standard)
     }
 
     @Test func variablesSetTheStallThresholdAndTheBudgets() {

@@ -67,13 +67,13 @@ import Testing
     /// Runs the real loop with `fault` deciding each attempt; an attempt takes 20 ms, or the stall threshold
     /// when it stalls.
     func run(
-        _ policy: RetryPolicy, time: VirtualTime, health: EndpointHealth? = nil,
+        _ policy: RetryPolicy, time: VirtualTime, health: EndpointHealth? = nil, rates: EndpointRates? = nil,
         fault: @escaping (_ number: Int, _ time: Duration) -> Fault
     ) async throws -> (value: String, attempts: Int) {
         let count = Mutex(0)
         let value: String = try await policy.run(
             request: "GET \(Self.endpoint)/bucket/key", endpoint: Self.endpoint, timeout: nil, health: health,
-            logger: HTTPClient.noLogger
+            rates: rates, logger: HTTPClient.noLogger
         ) { number, _ in
             count.withLock { $0 = number }
             switch fault(number, time.now) {
@@ -211,5 +211,38 @@ import Testing
             .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600),
             .seconds(2), .seconds(2), .seconds(2), .seconds(2), .seconds(2),
         ])
+    }
+
+    @Test("In adaptive mode a SlowDown paces the later requests to its endpoint; in standard mode nothing does")
+    func adaptiveModePacesAfterAThrottle() async throws {
+        for mode in RetryPolicy.Mode.allCases {
+            let time = VirtualTime()
+            var policy = time.policy(.ceiling)
+            policy.mode = mode
+            let rates = EndpointRates()
+            // Requests back to back (20 ms each: 50 a second), then one throttled: the rate drops to 70% of that.
+            for _ in 0..<100 {
+                _ = try await run(policy, time: time, rates: rates) { _, _ in .ok }
+            }
+            let result = try await run(policy, time: time, rates: rates) { number, _ in
+                number == 1 ? .answer(503) : .ok
+            }
+            #expect(result.attempts == 2)
+            time.sleeps.withLock { $0.removeAll() }
+            for _ in 0..<40 {
+                _ = try await run(policy, time: time, rates: rates) { _, _ in .ok }
+            }
+            let paced = time.sleeps.withLock { $0 }
+            switch mode {
+            case .standard:
+                #expect(paced.isEmpty)
+                #expect(rates.limiter(of: Self.endpoint) == nil)
+            case .adaptive:
+                let limiter = try #require(rates.limiter(of: Self.endpoint))
+                #expect(limiter.isPacing)
+                // Back to back at 20 ms each, above the paced rate: most wait their turn.
+                #expect(paced.count >= 10)
+            }
+        }
     }
 }

@@ -50,25 +50,31 @@ public struct FaultProxy: Sendable {
         public var faultsServed: Int
         /// Faults queued and not yet taken.
         public var pending: Int
+        /// Requests answered `503 SlowDown` by the throttle (see ``FaultProxy/throttle(rate:burst:)``).
+        public var throttled: Int
 
-        public init(requests: Int, faultsServed: Int, pending: Int) {
+        public init(requests: Int, faultsServed: Int, pending: Int, throttled: Int = 0) {
             self.requests = requests
             self.faultsServed = faultsServed
             self.pending = pending
+            self.throttled = throttled
         }
 
         enum CodingKeys: String, CodingKey {
-            case requests, pending
+            case requests, pending, throttled
             case faultsServed = "faults_served"
         }
     }
 
     /// The proxy's URL; S3 clients use it as their endpoint.
     public let url: URL
+    /// The S3 server behind the proxy, for requests that must not go through it. Default: the shared moto.
+    public let upstream: URL
     private let http = HTTPClient(configuration: HTTPClient.Configuration(retry: .never))
 
-    public init(url: URL? = nil) throws {
+    public init(url: URL? = nil, upstream: URL? = nil) throws {
         self.url = try url ?? TestEnvironment.faultProxy
+        self.upstream = try upstream ?? TestEnvironment.s3Endpoint
     }
 
     /// Appends faults to the queue.
@@ -81,7 +87,15 @@ public struct FaultProxy: Sendable {
         try JSONDecoder().decode(Stats.self, from: try await control(.get, "stats"))
     }
 
-    /// Empties the queue and zeroes the counters.
+    /// Answers `503 SlowDown` to proxied requests above `rate` a second, per prefix (the object's folder), as S3
+    /// does: a token bucket per prefix that holds `burst` (default: one second's worth). `nil` stops throttling.
+    public func throttle(rate: Double?, burst: Double? = nil) async throws {
+        var settings: [String: Any] = ["rate": rate.map { $0 as Any } ?? NSNull()]
+        if let burst { settings["burst"] = burst }
+        _ = try await control(.post, "throttle", body: try JSONSerialization.data(withJSONObject: settings))
+    }
+
+    /// Empties the queue, stops throttling and zeroes the counters.
     public func reset() async throws {
         _ = try await control(.post, "reset")
     }

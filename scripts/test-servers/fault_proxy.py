@@ -7,8 +7,10 @@ Every request is forwarded to the upstream and its response relayed, unless a fa
 faults through a control API on the same port:
 
     POST /__fault/plan    {"faults": [{"kind": ...}, ...]}   append faults; each proxied request takes the next one
-    GET  /__fault/stats   {"requests": n, "faults_served": n, "pending": n}
-    POST /__fault/reset   empty the queue and zero the counters
+    POST /__fault/throttle {"rate": 50, "burst": 50}         answer 503 SlowDown above `rate` requests a second
+    POST /__fault/throttle {"rate": null}                    stop throttling
+    GET  /__fault/stats   {"requests": n, "faults_served": n, "pending": n, "throttled": n}
+    POST /__fault/reset   empty the queue, stop throttling and zero the counters
 
 Fault kinds:
 
@@ -29,6 +31,14 @@ Fault kinds:
 Any fault may carry "for_seconds": it then stays at the head of the queue and every proxied request suffers it
 until that many seconds have passed since the first one did (an outage of a given length, say 3 s of 503s);
 "for_seconds": -1 keeps it for ever (until reset). Stats count each request it hits as a fault served.
+
+Throttling, as S3 does per prefix: each prefix (a request's path without its query and last segment: the
+object's folder; the bucket for an object at the bucket's top and for requests on the bucket itself, listings
+included) has a token bucket that fills at `rate` tokens a second and holds at most `burst` (default `rate`: one
+second's worth). A proxied request that finds a token takes it and goes on; one that finds none is answered
+`503 SlowDown` with S3's XML error body and counted in "throttled". Throttled requests take no token, so a client
+that keeps retrying gets exactly `rate` requests a second through. Queued faults come before throttling: a request
+that takes a fault takes no token.
 
 The chosen port is written to --port-file once the socket is listening. Standard library only.
 """
@@ -73,6 +83,9 @@ DEFAULT_ERRORS = {
 }
 KNOWN_MESSAGES = {code: message for code, message in DEFAULT_ERRORS.values()}
 KNOWN_MESSAGES["ServiceUnavailable"] = "Please reduce your request rate."
+
+# The answer to a request above the throttle's rate: what S3 sends.
+THROTTLED = {"status": 503, "code": "SlowDown", "message": "Please reduce your request rate."}
 
 FAULT_KINDS = {"status", "drop", "stall", "stall_before_headers", "reset"}
 
@@ -121,14 +134,61 @@ def validate_fault(fault):
     return fault
 
 
+def prefix_of(path):
+    """The prefix S3 throttles a request under: its path without the query and the last segment."""
+    path = urllib.parse.urlsplit(path).path
+    segments = [segment for segment in path.split("/") if segment]
+    return "/" + "/".join(segments[:-1] if len(segments) > 1 else segments)
+
+
+class Throttle:
+    """Token buckets, one per prefix, that fill at `rate` a second and hold at most `burst`. Not thread-safe: the
+    plan's lock guards it. `clock` is injectable for tests."""
+
+    def __init__(self, rate, burst=None, clock=time.monotonic):
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not rate > 0:
+            raise ValueError("rate must be a positive number of requests a second")
+        burst = rate if burst is None else burst
+        if not isinstance(burst, (int, float)) or isinstance(burst, bool) or not burst >= 1:
+            raise ValueError("burst must be a number of requests, at least 1")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets = {}  # prefix -> (tokens, time of the last refill)
+
+    def admit(self, prefix):
+        """True when a request under `prefix` may go on (it takes a token), False when it is to be throttled."""
+        now = self._clock()
+        tokens, last = self._buckets.get(prefix, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        admitted = tokens >= 1
+        self._buckets[prefix] = (tokens - 1 if admitted else tokens, now)
+        return admitted
+
+
 class FaultPlan:
-    """The queue of faults and the counters, shared by all connection threads."""
+    """The queue of faults, the throttle and the counters, shared by all connection threads."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._faults = collections.deque()
         self._requests = 0
         self._served = 0
+        self._throttle = None
+        self._throttled = 0
+
+    def throttle(self, throttle):
+        """Throttles from now on with `throttle` (a Throttle, fresh buckets), or stops throttling (None)."""
+        with self._lock:
+            self._throttle = throttle
+
+    def admit(self, path):
+        """False when the throttle turns this proxied request away (counted as throttled)."""
+        with self._lock:
+            if self._throttle is None or self._throttle.admit(prefix_of(path)):
+                return True
+            self._throttled += 1
+            return False
 
     def extend(self, faults):
         with self._lock:
@@ -154,13 +214,20 @@ class FaultPlan:
 
     def stats(self):
         with self._lock:
-            return {"requests": self._requests, "faults_served": self._served, "pending": len(self._faults)}
+            return {
+                "requests": self._requests,
+                "faults_served": self._served,
+                "pending": len(self._faults),
+                "throttled": self._throttled,
+            }
 
     def reset(self):
         with self._lock:
             self._faults.clear()
             self._requests = 0
             self._served = 0
+            self._throttle = None
+            self._throttled = 0
 
 
 class Upstream:
@@ -314,6 +381,18 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
             pending = plan.extend(faults)
             log(f"queued {len(faults)} fault(s); {pending} pending")
             return self.send_json(200, {"pending": pending})
+        if route == ("POST", CONTROL_PREFIX + "throttle"):
+            try:
+                document = json.loads(body or b"null")
+                if not isinstance(document, dict) or "rate" not in document:
+                    raise ValueError('expected a JSON object {"rate": N, "burst": N} or {"rate": null}')
+                rate = document["rate"]
+                throttle = None if rate is None else Throttle(rate, document.get("burst"))
+            except ValueError as error:
+                return self.send_json(400, {"error": str(error)})
+            plan.throttle(throttle)
+            log(f"throttling at {rate} requests a second" if throttle else "throttling off")
+            return self.send_json(200, plan.stats())
         self.send_json(404, {"error": f"no control route {self.command} {self.path}"})
 
     def send_json(self, status, value):
@@ -353,6 +432,10 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
                 return self.hang_up(after=0)
             if kind == "reset":
                 return self.reset_connection()
+        elif not self.server.plan.admit(self.path):
+            if self.server.verbose:
+                log(f"{self.command} {self.path}: throttled")
+            return self.send_fault_status(THROTTLED)
 
         try:
             response = self.forward(body)

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""The adaptive request rate against a throttling S3, side by side with plain retries, in one run.
+
+  bench_throttle.py --bin DIR [--rate 50] [--seconds 66] [--parallelism 16] [--write docs/BENCHMARKS.md]
+
+Starts a moto S3 server and the fault proxy in front of it (both its own, on loopback), seeds rate x seconds small
+objects under one prefix, and has the proxy answer 503 SlowDown above --rate requests a second per prefix (a token
+bucket holding one second's worth, scripts/test-servers/fault_proxy.py). Then `fanout run` reads every object
+through the proxy with --parallelism files in flight, once with FANOUT_HTTP_RETRY_MODE=standard (plain retries:
+backoff per request) and once with adaptive, each with fresh counters and a fresh throttle. For each it reports,
+counted at the proxy: goodput (requests answered by moto per second of the run, as a share of the rate) and the
+share of requests answered SlowDown; and from fanout's --json summary, the files that failed.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from bench_markdown import write_section
+
+SECTION_START = "<!-- throttle:start -->"
+SECTION_END = "<!-- throttle:end -->"
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUCKET = "fanout-bench-throttle"
+PREFIX = "throttle/"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answers(url, process, name):
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"bench_throttle: {name} exited during startup")
+            time.sleep(0.1)
+    raise SystemExit(f"bench_throttle: {name} did not answer")
+
+
+def control(proxy, route, document=None):
+    data = None if document is None else json.dumps(document).encode()
+    request = urllib.request.Request(f"{proxy}/__fault/{route}", data=data, method="GET" if data is None else "POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def seed(endpoint, count):
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+
+    def put(index):
+        client.put_object(Bucket=BUCKET, Key=f"{PREFIX}{index:06d}", Body=f"{index}\n".encode())
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, range(count)))
+
+
+def run_mode(binary, proxy, mode, args, work):
+    control(proxy, "reset", {})
+    control(proxy, "throttle", {"rate": args.rate})
+    env = dict(
+        os.environ,
+        FANOUT_HTTP_RETRY_MODE=mode,
+        AWS_ENDPOINT_URL_S3=proxy,
+        XDG_STATE_HOME=os.path.join(work, f"state-{mode}"),
+    )
+    command = [
+        os.path.join(binary, "fanout"), "run", f"s3://{BUCKET}/{PREFIX}", "-j", str(args.parallelism), "--no-cache",
+        "--json", "--reduce", "sum", "--", "wc", "-c", "{}",
+    ]
+    start = time.monotonic()
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    stats = control(proxy, "stats")
+    summary = {}
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("{") and '"summary"' in line:
+            summary = json.loads(line)
+    answered = stats["requests"] - stats["throttled"]
+    row = {
+        "mode": mode,
+        "seconds": elapsed,
+        "requests": stats["requests"],
+        "throttled": stats["throttled"],
+        "answered": answered,
+        "goodput": answered / elapsed / args.rate,
+        "slowdown_share": stats["throttled"] / max(1, stats["requests"]),
+        "files": summary.get("files"),
+        "done": summary.get("done"),
+        "failed": summary.get("failed"),
+        "exit": result.returncode,
+    }
+    if result.returncode != 0:
+        row["error"] = result.stderr.strip().splitlines()[-3:]
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=66, help="files = rate x seconds (default 66)")
+    parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument("--write", help="Markdown file whose throttle section to replace")
+    args = parser.parse_args()
+    files = int(args.rate * args.seconds)
+    work = tempfile.mkdtemp(prefix="fanout-bench-throttle-")
+    processes = []
+    try:
+        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_RETRY_MODE"):
+            os.environ.pop(name, None)
+        moto_port = free_port()
+        moto_log = open(os.path.join(work, "moto.log"), "w")
+        moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+            stdin=subprocess.DEVNULL, stdout=moto_log, stderr=moto_log)
+        processes.append(moto)
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        wait_until_answers(endpoint + "/", moto, "moto")
+        port_file = os.path.join(work, "proxy.port")
+        proxy_log = open(os.path.join(work, "proxy.log"), "w")
+        proxy_process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "test-servers", "fault_proxy.py"), "--listen", "127.0.0.1:0",
+             "--upstream", endpoint, "--port-file", port_file],
+            stdin=subprocess.DEVNULL, stdout=proxy_log, stderr=proxy_log)
+        processes.append(proxy_process)
+        for _ in range(300):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.1)
+        proxy = f"http://127.0.0.1:{open(port_file).read().strip()}"
+        wait_until_answers(proxy + "/__fault/stats", proxy_process, "fault proxy")
+        print(f"bench_throttle: seeding {files} objects", file=sys.stderr)
+        seed(endpoint, files)
+        rows = [run_mode(args.bin, proxy, mode, args, work) for mode in ("standard", "adaptive")]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    swift_version = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    names = {"standard": "plain retries (`FANOUT_HTTP_RETRY_MODE=standard`)", "adaptive": "adaptive"}
+    lines = [
+        SECTION_START,
+        "## S3 throttling: an adaptive request rate",
+        "",
+        f"`scripts/bench-throttle --rate {args.rate:g} --seconds {args.seconds:g} --parallelism {args.parallelism}`, "
+        f"{now}, {os.cpu_count()} cores, {swift_version}, Python {platform.python_version()}; Fanout built in "
+        f"release mode. `fanout run s3://{BUCKET}/{PREFIX} -j {args.parallelism} --reduce sum -- wc -c {{}}` over "
+        f"{files:,} small objects in moto, through the fault proxy answering `503 SlowDown` above "
+        f"{args.rate:g} requests a second on the prefix (a token bucket holding one second's worth); each mode with "
+        "fresh counters and a fresh throttle, one after the other. Goodput is the requests the proxy let through to "
+        "moto per second of the run, as a share of the rate; counts are the proxy's.",
+        "",
+        "| retry mode | seconds | requests | answered SlowDown | SlowDown share | goodput (% of rate) | files failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        failed = row["failed"] if row["exit"] == 0 else f"exit {row['exit']}: {row.get('failed')}"
+        lines.append(
+            f"| {names[row['mode']]} | {row['seconds']:.1f} | {row['requests']:,} | {row['throttled']:,} | "
+            f"{row['slowdown_share'] * 100:.1f}% | {row['goodput'] * 100:.1f}% | {failed} |")
+    plain, adaptive = rows
+    lines += [
+        "",
+        f"The proxy lets {args.rate:g} requests a second through whoever knocks, so plain retries get about as much "
+        f"done; they knock about {plain['requests'] / max(1, plain['answered']):.1f} times for every request "
+        f"answered ({plain['requests']:,} requests for {plain['answered']:,}), adaptive "
+        f"{adaptive['requests'] / max(1, adaptive['answered']):.2f} times ({adaptive['requests']:,}). Answered "
+        f"requests are the {files:,} GETs and the listing's pages; the time of a run includes starting `fanout` "
+        "and listing the prefix.",
+    ]
+    reached = adaptive["goodput"] >= 0.85 and adaptive["slowdown_share"] <= 0.05 and adaptive["failed"] == 0
+    lines += [
+        "",
+        f"Goal: goodput at least 85% of the rate with at most 5% of requests answered SlowDown, no file failed: "
+        f"{'reached' if reached else 'not reached'} (adaptive: {adaptive['goodput'] * 100:.1f}% and "
+        f"{adaptive['slowdown_share'] * 100:.1f}%).",
+        SECTION_END,
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        write_section(args.write, SECTION_START, SECTION_END, text)
+
+
+if __name__ == "__main__":
+    main()
