@@ -55,7 +55,7 @@ int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const e
 }
 
 #ifdef __linux__
-/// Marks every descriptor from 3 up close-on-exec, in a child between fork and exec (async-signal-safe calls only).
+/// Marks every descriptor from 3 up close-on-exec, in a child between vfork and exec (system calls only).
 static void cspawn_cloexec_from_3(void) {
 #ifdef SYS_close_range
     if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) == 0) return;
@@ -79,7 +79,10 @@ int cspawn_start_tied(pid_t *pid, const char *path, char *const argv[], char *co
     sigfillset(&all);
     // No handler of this process may run in the child before it resets them.
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    pid_t child = fork();
+    // vfork, as posix_spawn does: the child borrows this process's memory until it execs, so starting a program
+    // costs no copy of the page tables, however large this process. The child only makes system calls, on its own
+    // frame's variables, and never returns from this function; this thread waits until it has exec'd or exited.
+    pid_t child = vfork();
     if (child == 0) {
         struct sigaction defaults;
         memset(&defaults, 0, sizeof defaults);

@@ -12,7 +12,7 @@ int cspawn_start(pid_t *pid, const char *path, char *const argv[], char *const e
 
 /// Like `cspawn_start`, and on Linux the child is also killed (SIGKILL) when the thread that started it ends,
 /// which includes this whole process being killed: call it from a thread that lives until the child has exited
-/// and been reaped. Uses fork and exec rather than posix_spawn, since posix_spawn cannot set a parent-death
+/// and been reaped. Uses vfork and exec rather than posix_spawn, since posix_spawn cannot set a parent-death
 /// signal. Elsewhere it is `cspawn_start`. Returns 0 or an errno value (a failed exec's too).
 int cspawn_start_tied(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                       int stdin_fd, int stdout_fd, int stderr_fd);
