@@ -20,6 +20,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         "\(Int64((Date().timeIntervalSince1970 * 1000).rounded()))-\(UUID().uuidString.prefix(8).lowercased())"
     /// Stores each place the run drops (a fleet's cluster), for the commands that clean up after it.
     private let lostPlaces: LostPlaceRecorder
+    /// The run's shard plans, checked against its spec.
+    private let plans: ShardPlanReader
     /// Hears every event of the run: the timeline, the lost places, then the caller.
     private var observer: @Sendable (RunEvent) -> Void {
         { [timeline, lostPlaces, replayOnly, caller = options.onEvent] event in
@@ -64,6 +66,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         self.channel = channel
         self.summary = summary
         self.lostPlaces = LostPlaceRecorder(state: prepared.state, places: options.backend.places)
+        self.plans = ShardPlanReader(state: prepared.state, spec: prepared.spec)
     }
 
     /// Drives the run while keeping its lease; a lost lease stops the run, leaving the workers to the new holder.
@@ -167,7 +170,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             onRecord: onRecord)
         draft.onEvent = observer
         draft.runDigest = prepared.digest
-        draft.shardDigests = prepared.spec.shardDigests
+        draft.plans = plans
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)
@@ -464,7 +467,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             _ = try await prepared.state.readSpec(expectedDigest: prepared.digest)
         }
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
-            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
+            let files = try await plans.shard(shard).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(file: file, attempt: 0, seconds: 0, message: "shard \(shard) failed: \(reason)"),
@@ -482,7 +485,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             return progress.withLock { $0.emitted.count } >= spec.fileCount
         }
         for shard in 0..<spec.shardCount {
-            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
+            let files = try await plans.shard(shard).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(

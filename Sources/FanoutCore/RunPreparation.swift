@@ -64,7 +64,7 @@ struct RunPreparation {
 
         let plan = Planner.plan(files: toRun, sharding: fanout.options.sharding)
         var spec = RunSpec(
-            runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
+            format: RunSpec.currentFormat, runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
             filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
             byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
             backend: fanout.options.backend.name, createdAt: Date(),
@@ -74,7 +74,7 @@ struct RunPreparation {
             ],
             placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.
-        spec.shardDigests = try await storeShards(plan.shards, state: state)
+        spec.planParts = try await storePlan(plan.shards, state: state)
         spec.settings = fanout.options.recordedSettings
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
             let batch = Array(carried[start..<min(start + 1000, carried.count)])
@@ -113,8 +113,9 @@ struct RunPreparation {
         let inputLocation = try StorageLocation.parse(spec.input)
         let committed = try await state.committedShards()
         let pending = replayOnly ? [] : (0..<spec.shardCount).filter { !committed.contains($0) }
+        let plans = ShardPlanReader(state: state, spec: spec)
         var counts: [Int: Int] = [:]
-        for shard in pending { counts[shard] = try await state.readShard(shard, of: spec).files.count }
+        for shard in pending { counts[shard] = try await plans.fileCount(shard) }
         var lease: RunLeaseKeeper?
         if !replayOnly {
             lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
@@ -208,28 +209,33 @@ struct RunPreparation {
         return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
 
-    /// Stores each shard's plan, 16 at a time; the ``RunDigest`` of each, by shard index.
-    private func storeShards(_ shards: [Shard], state: RunStateStore) async throws -> [String] {
-        @Sendable func store(_ shard: Shard) async throws -> (Int, String) {
-            let bytes = try StateCoding.encode(shard)
+    /// Stores the plan in parts of ``PlanPart/shardsPerPart`` shards, 16 at a time; each part's record, by part index.
+    private func storePlan(_ shards: [Shard], state: RunStateStore) async throws -> [PlanPartRecord] {
+        let parts = stride(from: 0, to: shards.count, by: PlanPart.shardsPerPart).map {
+            Array(shards[$0..<min($0 + PlanPart.shardsPerPart, shards.count)])
+        }
+        @Sendable func store(_ part: Int) async throws -> (Int, PlanPartRecord) {
+            let (bytes, record) = try PlanPart.encode(parts[part])
             try await state.store.put(
-                key: state.layout.plan(shard: shard.index), data: bytes,
-                options: PutOptions(contentType: "application/json"))
-            return (shard.index, RunDigest.of(bytes))
+                key: state.layout.planPart(part), data: bytes, options: PutOptions(contentType: "application/x-ndjson"))
+            return (part, record)
         }
-        var digests = [String](repeating: "", count: (shards.map(\.index).max() ?? -1) + 1)
-        try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            var iterator = shards.makeIterator()
-            for _ in 0..<16 {
-                guard let shard = iterator.next() else { break }
-                group.addTask { try await store(shard) }
+        var records = [PlanPartRecord?](repeating: nil, count: parts.count)
+        try await withThrowingTaskGroup(of: (Int, PlanPartRecord).self) { group in
+            var next = 0
+            while next < min(16, parts.count) {
+                group.addTask { [next] in try await store(next) }
+                next += 1
             }
-            while let (index, digest) = try await group.next() {
-                digests[index] = digest
-                if let shard = iterator.next() { group.addTask { try await store(shard) } }
+            while let (part, record) = try await group.next() {
+                records[part] = record
+                if next < parts.count {
+                    group.addTask { [next] in try await store(next) }
+                    next += 1
+                }
             }
         }
-        return digests
+        return records.compactMap { $0 }
     }
 
     /// Successful records of the newest complete run of this step version over the same input, by key.

@@ -1,0 +1,100 @@
+import FanoutStorage
+import Foundation
+import Synchronization
+import Testing
+import FanoutTestSteps
+@testable import FanoutCore
+
+/// A run's plan is stored in a part per thousand shards, and each shard is read back with two ranged reads, every
+/// byte checked against the spec.
+struct PlanPartTests {
+    /// Prepares (stores, does not run) a run over `count` files in `count` shards of one file.
+    func prepare(_ corpus: Corpus, count: Int) async throws -> PreparedRun {
+        let fanout = Fanout(options: RunOptions(sharding: .shards(count), state: corpus.state))
+        return try await RunPreparation(fanout: fanout, step: AnyMapStep(TestSteps.byteCount)).prepare(Input(corpus.path))
+    }
+
+    @Test func twoThousandFiveHundredShardsAreThreePartsReadBackExactly() async throws {
+        let corpus = try Corpus.make(count: 2500)
+        defer { corpus.remove() }
+        let prepared = try await prepare(corpus, count: 2500)
+        let plan = prepared.state.layout.planPrefix
+        let stored = try await prepared.state.store.list(prefix: plan).collect().map(\.key)
+        #expect(stored == [0, 1, 2].map { prepared.state.layout.planPart($0) }, "\(stored)")
+        #expect(prepared.spec.planParts?.count == 3)
+        #expect(prepared.spec.format == 2)
+
+        let counting = CountingStore(LocalObjectStore(root: URL(fileURLWithPath: corpus.state)))
+        let reader = ShardPlanReader(
+            state: RunStateStore(store: counting, layout: prepared.state.layout), spec: prepared.spec)
+        let files = try await RunPreparation.listFiles(
+            input: Input(corpus.path), location: try StorageLocation.parse(corpus.path),
+            store: LocalObjectStore(root: URL(fileURLWithPath: corpus.path)), excludingPrefix: "")
+        let expected = Planner.plan(files: files, sharding: .shards(2500)).shards
+        for index in [0, 999, 1000, 1234, 2499] {
+            #expect(try await reader.shard(index) == expected[index])
+        }
+        // Five shards in three parts: a header per part, then a line per shard, all ranged.
+        #expect(counting.counts.withLock { ($0.gets, $0.rangedGets) } == (8, 8))
+        #expect(try await reader.fileCount(1500) == 1)
+        #expect(counting.counts.withLock { $0.gets } == 8, "a count in a part already read comes from its header")
+        await #expect(throws: RunError.self) { try await reader.shard(2500) }
+    }
+
+    @Test func aChangedHeaderOrLineIsRefusedNamingWhatChanged() async throws {
+        let corpus = try Corpus.make(count: 3)
+        defer { corpus.remove() }
+        let prepared = try await prepare(corpus, count: 3)
+        let state = prepared.state
+        let key = state.layout.planPart(0)
+        let original = String(decoding: try await state.readBytes(key), as: UTF8.self)
+
+        // One shard's line names another file: that line's digest no longer holds, the others' do.
+        let line = try #require(original.range(of: "f00002.txt"))
+        try await state.store.put(
+            key: key, data: Data(original.replacingCharacters(in: line, with: "f00009.txt").utf8), options: PutOptions())
+        let reader = ShardPlanReader(state: state, spec: prepared.spec)
+        var refused: [Int: RunError] = [:]
+        for shard in 0..<3 {
+            do { _ = try await reader.shard(shard) } catch let error as RunError { refused[shard] = error }
+        }
+        let (shard, lineError) = try #require(refused.first, "no shard was refused")
+        #expect(refused.count == 1)
+        #expect(lineError.code == .tamperedState)
+        #expect(lineError.message.contains("plan of shard \(shard)"), "\(lineError)")
+
+        // The header moved a shard's slice: the header's digest in the spec no longer holds.
+        let header = try #require(original.range(of: "\"f\":1"))
+        try await state.store.put(
+            key: key, data: Data(original.replacingCharacters(in: header, with: "\"f\":7").utf8), options: PutOptions())
+        let headerError = await #expect(throws: RunError.self) {
+            try await ShardPlanReader(state: state, spec: prepared.spec).fileCount(0)
+        }
+        #expect(headerError?.code == .tamperedState)
+        #expect(headerError?.message.contains("plan header of part 0") == true, "\(String(describing: headerError))")
+    }
+
+    @Test func aRunStoredWithAnObjectPerShardStillReads() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let state = RunStateStore(store: LocalObjectStore(root: folder), layout: RunStateLayout(root: "", runID: "r"))
+        let shard = Shard(index: 0, files: [PlannedFile(ordinal: 0, key: "a", size: 1, etag: "e", modified: 0)])
+        try await state.write(shard, to: state.layout.plan(shard: 0))
+        let digest = RunDigest.of(try await state.readBytes(state.layout.plan(shard: 0)))
+        #expect(try await ShardPlanReader(state: state, index: .perShard(digests: [digest])).shard(0) == shard)
+        await #expect(throws: RunError.self) {
+            try await ShardPlanReader(state: state, index: .perShard(digests: [String(repeating: "0", count: 64)])).shard(0)
+        }
+    }
+
+    @Test func aSpecFromALaterFormatIsRefusedWithWhatToDo() async throws {
+        let corpus = try Corpus.make(count: 1)
+        defer { corpus.remove() }
+        let prepared = try await prepare(corpus, count: 1)
+        var later = prepared.spec
+        later.format = RunSpec.currentFormat + 1
+        try await prepared.state.write(later, to: prepared.state.layout.spec)
+        let error = await #expect(throws: RunError.self) { try await prepared.state.readSpec() }
+        #expect(error?.message.contains("later version of Fanout") == true, "\(String(describing: error))")
+    }
+}
