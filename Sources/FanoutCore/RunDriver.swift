@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import FanoutStorage
 import FanoutHTTP
 import Foundation
@@ -9,7 +8,7 @@ import Synchronization
 final class RunDriver<Output: Codable & Sendable>: Sendable {
     private let prepared: PreparedRun
     private let options: RunOptions
-    private let channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>
+    private let channel: OutcomeQueue<FileOutcome<Output>>
     private let summary: SummaryBox
     private let replayOnly: Bool
     private let progress = Mutex(Progress())
@@ -57,7 +56,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     init(
-        prepared: PreparedRun, options: RunOptions, channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>,
+        prepared: PreparedRun, options: RunOptions, channel: OutcomeQueue<FileOutcome<Output>>,
         summary: SummaryBox, replayOnly: Bool
     ) {
         self.replayOnly = replayOnly
