@@ -29,7 +29,7 @@ struct PlanPartTests {
             state: RunStateStore(store: counting, layout: prepared.state.layout), spec: prepared.spec)
         let files = try await RunPreparation.listFiles(
             input: Input(corpus.path), location: try StorageLocation.parse(corpus.path),
-            store: LocalObjectStore(root: URL(fileURLWithPath: corpus.path)), excludingPrefix: "")
+            store: LocalObjectStore(root: URL(fileURLWithPath: corpus.path)), excludingPrefix: "").all()
         let expected = Planner.plan(files: files, sharding: .shards(2500)).shards
         for index in [0, 999, 1000, 1234, 2499] {
             #expect(try await reader.shard(index) == expected[index])
@@ -96,5 +96,35 @@ struct PlanPartTests {
         try await prepared.state.write(later, to: prepared.state.layout.spec)
         let error = await #expect(throws: RunError.self) { try await prepared.state.readSpec() }
         #expect(error?.message.contains("later version of Fanout") == true, "\(String(describing: error))")
+    }
+}
+
+/// A listing is kept in a temporary file and read back as it was listed.
+struct ListedFilesTests {
+    @Test func filesComeBackInOrderWithEveryField() throws {
+        let listed = try ListedFiles()
+        var expected: [PlannedFile] = []
+        // Enough records to cross the buffers of both writing and reading (1 MiB each).
+        for ordinal in 0..<30_000 {
+            let key = ordinal % 1000 == 0 ? "odd \"name\"\n\u{10FDE9}/é-\(ordinal)" : "logs/\(ordinal % 97)/part-\(ordinal).json"
+            let file = PlannedFile(
+                ordinal: ordinal, key: key, size: Int64(ordinal * 31 % 5000), etag: "\"etag-\(ordinal)\"",
+                modified: 1_796_594_521.5789952 + Double(ordinal) / 3)
+            try listed.append(key: file.key, size: file.size, etag: file.etag, modified: file.modified)
+            expected.append(file)
+        }
+        #expect(listed.count == 30_000)
+        #expect(listed.byteCount == expected.reduce(0) { $0 + $1.size })
+        #expect(try listed.all() == expected)
+        #expect(try listed.all() == expected, "a second pass reads the same")
+    }
+
+    @Test func aPlanMadeFromSizesAloneIsThePlanOfTheFiles() {
+        let sizes: [Int64] = [5, 1, 5, 9, 0, 3, 3, 7, 1, 5]
+        let files = sizes.enumerated().map { PlannedFile(ordinal: $0, key: "k\($0)", size: $1, etag: "e", modified: 0) }
+        let plan = Planner.plan(files: files, sharding: .shards(3))
+        // Largest first (ties by ordinal), each to the shard with the fewest bytes, then files, then index.
+        #expect(plan.shards.map { $0.files.map(\.ordinal) } == [[1, 3, 4, 5], [7, 8, 9], [0, 2, 6]])
+        #expect(plan.shards.map(\.bytes) == [13, 13, 13])
     }
 }
