@@ -3,8 +3,8 @@
 
   bench_memory.py --bin DIR [--files 1000000] [--folder /dev/shm/fanout-bench-memory] [--write docs/BENCHMARKS.md]
 
-Makes --files one-line files in folders of 1,000 under --folder (a tmpfs by default; kept between runs, remade
-when the count differs), then measures `fanout-bench-engine FOLDER in-process 2`: list, plan, store, run a byte
+Makes --files one-line files in folders of 1,000 under --folder (a tmpfs by default; kept between runs, with the
+count in FOLDER.count beside it, and remade when the count differs), then measures `fanout-bench-engine FOLDER in-process 2`: list, plan, store, run a byte
 count on every file and sum it, reporting the process's peak RSS (getrusage). Then it starts
 scripts/synthetic_s3.py, an S3 endpoint that makes ListObjectsV2 pages of --files keys on the fly, and measures
 `fanout-bench-engine s3://synthetic/data/ plan`: list the prefix, plan and store the run (state in a local
@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def make_corpus(folder, count):
-    marker = os.path.join(folder, ".count")
+    marker = folder.rstrip("/") + ".count"
     if os.path.exists(marker) and open(marker).read().strip() == str(count):
         return
     shutil.rmtree(folder, ignore_errors=True)
@@ -113,8 +113,8 @@ def main():
         "",
         "A listing is kept in an unnamed temporary file as it arrives (`ListedFiles`), with only each file's size in "
         "memory; the planner works on sizes alone (`Planner.assign`, 4 bytes a file for the shard of each), and each "
-        "part of the plan is made from one pass over that file, holding only its thousand shards. The driver "
-        "tracks files by one bit each (`OrdinalSet`).",
+        "part of the plan is written to a temporary file in passes over the listing of at most 32,768 files, then "
+        "uploaded from it. The driver tracks files by one bit each (`OrdinalSet`).",
         SECTION_END,
     ]
     text = "\n".join(lines) + "\n"

@@ -37,14 +37,21 @@ final class ListedFiles {
 
     /// Calls `body` with every file in ordinal order.
     func forEach(_ body: (PlannedFile) throws -> Void) throws {
+        try forEach(where: { _ in true }, body)
+    }
+
+    /// Calls `body` with the files whose ordinal `wanted` accepts, in ordinal order; the others are skipped without
+    /// being decoded.
+    func forEach(where wanted: (Int) -> Bool, _ body: (PlannedFile) throws -> Void) throws {
         try flush()
         try handle.seek(toOffset: 0)
         var buffer = Data()
         var start = buffer.startIndex
         var ordinal = 0
         while ordinal < sizes.count {
-            if let file = Self.decode(buffer, from: &start, ordinal: ordinal) {
-                try body(file)
+            let wantedHere = wanted(ordinal)
+            if let file = Self.decode(buffer, from: &start, ordinal: ordinal, wanted: wantedHere) {
+                if wantedHere { try body(file) }
                 ordinal += 1
                 continue
             }
@@ -67,6 +74,20 @@ final class ListedFiles {
         return files
     }
 
+    /// A new temporary file, open for writing, and its path: the caller removes it.
+    static func temporaryFile() throws -> (FileHandle, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-\(UUID().uuidString)").path
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw RunError(
+                code: .invalidInput,
+                message: "cannot make a temporary file in \(FileManager.default.temporaryDirectory.path): "
+                    + "set TMPDIR to a writable folder")
+        }
+        return (handle, path)
+    }
+
     private func flush() throws {
         guard !pending.isEmpty else { return }
         try handle.write(contentsOf: pending)
@@ -78,8 +99,11 @@ final class ListedFiles {
         data.append(contentsOf: bytes)
     }
 
-    /// The record at `start`, advancing past it; `nil` when `buffer` does not hold all of it.
-    private static func decode(_ buffer: Data, from start: inout Data.Index, ordinal: Int) -> PlannedFile? {
+    /// The record at `start`, advancing past it; `nil` when `buffer` does not hold all of it. Unless `wanted`, its
+    /// key and ETag are skipped, not decoded (the file returned has them empty).
+    private static func decode(
+        _ buffer: Data, from start: inout Data.Index, ordinal: Int, wanted: Bool
+    ) -> PlannedFile? {
         var cursor = start
         func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
             let width = MemoryLayout<T>.size
@@ -92,7 +116,7 @@ final class ListedFiles {
         func text() -> String? {
             guard let length = integer(UInt32.self).map(Int.init), buffer.endIndex - cursor >= length else { return nil }
             defer { cursor += length }
-            return String(decoding: buffer[cursor..<(cursor + length)], as: UTF8.self)
+            return wanted ? String(decoding: buffer[cursor..<(cursor + length)], as: UTF8.self) : ""
         }
         guard let key = text(), let etag = text(), let size = integer(Int64.self), let bits = integer(UInt64.self)
         else { return nil }

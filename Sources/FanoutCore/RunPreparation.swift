@@ -213,17 +213,26 @@ struct RunPreparation {
         return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
 
-    /// Stores the plan in parts of ``PlanPart/shardsPerPart`` shards, one part at a time, each made in a pass
-    /// over the listing; each part's record, by part index.
+    /// Stores the plan in parts of ``PlanPart/shardsPerPart`` shards, one at a time, each written to an unnamed
+    /// temporary file first; each part's record, by part index.
     private func storePlan(
         _ files: ListedFiles, planned: [Int32]?, assignment: ShardAssignment, state: RunStateStore
     ) async throws -> [PlanPartRecord] {
+        var shardOf = assignment.shardOf
+        if let planned {
+            shardOf = [Int32](repeating: -1, count: files.count)
+            for (position, ordinal) in planned.enumerated() { shardOf[Int(ordinal)] = assignment.shardOf[position] }
+        }
         var records: [PlanPartRecord] = []
         for part in 0..<PlanPart.count(shards: assignment.fileCounts.count) {
-            let (bytes, record) = try PlanPart.encode(part: part, listed: files, planned: planned, assignment: assignment)
+            let (output, path) = try ListedFiles.temporaryFile()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            records.append(try PlanPart.write(
+                part: part, listed: files, shardOf: shardOf, fileCounts: assignment.fileCounts, to: output))
+            try output.close()
             try await state.store.put(
-                key: state.layout.planPart(part), data: bytes, options: PutOptions(contentType: "application/x-ndjson"))
-            records.append(record)
+                key: state.layout.planPart(part), file: URL(fileURLWithPath: path),
+                options: PutOptions(contentType: "application/x-ndjson"))
         }
         return records
     }

@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Reads a run's shard plans, each checked against what its spec records: the part headers of a plan stored in
-/// parts (``PlanPart``), or the digest of each shard's own plan object in runs stored before parts. Headers read once
-/// are kept, so a driver that reads many shards of a part reads its header once.
+/// Reads a run's shard plans, each checked against what its spec records: the part indexes of a plan stored in
+/// parts (``PlanPart``), or the digest of each shard's own plan object in runs stored before parts. Indexes read once
+/// are kept, so a driver that reads many shards of a part reads its index once.
 final class ShardPlanReader: Sendable {
     enum Index: Sendable {
         /// One object per shard (`plan/shard-N.json`), with its digest when the spec records digests.
@@ -14,7 +14,7 @@ final class ShardPlanReader: Sendable {
 
     let state: RunStateStore
     let index: Index
-    private let headers = Mutex<[Int: [PlanSlice]]>([:])
+    private let indexes = Mutex<[Int: [PlanSlice]]>([:])
 
     init(state: RunStateStore, index: Index) {
         self.state = state
@@ -35,7 +35,7 @@ final class ShardPlanReader: Sendable {
         case .parts:
             let (part, slice) = try await self.slice(of: shard)
             let key = state.layout.planPart(part)
-            let start = Int64(try record(part).headerLength + slice.offset)
+            let start = Int64(slice.offset)
             let bytes = try await state.readBytes(key, range: start...(start + Int64(slice.length) - 1))
             try RunDigest.check(bytes, key: key, expected: slice.sha256, what: "plan of shard \(shard)")
             let decoded = try StateCoding.decode(Shard.self, from: bytes, key: key)
@@ -44,7 +44,7 @@ final class ShardPlanReader: Sendable {
         }
     }
 
-    /// How many files shard `shard` has: for a plan in parts, read from its part's header alone.
+    /// How many files shard `shard` has: for a plan in parts, read from its part's index alone.
     func fileCount(_ shard: Int) async throws -> Int {
         switch index {
         case .perShard: return try await self.shard(shard).files.count
@@ -54,7 +54,7 @@ final class ShardPlanReader: Sendable {
 
     private func slice(of shard: Int) async throws -> (part: Int, slice: PlanSlice) {
         let (part, position) = PlanPart.locate(shard)
-        let slices = try await header(part)
+        let slices = try await index(part)
         guard shard >= 0, slices.indices.contains(position) else { throw tampered("run has no shard \(shard)") }
         return (part, slices[position])
     }
@@ -66,14 +66,15 @@ final class ShardPlanReader: Sendable {
         return records[part]
     }
 
-    private func header(_ part: Int) async throws -> [PlanSlice] {
-        if let known = headers.withLock({ $0[part] }) { return known }
+    private func index(_ part: Int) async throws -> [PlanSlice] {
+        if let known = indexes.withLock({ $0[part] }) { return known }
         let record = try record(part)
         let key = state.layout.planPart(part)
-        let bytes = try await state.readBytes(key, range: 0...Int64(record.headerLength - 1))
-        try RunDigest.check(bytes, key: key, expected: record.sha256, what: "plan header of part \(part)")
+        let start = Int64(record.indexOffset)
+        let bytes = try await state.readBytes(key, range: start...(start + Int64(record.indexLength) - 1))
+        try RunDigest.check(bytes, key: key, expected: record.sha256, what: "plan index of part \(part)")
         let slices = try StateCoding.decode([PlanSlice].self, from: bytes, key: key)
-        headers.withLock { $0[part] = slices }
+        indexes.withLock { $0[part] = slices }
         return slices
     }
 

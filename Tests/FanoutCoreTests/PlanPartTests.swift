@@ -34,11 +34,37 @@ struct PlanPartTests {
         for index in [0, 999, 1000, 1234, 2499] {
             #expect(try await reader.shard(index) == expected[index])
         }
-        // Five shards in three parts: a header per part, then a line per shard, all ranged.
+        // Five shards in three parts: an index per part, then a line per shard, all ranged.
         #expect(counting.counts.withLock { ($0.gets, $0.rangedGets) } == (8, 8))
         #expect(try await reader.fileCount(1500) == 1)
-        #expect(counting.counts.withLock { $0.gets } == 8, "a count in a part already read comes from its header")
+        #expect(counting.counts.withLock { $0.gets } == 8, "a count in a part already read comes from its index")
         await #expect(throws: RunError.self) { try await reader.shard(2500) }
+    }
+
+    /// Shards of more files than one pass makes at once are made over several passes, and read back exactly.
+    @Test func largeShardsAreMadeInSeveralPasses() async throws {
+        let listed = try ListedFiles()
+        var files: [PlannedFile] = []
+        for ordinal in 0..<(PlanPart.filesPerPass * 2 + 100) {
+            let file = PlannedFile(
+                ordinal: ordinal, key: "k/\(ordinal)", size: Int64(ordinal % 7), etag: "e\(ordinal)", modified: 1.5)
+            try listed.append(key: file.key, size: file.size, etag: file.etag, modified: file.modified)
+            files.append(file)
+        }
+        let assignment = Planner.assign(sizes: listed.sizes, sharding: .shards(3))
+        let (output, path) = try ListedFiles.temporaryFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let record = try PlanPart.write(
+            part: 0, listed: listed, shardOf: assignment.shardOf, fileCounts: assignment.fileCounts, to: output)
+        try output.close()
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let state = RunStateStore(store: LocalObjectStore(root: folder), layout: RunStateLayout(root: "", runID: "r"))
+        _ = try await state.store.put(key: state.layout.planPart(0), file: URL(fileURLWithPath: path), options: PutOptions())
+        let reader = ShardPlanReader(state: state, index: .parts([record]))
+        let expected = Planner.plan(files: files, sharding: .shards(3)).shards
+        for shard in 0..<3 { #expect(try await reader.shard(shard) == expected[shard]) }
     }
 
     @Test func aChangedHeaderOrLineIsRefusedNamingWhatChanged() async throws {
@@ -63,15 +89,15 @@ struct PlanPartTests {
         #expect(lineError.code == .tamperedState)
         #expect(lineError.message.contains("plan of shard \(shard)"), "\(lineError)")
 
-        // The header moved a shard's slice: the header's digest in the spec no longer holds.
-        let header = try #require(original.range(of: "\"f\":1"))
+        // The index tells another file count: the index's digest in the spec no longer holds.
+        let header = try #require(original.range(of: "\"f\":1", options: .backwards))
         try await state.store.put(
             key: key, data: Data(original.replacingCharacters(in: header, with: "\"f\":7").utf8), options: PutOptions())
         let headerError = await #expect(throws: RunError.self) {
             try await ShardPlanReader(state: state, spec: prepared.spec).fileCount(0)
         }
         #expect(headerError?.code == .tamperedState)
-        #expect(headerError?.message.contains("plan header of part 0") == true, "\(String(describing: headerError))")
+        #expect(headerError?.message.contains("plan index of part 0") == true, "\(String(describing: headerError))")
     }
 
     @Test func aRunStoredWithAnObjectPerShardStillReads() async throws {

@@ -152,7 +152,7 @@ import FanoutTestSteps
         // In the straggler's shard, which stays open: a look reads only the shards still open.
         let part = try String(
             contentsOfFile: corpus.state + "v1/runs/\(run.id)/plan/part-000000.jsonl", encoding: .utf8)
-        let line = try #require(part.split(separator: "\n").dropFirst().first { $0.contains("straggler.txt") })
+        let line = try #require(part.split(separator: "\n").first { $0.hasPrefix("{\"files\"") && $0.contains("straggler.txt") })
         let shard = try JSONDecoder().decode(Shard.self, from: Data(line.utf8)).index
         let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-\(RunStateLayout.pad(shard))/"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
