@@ -299,13 +299,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
 
     /// Until asked to stop: tails remote workers' results, and stops the run once too many files failed.
     ///
-    /// Each look lists every segment of the run, so a long run with many segments makes it slow: the wait between
-    /// looks grows to four times the last look (at most ``maxPollInterval``), which keeps the store's load from
-    /// the driver at about a quarter of one listing stream however large the run grows.
+    /// A look lists the open shards' commits and segments, then reads the new segments: the wait between looks
+    /// grows to four times the last look's listing (at most ``maxPollInterval``), which keeps the store's load from
+    /// listing at about a quarter of one listing stream however large the run grows. Reading new results is not
+    /// counted: it is the run's progress, and waiting longer would only leave more of it to read at the end.
     private func watch(tailing: Bool) async throws {
         var interval = tailing ? options.pollInterval : .milliseconds(100)
         var waited = Duration.zero
-        let clock = ContinuousClock()
         while !progress.withLock({ $0.stopWatching }) {
             try await Task.sleep(for: .milliseconds(20))
             waited += .milliseconds(20)
@@ -313,8 +313,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             if waited >= interval {
                 waited = .zero
                 if tailing {
-                    let look = try await clock.measure { try await tailTolerating() }
-                    interval = Self.pollInterval(base: options.pollInterval, lastLook: look)
+                    let listing = try await tailTolerating()
+                    interval = Self.pollInterval(base: options.pollInterval, lastLook: listing)
                 }
             }
         }
@@ -331,10 +331,12 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// ``tail()`` while workers run: a store that cannot be read for a while (after the client's own retries) is
     /// reported and tried again at the next poll, rather than stopping healthy workers; the last tail after the
     /// workers end still throws. Damaged state and cancellation stop the run at once.
-    private func tailTolerating() async throws {
+    /// - Returns: how long the look's listing took (zero when it could not be read).
+    private func tailTolerating() async throws -> Duration {
         do {
-            try await tail()
+            let listing = try await tail()
             progress.withLock { $0.tailProblem = nil }
+            return listing
         } catch let error as RunError {
             throw error
         } catch is CancellationError {
@@ -347,6 +349,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 return progress.tailProblem != message
             }
             if isNew { options.onEvent?(.notice(message)) }
+            return .zero
         }
     }
 
@@ -355,21 +358,42 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Listings start at the first shard still open: shards below it have committed and had every segment read, so
     /// a long run's finished shards cost nothing more. The commits are listed before the segments: a shard stores
     /// all its segments before its commit, so segments listed after a commit was seen are all of that shard's.
-    private func tail() async throws {
+    @discardableResult
+    private func tail() async throws -> Duration {
         // Only the shards still open are listed: a look costs the same however many have finished.
         let (carried, ranges) = progress.withLock { progress in
             (!progress.carriedRead, OpenShardRanges.of(
                 count: prepared.spec.shardCount, closed: progress.closedShards, firstOpen: progress.firstOpenShard))
         }
+        let clock = ContinuousClock()
+        let listed = clock.now
         let committed = try await prepared.state.committedShards(in: ranges)
         let keys = try await prepared.state.segmentKeys(in: ranges, carried: carried)
+            .filter { key in !progress.withLock { $0.seenSegments.contains(key) } }
+        let listing = clock.now - listed
         let carriedPrefix = prepared.state.layout.carriedPrefix
-        for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
-            let records = try await prepared.state.readSegment(key)
-            progress.withLock { _ = $0.seenSegments.insert(key) }
-            let shard = prepared.state.layout.shard(ofKey: key)
-            for record in records {
-                try await emit(record, cached: key.hasPrefix(carriedPrefix), shard: shard)
+        // Segments are read several at a time and handed over in key order.
+        try await withThrowingTaskGroup(of: (Int, [RecordLine]).self) { group in
+            var next = 0
+            var read: [Int: [RecordLine]] = [:]
+            var handedOver = 0
+            while handedOver < keys.count {
+                while next < keys.count, next < handedOver + Self.segmentsReadAtOnce {
+                    let (index, key) = (next, keys[next])
+                    group.addTask { (index, try await self.prepared.state.readSegment(key)) }
+                    next += 1
+                }
+                guard let (index, records) = try await group.next() else { break }
+                read[index] = records
+                while let records = read.removeValue(forKey: handedOver) {
+                    let key = keys[handedOver]
+                    progress.withLock { _ = $0.seenSegments.insert(key) }
+                    let shard = prepared.state.layout.shard(ofKey: key)
+                    for record in records {
+                        try await emit(record, cached: key.hasPrefix(carriedPrefix), shard: shard)
+                    }
+                    handedOver += 1
+                }
             }
         }
         progress.withLock { progress in
@@ -377,7 +401,11 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             progress.closedShards.formUnion(committed)
             while progress.closedShards.remove(progress.firstOpenShard) != nil { progress.firstOpenShard += 1 }
         }
+        return listing
     }
+
+    /// Segments a look reads at once.
+    static var segmentsReadAtOnce: Int { 8 }
 
     /// Hands one record to the consumer unless its file already has a result.
     private func emit(_ record: RecordLine, cached: Bool, shard: Int? = nil) async throws {
