@@ -128,13 +128,13 @@ def main():
             f"{inproc['seconds'] / base:.1f}x), worker processes within 2x (measured {procs['seconds'] / base:.1f}x), "
             f"and in-process faster than the Python pool ({inproc['seconds'] / pool['seconds']:.1f}x its time). "
             "Not reached. Where the in-process time goes (`perf record -g` of `fanout-bench-engine DIR "
-            "in-process 2`, release build, after records made in process stopped being decoded again): about half "
-            "is the kernel, mostly creating the run's state, which has objects per shard (a plan file, a segment "
-            "folder, a commit; inode allocation alone is a sixth of the samples), and thread wake-ups, since each "
-            "file's outcome crosses from a worker task to the consumer through a rendezvous channel. Decoding the "
-            "plan's shard files and listing the folder are about a twentieth each. The remaining gap is in the "
-            "state layout (a plan in few objects, fewer folders) and in handing outcomes over in batches, not in "
-            "per-file arithmetic.",
+            "in-process 2`, release build, with the plan stored in parts and outcomes handed over through a "
+            "bounded queue): a fifth of the samples are threads put to sleep and woken (`futex` waits and "
+            "`sem_post` from `swift_task_enqueue`): each file still costs a child task, a hop onto its shard's "
+            "`SegmentWriter` actor and back, and a resumption of the consumer. Creating files and folders (segments, "
+            "commits) is now a few percent, and so is reading the segments again at the end. The remaining gap is "
+            "in that per-file task and actor traffic: running a shard's files in a loop per worker thread, and "
+            "appending records to a writer without an actor hop, is the next step.",
             "",
             f"In-process is {xargs_per_file / inproc['seconds']:.1f}x faster than `xargs -P` with a process per file (goal: 10x; "
             "the batched `xargs` and the Python pool, which do no per-file bookkeeping, are faster still: Fanout "

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// When a worker's buffered results are written out as a segment.
@@ -27,11 +28,17 @@ actor SegmentWriter {
     private let attempt: Int
     private let token: String
     private let batching: SegmentBatching
-    private var buffer: [RecordLine] = []
-    private var bufferedBytes = 0
-    private var oldest: ContinuousClock.Instant?
+    /// Records not written yet. Appending takes only this lock, not a hop onto the actor: the actor serialises
+    /// the writes, and is entered only when a batch is due.
+    private let pending = Mutex(Pending())
     private var sequence = 0
     private(set) var written = 0
+
+    private struct Pending {
+        var buffer: [RecordLine] = []
+        var bytes = 0
+        var oldest: ContinuousClock.Instant?
+    }
 
     init(state: RunStateStore, shard: Int, attempt: Int, batching: SegmentBatching) {
         self.state = state
@@ -41,35 +48,41 @@ actor SegmentWriter {
         self.batching = batching
     }
 
-    func append(_ record: RecordLine) async throws {
-        buffer.append(record)
-        bufferedBytes += record.bytes.count
-        if oldest == nil { oldest = .now }
-        if buffer.count >= batching.maxRecords || bufferedBytes >= batching.maxBytes {
-            try await flush()
+    nonisolated func append(_ record: RecordLine) async throws {
+        let due = pending.withLock { pending in
+            pending.buffer.append(record)
+            pending.bytes += record.bytes.count
+            if pending.oldest == nil { pending.oldest = .now }
+            return pending.buffer.count >= batching.maxRecords || pending.bytes >= batching.maxBytes
         }
+        if due { try await flush() }
     }
 
     /// Writes the buffer if its oldest record has waited past the batching delay.
     func flushIfDue() async throws {
-        if let oldest, ContinuousClock.now - oldest >= batching.maxDelay { try await flush() }
+        let due = pending.withLock { pending in
+            pending.oldest.map { ContinuousClock.now - $0 >= batching.maxDelay } ?? false
+        }
+        if due { try await flush() }
     }
 
     func flush() async throws {
-        guard !buffer.isEmpty else { return }
-        let records = buffer
-        buffer = []
-        bufferedBytes = 0
-        oldest = nil
+        let records = pending.withLock { pending in
+            defer { pending = Pending() }
+            return pending.buffer
+        }
+        guard !records.isEmpty else { return }
         sequence += 1
         do {
             try await state.writeSegment(
                 records, to: state.layout.segment(shard: shard, attempt: attempt, token: token, sequence: sequence))
         } catch {
             // Keep the records for the next flush: a failed or cancelled write must not lose results.
-            buffer = records + buffer
-            bufferedBytes += records.reduce(0) { $0 + $1.bytes.count }
-            oldest = oldest ?? .now
+            pending.withLock { pending in
+                pending.buffer = records + pending.buffer
+                pending.bytes += records.reduce(0) { $0 + $1.bytes.count }
+                pending.oldest = pending.oldest ?? .now
+            }
             throw error
         }
         written += records.count
