@@ -123,7 +123,15 @@ def main():
             f"| {row['shards']:,} | {row['seconds']:.1f} | {row['requests']:,} | "
             + " | ".join(f"{row[kind]:,}" for kind in KINDS)
             + f" | {row['requests'] / row['shards']:.2f} | {delay} | {exact} |")
-    lines.append(SECTION_END)
+    lines += [
+        "",
+        "What a shard costs is the same at any size: its worker makes four reads (the spec, its part's index and its "
+        "line of the plan among them), lists what its shard already stored, and writes a segment and a commit; the "
+        "driver checks the commit (a HEAD) when the worker exits. The plan itself is one write per 1,000 shards (`plan/part-N.jsonl`), and each of the driver's looks "
+        "lists only the shards still open. The delay after the last commit is the driver's last look and its summary: "
+        "a look reads new segments eight at a time, and only its listing sets the wait before the next one.",
+        SECTION_END,
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
