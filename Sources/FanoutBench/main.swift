@@ -4,8 +4,10 @@
 //     FanoutBench list   --endpoint URL --bucket B [--prefix P]
 //     FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count 100000] [--concurrency 16]
 //     FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count 2000] [--concurrency 16] [--size 1024]
+//     FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency 16] [--state local|s3]
 //
 // Each measured phase prints one line: {"tool":"fanout","op":"list","keys":100000,"seconds":4.2,"max_rss_kib":6123}.
+// `wordcount` is a whole Fanout run in this process over the objects under the prefix (scripts/bench-s3-wordcount).
 // Credentials and region come from the usual AWS variables.
 import Fanout
 import Foundation
@@ -24,16 +26,18 @@ struct Arguments {
     var count = 2000
     var concurrency = 16
     var size = 1024
+    var state = "local"
 
     static let usage = """
         usage: FanoutBench list   --endpoint URL --bucket B [--prefix P]
                FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N]
                FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N] [--size BYTES]
+               FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency N] [--state local|s3]
         """
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
-        guard let command = rest.popFirst(), ["list", "seed", "putget"].contains(command) else { throw UsageError() }
+        guard let command = rest.popFirst(), ["list", "seed", "putget", "wordcount"].contains(command) else { throw UsageError() }
         self.command = command
         while let flag = rest.popFirst() {
             guard let value = rest.popFirst() else { throw UsageError() }
@@ -44,6 +48,7 @@ struct Arguments {
             case "--count": count = try Self.positive(value)
             case "--concurrency": concurrency = try Self.positive(value)
             case "--size": size = try Self.positive(value)
+            case "--state" where ["local", "s3"].contains(value): state = value
             default: throw UsageError()
             }
         }
@@ -169,6 +174,8 @@ do {
     switch arguments.command {
     case "list":
         try await list(store, prefix: arguments.prefix)
+    case "wordcount":
+        try await wordCount(arguments, s3: store.client)
     case "seed":
         try await store.client.createBucket(arguments.bucket)
         try await seed(store, arguments)
