@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarises scripts/bench-kube-shards's JSON lines into a table and writes it to docs/BENCHMARKS.md.
 
-    bench_kube_shards.py RESULTS.jsonl --write docs/BENCHMARKS.md --command "..." --machine "..."
+    bench_kube_shards.py RESULTS.jsonl [MORE.jsonl] --write docs/BENCHMARKS.md --command "..." --machine "..."
 """
 import argparse
 import datetime
@@ -19,13 +19,14 @@ FINDINGS = """\
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("results")
+    parser.add_argument("results", nargs="+", help="JSON lines of one or more series (backups on, off)")
     parser.add_argument("--write", default="", help="the Markdown file to write the section into (default: none)")
     parser.add_argument("--command", required=True)
     parser.add_argument("--machine", required=True)
     args = parser.parse_args()
 
-    rows = [json.loads(line) for line in open(args.results) if line.startswith("{")]
+    rows = [json.loads(line) for path in args.results for line in open(path) if line.startswith("{")]
+    rows.sort(key=lambda row: (not row.get("backups", True), row["files"]))
     done = [row for row in rows if row["exact"] and row["exit"] == 0]
     shipped = any(row.get("shipped") for row in rows)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -44,22 +45,26 @@ def main():
         "the server answered during the run (the driver is its only client); memory and processes are the "
         "server's, sampled every second.",
         "",
-        "| shards | pods at once | wall s | shards/s | Jobs | driver API requests | server requests | exact | "
-        "server peak RSS MiB | peak pod processes |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| shards | backups | pods at once | wall s | shards/s | Jobs | driver API requests | server requests | exact | "
+        "CPU s: driver / server / pods | server peak RSS MiB | peak pod processes |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for row in rows:
         exact = "yes" if row["exact"] and row["exit"] == 0 else f"no: {row.get('error', 'exit ' + str(row['exit']))}"
+        if row["exit"] == 124 and row.get("pods_succeeded", -1) >= 0:
+            exact += f" ({row['pods_succeeded']:,} pods had succeeded)"
         seconds = row.get("seconds")
+        pods = f"{row['parallelism']:,}" if row.get("parallelism") else "default (a pod per shard, at most 1,000)"
+        timing = f"{seconds:.1f} | {row['files'] / seconds:.1f}" if seconds else "n/a | n/a"
+        cpu = " / ".join(
+            f"{row[field]:.0f}" if field in row else "n/a"
+            for field in ("cpu_seconds", "server_cpu_seconds", "pods_cpu_seconds"))
         lines.append(
-            f"| {row['files']:,} | {row.get('parallelism', 0):,} | "
-            f"{seconds:.1f} | {row['files'] / seconds:.1f} | " if seconds else
-            f"| {row['files']:,} | {row.get('parallelism', 0):,} | n/a | n/a | ")
-        lines[-1] += (
-            f"{row.get('jobs', 0)} | {row.get('api_requests', -1)} | {row['server_requests']:,} | {exact} | "
-            f"{row['server_peak_rss_kib'] / 1024:.0f} | {row['peak_processes']} |")
+            f"| {row['files']:,} | {'on' if row.get('backups', True) else 'off'} | {pods} | {timing} | {row.get('jobs', 0)} | {row.get('api_requests', -1)} | "
+            f"{row['server_requests']:,} | {exact} | {cpu} | {row['server_peak_rss_kib'] / 1024:.0f} | "
+            f"{row['peak_processes']} |")
     largest = max((row["files"] for row in done), default=0)
-    lines += ["", f"Largest shard count run here, exactly: {largest:,}."]
+    lines += ["", f"Largest shard count run here, exactly, within the time limit: {largest:,}."]
     if FINDINGS.strip():
         lines += ["", FINDINGS.strip()]
     lines.append(SECTION_END)

@@ -10,10 +10,11 @@ let countLines = MapStep("bench-line-count", version: "1") { file -> Int in
 /// A line count on the Kubernetes backend with one tiny local file per shard, so every shard is a pod of the test
 /// server (whose pods are processes of this machine, reading its files): the files and the run's state are in a
 /// fresh temporary folder. The pods run this executable from where it is (`shipExecutable` off) unless `--ship`
-/// is given, then it is shipped through the state folder and each pod's init container copies it.
+/// is given, then it is shipped through the state folder and each pod's init container copies it. Backup attempts
+/// for stragglers are on, as by default, unless `--no-backups` is given.
 ///
-/// Prints one line: the wall seconds of the run (plan to sum), the Jobs created, the backend's API requests, and
-/// whether the sum is the lines written.
+/// Prints one line: the wall seconds of the run (plan to sum), the Jobs created, the backend's API requests, this
+/// process's CPU seconds over the run, and whether the sum is the lines written.
 func kubernetesLineCount(_ arguments: Arguments) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fanout-bench-kube-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -42,6 +43,7 @@ func kubernetesLineCount(_ arguments: Arguments) async throws {
     var options = RunOptions(
         backend: KubernetesBackend(options: kubernetes), sharding: .filesPerShard(1),
         state: folder.appendingPathComponent("state").path + "/", cache: false)
+    if !arguments.backups { options.backups = nil }
     options.onEvent = { event in
         guard case .backend(let detail) = event, let event = detail as? KubernetesBackendEvent else { return }
         switch event {
@@ -51,6 +53,7 @@ func kubernetesLineCount(_ arguments: Arguments) async throws {
         }
     }
 
+    let cpuBefore = cpuSeconds()
     let start = ContinuousClock.now
     var lines = 0
     var failure: String?
@@ -67,6 +70,8 @@ func kubernetesLineCount(_ arguments: Arguments) async throws {
         "files": arguments.count, "shards": shards, "parallelism": arguments.parallelism ?? 0, "jobs": jobs,
         "api_requests": apiRequests ?? -1, "lines": lines, "expected_lines": expected,
         "exact": failure == nil && lines == expected, "shipped": arguments.ship,
+        "backups": arguments.backups,
+        "cpu_seconds": ((cpuSeconds() - cpuBefore) * 10).rounded() / 10,
     ]
     if let failure { fields["error"] = failure }
     report("kube-linecount", seconds: seconds(since: start), fields)

@@ -5,7 +5,7 @@
 //     FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count 100000] [--concurrency 16]
 //     FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count 2000] [--concurrency 16] [--size 1024]
 //     FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency 16] [--state local|s3]
-//     FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship]
+//     FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship] [--no-backups]
 //
 // Each measured phase prints one line: {"tool":"fanout","op":"list","keys":100000,"seconds":4.2,"max_rss_kib":6123}.
 // `wordcount` is a whole Fanout run in this process over the objects under the prefix (scripts/bench-s3-wordcount);
@@ -33,13 +33,14 @@ struct Arguments {
     var namespace = "default"
     var parallelism: Int?
     var ship = false
+    var backups = true
 
     static let usage = """
         usage: FanoutBench list   --endpoint URL --bucket B [--prefix P]
                FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N]
                FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N] [--size BYTES]
                FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency N] [--state local|s3]
-               FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship]
+               FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship] [--no-backups]
         """
 
     init(_ arguments: [String]) throws {
@@ -48,8 +49,8 @@ struct Arguments {
         guard let command = rest.popFirst(), commands.contains(command) else { throw UsageError() }
         self.command = command
         while let flag = rest.popFirst() {
-            if flag == "--ship" {
-                ship = true
+            if flag == "--ship" || flag == "--no-backups" {
+                if flag == "--ship" { ship = true } else { backups = false }
                 continue
             }
             guard let value = rest.popFirst() else { throw UsageError() }
