@@ -17,22 +17,25 @@ FINDINGS = """\
 What limits the test server here (measured 2026-12-06): the machine's two cores, and the server's job controller,
 whose cost per pod grows with the pods it keeps. Without backups, per shard, the pods' processes took 31 to 32 ms
 of CPU at every count (a Swift worker process starting, reading its plan, storing its segment and commit), while
-the server took 13 ms at 100 shards, 15 ms at 1,000 and 30 ms at 3,000, and the driver 4, 5 and 8 ms: together
-1.4 to 1.6 of the 2 cores, and the rate fell from 33 to 19 shards a second. A `py-spy` profile of the server during
+the server took 13 ms at 100 shards, 15 ms at 1,000 and 30 ms at 3,000: with the driver's, 1.4 to 1.6 of the 2
+cores, and the rate fell from 33 to 19 shards a second. A `py-spy` profile of the server during
 the 10,000-shard run put 43% of its samples in the job controller's loop, 39% in `Store.list` (each sync of a Job
 sorts every pod in the store and deep-copies the Job's), 24% in the kubelet's pod threads and 14% in serving the
 API; the server keeps every finished pod (the Jobs are kept an hour), so each sync costs more as the run goes, and
-its memory grows by about 40 KB a pod (the peaks above are of one server across the whole series). Only 5 to 25
+its memory grows by 30 to 50 KB a pod (the peaks above are of one server across each series). Only 5 to 25
 pod processes were alive at any moment: the server starts them no faster than that, so the 100 pods at once of the
 Jobs' parallelism were never reached, and memory is no limit (23 GiB). The largest count run here is thus set by
-time: 10,000 shards would take the server about 10 minutes and more.
+time: in the 10,000-shard run, which followed 4,100 pods of the smaller counts on the same server, 6,786 pods had
+succeeded when the 600 s limit came (11 a second, the server using 0.56 of a core); 6,000 shards alone, on a
+fresh server, ran exactly in 410 s (15 a second, 40 ms of the server's CPU a pod), the largest count run here.
+The driver's own CPU grows with the count too (4, 5, 8 and 14 ms a shard at 100, 1,000, 3,000 and 6,000 shards).
 
 With backups on (the default), the same runs start backup attempts: on a saturated machine a pod's time varies
 far more than the sub-second median shard time, so many shards look overdue. At 3,000 shards 194 backup Jobs ran
 472 backup attempts (16% more pods); each costs a Job create and a few requests, which is all of the growth in
 the Jobs and API request columns. Without backups a run is one Indexed Job and 6 API requests by the driver's count
 whatever its shard count (7 at the server: the namespace checked, the run's Jobs listed, the Job created, a list
-and a watch each of Jobs and pods), as goal 6 asks.
+and a watch each of Jobs and pods; a few more in the 410 s run: 8 and 10), as goal 6 asks.
 
 How the counts above these were checked: `KubernetesManifestTests.aQuarterMillionShardsBecomeJobsTheAPIServerAccepts`
 turns a plan of 250,001 shards into three Indexed Jobs (100,000, 100,000 and 50,001 completions) and creates each
@@ -85,9 +88,13 @@ def main():
         cpu = " / ".join(
             f"{row[field]:.0f}" if field in row else "n/a"
             for field in ("cpu_seconds", "server_cpu_seconds", "pods_cpu_seconds"))
+        # A run killed at the time limit reported nothing itself: its Jobs are the server's count.
+        jobs = row.get("jobs", row.get("server_jobs_created", 0))
+        requests = row["api_requests"] if row.get("api_requests", -1) >= 0 else "n/a"
+        backups = "on" if row.get("backups", True) else "off"
         lines.append(
-            f"| {row['files']:,} | {'on' if row.get('backups', True) else 'off'} | {pods} | {timing} | {row.get('jobs', 0)} | {row.get('api_requests', -1)} | "
-            f"{row['server_requests']:,} | {exact} | {cpu} | {row['server_peak_rss_kib'] / 1024:.0f} | "
+            f"| {row['files']:,} | {backups} | {pods} | {timing} | {jobs} | {requests} | {row['server_requests']:,} |"
+            f" {exact} | {cpu} | {row['server_peak_rss_kib'] / 1024:.0f} | "
             f"{row['peak_processes']} |")
     largest = max((row["files"] for row in done), default=0)
     lines += ["", f"Largest shard count run here, exactly, within the time limit: {largest:,}."]

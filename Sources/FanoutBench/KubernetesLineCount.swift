@@ -33,11 +33,10 @@ func kubernetesLineCount(_ arguments: Arguments) async throws {
     kubernetes.parallelism = arguments.parallelism
     kubernetes.podsShareLocalFiles = true
     kubernetes.filesInFlight = 1
-    kubernetes.arguments = Array(CommandLine.arguments.dropFirst())
     if !arguments.ship {
+        // The test server's pods run on this machine, so this path is where they find the program.
         kubernetes.shipExecutable = false
-        kubernetes.command = [CommandLine.arguments[0].hasPrefix("/")
-            ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]]
+        kubernetes.command = [URL(fileURLWithPath: CommandLine.arguments[0]).path]
     }
     let seen = Mutex<(jobs: Int, apiRequests: Int?)>((0, nil))
     var options = RunOptions(
