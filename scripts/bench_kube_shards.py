@@ -74,7 +74,8 @@ def main():
         "the server answered during the run (the driver is its only client); memory and processes are the "
         "server's, sampled every second.",
         "",
-        "| shards | backups | pods at once | wall s | shards/s | Jobs | driver API requests | server requests | exact | "
+        "| shards | backups | pods at once | wall s | shards/s | Jobs | driver API requests | server requests "
+        "| exact | "
         "CPU s: driver / server / pods | server peak RSS MiB | peak pod processes |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]

@@ -24,8 +24,9 @@ it, and boto3's own CPU (about 3 ms a GET) takes cores from moto, while Fanout's
 storing every result and the state included, costs about a quarter of boto3's CPU. Each file is one request: one
 GET, conditional on the listed ETag, read whole by `InputFile.bytes()` or streamed by `lines()`
 (`InputFileRequestTests` counts the requests of a run at a fault proxy: one listing page, then one GET per file).
-With the state in the same bucket (`--state s3`: the plan, segments and commits also go to moto) the figures on
-2026-12-06, before the change below, were 14.20 s against boto3's 14.51 s (0.98x), client CPU 2.71 s against 7.72 s (3 interleaved runs).
+With the state in the same bucket (`--state s3 --runs 3`: the plan, segments and commits also go to moto), on
+2026-12-06: 10.74 s against boto3's 12.03 s (0.89x), client CPU 1.90 s against 7.20 s; before the change below,
+14.20 s against 14.51 s (0.98x), client CPU 2.71 s against 7.72 s.
 
 A `perf record -g` of the release build on this workload (2026-12-06) showed no dominant hot spot but one
 avoidable cost: Foundation's `trimmingCharacters(in:)`, which bridges to `NSString`, took 11% of all samples
