@@ -31,7 +31,8 @@ With the state in the same bucket (`--state s3 --runs 3`: the plan, segments and
 A `perf record -g` of the release build on this workload (2026-12-06) showed no dominant hot spot but one
 avoidable cost: Foundation's `trimmingCharacters(in:)`, which bridges to `NSString`, took 11% of all samples
 (a sixth of the user-space time), on every header line of every response (`CurlTransfer`) and every header name
-of every signature (`SigV4Signer`). Both now work on bytes (`HTTPHeaderLine`, `SigV4.canonicalHeaderName`); the
+of every signature (`SigV4Signer`). Both now work on bytes (`HTTPHeaderLine`, `SigV4.canonicalHeaderName`), and a
+profile of the same run after the change puts reading response heads at 0.3% of the samples (13.8% before); the
 client CPU moved from a median of 1.80 s (3 runs before) to 1.65 s (5 runs after), within the runs' spread. The
 rest of Fanout's CPU is spread thin: the kernel (a third: polling, thread switches), allocation, SigV4 HMACs,
 and the run's own bookkeeping. The machine is shared: other builds and tests ran during some of these runs, which
