@@ -12,67 +12,23 @@ counted at the proxy: goodput (requests answered by moto per second of the run, 
 share of requests answered SlowDown; and from fanout's --json summary, the files that failed.
 """
 import argparse
-import concurrent.futures
 import datetime
 import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 from bench_markdown import write_section
+from bench_servers import control, create_bucket, moto_and_proxy
 
 SECTION_START = "<!-- throttle:start -->"
 SECTION_END = "<!-- throttle:end -->"
-HERE = os.path.dirname(os.path.abspath(__file__))
 BUCKET = "fanout-bench-throttle"
 PREFIX = "throttle/"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_answers(url, process, name):
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(f"bench_throttle: {name} exited during startup")
-            time.sleep(0.1)
-    raise SystemExit(f"bench_throttle: {name} did not answer")
-
-
-def control(proxy, route, document=None):
-    data = None if document is None else json.dumps(document).encode()
-    request = urllib.request.Request(f"{proxy}/__fault/{route}", data=data, method="GET" if data is None else "POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def seed(endpoint, count):
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-
-    def put(index):
-        client.put_object(Bucket=BUCKET, Key=f"{PREFIX}{index:06d}", Body=f"{index}\n".encode())
-
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(put, range(count)))
 
 
 def run_mode(binary, proxy, mode, args, work):
@@ -126,39 +82,12 @@ def main():
     args = parser.parse_args()
     files = int(args.rate * args.seconds)
     work = tempfile.mkdtemp(prefix="fanout-bench-throttle-")
-    processes = []
     try:
-        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_RETRY_MODE"):
-            os.environ.pop(name, None)
-        moto_port = free_port()
-        moto_log = open(os.path.join(work, "moto.log"), "w")
-        moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-            stdin=subprocess.DEVNULL, stdout=moto_log, stderr=moto_log)
-        processes.append(moto)
-        endpoint = f"http://127.0.0.1:{moto_port}"
-        wait_until_answers(endpoint + "/", moto, "moto")
-        port_file = os.path.join(work, "proxy.port")
-        proxy_log = open(os.path.join(work, "proxy.log"), "w")
-        proxy_process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "test-servers", "fault_proxy.py"), "--listen", "127.0.0.1:0",
-             "--upstream", endpoint, "--port-file", port_file],
-            stdin=subprocess.DEVNULL, stdout=proxy_log, stderr=proxy_log)
-        processes.append(proxy_process)
-        for _ in range(300):
-            if os.path.exists(port_file):
-                break
-            time.sleep(0.1)
-        proxy = f"http://127.0.0.1:{open(port_file).read().strip()}"
-        wait_until_answers(proxy + "/__fault/stats", proxy_process, "fault proxy")
-        print(f"bench_throttle: seeding {files} objects", file=sys.stderr)
-        seed(endpoint, files)
-        rows = [run_mode(args.bin, proxy, mode, args, work) for mode in ("standard", "adaptive")]
+        with moto_and_proxy(work) as (endpoint, proxy):
+            print(f"bench_throttle: seeding {files} objects", file=sys.stderr)
+            create_bucket(endpoint, BUCKET, ((f"{PREFIX}{index:06d}", f"{index}\n".encode()) for index in range(files)))
+            rows = [run_mode(args.bin, proxy, mode, args, work) for mode in ("standard", "adaptive")]
     finally:
-        for process in processes:
-            process.kill()
-            process.wait()
         shutil.rmtree(work, ignore_errors=True)
 
     swift_version = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]

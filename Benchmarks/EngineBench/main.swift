@@ -2,9 +2,11 @@
 // process's peak memory. Used by scripts/bench-engine, side by side with xargs and a Python pool.
 //
 //   fanout-bench-engine DIR in-process|processes|loop [WORKERS]
+//   fanout-bench-engine LOCATION plan
 //
 // `loop` is the floor the engine is measured against: a plain loop that walks the folder and reads every file on
-// WORKERS threads, with no planning, no stored results and no de-duplication.
+// WORKERS threads, with no planning, no stored results and no de-duplication. `plan` lists LOCATION (a folder or an
+// `s3://` prefix), plans and stores the run without running it: the driver's memory for listing and planning.
 import Fanout
 import Foundation
 
@@ -13,7 +15,8 @@ await Fanout.bootstrap(byteCount)
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: fanout-bench-engine DIR in-process|processes|loop [WORKERS]\n".utf8))
+    FileHandle.standardError.write(Data(
+        "usage: fanout-bench-engine DIR in-process|processes|loop [WORKERS]\n       fanout-bench-engine LOCATION plan\n".utf8))
     exit(2)
 }
 let folder = arguments[1]
@@ -38,6 +41,12 @@ if arguments[2] == "loop" {
 }
 
 var options = RunOptions(state: state, cache: false)
+if arguments[2] == "plan" {
+    let start = ContinuousClock.now
+    let run = try await Fanout(options: options).map(byteCount, over: Input(folder))
+    report("fanout-plan", files: run.fileCount, bytes: 0, since: start)
+    exit(0)
+}
 switch arguments[2] {
 case "processes":
     options.backend = ProcessBackend(workers: workers, filesInFlight: 8, arguments: Array(arguments.dropFirst()))

@@ -93,7 +93,7 @@ public struct Fanout: Sendable {
             input: input, location: location, store: store,
             excludingPrefix: RunPreparation.stateKeyPrefix(in: location, state: state),
             allowEmpty: options.allowEmptyInput)
-        return Planner.plan(files: files, sharding: options.sharding)
+        return Planner.plan(files: try files.all(), sharding: options.sharding)
     }
 
     /// The plan of a run of `step` over `input` and what its backend would create for it (``Backend/preview(_:)``),

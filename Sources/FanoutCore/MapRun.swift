@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import Synchronization
 
@@ -57,15 +56,15 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
     public var summary: RunSummary? { finished.value }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        let channel = AsyncThrowingChannel<FileOutcome<Output>, any Error>()
+        let channel = OutcomeQueue<FileOutcome<Output>>()
         let driver = RunDriver<Output>(
             prepared: prepared, options: options, channel: channel, summary: finished, replayOnly: replayOnly)
         let task = Task { await driver.drive() }
-        return AsyncIterator(base: channel.makeAsyncIterator(), lifetime: TaskLifetime(task: task))
+        return AsyncIterator(base: channel, lifetime: TaskLifetime(task: task))
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingChannel<FileOutcome<Output>, any Error>.AsyncIterator
+        let base: OutcomeQueue<FileOutcome<Output>>
         let lifetime: TaskLifetime
 
         /// The next outcome. When the calling task is cancelled, the run stops, and this returns (throwing) only

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import FanoutStorage
 import FanoutHTTP
 import Foundation
@@ -9,7 +8,7 @@ import Synchronization
 final class RunDriver<Output: Codable & Sendable>: Sendable {
     private let prepared: PreparedRun
     private let options: RunOptions
-    private let channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>
+    private let channel: OutcomeQueue<FileOutcome<Output>>
     private let summary: SummaryBox
     private let replayOnly: Bool
     private let progress = Mutex(Progress())
@@ -20,6 +19,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         "\(Int64((Date().timeIntervalSince1970 * 1000).rounded()))-\(UUID().uuidString.prefix(8).lowercased())"
     /// Stores each place the run drops (a fleet's cluster), for the commands that clean up after it.
     private let lostPlaces: LostPlaceRecorder
+    /// The run's shard plans, checked against its spec.
+    private let plans: ShardPlanReader
     /// Hears every event of the run: the timeline, the lost places, then the caller.
     private var observer: @Sendable (RunEvent) -> Void {
         { [timeline, lostPlaces, replayOnly, caller = options.onEvent] event in
@@ -55,7 +56,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     }
 
     init(
-        prepared: PreparedRun, options: RunOptions, channel: AsyncThrowingChannel<FileOutcome<Output>, any Error>,
+        prepared: PreparedRun, options: RunOptions, channel: OutcomeQueue<FileOutcome<Output>>,
         summary: SummaryBox, replayOnly: Bool
     ) {
         self.replayOnly = replayOnly
@@ -64,6 +65,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         self.channel = channel
         self.summary = summary
         self.lostPlaces = LostPlaceRecorder(state: prepared.state, places: options.backend.places)
+        self.plans = ShardPlanReader(state: prepared.state, spec: prepared.spec)
     }
 
     /// Drives the run while keeping its lease; a lost lease stops the run, leaving the workers to the new holder.
@@ -167,7 +169,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             onRecord: onRecord)
         draft.onEvent = observer
         draft.runDigest = prepared.digest
-        draft.shardDigests = prepared.spec.shardDigests
+        draft.plans = plans
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)
@@ -297,13 +299,13 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
 
     /// Until asked to stop: tails remote workers' results, and stops the run once too many files failed.
     ///
-    /// Each look lists every segment of the run, so a long run with many segments makes it slow: the wait between
-    /// looks grows to four times the last look (at most ``maxPollInterval``), which keeps the store's load from
-    /// the driver at about a quarter of one listing stream however large the run grows.
+    /// A look lists the open shards' commits and segments, then reads the new segments: the wait between looks
+    /// grows to four times the last look's listing (at most ``maxPollInterval``), which keeps the store's load from
+    /// listing at about a quarter of one listing stream however large the run grows. Reading new results is not
+    /// counted: it is the run's progress, and waiting longer would only leave more of it to read at the end.
     private func watch(tailing: Bool) async throws {
         var interval = tailing ? options.pollInterval : .milliseconds(100)
         var waited = Duration.zero
-        let clock = ContinuousClock()
         while !progress.withLock({ $0.stopWatching }) {
             try await Task.sleep(for: .milliseconds(20))
             waited += .milliseconds(20)
@@ -311,8 +313,8 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             if waited >= interval {
                 waited = .zero
                 if tailing {
-                    let look = try await clock.measure { try await tailTolerating() }
-                    interval = Self.pollInterval(base: options.pollInterval, lastLook: look)
+                    let listing = try await tailTolerating()
+                    interval = Self.pollInterval(base: options.pollInterval, lastLook: listing)
                 }
             }
         }
@@ -329,10 +331,12 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// ``tail()`` while workers run: a store that cannot be read for a while (after the client's own retries) is
     /// reported and tried again at the next poll, rather than stopping healthy workers; the last tail after the
     /// workers end still throws. Damaged state and cancellation stop the run at once.
-    private func tailTolerating() async throws {
+    /// - Returns: how long the look's listing took (zero when it could not be read).
+    private func tailTolerating() async throws -> Duration {
         do {
-            try await tail()
+            let listing = try await tail()
             progress.withLock { $0.tailProblem = nil }
+            return listing
         } catch let error as RunError {
             throw error
         } catch is CancellationError {
@@ -345,6 +349,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 return progress.tailProblem != message
             }
             if isNew { options.onEvent?(.notice(message)) }
+            return .zero
         }
     }
 
@@ -353,21 +358,42 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
     /// Listings start at the first shard still open: shards below it have committed and had every segment read, so
     /// a long run's finished shards cost nothing more. The commits are listed before the segments: a shard stores
     /// all its segments before its commit, so segments listed after a commit was seen are all of that shard's.
-    private func tail() async throws {
+    @discardableResult
+    private func tail() async throws -> Duration {
         // Only the shards still open are listed: a look costs the same however many have finished.
         let (carried, ranges) = progress.withLock { progress in
             (!progress.carriedRead, OpenShardRanges.of(
                 count: prepared.spec.shardCount, closed: progress.closedShards, firstOpen: progress.firstOpenShard))
         }
+        let clock = ContinuousClock()
+        let listed = clock.now
         let committed = try await prepared.state.committedShards(in: ranges)
         let keys = try await prepared.state.segmentKeys(in: ranges, carried: carried)
+            .filter { key in !progress.withLock { $0.seenSegments.contains(key) } }
+        let listing = clock.now - listed
         let carriedPrefix = prepared.state.layout.carriedPrefix
-        for key in keys where !progress.withLock({ $0.seenSegments.contains(key) }) {
-            let records = try await prepared.state.readSegment(key)
-            progress.withLock { _ = $0.seenSegments.insert(key) }
-            let shard = prepared.state.layout.shard(ofKey: key)
-            for record in records {
-                try await emit(record, cached: key.hasPrefix(carriedPrefix), shard: shard)
+        // Segments are read several at a time and handed over in key order.
+        try await withThrowingTaskGroup(of: (Int, [RecordLine]).self) { group in
+            var next = 0
+            var read: [Int: [RecordLine]] = [:]
+            var handedOver = 0
+            while handedOver < keys.count {
+                while next < keys.count, next < handedOver + Self.segmentsReadAtOnce {
+                    let (index, key) = (next, keys[next])
+                    group.addTask { (index, try await self.prepared.state.readSegment(key)) }
+                    next += 1
+                }
+                guard let (index, records) = try await group.next() else { break }
+                read[index] = records
+                while let records = read.removeValue(forKey: handedOver) {
+                    let key = keys[handedOver]
+                    progress.withLock { _ = $0.seenSegments.insert(key) }
+                    let shard = prepared.state.layout.shard(ofKey: key)
+                    for record in records {
+                        try await emit(record, cached: key.hasPrefix(carriedPrefix), shard: shard)
+                    }
+                    handedOver += 1
+                }
             }
         }
         progress.withLock { progress in
@@ -375,7 +401,11 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             progress.closedShards.formUnion(committed)
             while progress.closedShards.remove(progress.firstOpenShard) != nil { progress.firstOpenShard += 1 }
         }
+        return listing
     }
+
+    /// Segments a look reads at once.
+    static var segmentsReadAtOnce: Int { 8 }
 
     /// Hands one record to the consumer unless its file already has a result.
     private func emit(_ record: RecordLine, cached: Bool, shard: Int? = nil) async throws {
@@ -464,7 +494,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             _ = try await prepared.state.readSpec(expectedDigest: prepared.digest)
         }
         for (shard, reason) in report.failedShards.sorted(by: { $0.key < $1.key }) {
-            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
+            let files = try await plans.shard(shard).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(file: file, attempt: 0, seconds: 0, message: "shard \(shard) failed: \(reason)"),
@@ -482,7 +512,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
             return progress.withLock { $0.emitted.count } >= spec.fileCount
         }
         for shard in 0..<spec.shardCount {
-            let files = try await prepared.state.readShard(shard, of: prepared.spec).files
+            let files = try await plans.shard(shard).files
             for file in files where !progress.withLock({ $0.emitted.contains(file.ordinal) }) {
                 try await emit(
                     .failure(

@@ -46,27 +46,32 @@ struct RunPreparation {
         let runID = state.layout.runID
         let inputHash = Self.inputHash(input, location: inputLocation)
 
+        // Files carried over from the cache are not planned; `planned` lists the ordinals that are, when not all.
         var carried: [RecordLine] = []
-        var toRun = files
+        var planned: [Int32]?
         if fanout.options.cache {
             let previous = try await cachedRecords(state: state, inputHash: inputHash)
             if !previous.isEmpty {
-                toRun = []
-                for file in files {
+                var ordinals: [Int32] = []
+                try files.forEach { file in
                     if let hit = previous[file.key], hit.etag == file.etag {
                         carried.append(hit.record.renumbered(file.ordinal))
                     } else {
-                        toRun.append(file)
+                        ordinals.append(Int32(file.ordinal))
                     }
                 }
+                planned = ordinals
             }
         }
 
-        let plan = Planner.plan(files: toRun, sharding: fanout.options.sharding)
+        let assignment = Planner.assign(
+            sizes: planned.map { $0.map { files.sizes[Int($0)] } } ?? files.sizes, sharding: fanout.options.sharding)
+        let shardCount = assignment.fileCounts.count
         var spec = RunSpec(
-            runID: runID, step: step.name, stepVersion: step.version, stepParameters: step.parameters, input: inputLocation.description,
-            filter: input.filter, inputHash: inputHash, shardCount: plan.shards.count, fileCount: files.count,
-            byteCount: files.reduce(0) { $0 + $1.size }, carriedCount: carried.count,
+            format: RunSpec.currentFormat, runID: runID, step: step.name, stepVersion: step.version,
+            stepParameters: step.parameters, input: inputLocation.description,
+            filter: input.filter, inputHash: inputHash, shardCount: shardCount, fileCount: files.count,
+            byteCount: files.byteCount, carriedCount: carried.count,
             backend: fanout.options.backend.name, createdAt: Date(),
             batching: [
                 fanout.options.batching.maxRecords, fanout.options.batching.maxBytes,
@@ -74,7 +79,7 @@ struct RunPreparation {
             ],
             placement: fanout.options.backend.placement)
         // The spec goes last: a run exists once every file it counts is planned or carried over.
-        spec.shardDigests = try await storeShards(plan.shards, state: state)
+        spec.planParts = try await storePlan(files, planned: planned, assignment: assignment, state: state)
         spec.settings = fanout.options.recordedSettings
         for (index, start) in stride(from: 0, to: carried.count, by: 1000).enumerated() {
             let batch = Array(carried[start..<min(start + 1000, carried.count)])
@@ -85,8 +90,8 @@ struct RunPreparation {
             key: state.layout.spec, data: specBytes, options: PutOptions(contentType: "application/json"))
         var prepared = PreparedRun(
             step: step, spec: spec, digest: RunDigest.of(specBytes), state: state, lease: lease, stateLocation: stateLocationText, input: inputStore,
-            inputLocation: inputLocation, pendingShards: plan.shards.map(\.index),
-            shardFileCounts: Dictionary(uniqueKeysWithValues: plan.shards.map { ($0.index, $0.files.count) }))
+            inputLocation: inputLocation, pendingShards: Array(0..<shardCount),
+            shardFileCounts: Dictionary(uniqueKeysWithValues: assignment.fileCounts.enumerated().map { ($0, $1) }))
         prepared.build = build
         return prepared
     }
@@ -113,8 +118,9 @@ struct RunPreparation {
         let inputLocation = try StorageLocation.parse(spec.input)
         let committed = try await state.committedShards()
         let pending = replayOnly ? [] : (0..<spec.shardCount).filter { !committed.contains($0) }
+        let plans = ShardPlanReader(state: state, spec: spec)
         var counts: [Int: Int] = [:]
-        for shard in pending { counts[shard] = try await state.readShard(shard, of: spec).files.count }
+        for shard in pending { counts[shard] = try await plans.fileCount(shard) }
         var lease: RunLeaseKeeper?
         if !replayOnly {
             lease = RunLeaseKeeper(state: state, settings: fanout.options.lease)
@@ -147,20 +153,19 @@ struct RunPreparation {
             underlying: lastError)
     }
 
-    /// The input's files in key order, filtered, with ordinals.
+    /// The input's files in key order, filtered; a file's position is its ordinal.
     /// - Throws: ``RunError`` with code ``RunError/Code/notFound`` for a local folder that is not there, and for
     ///   an input with no files unless `allowEmpty`.
     static func listFiles(
         input: Input, location: StorageLocation, store: any ObjectStore, excludingPrefix: String,
         allowEmpty: Bool = true
-    ) async throws -> [PlannedFile] {
-        var files: [PlannedFile] = []
+    ) async throws -> ListedFiles {
+        let files = try ListedFiles()
         if let keys = input.keys {
             for key in keys.sorted() {
                 let info = try await store.head(key: key)
-                files.append(PlannedFile(
-                    ordinal: files.count, key: info.key, size: info.size, etag: info.etag,
-                    modified: info.lastModified.timeIntervalSince1970))
+                try files.append(
+                    key: info.key, size: info.size, etag: info.etag, modified: info.lastModified.timeIntervalSince1970)
             }
             return files
         }
@@ -172,11 +177,11 @@ struct RunPreparation {
             listed += 1
             let relative = String(object.key.dropFirst(location.prefix.count))
             guard input.filter.accepts(object, relativeKey: relative) else { continue }
-            files.append(PlannedFile(
-                ordinal: files.count, key: object.key, size: object.size, etag: object.etag,
-                modified: object.lastModified.timeIntervalSince1970))
+            try files.append(
+                key: object.key, size: object.size, etag: object.etag,
+                modified: object.lastModified.timeIntervalSince1970)
         }
-        if files.isEmpty && !allowEmpty { throw emptyInput(location, listed: listed) }
+        if files.count == 0 && !allowEmpty { throw emptyInput(location, listed: listed) }
         return files
     }
 
@@ -208,28 +213,28 @@ struct RunPreparation {
         return RunError(code: .notFound, message: message + "; to accept an empty input, pass --allow-empty")
     }
 
-    /// Stores each shard's plan, 16 at a time; the ``RunDigest`` of each, by shard index.
-    private func storeShards(_ shards: [Shard], state: RunStateStore) async throws -> [String] {
-        @Sendable func store(_ shard: Shard) async throws -> (Int, String) {
-            let bytes = try StateCoding.encode(shard)
+    /// Stores the plan in parts of ``PlanPart/shardsPerPart`` shards, one at a time, each written to an unnamed
+    /// temporary file first; each part's record, by part index.
+    private func storePlan(
+        _ files: ListedFiles, planned: [Int32]?, assignment: ShardAssignment, state: RunStateStore
+    ) async throws -> [PlanPartRecord] {
+        var shardOf = assignment.shardOf
+        if let planned {
+            shardOf = [Int32](repeating: -1, count: files.count)
+            for (position, ordinal) in planned.enumerated() { shardOf[Int(ordinal)] = assignment.shardOf[position] }
+        }
+        var records: [PlanPartRecord] = []
+        for part in 0..<PlanPart.count(shards: assignment.fileCounts.count) {
+            let (output, path) = try ListedFiles.temporaryFile()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            records.append(try PlanPart.write(
+                part: part, listed: files, shardOf: shardOf, fileCounts: assignment.fileCounts, to: output))
+            try output.close()
             try await state.store.put(
-                key: state.layout.plan(shard: shard.index), data: bytes,
-                options: PutOptions(contentType: "application/json"))
-            return (shard.index, RunDigest.of(bytes))
+                key: state.layout.planPart(part), file: URL(fileURLWithPath: path),
+                options: PutOptions(contentType: "application/x-ndjson"))
         }
-        var digests = [String](repeating: "", count: (shards.map(\.index).max() ?? -1) + 1)
-        try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            var iterator = shards.makeIterator()
-            for _ in 0..<16 {
-                guard let shard = iterator.next() else { break }
-                group.addTask { try await store(shard) }
-            }
-            while let (index, digest) = try await group.next() {
-                digests[index] = digest
-                if let shard = iterator.next() { group.addTask { try await store(shard) } }
-            }
-        }
-        return digests
+        return records
     }
 
     /// Successful records of the newest complete run of this step version over the same input, by key.

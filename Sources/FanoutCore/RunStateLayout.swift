@@ -5,7 +5,8 @@ import Foundation
 /// ```
 /// PREFIX/v1/runs/RUN/lease.json                       the driving process's lease (RunLease), created first
 /// PREFIX/v1/runs/RUN/spec.json                        the run spec (RunSpec), with every shard plan's digest
-/// PREFIX/v1/runs/RUN/plan/shard-000007.json           each shard's files (Shard)
+/// PREFIX/v1/runs/RUN/plan/part-000000.jsonl          shards 0 to 999's files (PlanPart: a header, a line per Shard)
+/// PREFIX/v1/runs/RUN/plan/shard-000007.json           shard 7's files, in runs stored before parts
 /// PREFIX/v1/runs/RUN/segments/shard-000007/A-T-000003.jsonl   results of attempt A (token T), batch 3
 /// PREFIX/v1/runs/RUN/segments/carried/000001.jsonl    results reused from an earlier run
 /// PREFIX/v1/runs/RUN/commits/shard-000007.json        shard 7 is complete
@@ -39,6 +40,7 @@ struct RunStateLayout: Sendable {
     /// The attempts one driver of the run launched: `driver` tells the drivers of an attached run apart.
     func attempts(driver: String) -> String { attemptsPrefix + "\(driver).json" }
     func plan(shard: Int) -> String { planPrefix + "shard-\(Self.pad(shard)).json" }
+    func planPart(_ part: Int) -> String { planPrefix + "part-\(Self.pad(part)).jsonl" }
     var lostPlacesPrefix: String { runPrefix + "lost/" }
     /// A place dropped from the run; characters a key should not hold become `_`.
     func lostPlace(_ name: String) -> String {
@@ -88,7 +90,9 @@ struct RunStateLayout: Sendable {
 
 /// What a run is, written once when it starts. Workers read it to find their input.
 struct RunSpec: Codable, Sendable {
+    /// 2 since the plan is stored in parts; 1 before.
     var format = 1
+    static let currentFormat = 2
     var runID: String
     var step: String
     var stepVersion: String
@@ -108,8 +112,10 @@ struct RunSpec: Codable, Sendable {
     var placement: [String: String]?
     /// ``RunOptions/recordedSettings``: how the program that started the run was configured.
     var settings: [String]?
-    /// The SHA-256 of each shard's stored plan, by shard index; workers check their shard against it.
+    /// The SHA-256 of each shard's stored plan, by shard index, in runs whose plan has an object per shard.
     var shardDigests: [String]?
+    /// The plan's parts (``PlanPart``), by part index: workers check their shard against them.
+    var planParts: [PlanPartRecord]?
 
     var segmentBatching: SegmentBatching {
         guard let batching, batching.count == 3 else { return SegmentBatching() }

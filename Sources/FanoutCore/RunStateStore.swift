@@ -14,23 +14,35 @@ struct RunStateStore: Sendable {
         try StateCoding.decode(type, from: try await readBytes(key), key: key)
     }
 
-    /// An object's stored bytes, for values whose digest is checked.
-    func readBytes(_ key: String) async throws -> Data {
+    /// An object's stored bytes, whole or in a range, for values whose digest is checked.
+    func readBytes(_ key: String, range: ClosedRange<Int64>? = nil) async throws -> Data {
         do {
-            return try await store.get(key: key, range: nil)
+            return try await store.get(key: key, range: range)
         } catch let error as ObjectStoreError where error.code == .notFound {
             throw RunError(
                 code: .notFound, message: "no run state at \(store.description)/\(key)", underlying: error)
         }
     }
 
-    func readSpec() async throws -> RunSpec { try await read(RunSpec.self, from: layout.spec) }
+    func readSpec() async throws -> RunSpec { try decodeSpec(try await readBytes(layout.spec)) }
 
     /// The spec and the ``RunDigest`` of its stored bytes; with `expected`, only if they hash to it.
     func readSpec(expectedDigest expected: String?) async throws -> (spec: RunSpec, digest: String) {
         let bytes = try await readBytes(layout.spec)
         if let expected { try RunDigest.check(bytes, key: layout.spec, expected: expected, what: "run spec") }
-        return (try StateCoding.decode(RunSpec.self, from: bytes, key: layout.spec), RunDigest.of(bytes))
+        return (try decodeSpec(bytes), RunDigest.of(bytes))
+    }
+
+    /// A stored spec, refused when a later version of Fanout wrote it in a format this one cannot follow.
+    private func decodeSpec(_ bytes: Data) throws -> RunSpec {
+        let spec = try StateCoding.decode(RunSpec.self, from: bytes, key: layout.spec)
+        guard spec.format <= RunSpec.currentFormat else {
+            throw RunError(
+                code: .invalidInput,
+                message: "run \(layout.runID) was stored by a later version of Fanout (state format \(spec.format); "
+                    + "this one reads up to \(RunSpec.currentFormat)): use that version or a later one")
+        }
+        return spec
     }
 
     func readShard(_ index: Int) async throws -> Shard { try await read(Shard.self, from: layout.plan(shard: index)) }

@@ -68,7 +68,7 @@ enum Worker {
         let inputLocation = try StorageLocation.parse(spec.input)
         let shard: Shard
         do {
-            shard = try await state.readShard(assignment.shard, of: spec)
+            shard = try await ShardPlanReader(state: state, spec: spec).shard(assignment.shard)
         } catch let error as RunError where error.code == .tamperedState {
             throw RunError(code: .worker, message: error.message)
         }

@@ -23,7 +23,7 @@ struct OpenShardRangesTests {
         for count in [200, 2000] {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("looks-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: folder) }
-            let counting = ListCountingStore(LocalObjectStore(root: folder))
+            let counting = CountingStore(LocalObjectStore(root: folder))
             let state = RunStateStore(store: counting, layout: RunStateLayout(root: "", runID: "r"))
             for shard in 1..<count {
                 let segment = state.layout.segment(shard: shard, attempt: 1, token: "t", sequence: 0)
@@ -35,57 +35,20 @@ struct OpenShardRangesTests {
                 }
             }
             let ranges = OpenShardRanges.of(count: count, closed: Set(1..<(count - 10)))
-            counting.pages.withLock { $0 = 0 }
+            counting.reset()
             let committed = try await state.committedShards(in: ranges)
             let keys = try await state.segmentKeys(in: ranges, carried: false)
-            requests[count] = counting.pages.withLock { $0 }
+            requests[count] = counting.counts.withLock { $0.pages }
             #expect(committed.isEmpty, "shards 0 and the last ten have not committed")
             #expect(keys.compactMap { state.layout.shard(ofKey: $0) } == Array((count - 10)..<count), "\(keys)")
 
             // Listing everything after the first open shard (here all of it), as a look did before, grows with the run.
-            counting.pages.withLock { $0 = 0 }
+            counting.reset()
             _ = try await state.segmentKeys()
             _ = try await state.committedShards()
-            before[count] = counting.pages.withLock { $0 }
+            before[count] = counting.counts.withLock { $0.pages }
         }
         #expect(requests[200] == requests[2000] && requests[200] == 4, "two ranges, two listings each: \(requests)")
         #expect(before[2000]! > before[200]!, "listing from the first open shard grows with the run: \(before)")
-    }
-}
-
-/// A local store that counts the list pages it serves.
-private final class ListCountingStore: ObjectStore, @unchecked Sendable {
-    let base: LocalObjectStore
-    let pages = Mutex(0)
-
-    init(_ base: LocalObjectStore) { self.base = base }
-
-    var description: String { base.description }
-
-    func list(prefix: String, options: ListOptions) -> ObjectListing {
-        let listing = base.list(prefix: prefix, options: options)
-        return ObjectListing { [self] continuation in
-            pages.withLock { $0 += 1 }
-            return try await listing.fetch(continuation)
-        }
-    }
-
-    func head(key: String) async throws -> ObjectInfo { try await base.head(key: key) }
-    func get(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> Data {
-        try await base.get(key: key, range: range, ifMatch: ifMatch)
-    }
-    func stream(key: String, range: ClosedRange<Int64>?, ifMatch: String?) async throws -> ObjectByteStream {
-        try await base.stream(key: key, range: range, ifMatch: ifMatch)
-    }
-    func put(key: String, data: Data, options: PutOptions) async throws -> PutResult {
-        try await base.put(key: key, data: data, options: options)
-    }
-    func put(key: String, file: URL, options: PutOptions) async throws -> PutResult {
-        try await base.put(key: key, file: file, options: options)
-    }
-    func delete(key: String) async throws { try await base.delete(key: key) }
-    func delete(keys: [String]) async throws { try await base.delete(keys: keys) }
-    func presignedURL(key: String, method: PresignMethod, expires: Duration) async throws -> URL {
-        try await base.presignedURL(key: key, method: method, expires: expires)
     }
 }

@@ -150,11 +150,11 @@ import FanoutTestSteps
         }
         try await Task.sleep(for: .milliseconds(300))
         // In the straggler's shard, which stays open: a look reads only the shards still open.
-        let plans = corpus.state + "v1/runs/\(run.id)/plan/"
-        let plan = try #require(try FileManager.default.contentsOfDirectory(atPath: plans).first {
-            (try? String(contentsOfFile: plans + $0, encoding: .utf8))?.contains("straggler.txt") == true
-        })
-        let folder = corpus.state + "v1/runs/\(run.id)/segments/\(plan.replacingOccurrences(of: ".json", with: ""))/"
+        let part = try String(
+            contentsOfFile: corpus.state + "v1/runs/\(run.id)/plan/part-000000.jsonl", encoding: .utf8)
+        let line = try #require(part.split(separator: "\n").first { $0.hasPrefix("{\"files\"") && $0.contains("straggler.txt") })
+        let shard = try JSONDecoder().decode(Shard.self, from: Data(line.utf8)).index
+        let folder = corpus.state + "v1/runs/\(run.id)/segments/shard-\(RunStateLayout.pad(shard))/"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("{\"o\":1,".utf8).write(to: URL(fileURLWithPath: folder + "9-damaged-000000.jsonl"))
         let error = await #expect(throws: (any Error).self) { _ = try await collecting.value }

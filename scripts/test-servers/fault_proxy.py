@@ -9,8 +9,12 @@ faults through a control API on the same port:
     POST /__fault/plan    {"faults": [{"kind": ...}, ...]}   append faults; each proxied request takes the next one
     POST /__fault/throttle {"rate": 50, "burst": 50}         answer 503 SlowDown above `rate` requests a second
     POST /__fault/throttle {"rate": null}                    stop throttling
-    GET  /__fault/stats   {"requests": n, "faults_served": n, "pending": n, "throttled": n}
+    GET  /__fault/stats   {"requests": n, "faults_served": n, "pending": n, "throttled": n,
+                           "by_kind": {"list": n, "get": n, ...}, "last_commit_at": unix seconds or null}
     POST /__fault/reset   empty the queue, stop throttling and zero the counters
+
+"by_kind" counts proxied requests by what they do to S3 (list, get, head, put, post, delete); "last_commit_at"
+is when the upstream last answered a PUT of a Fanout shard commit (a key with `/commits/` in it).
 
 Fault kinds:
 
@@ -141,6 +145,15 @@ def prefix_of(path):
     return "/" + "/".join(segments[:-1] if len(segments) > 1 else segments)
 
 
+def request_kind(method, path):
+    """What a request does to S3, for the counters: a GET on a bucket (or with `list-type`) lists."""
+    split = urllib.parse.urlsplit(path)
+    segments = [segment for segment in split.path.split("/") if segment]
+    if method == "GET" and (len(segments) <= 1 or "list-type=" in split.query):
+        return "list"
+    return method.lower()
+
+
 class Throttle:
     """Token buckets, one per prefix, that fill at `rate` a second and hold at most `burst`. Not thread-safe: the
     plan's lock guards it. `clock` is injectable for tests."""
@@ -176,6 +189,18 @@ class FaultPlan:
         self._served = 0
         self._throttle = None
         self._throttled = 0
+        self._kinds = collections.Counter()
+        self._last_commit = None
+
+    def count(self, method, path):
+        """Counts a proxied request by its kind."""
+        with self._lock:
+            self._kinds[request_kind(method, path)] += 1
+
+    def committed(self):
+        """Notes that the upstream just answered a shard commit's PUT."""
+        with self._lock:
+            self._last_commit = time.time()
 
     def throttle(self, throttle):
         """Throttles from now on with `throttle` (a Throttle, fresh buckets), or stops throttling (None)."""
@@ -219,6 +244,8 @@ class FaultPlan:
                 "faults_served": self._served,
                 "pending": len(self._faults),
                 "throttled": self._throttled,
+                "by_kind": dict(self._kinds),
+                "last_commit_at": self._last_commit,
             }
 
     def reset(self):
@@ -228,6 +255,8 @@ class FaultPlan:
             self._served = 0
             self._throttle = None
             self._throttled = 0
+            self._kinds.clear()
+            self._last_commit = None
 
 
 class Upstream:
@@ -420,6 +449,7 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload)
             return
 
+        self.server.plan.count(self.command, self.path)
         fault = self.server.plan.next_request()
         if fault is not None:
             log(f"{self.command} {self.path}: injecting {json.dumps(fault, sort_keys=True)}")
@@ -455,7 +485,10 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload[: fault.get("after_bytes", 0)])
             self.wfile.flush()
             return self.hang_up(after=fault["seconds"])
+        commit = self.command == "PUT" and "/commits/" in self.path and response.status < 300
         self.relay(response)
+        if commit:
+            self.server.plan.committed()
 
     def forward(self, body):
         """Sends the request upstream and returns the response, its body unread.

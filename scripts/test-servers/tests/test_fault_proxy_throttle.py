@@ -95,8 +95,23 @@ def test_the_control_route_throttles_with_s3s_answer_and_counts(proxy):
     assert status == 503
     assert b"<Code>SlowDown</Code>" in body and b"Please reduce your request rate." in body
     stats = json.loads(call(proxy + "/__fault/stats")[1])
-    assert stats == {"requests": 2, "faults_served": 0, "pending": 0, "throttled": 1}
+    assert stats == {
+        "requests": 2, "faults_served": 0, "pending": 0, "throttled": 1, "by_kind": {"get": 2},
+        "last_commit_at": None,
+    }
     assert call(proxy + "/__fault/throttle", "POST", {"rate": "x"})[0] == 400
     call(proxy + "/__fault/reset", "POST", {})
     assert call(proxy + "/bucket/k3")[0] == 502  # reset stops throttling
     assert json.loads(call(proxy + "/__fault/stats")[1])["throttled"] == 0
+
+
+def test_requests_are_counted_by_what_they_do_to_s3():
+    kind = fault_proxy.request_kind
+    assert kind("GET", "/bucket?list-type=2&prefix=a/") == "list"
+    assert kind("GET", "/bucket/") == "list"
+    assert kind("GET", "/bucket/a/b.txt") == "get"
+    assert kind("GET", "/bucket/a/b.txt?list-type=2") == "list"
+    assert kind("PUT", "/bucket/state/v1/runs/r/commits/shard-000001.json") == "put"
+    assert kind("HEAD", "/bucket/a") == "head"
+    assert kind("DELETE", "/bucket/a") == "delete"
+    assert kind("POST", "/bucket?delete") == "post"
