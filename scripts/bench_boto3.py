@@ -4,6 +4,8 @@
     bench_boto3.py --endpoint URL --bucket B --prefix P seed --count 100000
     bench_boto3.py --endpoint URL --bucket B --prefix P list
     bench_boto3.py --endpoint URL --bucket B --prefix P putget --count 2000 --concurrency 16 --size 1024
+    bench_boto3.py --endpoint URL --bucket B --prefix P seed-text --count 2000
+    bench_boto3.py --endpoint URL --bucket B --prefix P wordcount --count 2000 --concurrency 16
 
 Each measured phase prints one JSON line, e.g.
     {"tool":"boto3","op":"list","keys":100000,"seconds":4.2,"max_rss_kib":61234}
@@ -15,6 +17,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import random
 import resource
 import sys
 import time
@@ -124,6 +127,68 @@ def putget(args):
         )
 
 
+WORDS = (
+    "the of and to in is was that for on with as by at from his her an be this which or had not are but have one "
+    "fanout shard object bucket prefix river stone market winter garden letter engine window"
+).split()
+
+
+def text_object(index, size):
+    """About `size` bytes of words, lines of up to 80 characters; the same for the same index on every run."""
+    chooser = random.Random(index)
+    lines, line, length, line_length = [], [], 0, 0
+    while length < size:
+        word = chooser.choice(WORDS)
+        line.append(word)
+        length += len(word) + 1
+        line_length += len(word) + 1
+        if line_length > 80:
+            lines.append(" ".join(line))
+            line, line_length = [], 0
+    lines.append(" ".join(line))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def seed_text(args):
+    """COUNT text objects of 1 to 4 KiB under the prefix; prints their total words, as `wordcount` counts them."""
+    client = make_client(args, args.concurrency)
+    ensure_bucket(client, args.bucket)
+    sizes = random.Random(0)
+    bodies = [text_object(index, sizes.randint(1024, 4096)) for index in range(args.count)]
+
+    def put(index):
+        client.put_object(Bucket=args.bucket, Key=key_name(args.prefix, index), Body=bodies[index])
+
+    start = time.perf_counter()
+    run_parallel(args.concurrency, put, range(args.count))
+    words = sum(len(body.split()) for body in bodies)
+    report("seed-text", time.perf_counter() - start, objects=args.count, words=words,
+           bytes=sum(len(body) for body in bodies))
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wordcount(args):
+    """GETs COUNT objects under the prefix with `concurrency` threads, counts their words and sums them; the
+    time and CPU are those of the GETs and the counting, after the client is made (as Fanout's figure starts
+    after its process has started)."""
+    client = make_client(args, args.concurrency)
+
+    def count(index):
+        return len(client.get_object(Bucket=args.bucket, Key=key_name(args.prefix, index))["Body"].read().split())
+
+    cpu_before = cpu_seconds()
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        words = sum(pool.map(count, range(args.count)))
+    seconds = time.perf_counter() - start
+    report("wordcount", seconds, objects=args.count, words=words, concurrency=args.concurrency,
+           cpu_seconds=round(cpu_seconds() - cpu_before, 3))
+
+
 def positive(text):
     value = int(text)
     if value < 1:
@@ -147,6 +212,16 @@ def main():
     putget_parser.add_argument("--concurrency", type=positive, default=16, help="requests in flight (default 16)")
     putget_parser.add_argument("--size", type=int, default=1024, help="bytes per object (default 1024)")
     putget_parser.set_defaults(run=putget)
+
+    seed_text_parser = commands.add_parser("seed-text", help="create COUNT text objects of 1 to 4 KiB")
+    seed_text_parser.add_argument("--count", type=positive, default=2000, help="objects (default 2000)")
+    seed_text_parser.add_argument("--concurrency", type=positive, default=16, help="requests in flight (default 16)")
+    seed_text_parser.set_defaults(run=seed_text)
+
+    wordcount_parser = commands.add_parser("wordcount", help="GET COUNT objects in parallel and count their words")
+    wordcount_parser.add_argument("--count", type=positive, default=2000, help="objects (default 2000)")
+    wordcount_parser.add_argument("--concurrency", type=positive, default=16, help="requests in flight (default 16)")
+    wordcount_parser.set_defaults(run=wordcount)
 
     seed_parser = commands.add_parser("seed", help="create COUNT small keys under the prefix, for `list`")
     seed_parser.add_argument("--count", type=positive, default=100000, help="keys (default 100000)")

@@ -4,8 +4,13 @@
 //     FanoutBench list   --endpoint URL --bucket B [--prefix P]
 //     FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count 100000] [--concurrency 16]
 //     FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count 2000] [--concurrency 16] [--size 1024]
+//     FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency 16] [--state local|s3]
+//     FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship] [--no-backups]
 //
 // Each measured phase prints one line: {"tool":"fanout","op":"list","keys":100000,"seconds":4.2,"max_rss_kib":6123}.
+// `wordcount` is a whole Fanout run in this process over the objects under the prefix (scripts/bench-s3-wordcount);
+// `kube-linecount` a run on the Kubernetes backend, a shard per file, against the cluster of KUBECONFIG
+// (scripts/bench-kube-shards), whose pods are this executable again.
 // Credentials and region come from the usual AWS variables.
 import Fanout
 import Foundation
@@ -24,18 +29,30 @@ struct Arguments {
     var count = 2000
     var concurrency = 16
     var size = 1024
+    var state = "local"
+    var namespace = "default"
+    var parallelism: Int?
+    var ship = false
+    var backups = true
 
     static let usage = """
         usage: FanoutBench list   --endpoint URL --bucket B [--prefix P]
                FanoutBench seed   --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N]
                FanoutBench putget --endpoint URL --bucket B [--prefix P] [--count N] [--concurrency N] [--size BYTES]
+               FanoutBench wordcount --endpoint URL --bucket B [--prefix P] [--concurrency N] [--state local|s3]
+               FanoutBench kube-linecount --count N --namespace NS [--parallelism PODS] [--ship] [--no-backups]
         """
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
-        guard let command = rest.popFirst(), ["list", "seed", "putget"].contains(command) else { throw UsageError() }
+        let commands = ["list", "seed", "putget", "wordcount", "kube-linecount"]
+        guard let command = rest.popFirst(), commands.contains(command) else { throw UsageError() }
         self.command = command
         while let flag = rest.popFirst() {
+            if flag == "--ship" || flag == "--no-backups" {
+                if flag == "--ship" { ship = true } else { backups = false }
+                continue
+            }
             guard let value = rest.popFirst() else { throw UsageError() }
             switch flag {
             case "--endpoint": endpoint = URL(string: value)
@@ -44,10 +61,13 @@ struct Arguments {
             case "--count": count = try Self.positive(value)
             case "--concurrency": concurrency = try Self.positive(value)
             case "--size": size = try Self.positive(value)
+            case "--state" where ["local", "s3"].contains(value): state = value
+            case "--namespace": namespace = value
+            case "--parallelism": parallelism = try Self.positive(value)
             default: throw UsageError()
             }
         }
-        guard endpoint != nil, !bucket.isEmpty else { throw UsageError() }
+        guard command == "kube-linecount" || (endpoint != nil && !bucket.isEmpty) else { throw UsageError() }
     }
 
     static func positive(_ text: String) throws -> Int {
@@ -153,12 +173,25 @@ func putGet(_ store: S3ObjectStore, _ arguments: Arguments) async throws {
     }
 }
 
+// In a pod of `kube-linecount`, this runs the assigned shard and exits.
+await Fanout.bootstrap(countLines)
+
 let arguments: Arguments
 do {
     arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
 } catch {
     FileHandle.standardError.write(Data((Arguments.usage + "\n").utf8))
     exit(64)
+}
+
+if arguments.command == "kube-linecount" {
+    do {
+        try await kubernetesLineCount(arguments)
+    } catch {
+        FileHandle.standardError.write(Data("FanoutBench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
 }
 
 var configuration = S3Configuration.fromEnvironment()
@@ -169,6 +202,8 @@ do {
     switch arguments.command {
     case "list":
         try await list(store, prefix: arguments.prefix)
+    case "wordcount":
+        try await wordCount(arguments, s3: store.client)
     case "seed":
         try await store.client.createBucket(arguments.bucket)
         try await seed(store, arguments)

@@ -191,22 +191,18 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    fileprivate func receiveHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") {
+    fileprivate func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
+        switch HTTPHeaderLine(line) {
+        case .status:
             pendingHeaders = HTTPHeaders()
-            return
-        }
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty {
-            let status = responseCode
-            if (100..<200).contains(status) { return }
+        case .end:
+            if (100..<200).contains(responseCode) { return }
             deliverHeadIfWaiting()
-            return
+        case .field(let name, let value):
+            pendingHeaders.add(name: name, value: value)
+        case .ignored:
+            break
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
-        let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        pendingHeaders.add(name: name, value: value)
     }
 
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -438,7 +434,7 @@ private let curlWrite: fanout_data_callback = { buffer, size, count, context in
 
 private let curlHeader: fanout_data_callback = { buffer, size, count, context in
     let bytes = UnsafeRawBufferPointer(start: buffer, count: size * count)
-    transfer(context).receiveHeaderLine(String(decoding: bytes, as: UTF8.self))
+    transfer(context).receiveHeaderLine(bytes)
     return size * count
 }
 

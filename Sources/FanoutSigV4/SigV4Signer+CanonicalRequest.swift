@@ -43,7 +43,7 @@ extension SigV4Signer {
         // Group values by lowercased name, keeping the order in which repeated headers were given.
         var values: [String: [String]] = [:]
         for (name, value) in headers {
-            let name = name.trimmingCharacters(in: .whitespaces).lowercased()
+            let name = SigV4.canonicalHeaderName(name)
             guard !SigV4.unsignedHeaderNames.contains(name) else {
                 continue
             }

@@ -35,7 +35,7 @@ extension SigV4Signer {
             )
         }
         let replaced: Set<String> = ["authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"]
-        var signed = headers.filter { !replaced.contains($0.name.trimmingCharacters(in: .whitespaces).lowercased()) }
+        var signed = headers.filter { !replaced.contains(SigV4.canonicalHeaderName($0.name)) }
         signed.append((name: "x-amz-date", value: SigV4Timestamp(date).amzDate))
         signed.append((name: "x-amz-content-sha256", value: payloadHash))
         if let sessionToken {

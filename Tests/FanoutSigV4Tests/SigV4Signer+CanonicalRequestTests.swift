@@ -38,6 +38,14 @@ struct SigV4SignerCanonicalRequestTests {
         #expect(request.signedHeaders == "content-type;host;x-amz-meta-alpha;x-amz-meta-quoted;x-amz-meta-zeta")
     }
 
+    @Test("Spaces and tabs around a header name are dropped, and the names compared without them")
+    func headerNamesTrimmed() throws {
+        let request = try canonical(
+            "\(Fixtures.bucket)/k", headers: [(" \tX-Amz-Meta-Spaced ", "a"), ("x-amz-meta-spaced\t", "b")])
+        #expect(request.canonicalHeaders.contains("\nx-amz-meta-spaced:a,b\n"), "\(request.canonicalHeaders)")
+        #expect(request.signedHeaders == "host;x-amz-meta-spaced")
+    }
+
     @Test("Repeated headers are joined with commas in the order given")
     func repeatedHeaders() throws {
         let request = try canonical(
