@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-from bench_markdown import write_section
+from bench_markdown import publish
 
 SECTION_START = "<!-- backups:start -->"
 SECTION_END = "<!-- backups:end -->"
@@ -89,10 +89,7 @@ def main():
             "attempt is stopped when the backup commits.",
             SECTION_END,
         ]
-        text = "\n".join(lines) + "\n"
-        print(text)
-        if args.write:
-            write_section(args.write, SECTION_START, SECTION_END, text)
+        publish(lines, args.write, SECTION_START, SECTION_END)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from bench_markdown import write_section
+from bench_markdown import publish
 
 SECTION_START = "<!-- engine-benchmarks:start -->"
 SECTION_END = "<!-- engine-benchmarks:end -->"
@@ -160,10 +160,7 @@ def main():
             "de-duplicated per file).",
             SECTION_END,
         ]
-        text = "\n".join(lines) + "\n"
-        print(text)
-        if args.write:
-            write_section(args.write, SECTION_START, SECTION_END, text)
+        publish(lines, args.write, SECTION_START, SECTION_END)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -7,7 +7,7 @@ import argparse
 import datetime
 import json
 
-from bench_markdown import write_section
+from bench_markdown import publish
 
 SECTION_START = "<!-- kube-shards:start -->"
 SECTION_END = "<!-- kube-shards:end -->"
@@ -102,10 +102,7 @@ def main():
     if FINDINGS.strip():
         lines += ["", FINDINGS.strip()]
     lines.append(SECTION_END)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        write_section(args.write, SECTION_START, SECTION_END, text)
+    publish(lines, args.write, SECTION_START, SECTION_END)
 
 
 if __name__ == "__main__":

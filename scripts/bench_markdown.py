@@ -13,3 +13,11 @@ def write_section(path, start, end, text):
         existing = existing.rstrip("\n") + "\n\n" + text
     with open(path, "w") as handle:
         handle.write(existing)
+
+
+def publish(lines, path, start, end):
+    """Prints a section made of `lines` (which hold both markers) and, when `path` is given, writes it there."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if path:
+        write_section(path, start, end, text)

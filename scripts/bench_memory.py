@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from bench_markdown import write_section
+from bench_markdown import publish
 
 SECTION_START = "<!-- memory:start -->"
 SECTION_END = "<!-- memory:end -->"
@@ -117,10 +117,7 @@ def main():
         "uploaded from it. The driver tracks files by one bit each (`OrdinalSet`).",
         SECTION_END,
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        write_section(args.write, SECTION_START, SECTION_END, text)
+    publish(lines, args.write, SECTION_START, SECTION_END)
 
 
 if __name__ == "__main__":

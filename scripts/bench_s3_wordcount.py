@@ -11,7 +11,7 @@ import json
 import statistics
 import sys
 
-from bench_markdown import write_section
+from bench_markdown import publish
 
 SECTION_START = "<!-- s3-wordcount:start -->"
 SECTION_END = "<!-- s3-wordcount:end -->"
@@ -100,10 +100,7 @@ def main():
     if FINDINGS.strip():
         lines += ["", FINDINGS.strip()]
     lines.append(SECTION_END)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        write_section(args.write, SECTION_START, SECTION_END, text)
+    publish(lines, args.write, SECTION_START, SECTION_END)
 
 
 if __name__ == "__main__":

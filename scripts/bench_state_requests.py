@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from bench_markdown import write_section
+from bench_markdown import publish
 from bench_servers import control, create_bucket, moto_and_proxy
 
 SECTION_START = "<!-- state-requests:start -->"
@@ -132,10 +132,7 @@ def main():
         "a look reads new segments eight at a time, and only its listing sets the wait before the next one.",
         SECTION_END,
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        write_section(args.write, SECTION_START, SECTION_END, text)
+    publish(lines, args.write, SECTION_START, SECTION_END)
 
 
 if __name__ == "__main__":

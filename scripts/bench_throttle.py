@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from bench_markdown import write_section
+from bench_markdown import publish
 from bench_servers import control, create_bucket, moto_and_proxy
 
 SECTION_START = "<!-- throttle:start -->"
@@ -131,10 +131,7 @@ def main():
         f"{adaptive['slowdown_share'] * 100:.1f}%).",
         SECTION_END,
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        write_section(args.write, SECTION_START, SECTION_END, text)
+    publish(lines, args.write, SECTION_START, SECTION_END)
 
 
 if __name__ == "__main__":
