@@ -152,7 +152,7 @@ def main():
             f"| `fanout run` (local backend) | {cli_s:.2f} |",
             f"| `xargs -P {w} -n 1` | {xargs_s:.2f} |",
             "",
-            f"Ratio: fanout / xargs = {cli_s / xargs_s:.2f} (goal: at most 1.2). Each command starts by `vfork` and "
+            f"Ratio: fanout / xargs = {cli_s / xargs_s:.2f} (goal: at most 1.1). Each command starts by `vfork` and "
             "`exec` from a thread that lives until it ends, with its output in unnamed temporary files: `vfork` "
             "because the child needs a parent-death signal, which `posix_spawn` cannot set, and `fork` copied the "
             "driver's page tables for every command (a sixth of `perf`'s samples, and 2.7x `xargs` on "
