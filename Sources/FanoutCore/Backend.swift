@@ -125,10 +125,10 @@ public struct Submission: Sendable {
     /// Whether this driver still holds the run. A backend that would clean up after the run (delete its Jobs)
     /// leaves that to the driver that took the run over when this is `false`. Default: always.
     public var ownsRun: @Sendable () -> Bool = { true }
-    /// Reads the shard plans of the attempts run in this process, checked against the spec.
-    var plans: ShardPlanReader?
     let step: AnyMapStep
     let state: RunStateStore
+    /// Reads the shard plans of the attempts run in this process, checked against the spec.
+    let plans: ShardPlanReader
     let input: any ObjectStore
     let inputLocation: StorageLocation
     let batching: SegmentBatching
@@ -167,7 +167,7 @@ public struct Submission: Sendable {
 
     /// Runs one shard attempt in this process.
     func executeInProcess(shard index: Int, attempt: Int, concurrency: Int) async throws {
-        let shard = try await (plans ?? ShardPlanReader(state: state, index: .perShard(digests: nil))).shard(index)
+        let shard = try await plans.shard(index)
         try await ShardExecutor(
             step: step, shard: shard, attempt: attempt, state: state, input: input, inputLocation: inputLocation,
             concurrency: concurrency, batching: batching, onRecord: onRecord

@@ -164,12 +164,11 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
         var draft = Submission(
             runID: prepared.spec.runID, stateLocation: prepared.stateLocation, stepName: prepared.step.name,
             shards: prepared.pendingShards, shardFileCounts: prepared.shardFileCounts,
-            step: prepared.step, state: prepared.state, input: prepared.input, inputLocation: prepared.inputLocation,
+            step: prepared.step, state: prepared.state, plans: plans, input: prepared.input, inputLocation: prepared.inputLocation,
             batching: options.batching,
             onRecord: onRecord)
         draft.onEvent = observer
         draft.runDigest = prepared.digest
-        draft.plans = plans
         if let lease = prepared.lease { draft.ownsRun = { lease.holds } }
         let submission = draft
         let (inputs, feed) = AsyncStream.makeStream(of: AttemptScheduler.Input.self)

@@ -45,14 +45,8 @@ struct RunStateStore: Sendable {
         return spec
     }
 
-    func readShard(_ index: Int) async throws -> Shard { try await read(Shard.self, from: layout.plan(shard: index)) }
-
-    /// A shard's plan, checked against the digest the (checked) spec records for it.
-    func readShard(_ index: Int, of spec: RunSpec) async throws -> Shard {
-        try await readShard(index, digests: spec.shardDigests)
-    }
-
-    /// A shard's plan, checked against `digests` (by shard index) when given.
+    /// A shard's plan in a run stored with an object per shard (spec format 1), checked against `digests` (by shard
+    /// index) when given.
     func readShard(_ index: Int, digests: [String]?) async throws -> Shard {
         let key = layout.plan(shard: index)
         let bytes = try await readBytes(key)

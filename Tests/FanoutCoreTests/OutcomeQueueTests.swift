@@ -3,7 +3,7 @@ import Testing
 @testable import FanoutCore
 
 /// Outcomes reach the consumer in order, through a buffer that lets producers go on until it is full.
-struct OutcomeQueueTests {
+@Suite(.timeLimit(.minutes(1))) struct OutcomeQueueTests {
     struct Failed: Error, Equatable {}
 
     @Test func elementsArriveInOrderThenTheEnd() async throws {
