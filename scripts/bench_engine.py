@@ -130,11 +130,12 @@ def main():
             "Not reached. Where the in-process time goes (`perf record -g` of `fanout-bench-engine DIR "
             "in-process 2`, release build, with the plan stored in parts and outcomes handed over through a "
             "bounded queue): a fifth of the samples are threads put to sleep and woken (`futex` waits and "
-            "`sem_post` from `swift_task_enqueue`): each file still costs a child task, a hop onto its shard's "
-            "`SegmentWriter` actor and back, and a resumption of the consumer. Creating files and folders (segments, "
-            "commits) is now a few percent, and so is reading the segments again at the end. The remaining gap is "
-            "in that per-file task and actor traffic: running a shard's files in a loop per worker thread, and "
-            "appending records to a writer without an actor hop, is the next step.",
+            "`sem_post` from `swift_task_enqueue`): each file costs a child task in its shard's task group and a "
+            "resumption of the consumer (the profile also showed a hop onto the shard's `SegmentWriter` actor per "
+            "file, which appending under a lock has since removed). Creating files and folders (segments, commits) is "
+            "now a few percent, and so is reading the segments again at the end, which an in-process run does not "
+            "need. The remaining gap is that per-file task traffic: running a shard's files in a loop per worker "
+            "thread is the next step.",
             "",
             f"In-process is {xargs_per_file / inproc['seconds']:.1f}x faster than `xargs -P` with a process per file (goal: 10x; "
             "the batched `xargs` and the Python pool, which do no per-file bookkeeping, are faster still: Fanout "
