@@ -72,10 +72,16 @@ public struct MapRun<Output: Codable & Sendable>: AsyncSequence, Sendable {
         /// exits next leaves nothing running.
         /// - Throws: `CancellationError` when the calling task was cancelled: a cancelled run never looks finished.
         public mutating func next() async throws -> FileOutcome<Output>? {
+            try await next(isolation: nil)
+        }
+
+        /// ``next()`` on the caller's executor: a consumer on an actor (the main actor of a script) takes each
+        /// outcome without hopping off it and back.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> FileOutcome<Output>? {
             let outcome: FileOutcome<Output>?
             do {
                 outcome = try await withTaskCancellationHandler {
-                    try await base.next()
+                    try await base.next(isolation: actor)
                 } onCancel: { [lifetime] in
                     lifetime.task.cancel()
                 }

@@ -1,6 +1,7 @@
 import FanoutHTTP
 import FanoutStorage
 import Foundation
+import Synchronization
 
 /// Runs one attempt of one shard: the step on each file not yet done, results into segments, then the commit.
 ///
@@ -58,17 +59,27 @@ struct ShardExecutor: Sendable {
                     try? await writer.flushIfDue()
                 }
             }
-            try await withThrowingTaskGroup(of: RecordLine.self) { files in
-                var iterator = remaining.makeIterator()
-                for _ in 0..<max(1, concurrency) {
-                    guard let file = iterator.next() else { break }
-                    files.addTask { try await process(file) }
+            // A loop per file in flight, each taking the next file when it finishes one: a file costs no task of
+            // its own, and a step that never suspends (a small local read) runs without a task switch.
+            let cursor = FileCursor(count: remaining.count)
+            try await withThrowingTaskGroup(of: Void.self) { loops in
+                for _ in 0..<min(max(1, concurrency), remaining.count) {
+                    loops.addTask { [remaining] in
+                        var sinceYield = 0
+                        while let index = cursor.next() {
+                            let record = try await process(remaining[index])
+                            try await writer.append(record)
+                            await onRecord?(shard.index, record)
+                            sinceYield += 1
+                            if sinceYield == Self.filesBetweenYields {
+                                // Lets the run's other tasks (the flusher, the driver) have a thread now and then.
+                                sinceYield = 0
+                                await Task.yield()
+                            }
+                        }
+                    }
                 }
-                while let record = try await files.next() {
-                    try await writer.append(record)
-                    await onRecord?(shard.index, record)
-                    if let file = iterator.next() { files.addTask { try await process(file) } }
-                }
+                try await loops.waitForAll()
             }
             group.cancelAll()
         }
@@ -77,6 +88,9 @@ struct ShardExecutor: Sendable {
             ShardCommit(shard: shard.index, attempt: attempt, files: shard.files.count, committedAt: Date()),
             to: state.layout.commit(shard: shard.index))
     }
+
+    /// Files a loop runs before it yields its thread, when its step does not suspend.
+    static var filesBetweenYields: Int { 64 }
 
     /// The file's record; throws only `CancellationError`, since a cancelled step's outcome is not a result.
     private func process(_ file: PlannedFile) async throws -> RecordLine {
@@ -105,5 +119,19 @@ struct ShardExecutor: Sendable {
             if Task.isCancelled { throw CancellationError() }
             return .failure(file: file, run: run(), message: SystemErrorText.describe(error))
         }
+    }
+}
+
+/// Hands out the indices of a shard's files, each once, to the loops that run them.
+private final class FileCursor: Sendable {
+    private let count: Int
+    private let taken = Atomic<Int>(0)
+
+    init(count: Int) { self.count = count }
+
+    /// The next file's index, or `nil` once every file was taken.
+    func next() -> Int? {
+        let index = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+        return index < count ? index : nil
     }
 }

@@ -59,3 +59,32 @@ import Testing
         await producer.value  // the consumer is gone: nobody would make room
     }
 }
+
+extension OutcomeQueueTests {
+    @Test func aWaitingConsumerGetsAFewElementsWithoutTheEnd() async throws {
+        let queue = OutcomeQueue<Int>(capacity: 256)
+        let consumer = Task { () -> [Int] in
+            var seen: [Int] = []
+            while seen.count < 3, let value = try await queue.next() { seen.append(value) }
+            return seen
+        }
+        while !queue.consumerWaits { await Task.yield() }
+        // Fewer than a wake batch: the delayed wake-up delivers them.
+        for value in 0..<3 { await queue.send(value) }
+        #expect(try await consumer.value == [0, 1, 2])
+        queue.finish()
+    }
+
+    @Test func aWaitingConsumerGetsWhatIsBufferedBeforeTheEnd() async throws {
+        let queue = OutcomeQueue<Int>(capacity: 256)
+        let consumer = Task { () -> [Int] in
+            var seen: [Int] = []
+            while let value = try await queue.next() { seen.append(value) }
+            return seen
+        }
+        while !queue.consumerWaits { await Task.yield() }
+        await queue.send(7)
+        queue.finish()
+        #expect(try await consumer.value == [7])
+    }
+}
