@@ -52,7 +52,7 @@ enum PlanPart {
             var chunk = Data()
             for (offset, body) in bodies.enumerated() {
                 let shard = chunkStart + offset
-                let line = Array(#"{"files":["#.utf8) + body + Array("],\"index\":\(shard)}\n".utf8)
+                let line = line(shard: shard, files: body)
                 slices.append(PlanSlice(
                     offset: written + chunk.count, length: line.count, files: fileCounts[shard],
                     sha256: RunDigest.of(Data(line))))
@@ -69,6 +69,11 @@ enum PlanPart {
         index.append(UInt8(ascii: "\n"))
         try output.write(contentsOf: index)
         return PlanPartRecord(indexOffset: written, indexLength: index.count, sha256: RunDigest.of(index))
+    }
+
+    /// A shard's line: `files` is the JSON of its files (``json(_:)``), joined by commas.
+    static func line(shard: Int, files: [UInt8]) -> [UInt8] {
+        Array(#"{"files":["#.utf8) + files + Array("],\"index\":\(shard)}\n".utf8)
     }
 
     /// A planned file as JSON, with ``PlannedFile``'s keys, sorted.

@@ -118,7 +118,9 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 throw error
             }
             await storeTimeline()
-            try await tail()
+            // A last look for results stored since the one before, unless every file already has its outcome (as
+            // after a run whose backend handed every record over): then it could find only duplicates.
+            if progress.withLock({ $0.emitted.count }) < prepared.spec.fileCount { try await tail() }
             try await failUnfinished(report)
             let accounted = try await failMissing()
             let complete = accounted && report.failedShards.isEmpty
@@ -199,14 +201,16 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                             throw error
                         }
                     }
-                    group.addTask {
-                        // Time passing, for backoffs and stragglers; ends with the inputs.
+                    // Time passing, for backoffs and stragglers; stopped as soon as the scheduling ends, rather
+                    // than at the end of its sleep.
+                    let ticker = Task {
                         while !Task.isCancelled, case .enqueued = feed.yield(.tick) {
                             try? await Task.sleep(for: .milliseconds(200))
                         }
-                        return nil
                     }
+                    defer { ticker.cancel() }
                     let histories = try await schedule(submission, capabilities: capabilities, inputs: inputs, queue: queue)
+                    ticker.cancel()
                     feed.finish()
                     queue.finish()
                     var report = BackendReport()

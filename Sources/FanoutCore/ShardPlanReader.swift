@@ -38,7 +38,7 @@ final class ShardPlanReader: Sendable {
             let start = Int64(slice.offset)
             let bytes = try await state.readBytes(key, range: start...(start + Int64(slice.length) - 1))
             try RunDigest.check(bytes, key: key, expected: slice.sha256, what: "plan of shard \(shard)")
-            let decoded = try StateCoding.decode(Shard.self, from: bytes, key: key)
+            let decoded = try PlanLineReader.shard(from: bytes) ?? StateCoding.decode(Shard.self, from: bytes, key: key)
             guard decoded.index == shard else { throw tampered("the plan of shard \(shard) names shard \(decoded.index)") }
             return decoded
         }

@@ -154,3 +154,40 @@ struct ListedFilesTests {
         #expect(plan.shards.map(\.bytes) == [13, 13, 13])
     }
 }
+
+/// A shard's plan line is read without a general JSON decoder, to the same shard a JSON decoder reads.
+struct PlanLineReaderTests {
+    func line(_ shard: Int, _ files: [PlannedFile]) -> Data {
+        Data(PlanPart.line(shard: shard, files: Array(files.map(PlanPart.json).joined(separator: [UInt8(ascii: ",")]))))
+    }
+
+    @Test func readsEveryFieldAsAJSONDecoderDoes() throws {
+        let keys = [
+            "logs/2026/part-0.json", "odd \"name\"\nwith\ttabs\r", "back\\slash/é/\u{10FDE9}", "\u{01}control\u{1F}", "",
+        ]
+        let files = keys.enumerated().map { ordinal, key in
+            PlannedFile(
+                ordinal: ordinal * 1_000_003, key: key, size: Int64(ordinal) * 123_456_789_012,
+                etag: "\"etag-\(ordinal)\"", modified: [0, 1_796_594_521.5789952, 1e17, -2.5, 3.0e-7][ordinal])
+        }
+        for shard in [Shard(index: 0, files: []), Shard(index: 4321, files: files)] {
+            let bytes = line(shard.index, shard.files)
+            let fast = try #require(PlanLineReader.shard(from: bytes))
+            #expect(fast == shard)
+            #expect(fast == (try JSONDecoder().decode(Shard.self, from: bytes)))
+        }
+    }
+
+    @Test func aLineInAnotherLayoutIsLeftToTheJSONDecoder() throws {
+        let file = PlannedFile(ordinal: 3, key: "a", size: 1, etag: "e", modified: 2)
+        let pretty = try StateCoding.encode(Shard(index: 1, files: [file]))
+        #expect(PlanLineReader.shard(from: pretty) == nil)
+        let reordered = Data(#"{"index":1,"files":[{"e":"e","k":"a","m":2.0,"o":3,"s":1}]}"#.utf8)
+        #expect(PlanLineReader.shard(from: reordered) == nil)
+        let trailing = line(1, [file]) + Data("x".utf8)
+        #expect(PlanLineReader.shard(from: trailing) == nil)
+        let unicodeEscape = Data(#"{"files":[{"e":"e","k":"\u00e9","m":2.0,"o":3,"s":1}],"index":1}"#.utf8)
+        #expect(PlanLineReader.shard(from: unicodeEscape) == nil)
+        #expect(PlanLineReader.shard(from: line(1, [file])) == Shard(index: 1, files: [file]))
+    }
+}
