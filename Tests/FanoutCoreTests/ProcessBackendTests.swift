@@ -46,8 +46,9 @@ import FanoutTestSteps
         let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
 
         let killer = Task {
-            // Wait until a worker has stored some results, then kill it without warning.
-            for _ in 0..<200 {
+            // Wait until a worker has stored some results, then kill it without warning. The workers take seconds
+            // on a loaded machine, and the run's end is what bounds this wait in practice.
+            for _ in 0..<1500 {
                 try await Task.sleep(for: .milliseconds(20))
                 let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
                 if segments.contains(where: { $0.contains("/segments/shard-") && $0.hasSuffix(".jsonl") }),
