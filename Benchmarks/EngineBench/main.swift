@@ -60,11 +60,8 @@ let start = clock.now
 let run = try await Fanout(options: options).map(byteCount, over: Input(folder))
 var files = 0
 var bytes = 0
-FileHandle.standardError.write(Data("planned \(ContinuousClock.now - start)\n".utf8))
 for try await outcome in run {
-    if files == 0 { FileHandle.standardError.write(Data("first \(ContinuousClock.now - start)\n".utf8)) }
     files += 1
     bytes += outcome.value ?? 0
-    if files == 20000 { FileHandle.standardError.write(Data("last \(ContinuousClock.now - start)\n".utf8)) }
 }
 report("fanout-\(arguments[2])", files: files, bytes: bytes, since: start)

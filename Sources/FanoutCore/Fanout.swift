@@ -93,7 +93,9 @@ public struct Fanout: Sendable {
             input: input, location: location, store: store,
             excludingPrefix: RunPreparation.stateKeyPrefix(in: location, state: state),
             allowEmpty: options.allowEmptyInput)
-        return Planner.plan(files: try files.all(), sharding: options.sharding)
+        return Planner.plan(
+            files: try files.all(),
+            sharding: options.sharding.resolved(files: files.count, backend: options.backend.capabilities))
     }
 
     /// The plan of a run of `step` over `input` and what its backend would create for it (``Backend/preview(_:)``),

@@ -26,6 +26,8 @@ public enum Planner {
             count = max(1, min(shards, sizes.count))
         case .filesPerShard(let perShard):
             count = max(1, ceilingDivision(sizes.count, max(perShard, 1)))
+        case .automatic:
+            return assign(sizes: sizes, sharding: .filesPerShard(256))
         case .bytesPerShard(let perShard):
             let byBytes = Int(ceilingDivision(totalBytes, max(perShard, 1)))
             count = max(1, min(sizes.count, byBytes))

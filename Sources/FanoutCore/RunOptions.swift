@@ -2,7 +2,8 @@
 public struct RunOptions: Sendable {
     /// Where shards run. Default ``InProcessBackend``.
     public var backend: any Backend
-    /// How files are cut into shards. Default: 256 files per shard.
+    /// How files are cut into shards. Default ``Sharding/automatic``: 256 files a shard for workers in processes
+    /// and pods, larger shards in process.
     public var sharding: Sharding
     /// The state prefix (`s3://bucket/fanout-state/`, `/var/lib/fanout/`). Default: `FANOUT_STATE`, else the
     /// user's state folder on this machine, `$XDG_STATE_HOME/fanout/state/` (`~/.local/state/fanout/state/`),
@@ -58,7 +59,7 @@ public struct RunOptions: Sendable {
 
     public init(
         backend: any Backend = InProcessBackend(),
-        sharding: Sharding = .filesPerShard(256),
+        sharding: Sharding = .automatic,
         state: String? = nil,
         cache: Bool = true,
         tolerance: FailureTolerance = .none,

@@ -65,7 +65,9 @@ struct RunPreparation {
         }
 
         let assignment = Planner.assign(
-            sizes: planned.map { $0.map { files.sizes[Int($0)] } } ?? files.sizes, sharding: fanout.options.sharding)
+            sizes: planned.map { $0.map { files.sizes[Int($0)] } } ?? files.sizes,
+            sharding: fanout.options.sharding.resolved(
+                files: planned?.count ?? files.count, backend: fanout.options.backend.capabilities))
         let shardCount = assignment.fileCounts.count
         var spec = RunSpec(
             format: RunSpec.currentFormat, runID: runID, step: step.name, stepVersion: step.version,

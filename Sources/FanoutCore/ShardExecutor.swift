@@ -65,16 +65,16 @@ struct ShardExecutor: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { loops in
                 for _ in 0..<min(max(1, concurrency), remaining.count) {
                     loops.addTask { [remaining] in
-                        var sinceYield = 0
+                        var lastYield = ContinuousClock.now
                         while let index = cursor.next() {
                             let record = try await process(remaining[index])
                             try await writer.append(record)
                             await onRecord?(shard.index, record)
-                            sinceYield += 1
-                            if sinceYield == Self.filesBetweenYields {
-                                // Lets the run's other tasks (the flusher, the driver) have a thread now and then.
-                                sinceYield = 0
+                            if ContinuousClock.now - lastYield >= Self.longestTurn {
+                                // Lets the process's other tasks (the flusher, the driver, the caller's) have a
+                                // thread: a step that never suspends would otherwise keep it for the whole shard.
                                 await Task.yield()
+                                lastYield = ContinuousClock.now
                             }
                         }
                     }
@@ -89,8 +89,8 @@ struct ShardExecutor: Sendable {
             to: state.layout.commit(shard: shard.index))
     }
 
-    /// Files a loop runs before it yields its thread, when its step does not suspend.
-    static var filesBetweenYields: Int { 64 }
+    /// The longest a loop runs files without yielding its thread, when its step does not suspend.
+    static var longestTurn: Duration { .milliseconds(2) }
 
     /// The file's record; throws only `CancellationError`, since a cancelled step's outcome is not a result.
     private func process(_ file: PlannedFile) async throws -> RecordLine {

@@ -6,6 +6,18 @@ public enum Sharding: Sendable, Hashable, Codable {
     case filesPerShard(Int)
     /// As many shards as it takes to hold about this many bytes each.
     case bytesPerShard(Int64)
+    /// Chosen for the backend (``resolved(files:backend:)``): 256 files a shard where workers are processes or
+    /// pods; where shards run in the caller's process, four shards a slot of 256 to 10,000 files each, since a
+    /// shard there costs its state objects and buys no isolation.
+    case automatic
+
+    /// What ``automatic`` means for a run of `files` files on `backend`; any other sharding as it is.
+    public func resolved(files: Int, backend: BackendCapabilities) -> Sharding {
+        guard case .automatic = self else { return self }
+        guard backend.handsRecordsOver else { return .filesPerShard(256) }
+        let perSlot = (files + backend.slots * 4 - 1) / (backend.slots * 4)
+        return .filesPerShard(min(max(perSlot, 256), 10_000))
+    }
 }
 
 /// A file as planned: its stable ordinal, and what identifies its content.

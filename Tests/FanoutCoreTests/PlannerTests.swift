@@ -50,3 +50,17 @@ import Testing
         }
     }
 }
+
+extension PlannerTests {
+    @Test func automaticShardingFollowsWhereShardsRun() {
+        let workers = BackendCapabilities(slots: 2)
+        let inProcess = BackendCapabilities(slots: 2, handsRecordsOver: true)
+        #expect(Sharding.automatic.resolved(files: 20_000, backend: workers) == .filesPerShard(256))
+        // In process: four shards a slot, 256 to 10,000 files each.
+        #expect(Sharding.automatic.resolved(files: 20_000, backend: inProcess) == .filesPerShard(2_500))
+        #expect(Sharding.automatic.resolved(files: 300, backend: inProcess) == .filesPerShard(256))
+        #expect(Sharding.automatic.resolved(files: 1_000_000, backend: inProcess) == .filesPerShard(10_000))
+        #expect(Sharding.shards(3).resolved(files: 20_000, backend: inProcess) == .shards(3))
+        #expect(Planner.plan(files: files(Array(repeating: 1, count: 20_000)), sharding: .automatic).shards.count == 79)
+    }
+}
