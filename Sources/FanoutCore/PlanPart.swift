@@ -78,10 +78,14 @@ enum PlanPart {
 
     /// A planned file as JSON, with ``PlannedFile``'s keys, sorted.
     static func json(_ file: PlannedFile) -> [UInt8] {
-        var out = Array(#"{"e":"#.utf8) + RecordCoding.jsonString(file.etag)
-        out += Array(#","k":"#.utf8) + RecordCoding.jsonString(file.key)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + file.key.utf8.count + file.etag.utf8.count)
+        out.append(contentsOf: #"{"e":"#.utf8)
+        RecordCoding.appendJSONString(file.etag, to: &out)
+        out.append(contentsOf: #","k":"#.utf8)
+        RecordCoding.appendJSONString(file.key, to: &out)
         let modified = file.modified.isFinite ? file.modified : 0
-        out += Array(",\"m\":\(modified),\"o\":\(file.ordinal),\"s\":\(file.size)}".utf8)
+        out.append(contentsOf: ",\"m\":\(modified),\"o\":\(file.ordinal),\"s\":\(file.size)}".utf8)
         return out
     }
 }

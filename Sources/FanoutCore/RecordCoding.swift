@@ -49,18 +49,31 @@ struct RecordLine: Sendable {
 
     private static func header(file: PlannedFile, run: Run) -> [UInt8] {
         let (attempt, seconds) = (run.attempt, run.seconds)
-        var line = Array("{\"o\":\(file.ordinal),\"k\":".utf8)
-        line += RecordCoding.jsonString(file.key)
-        line += Array(",\"e\":".utf8)
-        line += RecordCoding.jsonString(file.etag)
-        line += Array(",\"z\":\(file.size)".utf8)
+        var line: [UInt8] = []
+        line.reserveCapacity(96 + file.key.utf8.count + file.etag.utf8.count)
+        line.append(contentsOf: #"{"o":"#.utf8)
+        line.append(contentsOf: String(file.ordinal).utf8)
+        line.append(contentsOf: #","k":"#.utf8)
+        RecordCoding.appendJSONString(file.key, to: &line)
+        line.append(contentsOf: #","e":"#.utf8)
+        RecordCoding.appendJSONString(file.etag, to: &line)
+        line.append(contentsOf: #","z":"#.utf8)
+        line.append(contentsOf: String(file.size).utf8)
         // Microseconds are plenty, and formatting by hand avoids String(format:) on the hot path.
         let micros = Int((max(0, seconds) * 1_000_000).rounded())
         let fraction = String(micros % 1_000_000)
-        line += Array(",\"a\":\(attempt),\"d\":\(micros / 1_000_000).".utf8)
-        line += Array(repeating: UInt8(ascii: "0"), count: 6 - fraction.utf8.count) + Array(fraction.utf8)
-        if let started = run.startedMillis { line += Array(",\"t\":\(started)".utf8) }
-        if let exit = run.exit { line += Array(",\"s\":\(exit.status),\"g\":\(exit.signal)".utf8) }
+        line.append(contentsOf: #","a":"#.utf8)
+        line.append(contentsOf: String(attempt).utf8)
+        line.append(contentsOf: #","d":"#.utf8)
+        line.append(contentsOf: String(micros / 1_000_000).utf8)
+        line.append(UInt8(ascii: "."))
+        line.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - fraction.utf8.count))
+        line.append(contentsOf: fraction.utf8)
+        if let started = run.startedMillis {
+            line.append(contentsOf: #","t":"#.utf8)
+            line.append(contentsOf: String(started).utf8)
+        }
+        if let exit = run.exit { line.append(contentsOf: ",\"s\":\(exit.status),\"g\":\(exit.signal)".utf8) }
         return line
     }
 
@@ -146,8 +159,21 @@ enum RecordCoding {
 
     /// A JSON string literal, quotes included.
     static func jsonString(_ text: String) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
+        appendJSONString(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string literal, quotes included.
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Most keys need no escape: their bytes go in as they are.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [92, 34]
@@ -160,7 +186,6 @@ enum RecordCoding {
             }
         }
         out.append(UInt8(ascii: "\""))
-        return out
     }
 }
 

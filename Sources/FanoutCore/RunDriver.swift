@@ -456,6 +456,7 @@ final class RunDriver<Output: Codable & Sendable>: Sendable {
                 cached: cached, startedAt: values.run.startedMillis.map { Date(timeIntervalSince1970: Double($0) / 1000) },
                 exit: values.run.exit)
         }
+        if let outcome = RecordLineReader.outcome(of: record.bytes, as: Output.self, cached: cached) { return outcome }
         let decoded: TypedRecord<Output>
         do {
             decoded = try RecordCoding.decoder.decode(TypedRecord<Output>.self, from: Data(record.bytes))

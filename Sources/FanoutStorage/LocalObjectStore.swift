@@ -216,10 +216,26 @@ public struct LocalObjectStore: ObjectStore {
     }
 
     /// The file's path: ``root``'s with the key appended, once the key is known to stay inside it.
+    /// Whether `key` is a path relative to the root with no empty, `.` or `..` segment (checked byte by byte:
+    /// this runs for every file a run reads).
+    static func isRelativePath(_ key: String) -> Bool {
+        var segmentLength = 0
+        var segmentDots = 0
+        for byte in key.utf8 {
+            if byte == UInt8(ascii: "/") {
+                guard segmentLength > 0, segmentDots != segmentLength || segmentLength > 2 else { return false }
+                segmentLength = 0
+                segmentDots = 0
+            } else {
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { segmentDots += 1 }
+            }
+        }
+        return segmentLength > 0 && (segmentDots != segmentLength || segmentLength > 2)
+    }
+
     func filePath(for key: String) throws -> String {
-        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/", omittingEmptySubsequences: false)
-            .contains(where: { $0 == ".." || $0 == "." || $0.isEmpty })
-        else {
+        guard Self.isRelativePath(key) else {
             throw ObjectStoreError(
                 code: .invalidArgument, message: "'\(key)' is not a valid key for a local store",
                 hint: "Keys are relative paths without empty, '.' or '..' segments.", key: key)

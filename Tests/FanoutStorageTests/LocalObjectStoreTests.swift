@@ -199,3 +199,14 @@ struct LocalObjectStoreTests {
         }
     }
 }
+
+extension LocalObjectStoreTests {
+    @Test func keysAreRelativePathsWithoutEmptyDotOrDotDotSegments() {
+        for key in ["a", "a/b", "...", "a/.../b", ".hidden", "a/.b/c..", "é/✓"] {
+            #expect(LocalObjectStore.isRelativePath(key), "\(key)")
+        }
+        for key in ["", "/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", "../a", "a/..", "a/."] {
+            #expect(!LocalObjectStore.isRelativePath(key), "\(key)")
+        }
+    }
+}
