@@ -11,7 +11,7 @@ enum PlanPart {
     static let shardsPerPart = 1000
     /// The most files whose JSON a part is made from at once: a part of larger shards is made in more passes over
     /// the listing, so making it holds a few megabytes, whatever its size.
-    static let filesPerPass = 32_768
+    static let filesPerPass = 65_536
 
     /// The part holding `shard`, and the shard's position in it.
     static func locate(_ shard: Int) -> (part: Int, position: Int) {
@@ -49,18 +49,15 @@ enum PlanPart {
                 if !bodies[index].isEmpty { bodies[index].append(UInt8(ascii: ",")) }
                 bodies[index] += json(file)
             }
-            var chunk = Data()
             for (offset, body) in bodies.enumerated() {
                 let shard = chunkStart + offset
                 let line = line(shard: shard, files: body)
-                slices.append(PlanSlice(
-                    offset: written + chunk.count, length: line.count, files: fileCounts[shard],
-                    sha256: RunDigest.of(Data(line))))
-                chunk.append(contentsOf: line)
                 bodies[offset] = []
+                slices.append(PlanSlice(
+                    offset: written, length: line.count, files: fileCounts[shard], sha256: RunDigest.of(line)))
+                try output.write(contentsOf: line)
+                written += line.count
             }
-            try output.write(contentsOf: chunk)
-            written += chunk.count
             chunkStart = chunkEnd
         }
         let encoder = JSONEncoder()

@@ -10,7 +10,7 @@ import Foundation
 /// (``WorkerExit/misconfigured``), so tampered state never runs.
 enum RunDigest {
     /// The hex SHA-256 of `bytes`.
-    static func of(_ bytes: Data) -> String {
+    static func of(_ bytes: some DataProtocol) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 

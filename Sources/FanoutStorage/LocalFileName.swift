@@ -18,8 +18,8 @@ public enum LocalFileName {
 
     /// The key for a file name or path given as raw bytes.
     public static func key(fromBytes bytes: some Collection<UInt8>) -> String {
-        let bytes = Array(bytes)
         if let valid = String(validating: bytes, as: UTF8.self) { return valid }
+        let bytes = Array(bytes)
         var text = String.UnicodeScalarView()
         var index = 0
         while index < bytes.count {
@@ -58,6 +58,8 @@ public enum LocalFileName {
 
     /// Calls `body` with the NUL-terminated raw bytes of `path`, for system calls (`open`, `stat`, `opendir`).
     public static func withPath<T>(_ path: String, _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+        // Without a mapped byte the path is its own bytes: no copy (this runs for every file a run reads).
+        if !path.utf8.contains(0xF4) { return try path.withCString(body) }
         let bytes = Self.bytes(of: path).map { CChar(bitPattern: $0) } + [0]
         return try bytes.withUnsafeBufferPointer { try body($0.baseAddress!) }
     }

@@ -325,6 +325,15 @@ public struct LocalObjectStore: ObjectStore {
         return info(key: key, status: status)
     }
 
+    /// The object at `name` in the open folder `folder` (following a link, as `stat` does); `nil` unless it is a
+    /// regular file.
+    static func info(key: String, name: String, in folder: Int32) -> ObjectInfo? {
+        var status = stat()
+        guard LocalFileName.withPath(name, { fstatat(folder, $0, &status, 0) }) == 0, status.st_mode & S_IFMT == S_IFREG
+        else { return nil }
+        return info(key: key, status: status)
+    }
+
     static func info(key: String, status: stat) -> ObjectInfo {
         let modified = Date(
             timeIntervalSince1970: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)

@@ -27,8 +27,19 @@ struct LocalTreeWalker: Sendable {
     private struct Folder: Sendable {
         let path: String
         let keyPrefix: String
+        /// The open folder, so each file's `stat` resolves only its own name.
+        let handle: FolderHandle
         let entries: [Entry]
         var next = 0
+    }
+
+    /// A folder's descriptor, closed when the last walker holding it is gone (a parked walker keeps its folders).
+    private final class FolderHandle: Sendable {
+        let descriptor: Int32
+
+        init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+        deinit { close(descriptor) }
     }
 
     /// An entry of a folder: its key relative to the folder (a folder's ends with `/`).
@@ -71,22 +82,22 @@ struct LocalTreeWalker: Sendable {
             let entry = folders[depth].entries[folders[depth].next]
             folders[depth].next += 1
             let key = folders[depth].keyPrefix + entry.relativeKey
-            if let position, !position.utf8.lexicographicallyPrecedes(key.utf8) {
+            if let position, !position.precedesBytewise(key) {
                 // A folder at or before the position may still hold keys after it.
                 guard entry.isFolder, position.hasPrefix(key) else { continue }
             }
             if let delimiter, let rolled = rollUp(key, delimiter: delimiter) {
                 // Keys rolled up to one prefix are adjacent in key order: the prefix is returned once.
-                if let position, !position.utf8.lexicographicallyPrecedes(rolled.utf8) { continue }
+                if let position, !position.precedesBytewise(rolled) { continue }
                 position = rolled
                 return .commonPrefix(rolled)
             }
-            let path = folders[depth].path + "/" + entry.name
             if entry.isFolder {
-                try enter(path: path, keyPrefix: key)
+                try enter(path: folders[depth].path + "/" + entry.name, keyPrefix: key)
                 continue
             }
-            guard let info = LocalObjectStore.info(key: key, path: path) else { continue }
+            guard let info = LocalObjectStore.info(key: key, name: String(entry.name), in: folders[depth].handle.descriptor)
+            else { continue }
             position = key
             return .object(info)
         }
@@ -95,11 +106,14 @@ struct LocalTreeWalker: Sendable {
 
     /// Reads a folder and pushes its entries that can still match the prefix, sorted by key.
     private mutating func enter(path: String, keyPrefix: String) throws {
-        guard let names = Self.readFolder(path) else {
+        let descriptor = LocalFileName.withPath(path) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard descriptor >= 0, let names = Self.readFolder(descriptor) else {
+            let reason = String(cString: strerror(errno))
+            if descriptor >= 0 { close(descriptor) }
             if keyPrefix.isEmpty && LocalFileName.withPath(path, { access($0, F_OK) }) != 0 { return }
-            throw ObjectStoreError(
-                code: .io, message: "cannot list \(path): \(String(cString: strerror(errno)))")
+            throw ObjectStoreError(code: .io, message: "cannot list \(path): \(reason)")
         }
+        let handle = FolderHandle(descriptor)
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
         for (name, isFolder) in names where !name.hasPrefix(LocalObjectStore.temporaryPrefix) {
@@ -108,15 +122,20 @@ struct LocalTreeWalker: Sendable {
             guard key.hasPrefix(prefix) || (isFolder && prefix.hasPrefix(key)) else { continue }
             entries.append(Entry(relativeKey: relativeKey, isFolder: isFolder))
         }
-        entries.sort { $0.relativeKey.utf8.lexicographicallyPrecedes($1.relativeKey.utf8) }
-        folders.append(Folder(path: path, keyPrefix: keyPrefix, entries: entries))
+        entries.sort { $0.relativeKey.precedesBytewise($1.relativeKey) }
+        folders.append(Folder(path: path, keyPrefix: keyPrefix, handle: handle, entries: entries))
     }
 
     /// The names in a folder and whether each is a folder (following symbolic links), or `nil` if it cannot be
     /// read. Uses `readdir`'s entry types, so only links and unknown types cost a `stat`.
-    private static func readFolder(_ path: String) -> [(name: String, isFolder: Bool)]? {
+    private static func readFolder(_ folder: Int32) -> [(name: String, isFolder: Bool)]? {
         // Names that are not valid UTF-8 become keys by ``LocalFileName``, and paths back into bytes by it.
-        guard let directory = LocalFileName.withPath(path, { opendir($0) }) else { return nil }
+        let copy = dup(folder)
+        guard copy >= 0 else { return nil }
+        guard let directory = fdopendir(copy) else {
+            close(copy)
+            return nil
+        }
         defer { closedir(directory) }
         var entries: [(name: String, isFolder: Bool)] = []
         while let entry = readdir(directory) {
@@ -125,16 +144,15 @@ struct LocalTreeWalker: Sendable {
             }
             if name == "." || name == ".." { continue }
             let type = entry.pointee.d_type
-            let regularFile: UInt8 = 8
-            let folder: UInt8 = 4
-            if type == regularFile {
+            let (regularFileType, folderType): (UInt8, UInt8) = (8, 4)
+            if type == regularFileType {
                 entries.append((name, false))
-            } else if type == folder {
+            } else if type == folderType {
                 entries.append((name, true))
             } else {
                 // Links and file systems that do not report types: ask stat, which follows links.
                 var info = stat()
-                guard LocalFileName.withPath(path + "/" + name, { stat($0, &info) }) == 0 else { continue }
+                guard LocalFileName.withPath(name, { fstatat(folder, $0, &info, 0) }) == 0 else { continue }
                 let kind = info.st_mode & S_IFMT
                 if kind == S_IFDIR {
                     entries.append((name, true))

@@ -210,3 +210,12 @@ extension LocalObjectStoreTests {
         }
     }
 }
+
+extension LocalObjectStoreTests {
+    @Test func keysSortBytewiseAsS3SortsThem() {
+        let keys = ["b", "a/", "a", "ab", "a-b", "é", "z", "", "aa\u{10FD80}", "aa", "A", "✓", "e\u{301}"]
+        let expected = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        #expect(keys.sorted { $0.precedesBytewise($1) } == expected)
+        #expect(!"a".precedesBytewise("a") && "a".precedesBytewise("a/") && !"b".precedesBytewise("a"))
+    }
+}
