@@ -113,7 +113,7 @@ def main():
         "",
         "A listing is kept in an unnamed temporary file as it arrives (`ListedFiles`), with only each file's size in "
         "memory; the planner works on sizes alone (`Planner.assign`, 4 bytes a file for the shard of each), and each "
-        "part of the plan is written to a temporary file in passes over the listing of at most 32,768 files, then "
+        "part of the plan is written to a temporary file in passes over the listing of at most 65,536 files, then "
         "uploaded from it. The driver tracks files by one bit each (`OrdinalSet`).",
         SECTION_END,
     ]

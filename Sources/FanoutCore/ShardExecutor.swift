@@ -67,6 +67,8 @@ struct ShardExecutor: Sendable {
                     loops.addTask { [remaining] in
                         var lastYield = ContinuousClock.now
                         while let index = cursor.next() {
+                            // A cancelled attempt stops between files, and never commits.
+                            try Task.checkCancellation()
                             let record = try await process(remaining[index])
                             try await writer.append(record)
                             await onRecord?(shard.index, record)

@@ -262,3 +262,29 @@ extension StateLocationTests {
         #expect(RunDriver<Int>.pollInterval(base: .seconds(60), lastLook: .zero) == .seconds(60))
     }
 }
+
+extension InProcessBackendTests {
+    /// A step that never suspends still stops between files when its run is cancelled, and its shard never commits
+    /// with files left undone.
+    @Test func aCancelledRunStopsAStepThatNeverSuspendsAndCommitsNothing() async throws {
+        let corpus = try Corpus.make(count: 2000)
+        defer { corpus.remove() }
+        let calls = Mutex(0)
+        let step = MapStep("blocking-count", version: UUID().uuidString) { _ in
+            calls.withLock { $0 += 1 }
+            usleep(1000)  // a millisecond of work that never suspends
+            return 1
+        }
+        let options = RunOptions(
+            backend: InProcessBackend(parallelism: 1, filesPerShardInFlight: 1), sharding: .shards(1),
+            state: corpus.state, cache: false)
+        let run = try await Fanout(options: options).map(step, over: Input(corpus.path))
+        let consumer = Task { try await collect(run) }
+        while calls.withLock({ $0 }) < 20 { try await Task.sleep(for: .milliseconds(5)) }
+        consumer.cancel()
+        await #expect(throws: CancellationError.self) { try await consumer.value }
+        #expect(calls.withLock { $0 } < 2000, "the loop stopped between files")
+        let commits = (try? FileManager.default.contentsOfDirectory(atPath: corpus.state + "v1/runs/\(run.id)/commits")) ?? []
+        #expect(commits.isEmpty, "\(commits)")
+    }
+}

@@ -45,23 +45,28 @@ import FanoutTestSteps
             batching: SegmentBatching(maxRecords: 3, maxDelay: .milliseconds(100)))
         let run = try await Fanout(options: options).map(TestSteps.slowByteCount, over: Input(corpus.path))
 
-        let killer = Task {
-            // Wait until a worker has stored some results, then kill it without warning. The workers take seconds
-            // on a loaded machine, and the run's end is what bounds this wait in practice.
+        // Wait until a worker has stored some results, then kill it without warning. The wait runs on a thread of
+        // its own: on a loaded machine the test's tasks can wait longer than a worker lives.
+        final class Outcome: Sendable { let killed = Mutex<Bool?>(nil) }
+        let outcome = Outcome()
+        let killer = Thread {
             for _ in 0..<1500 {
-                try await Task.sleep(for: .milliseconds(20))
+                usleep(20_000)
                 let segments = (try? FileManager.default.subpathsOfDirectory(atPath: corpus.state)) ?? []
                 if segments.contains(where: { $0.contains("/segments/shard-") && $0.hasSuffix(".jsonl") }),
                     let pid = TestWorker.pids(ofRun: run.id).first
                 {
                     kill(pid, SIGKILL)
-                    return true
+                    outcome.killed.withLock { $0 = true }
+                    return
                 }
             }
-            return false
+            outcome.killed.withLock { $0 = false }
         }
+        killer.start()
         let outcomes = try await collect(run)
-        #expect(try await killer.value)
+        while outcome.killed.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(outcome.killed.withLock { $0 } == true)
         #expect(outcomes.count == 60)
         #expect(outcomes.mapValues { $0.value } == Corpus.expectedSizes(count: 60).mapValues { Optional($0) })
         #expect(outcomes.values.contains { $0.attempt == 2 }, "the killed shard ran again")
