@@ -8,7 +8,7 @@ final class ListedFiles {
     /// Each file's size in bytes, by ordinal.
     private(set) var sizes: [Int64] = []
     private let handle: FileHandle
-    private var pending = Data()
+    private var pending: [UInt8] = []
     private static let flushBytes = 1 << 20
 
     var count: Int { sizes.count }
@@ -27,8 +27,8 @@ final class ListedFiles {
 
     /// Adds the next file of the listing; its ordinal is its position.
     func append(key: String, size: Int64, etag: String, modified: Double) throws {
-        Self.appendField(Array(key.utf8), to: &pending)
-        Self.appendField(Array(etag.utf8), to: &pending)
+        Self.appendField(key, to: &pending)
+        Self.appendField(etag, to: &pending)
         withUnsafeBytes(of: size.littleEndian) { pending.append(contentsOf: $0) }
         withUnsafeBytes(of: modified.bitPattern.littleEndian) { pending.append(contentsOf: $0) }
         sizes.append(size)
@@ -45,8 +45,8 @@ final class ListedFiles {
     func forEach(where wanted: (Int) -> Bool, _ body: (PlannedFile) throws -> Void) throws {
         try flush()
         try handle.seek(toOffset: 0)
-        var buffer = Data()
-        var start = buffer.startIndex
+        var buffer: [UInt8] = []
+        var start = 0
         var ordinal = 0
         while ordinal < sizes.count {
             let wantedHere = wanted(ordinal)
@@ -56,12 +56,12 @@ final class ListedFiles {
                 continue
             }
             // Not a whole record left: keep the tail, read more.
-            let tail = buffer[start...]
             guard let more = try handle.read(upToCount: Self.flushBytes), !more.isEmpty else {
                 throw RunError(code: .invalidInput, message: "the listing's temporary file ended early")
             }
-            buffer = Data(tail) + more
-            start = buffer.startIndex
+            buffer.removeSubrange(..<start)
+            buffer.append(contentsOf: more)
+            start = 0
         }
         try handle.seekToEnd()
     }
@@ -94,33 +94,31 @@ final class ListedFiles {
         pending.removeAll(keepingCapacity: true)
     }
 
-    private static func appendField(_ bytes: [UInt8], to data: inout Data) {
-        withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(contentsOf: bytes)
+    private static func appendField(_ text: String, to data: inout [UInt8]) {
+        withUnsafeBytes(of: UInt32(text.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: text.utf8)
     }
 
     /// The record at `start`, advancing past it; `nil` when `buffer` does not hold all of it. Unless `wanted`, its
     /// key and ETag are skipped, not decoded (the file returned has them empty).
-    private static func decode(
-        _ buffer: Data, from start: inout Data.Index, ordinal: Int, wanted: Bool
-    ) -> PlannedFile? {
-        var cursor = start
-        func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
-            let width = MemoryLayout<T>.size
-            guard buffer.endIndex - cursor >= width else { return nil }
-            var value = T.zero
-            withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: buffer[cursor..<(cursor + width)]) }
-            cursor += width
-            return T(littleEndian: value)
+    private static func decode(_ buffer: [UInt8], from start: inout Int, ordinal: Int, wanted: Bool) -> PlannedFile? {
+        buffer.withUnsafeBytes { bytes in
+            var cursor = start
+            func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+                let width = MemoryLayout<T>.size
+                guard bytes.count - cursor >= width else { return nil }
+                defer { cursor += width }
+                return T(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: T.self))
+            }
+            func text() -> String? {
+                guard let length = integer(UInt32.self).map(Int.init), bytes.count - cursor >= length else { return nil }
+                defer { cursor += length }
+                return wanted ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[cursor..<(cursor + length)]), as: UTF8.self) : ""
+            }
+            guard let key = text(), let etag = text(), let size = integer(Int64.self), let bits = integer(UInt64.self)
+            else { return nil }
+            start = cursor
+            return PlannedFile(ordinal: ordinal, key: key, size: size, etag: etag, modified: Double(bitPattern: bits))
         }
-        func text() -> String? {
-            guard let length = integer(UInt32.self).map(Int.init), buffer.endIndex - cursor >= length else { return nil }
-            defer { cursor += length }
-            return wanted ? String(decoding: buffer[cursor..<(cursor + length)], as: UTF8.self) : ""
-        }
-        guard let key = text(), let etag = text(), let size = integer(Int64.self), let bits = integer(UInt64.self)
-        else { return nil }
-        start = cursor
-        return PlannedFile(ordinal: ordinal, key: key, size: size, etag: etag, modified: Double(bitPattern: bits))
     }
 }
