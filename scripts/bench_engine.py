@@ -187,23 +187,23 @@ def main():
             "",
             'Where the time goes, measured with `perf record -g` of `fanout-bench-engine DIR in-process 2` and of'
             ' its `plan` mode (release build, 2026-12-07). The plan is made on one thread before any file runs: '
-            '0.14 s at 20,000 files and about 1.5 s at 200,000, a third to a half of the run. It lists the folder'
-            ' with a `stat` per file for the sizes and modification times, which the loop never reads, and sorts '
-            "each folder's names into key order (together 45% of the plan's samples); then it writes the listing "
-            'to a temporary file and makes the plan parts from it, with a SHA-256 per shard line (35%). Running '
-            'the files then costs, per file, what the loop does not do: an `fstat` before and after each read, so'
-            ' that a file changed since the listing fails instead of being cached; a result record written as '
-            'JSON and appended to a segment; and the de-duplication and hand-over of each outcome. The kernel '
-            'takes a third of the samples. Worker processes add a process start per shard and the driver reading '
-            'every segment back. What no longer costs, against 24.8x (in-process) and 14.9x (processes) on '
-            '2026-12-06: a thread put to sleep and woken per file (a fifth of the samples then: a child task per '
-            'file, and the consumer resumed on its actor for every outcome; now a loop per file in flight, and a '
-            "consumer woken per 64 outcomes or after 2 ms), `JSONDecoder` on each shard's plan and on each stored"
-            ' result (`PlanLineReader`, `RecordLineReader`), a segment and a commit per 256 files in process '
-            '(`Sharding.automatic`), a last look re-reading every segment, and up to 200 ms waiting for the '
-            "scheduler's ticker to end. What is left is the listing's metadata and the stored plan and results, "
-            'which the cache, `attach` and recovery after a crash rely on: 1.5x the loop is out of reach without '
-            'dropping them.',
+            'about 0.14 s at 20,000 files and 1.1 s at 200,000, a quarter to a third of the run. It lists the '
+            'folder with a `stat` per file for the sizes and modification times, which the loop never reads, and '
+            "sorts each folder's names into key order (about half of the plan's samples); then it writes the "
+            'listing to a temporary file and makes the plan parts from it, with a SHA-256 per shard line (about a'
+            ' quarter). Running the files then costs, per file, what the loop does not do: an `fstat` before and '
+            'after each read, so that a file changed since the listing fails instead of being cached; a result '
+            'record written as JSON and appended to a segment; and the de-duplication and hand-over of each '
+            'outcome. The kernel takes a third to two fifths of the samples. Worker processes add a process start'
+            ' per shard and the driver reading every segment back. What no longer costs, against 24.8x (in-'
+            'process) and 14.9x (processes) on 2026-12-06: a thread put to sleep and woken per file (a fifth of '
+            'the samples then: a child task per file, and the consumer resumed on its actor for every outcome; '
+            'now a loop per file in flight, and a consumer woken per 64 outcomes or after 2 ms), `JSONDecoder` on'
+            " each shard's plan and on each stored result (`PlanLineReader`, `RecordLineReader`), a segment and a"
+            ' commit per 256 files in process (`Sharding.automatic`), a last look re-reading every segment, and '
+            "up to 200 ms waiting for the scheduler's ticker to end. What is left is the listing's metadata and "
+            'the stored plan and results, which the cache, `attach` and recovery after a crash rely on: 1.5x the '
+            'loop is out of reach without dropping them.',
             "",
             f"In-process is {xargs_per_file / inproc['seconds']:.1f}x faster than `xargs -P` with a process per file. "
             f"Driver memory: {quarter['max_rss_kib'] / 1024:.0f} MiB peak at {quarter['files']} files, "
