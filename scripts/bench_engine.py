@@ -67,7 +67,8 @@ def pool_run(corpus, workers):
 def engine_rows(engine, corpus, files, w, runs):
     """The loop, both backends and the Python pool over one corpus: medians of `runs` interleaved runs."""
     fanout_engine(engine, corpus, "loop", w)  # warms the page cache
-    median = medians(engine, corpus, ["loop", "in-process", "processes"], w, runs)
+    # `plan` lists, plans and stores the run without running it: the part of the run made on one thread.
+    median = medians(engine, corpus, ["loop", "in-process", "processes", "plan"], w, runs)
     pools = sorted((pool_run(corpus, w) for _ in range(runs)), key=lambda r: r["seconds"])
     median["pool"] = pools[len(pools) // 2]
     for backend in ("in-process", "processes"):
@@ -187,7 +188,12 @@ def main():
             "",
             'Where the time goes, measured with `perf record -g` of `fanout-bench-engine DIR in-process 2` and of'
             ' its `plan` mode (release build, 2026-12-07). The plan is made on one thread before any file runs: '
-            'about 0.14 s at 20,000 files and 1.1 s at 200,000, a quarter to a third of the run. It lists the '
+            + f"{median['plan']['seconds']:.2f} s at {args.files} files ("
+            + f"{median['plan']['seconds'] / inproc['seconds'] * 100:.0f}% of the in-process run, "
+            + f"{median['plan']['seconds'] / base:.1f}x the whole loop)"
+            + "".join(f" and {l['plan']['seconds']:.2f} s at {f} files "
+                      f"({l['plan']['seconds'] / l['in-process']['seconds'] * 100:.0f}%)" for f, l in large_rows)
+            + ", measured by the `plan` mode beside the runs above. It lists the "
             'folder with a `stat` per file for the sizes and modification times, which the loop never reads, and '
             "sorts each folder's names into key order (about half of the plan's samples); then it writes the "
             'listing to a temporary file and makes the plan parts from it, with a SHA-256 per shard line (about a'

@@ -215,7 +215,6 @@ public struct LocalObjectStore: ObjectStore {
         URL(fileURLWithPath: try filePath(for: key), isDirectory: false)
     }
 
-    /// The file's path: ``root``'s with the key appended, once the key is known to stay inside it.
     /// Whether `key` is a path relative to the root with no empty, `.` or `..` segment (checked byte by byte:
     /// this runs for every file a run reads).
     static func isRelativePath(_ key: String) -> Bool {
@@ -234,6 +233,7 @@ public struct LocalObjectStore: ObjectStore {
         return segmentLength > 0 && (segmentDots != segmentLength || segmentLength > 2)
     }
 
+    /// The file's path: ``root``'s with the key appended, once the key is known to stay inside it.
     func filePath(for key: String) throws -> String {
         guard Self.isRelativePath(key) else {
             throw ObjectStoreError(
