@@ -93,7 +93,8 @@ final class CredentialMotoServer: Sendable {
         let server = CredentialMotoServer(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, process: process, stdin: stdin, logPath: logPath)
 
-        let deadline = ContinuousClock.now + .seconds(30)
+        // moto's first answer takes seconds on a machine loaded by the whole suite: a generous wait, bounded.
+        let deadline = ContinuousClock.now + .seconds(90)
         while await !server.answers() {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -120,7 +121,7 @@ final class CredentialMotoServer: Sendable {
 
     private func answers() async -> Bool {
         let client = HTTPClient(configuration: .init(connectTimeout: .seconds(1), retry: .never))
-        return (try? await client.send(HTTPRequest(url: endpoint), timeout: .seconds(2))) != nil
+        return (try? await client.send(HTTPRequest(url: endpoint), timeout: .seconds(10))) != nil
     }
 
     private static func freeLoopbackPort() throws -> Int {
